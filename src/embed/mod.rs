@@ -1,0 +1,265 @@
+//! Embedding: texts in, L2-normalised vectors out.
+//!
+//! [`Embedder`] owns a tokenizer and an [`encoder::Encoder`]. For each text it adds the
+//! model's prefix (`query: ` / `passage: ` for e5), tokenises, and — when the text is longer
+//! than the model's 512 positions — cuts it into overlapping windows, each with the prefix
+//! and special tokens. Windows from all texts are sorted by length and run in batches
+//! (little padding), pooled over the attention mask (mean or CLS, as the model's pooling
+//! config says), combined per text weighted by window length, and L2-normalised.
+
+pub mod encoder;
+
+use std::io::IsTerminal;
+
+use anyhow::{anyhow, ensure, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use tokenizers::Tokenizer;
+
+use crate::model::{Architecture, ModelDir, ModelInfo, Pooling};
+use encoder::Encoder;
+
+/// Which model prefix a text gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefix {
+    /// A question (`query: ` for e5).
+    Query,
+    /// An indexed passage (`passage: ` for e5).
+    Passage,
+    /// The text exactly as given.
+    None,
+}
+
+/// One embedded text.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    pub vector: Vec<f32>,
+    /// Tokens in the text as the model sees it (prefix and special tokens included).
+    pub tokens: usize,
+}
+
+/// Windows overlap by this fraction of their content length.
+const WINDOW_OVERLAP: usize = 4; // 1/4
+
+pub struct Embedder {
+    encoder: Encoder,
+    tokenizer: Tokenizer,
+    device: Device,
+    info: ModelInfo,
+    dim: usize,
+    max_len: usize,
+    cls_id: u32,
+    sep_id: u32,
+    pad_id: u32,
+    /// Windows per forward pass.
+    pub batch_size: usize,
+    /// Show a progress bar (on a terminal only) when embedding many texts.
+    pub progress: bool,
+}
+
+/// One model input: a window of one text.
+struct Window {
+    text: usize,
+    ids: Vec<u32>,
+}
+
+impl Embedder {
+    /// Load the model on the best device available (CUDA with the `cuda` feature, else CPU).
+    pub fn load(model: &ModelDir) -> Result<Self> {
+        let device = if cfg!(feature = "cuda") { Device::cuda_if_available(0)? } else { Device::Cpu };
+        Self::load_on(model, device)
+    }
+
+    pub fn load_on(model: &ModelDir, device: Device) -> Result<Self> {
+        let mut tokenizer = Tokenizer::from_file(&model.tokenizer)
+            .map_err(|e| anyhow!("{} is not a usable tokenizer: {e}", model.tokenizer.display()))?;
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| anyhow!("configuring the tokenizer: {e}"))?;
+        let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model.config)?)?;
+        let positions = cfg.get("max_position_embeddings").and_then(|v| v.as_u64()).unwrap_or(512) as usize;
+        // XLM-RoBERTa positions start after the padding index (offset 2).
+        let max_len = match model.architecture {
+            Architecture::Bert => positions.min(512),
+            Architecture::XlmRoberta => positions.saturating_sub(2).min(8192),
+        };
+        let special = |names: &[&str]| names.iter().find_map(|n| tokenizer.token_to_id(n));
+        let cls_id = special(&["<s>", "[CLS]"]).context("tokenizer has no <s>/[CLS] token")?;
+        let sep_id = special(&["</s>", "[SEP]"]).context("tokenizer has no </s>/[SEP] token")?;
+        let pad_id = special(&["<pad>", "[PAD]"]).unwrap_or(0);
+        let (encoder, dim) = Encoder::load(model, &device)?;
+        Ok(Self {
+            encoder,
+            tokenizer,
+            device,
+            info: model.info.clone(),
+            dim,
+            max_len,
+            cls_id,
+            sep_id,
+            pad_id,
+            batch_size: 16,
+            progress: true,
+        })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The longest input the model takes, in tokens.
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    fn prefix_str(&self, prefix: Prefix) -> &str {
+        match prefix {
+            Prefix::Query => &self.info.query_prefix,
+            Prefix::Passage => &self.info.passage_prefix,
+            Prefix::None => "",
+        }
+    }
+
+    /// Token ids of `text` with its prefix and special tokens, without truncation.
+    pub fn tokenize(&self, text: &str, prefix: Prefix) -> Result<Vec<u32>> {
+        let full = format!("{}{}", self.prefix_str(prefix), text);
+        let enc = self.tokenizer.encode(full.as_str(), true).map_err(|e| anyhow!("tokenizing: {e}"))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Embed one text.
+    pub fn embed_one(&self, text: &str, prefix: Prefix) -> Result<Vec<f32>> {
+        let mut v = self.embed(&[text], prefix)?;
+        Ok(v.pop().expect("one text in, one vector out").vector)
+    }
+
+    /// Embed many texts; the output is in input order.
+    pub fn embed<S: AsRef<str> + Sync>(&self, texts: &[S], prefix: Prefix) -> Result<Vec<Embedded>> {
+        let prefix_len = if self.prefix_str(prefix).is_empty() {
+            0
+        } else {
+            self.tokenize("", prefix)?.len().saturating_sub(2)
+        };
+        let encoded: Vec<Vec<u32>> = texts
+            .par_iter()
+            .map(|t| self.tokenize(t.as_ref(), prefix))
+            .collect::<Result<_>>()?;
+        let mut windows = Vec::new();
+        for (i, ids) in encoded.iter().enumerate() {
+            self.windows(i, ids, prefix_len, &mut windows);
+        }
+        windows.sort_by_key(|w| w.ids.len());
+
+        let total_tokens: usize = windows.iter().map(|w| w.ids.len()).sum();
+        let bar = self.progress_bar(texts.len(), total_tokens);
+        // Per text: weighted sum of pooled window vectors, and the weight.
+        let mut sums = vec![vec![0f32; self.dim]; texts.len()];
+        let mut weights = vec![0f32; texts.len()];
+        for batch in windows.chunks(self.batch_size.max(1)) {
+            let pooled = self.run_batch(batch)?;
+            for (w, v) in batch.iter().zip(pooled) {
+                let weight = w.ids.len() as f32;
+                for (s, x) in sums[w.text].iter_mut().zip(v) {
+                    *s += weight * x;
+                }
+                weights[w.text] += weight;
+            }
+            bar.inc(batch.iter().map(|w| w.ids.len() as u64).sum());
+        }
+        bar.finish_and_clear();
+        Ok(sums
+            .into_iter()
+            .zip(encoded)
+            .map(|(mut v, ids)| {
+                normalize(&mut v);
+                Embedded { vector: v, tokens: ids.len() }
+            })
+            .collect())
+    }
+
+    /// Cut one encoded text into model-sized windows that overlap, each with the special
+    /// tokens and the prefix.
+    fn windows(&self, text: usize, ids: &[u32], prefix_len: usize, out: &mut Vec<Window>) {
+        if ids.len() <= self.max_len {
+            out.push(Window { text, ids: ids.to_vec() });
+            return;
+        }
+        let body = &ids[1..ids.len() - 1];
+        let (prefix, content) = body.split_at(prefix_len.min(body.len()));
+        let size = self.max_len - 2 - prefix.len();
+        let stride = size - size / WINDOW_OVERLAP;
+        let mut start = 0;
+        loop {
+            let end = (start + size).min(content.len());
+            let mut w = Vec::with_capacity(end - start + prefix.len() + 2);
+            w.push(self.cls_id);
+            w.extend_from_slice(prefix);
+            w.extend_from_slice(&content[start..end]);
+            w.push(self.sep_id);
+            out.push(Window { text, ids: w });
+            if end == content.len() {
+                break;
+            }
+            start += stride;
+        }
+    }
+
+    /// Run one padded batch and pool each row.
+    fn run_batch(&self, batch: &[Window]) -> Result<Vec<Vec<f32>>> {
+        let len = batch.iter().map(|w| w.ids.len()).max().unwrap_or(0);
+        let mut ids = Vec::with_capacity(batch.len() * len);
+        let mut mask = Vec::with_capacity(batch.len() * len);
+        for w in batch {
+            ids.extend_from_slice(&w.ids);
+            ids.extend(std::iter::repeat_n(self.pad_id, len - w.ids.len()));
+            mask.extend(std::iter::repeat_n(1u32, w.ids.len()));
+            mask.extend(std::iter::repeat_n(0u32, len - w.ids.len()));
+        }
+        let shape = (batch.len(), len);
+        let ids = Tensor::from_vec(ids, shape, &self.device)?;
+        let mask = Tensor::from_vec(mask, shape, &self.device)?;
+        let states = self.encoder.forward(&ids, &mask)?;
+        let pooled = match self.info.pooling {
+            Pooling::Cls => states.narrow(1, 0, 1)?.squeeze(1)?,
+            Pooling::Mean => {
+                let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+                let summed = states.broadcast_mul(&m)?.sum(1)?;
+                summed.broadcast_div(&m.sum(1)?)?
+            }
+        };
+        let rows = pooled.to_dtype(DType::F32)?.to_vec2::<f32>()?;
+        ensure!(rows.iter().all(|r| r.iter().all(|x| x.is_finite())), "the model produced non-finite values");
+        Ok(rows)
+    }
+
+    fn progress_bar(&self, texts: usize, tokens: usize) -> ProgressBar {
+        if !self.progress || texts < 16 || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(tokens as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("embedding {bar:30} {pos}/{len} tokens  {per_sec}  eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    }
+}
+
+/// Scale `v` to unit length (a zero vector stays zero).
+pub fn normalize(v: &mut [f32]) {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+}
+
+/// Dot product; the cosine of two normalised vectors.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

@@ -1,0 +1,14 @@
+//! xref: semantic similarity and cross-references for document collections.
+//!
+//! The pipeline, one module a stage:
+//! [`ingest`] (files → documents → paragraphs) → [`embed`] (paragraphs → vectors, with
+//! [`model`] obtaining the weights) → [`index`] (vectors + metadata on disk, HNSW search) →
+//! [`link`] (nearest neighbours → cross-document links) → [`output`] (links → JSONL, CSV,
+//! Markdown, HTML). [`cli`] is the glue behind the `xref` binary.
+
+pub mod cli;
+pub mod embed;
+pub mod error;
+pub mod model;
+
+pub use error::BadInput;

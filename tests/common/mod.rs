@@ -1,0 +1,38 @@
+//! Shared test fixtures: the real model (fetched once into `models/` if absent) and the seed.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use xref::embed::Embedder;
+use xref::model::{self, DEFAULT_MODEL};
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn models_dir() -> PathBuf {
+    root().join("models")
+}
+
+pub fn seed() -> PathBuf {
+    root().join("seeds/000_d3df9fe06eabeaf7.txt")
+}
+
+/// The default model, loaded once per test binary.
+pub fn embedder() -> &'static Embedder {
+    static E: OnceLock<Embedder> = OnceLock::new();
+    E.get_or_init(|| {
+        let m = model::resolve(DEFAULT_MODEL, &models_dir(), true).expect("default model");
+        let mut e = Embedder::load(&m).expect("load model");
+        e.progress = false;
+        e
+    })
+}
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb)
+}

@@ -1,0 +1,95 @@
+//! The embedder against the independent reference, on the real model.
+
+mod common;
+
+use common::{cosine, embedder};
+use serde::Deserialize;
+use xref::embed::Prefix;
+
+#[derive(Deserialize)]
+struct Reference {
+    items: Vec<Item>,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    text: String,
+    token_ids: Vec<u32>,
+    embedding: Vec<f32>,
+}
+
+fn reference() -> Reference {
+    let path = common::root().join("tests/fixtures/reference-embeddings.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn token_ids_match_reference_exactly() {
+    let e = embedder();
+    for item in reference().items {
+        assert_eq!(e.tokenize(&item.text, Prefix::None).unwrap(), item.token_ids, "{}", item.text);
+    }
+}
+
+#[test]
+fn vectors_match_reference_alone() {
+    let e = embedder();
+    for item in reference().items {
+        let v = e.embed_one(&item.text, Prefix::None).unwrap();
+        assert_eq!(v.len(), 384);
+        let c = cosine(&v, &item.embedding);
+        assert!(c >= 0.9999, "{}: cosine {c}", item.text);
+    }
+}
+
+#[test]
+fn vectors_match_reference_in_a_padded_batch() {
+    let e = embedder();
+    let items = reference().items;
+    // Mixed lengths in one batch, in an order that is not sorted by length.
+    let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+    let out = e.embed(&texts, Prefix::None).unwrap();
+    for (item, got) in items.iter().zip(&out) {
+        assert_eq!(got.tokens, item.token_ids.len());
+        let c = cosine(&got.vector, &item.embedding);
+        assert!(c >= 0.9999, "{} (batched): cosine {c}", item.text);
+    }
+}
+
+#[test]
+fn prefixes_are_added_per_kind() {
+    let e = embedder();
+    let with_prefix = e.tokenize("金融监管要加强", Prefix::Query).unwrap();
+    assert_eq!(with_prefix, reference().items[0].token_ids);
+    let q = e.embed_one("金融监管要加强", Prefix::Query).unwrap();
+    let p = e.embed_one("金融监管要加强", Prefix::Passage).unwrap();
+    assert!(cosine(&q, &p) < 0.9999, "query and passage prefixes must differ");
+}
+
+#[test]
+fn cross_lingual_translation_beats_unrelated_chinese() {
+    let e = embedder();
+    let zh = e.embed_one("必须加强对金融行业的监督管理", Prefix::Query).unwrap();
+    let en = e.embed_one("Supervision and regulation of the financial industry must be strengthened", Prefix::Query).unwrap();
+    let other = e.embed_one("春节期间各地举办了丰富多彩的庙会活动", Prefix::Query).unwrap();
+    let (t, u) = (cosine(&zh, &en), cosine(&zh, &other));
+    assert!(t > u + 0.02, "translation {t} should beat unrelated {u}");
+}
+
+#[test]
+fn long_texts_are_windowed_not_truncated() {
+    let e = embedder();
+    let head = "习近平强调，要及时将科技创新成果应用到具体产业和产业链上，改造提升传统产业，培育壮大新兴产业，布局建设未来产业，完善现代化产业体系。".repeat(25);
+    let tail = "The football club won the championship after a dramatic penalty shoot-out in the final minutes of the match. ".repeat(25);
+    assert!(e.tokenize(&head, Prefix::Passage).unwrap().len() > e.max_len(), "head alone must exceed one window");
+    let long = format!("{head}{tail}");
+    let full = e.embed_one(&long, Prefix::Passage).unwrap();
+    let head_only = e.embed_one(&head, Prefix::Passage).unwrap();
+    let tail_only = e.embed_one(&tail, Prefix::Passage).unwrap();
+    // Truncation at 512 tokens would make `full` almost identical to `head_only` and blind
+    // to the tail; windows make it see both halves.
+    assert!(cosine(&full, &tail_only) > cosine(&head_only, &tail_only) + 0.03);
+    assert!(cosine(&full, &head_only) < 0.99);
+    let n = full.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((n - 1.0).abs() < 1e-4);
+}
