@@ -12,3 +12,7 @@ pub mod error;
 pub mod model;
 
 pub use error::BadInput;
+pub mod index;
+pub mod ingest;
+pub mod link;
+pub mod output;

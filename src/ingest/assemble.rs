@@ -1,0 +1,265 @@
+//! From blocks to indexed paragraphs: headings, fragments, chunks and ids.
+//!
+//! Each block of a document is classified, in order:
+//!
+//! * **Heading** — explicit (Markdown/HTML) or a standalone heading label
+//!   (see [`heading`](super::heading)): updates the section stack, not indexed.
+//! * **Note** — a block wholly in brackets, such as a source note
+//!   "（2021年10月13日在中央人大工作会议上的讲话）" after an excerpt or a date line
+//!   "（2024年2月8日，上午）" under a title: appended to the previous paragraph
+//!   when there is one in the same section, otherwise kept as document metadata.
+//! * **Preamble** — before the first paragraph, bylines, "——" subtitles and
+//!   other short unpunctuated lines are document metadata.
+//! * **List items** — after a paragraph ending in a colon, short enumerated
+//!   items ("（一）坚持党的全面领导；") are appended to it, so an article and its
+//!   list form one passage.
+//! * **Fragments** shorter than `min_chars`: salutations ("同志们、朋友们！",
+//!   "各位代表：") and anything ending in a colon are prepended to the *next*
+//!   paragraph; short unpunctuated lines are unnumbered headings; other short
+//!   sentences ("谢谢大家！", "《条例》全文如下。") are appended to the previous
+//!   paragraph of the same section, or to the next one if there is none.
+//! * Everything else is a **paragraph**. If it starts with an inline label
+//!   (第三条, （一）学史明理。…) that label opens a section.
+//!
+//! Paragraphs longer than `max_chars` are then split at sentence boundaries
+//! ([`split`](super::split)), and every chunk gets its line range and a stable
+//! id `"{doc_id}.{ordinal}-{hash8(text)}"`.
+
+use super::docsplit::is_byline;
+use super::heading::{inline_section, parse_label, standalone_heading, HeadingKind, SectionStack};
+use super::layout::{Line, Sep};
+use super::reflow::Block;
+use super::split::split_chunks;
+use super::text::{
+    char_len, ends_terminal, ends_with_close_paren, hash8, normalize_spaces, normalize_title_spaces,
+};
+use super::{IngestOptions, Paragraph};
+
+/// Salutations addressed to the audience.
+fn is_vocative(s: &str) -> bool {
+    let terms = [
+        "同志们",
+        "朋友们",
+        "各位",
+        "代表们",
+        "女士们",
+        "先生们",
+        "同学们",
+        "Ladies",
+        "Dear ",
+        "Friends",
+    ];
+    char_len(s) <= 24
+        && s.ends_with(['！', '!', '：', ':', '，', ','])
+        && terms.iter().any(|t| s.contains(t))
+}
+
+fn is_note(s: &str) -> bool {
+    s.starts_with(['（', '(']) && ends_with_close_paren(s) && char_len(s) <= 160
+}
+
+fn looks_like_byline(s: &str) -> bool {
+    let line = Line {
+        no: 0,
+        text: normalize_spaces(s),
+        orig: s.to_string(),
+        indent: 0,
+        extent: 0,
+        trailing_ws: false,
+        sep: Sep::Wrap,
+        split_before: false,
+    };
+    is_byline(&line)
+}
+
+/// Bracket depth change of `s`: `（` / `(` open, `）` / `)` close.
+fn bracket_balance(s: &str) -> i32 {
+    s.chars()
+        .map(|c| match c {
+            '（' | '(' => 1,
+            '）' | ')' => -1,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Parentheses do not span paragraphs: a block that leaves a bracket open
+/// (a two-line date note "（2024年1月18日……审议批准" / "2024年2月5日……发布）" cut
+/// by a paragraph-end signal) is re-joined with the following blocks that
+/// close it — at most three blocks and 200 characters.
+fn merge_open_brackets(blocks: Vec<Block>) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::with_capacity(blocks.len());
+    let mut open: Option<(i32, usize)> = None; // (balance, blocks merged)
+    for b in blocks {
+        if let (Some((bal, n)), Some(last)) = (open, out.last_mut()) {
+            let nb = bal + bracket_balance(&b.text);
+            if b.heading.is_none()
+                && n < 3
+                && char_len(&last.text) + char_len(&b.text) <= 200
+                && nb < bal
+            {
+                last.append(b);
+                open = (nb > 0).then_some((nb, n + 1));
+                continue;
+            }
+        }
+        let bal = bracket_balance(&b.text);
+        open = (bal > 0 && b.heading.is_none()).then_some((bal, 1));
+        out.push(b);
+    }
+    out
+}
+
+struct Para {
+    block: Block,
+    section: Option<String>,
+}
+
+/// Output of [`assemble`].
+pub struct Assembled {
+    pub paragraphs: Vec<Paragraph>,
+    pub meta: Vec<String>,
+}
+
+/// Turn the blocks of one document into paragraphs.
+///
+/// `infer_headings`: whether short unpunctuated blocks may be taken as
+/// unnumbered headings (plain text); structured formats mark their headings
+/// explicitly, so there such blocks are treated as ordinary fragments.
+pub fn assemble(
+    blocks: Vec<Block>,
+    doc_id: &str,
+    source: &str,
+    opts: &IngestOptions,
+    infer_headings: bool,
+) -> Assembled {
+    let min = opts.min_chars;
+    let mut paras: Vec<Para> = Vec::new();
+    let mut meta: Vec<String> = Vec::new();
+    let mut stack = SectionStack::default();
+    let mut pending: Option<Block> = None; // fragments waiting for the next paragraph
+    let mut heading_since_last = false;
+    let mut in_list = false; // absorbing short list items into the last paragraph
+
+    for block in merge_open_brackets(blocks) {
+        let t = block.text.as_str();
+        if let Some(level) = block.heading {
+            stack.push(HeadingKind::Markdown(level), &normalize_title_spaces(t));
+            heading_since_last = true;
+            continue;
+        }
+        if let Some(kind) = standalone_heading(t) {
+            stack.push(kind, block.title_text.as_deref().unwrap_or(t));
+            heading_since_last = true;
+            continue;
+        }
+        let can_append = !paras.is_empty() && !heading_since_last && pending.is_none();
+        if is_note(t) {
+            if can_append {
+                paras.last_mut().unwrap().block.append(block);
+            } else {
+                meta.push(block.text);
+            }
+            continue;
+        }
+        let n = char_len(t);
+        let punct = ends_terminal(t) || ends_with_close_paren(t);
+        if paras.is_empty() && pending.is_none() && !is_vocative(t) {
+            let byline = looks_like_byline(block.title_text.as_deref().unwrap_or(t));
+            let preamble =
+                t.starts_with(['—', '―']) || byline || (n < min && !punct && infer_headings);
+            if preamble {
+                // A "——" subtitle wrapped onto a second line continues it.
+                let continues = meta.last().is_some_and(|m| {
+                    m.starts_with(['—', '―']) && !ends_terminal(m) && !ends_with_close_paren(m)
+                }) && !byline;
+                match meta.last_mut() {
+                    Some(m) if continues => {
+                        super::text::push_joined(m, t);
+                    }
+                    _ => meta.push(block.text),
+                }
+                continue;
+            }
+        }
+        let list_item =
+            parse_label(t).is_some() && n <= 60 && t.ends_with(['；', ';', '。', '，', ',', '.']);
+        if can_append && list_item {
+            let last = &paras.last().unwrap().block.text;
+            if in_list || last.ends_with(['：', ':']) {
+                paras.last_mut().unwrap().block.append(block);
+                in_list = true;
+                continue;
+            }
+        }
+        in_list = false;
+        if n < min {
+            if is_vocative(t) || t.ends_with(['：', ':']) {
+                match &mut pending {
+                    Some(p) => p.append(block),
+                    None => pending = Some(block),
+                }
+            } else if !punct && infer_headings {
+                stack.push(HeadingKind::Plain, block.title_text.as_deref().unwrap_or(t));
+                heading_since_last = true;
+            } else if can_append {
+                paras.last_mut().unwrap().block.append(block);
+            } else {
+                match &mut pending {
+                    Some(p) => p.append(block),
+                    None => pending = Some(block),
+                }
+            }
+            continue;
+        }
+        if let Some((kind, title)) = inline_section(t) {
+            stack.push(kind, &title);
+            // "（二）加强……作用。" alone: the lead phrase is the whole block, so
+            // it is a sub-heading written as a sentence, not a passage.
+            if n <= 40 && char_len(&title) + 1 >= n {
+                heading_since_last = true;
+                continue;
+            }
+        }
+        let mut block = block;
+        if let Some(p) = pending.take() {
+            block.prepend(p);
+        }
+        paras.push(Para {
+            block,
+            section: stack.current(),
+        });
+        heading_since_last = false;
+    }
+    if let Some(p) = pending.take() {
+        match paras.last_mut() {
+            Some(last) => last.block.append(p),
+            None => paras.push(Para {
+                block: p,
+                section: stack.current(),
+            }),
+        }
+    }
+
+    // Chunk and number.
+    let mut paragraphs = Vec::new();
+    for para in paras {
+        let text = &para.block.text;
+        for r in split_chunks(text, opts.max_chars) {
+            let (line_start, line_end) = para.block.lines_of(&r);
+            let chunk = text[r].to_string();
+            let ordinal = paragraphs.len();
+            paragraphs.push(Paragraph {
+                id: format!("{doc_id}.{ordinal}-{}", hash8(&chunk)),
+                doc_id: doc_id.to_string(),
+                ordinal,
+                section: para.section.clone(),
+                text: chunk,
+                source: source.to_string(),
+                line_start,
+                line_end,
+            });
+        }
+    }
+    Assembled { paragraphs, meta }
+}

@@ -1,0 +1,391 @@
+//! Ingest: files → documents → sections → paragraphs.
+//!
+//! The pipeline for one file ([`ingest_bytes`]):
+//!
+//! 1. [`decode`] the bytes (UTF-8 ± BOM, UTF-16 with BOM, GB18030/GBK; binary
+//!    and undecodable input are errors naming the file).
+//! 2. Parse by extension:
+//!    * plain text (`.txt` and anything unknown): [`layout`] finds content
+//!      lines, blank gaps and page breaks and drops page numbers and running
+//!      headers; [`docsplit`] splits compiled files into documents and detects
+//!      their titles; [`reflow`] re-flows hard-wrapped lines into blocks;
+//!    * Markdown ([`markdown`]) and HTML ([`html`]) produce blocks directly,
+//!      with explicit headings.
+//! 3. [`assemble`] classifies blocks into headings, metadata, fragments and
+//!    paragraphs, assigns sections, splits long paragraphs at sentence
+//!    boundaries and gives every paragraph a stable id.
+//!
+//! Each submodule documents its heuristics and the reasons for them.
+//!
+//! **Ids.** A document id is the ASCII slug of the file stem plus the
+//! document's 0-based ordinal in the file, two digits: `000_d3df9fe06eabeaf7-03`.
+//! Non-ASCII stems are slugged to their ASCII part plus 8 hex digits of the
+//! stem's SHA-256, so distinct stems stay distinct; when two files in one
+//! corpus share a stem the later one (in the sorted walk order) gets a hash of
+//! its path appended. A paragraph id is `{doc_id}.{ordinal}-{hash8(text)}`: it
+//! only changes when the paragraph's text changes or paragraphs are inserted or
+//! removed before it.
+
+pub mod assemble;
+pub mod decode;
+pub mod docsplit;
+pub mod heading;
+pub mod html;
+pub mod layout;
+pub mod markdown;
+pub mod reflow;
+pub mod split;
+pub mod text;
+
+pub use decode::decode;
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Options for ingest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// Paragraphs longer than this many characters are split at sentence
+    /// boundaries into chunks of at most this size. Default 700.
+    pub max_chars: usize,
+    /// Fragments shorter than this many characters are not indexed on their
+    /// own: they become headings, metadata, or are merged into a neighbour.
+    /// Default 15 — about one short Chinese sentence; "谢谢大家！" (5) and
+    /// "会议还研究了其他事项。" (11) are fragments, "第三十四条 本条例自发布之日起施行。"
+    /// (18) is a passage.
+    pub min_chars: usize,
+    /// Explicit document split: a line equal to this marker (trimmed) starts
+    /// a new document and automatic title-based splitting is turned off. With
+    /// `Some("\x0c")`, form feeds split documents. (Form feeds are always page
+    /// breaks.)
+    pub split_marker: Option<String>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            max_chars: 700,
+            min_chars: 15,
+            split_marker: None,
+        }
+    }
+}
+
+/// One indexed passage.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Paragraph {
+    /// `{doc_id}.{ordinal}-{first 8 hex of sha256(text)}`.
+    pub id: String,
+    pub doc_id: String,
+    /// 0-based within the document.
+    pub ordinal: usize,
+    /// Enclosing section path, outermost first, joined with " › "
+    /// (e.g. "第一章 总则 › 第三条"); see [`heading`].
+    pub section: Option<String>,
+    /// Re-flowed, whitespace-normalised text.
+    pub text: String,
+    /// The file path as given.
+    pub source: String,
+    /// 1-based inclusive line range in the source file.
+    pub line_start: usize,
+    pub line_end: usize,
+}
+
+/// One document.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Document {
+    /// `{stem slug}-{ordinal:02}`.
+    pub id: String,
+    /// The title detected from the text (title block, `# heading`, `<title>`),
+    /// or the file stem when none was found.
+    pub title: String,
+    pub source: String,
+    pub line_start: usize,
+    pub line_end: usize,
+    pub paragraphs: Vec<Paragraph>,
+    /// Non-indexed front matter: bylines, date lines, subtitles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meta: Vec<String>,
+}
+
+/// A file that was skipped, with the reason.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IngestWarning {
+    pub path: String,
+    pub message: String,
+}
+
+/// The result of ingesting files and directories.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Corpus {
+    pub documents: Vec<Document>,
+    pub warnings: Vec<IngestWarning>,
+}
+
+/// Errors. Every variant names the file (empty when decoding bare bytes).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{path}: no such file or directory")]
+    NotFound { path: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: looks like a binary file ({reason}), skipped")]
+    Binary { path: String, reason: String },
+    #[error("{path}: cannot decode text: {reason}")]
+    Undecodable { path: String, reason: String },
+    #[error("{path}: file is empty")]
+    Empty { path: String },
+    #[error("{path}: unsupported file type (expected .txt, .md, .markdown, .html or .htm)")]
+    Unsupported { path: String },
+}
+
+impl IngestError {
+    /// Set the path of an error produced without one.
+    pub fn at(mut self, p: &str) -> Self {
+        match &mut self {
+            IngestError::NotFound { path }
+            | IngestError::Io { path, .. }
+            | IngestError::Binary { path, .. }
+            | IngestError::Undecodable { path, .. }
+            | IngestError::Empty { path }
+            | IngestError::Unsupported { path } => *path = p.to_string(),
+        }
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Markdown,
+    Html,
+}
+
+fn format_of(source: &str) -> Option<Format> {
+    let ext = Path::new(source)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("md" | "markdown") => Some(Format::Markdown),
+        Some("html" | "htm") => Some(Format::Html),
+        Some("txt" | "text") | None => Some(Format::Text),
+        _ => None,
+    }
+}
+
+/// ASCII slug of a file stem (see the module docs).
+pub fn slug(stem: &str) -> String {
+    let mut out = String::new();
+    let mut lossy = false;
+    for c in stem.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+            out.push(c);
+        } else {
+            lossy = true;
+            if !out.ends_with('-') && !out.is_empty() {
+                out.push('-');
+            }
+        }
+    }
+    let trimmed = out.trim_matches('-').to_string();
+    if trimmed.is_empty() {
+        return format!("doc-{}", text::hash8(stem));
+    }
+    if lossy && !stem.is_ascii() {
+        return format!("{trimmed}-{}", text::hash8(stem));
+    }
+    trimmed
+}
+
+/// Decode and parse one file's bytes. The format comes from the extension of
+/// `source` (plain text when unknown). Documents are numbered from the slug of
+/// the file stem.
+pub fn ingest_bytes(
+    bytes: &[u8],
+    source: &str,
+    opts: &IngestOptions,
+) -> Result<Vec<Document>, IngestError> {
+    let stem = Path::new(source)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("doc");
+    ingest_with_slug(bytes, source, &slug(stem), opts)
+}
+
+fn ingest_with_slug(
+    bytes: &[u8],
+    source: &str,
+    slug: &str,
+    opts: &IngestOptions,
+) -> Result<Vec<Document>, IngestError> {
+    let (text, _encoding) = decode(bytes).map_err(|e| e.at(source))?;
+    let stem = Path::new(source)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("doc")
+        .to_string();
+    let format = format_of(source).unwrap_or(Format::Text);
+    let parts: Vec<Part> = match format {
+        Format::Text => text_parts(&text, opts),
+        Format::Markdown => markdown::parse(&text, opts.split_marker.as_deref()),
+        Format::Html => vec![html::parse(&text)],
+    };
+    let mut docs = Vec::new();
+    for Part {
+        title,
+        blocks,
+        mut meta,
+        lines: (line_start, line_end),
+    } in parts
+    {
+        if blocks.is_empty() && title.is_none() {
+            continue;
+        }
+        let ordinal = docs.len();
+        let id = format!("{slug}-{ordinal:02}");
+        let assembled = assemble::assemble(blocks, &id, source, opts, format == Format::Text);
+        meta.extend(assembled.meta);
+        let title = title.unwrap_or_else(|| {
+            if ordinal == 0 {
+                stem.clone()
+            } else {
+                format!("{stem} ({})", ordinal + 1)
+            }
+        });
+        docs.push(Document {
+            id,
+            title,
+            source: source.to_string(),
+            line_start,
+            line_end,
+            paragraphs: assembled.paragraphs,
+            meta,
+        });
+    }
+    Ok(docs)
+}
+
+/// One document's worth of parsed input, before assembly.
+pub struct Part {
+    pub title: Option<String>,
+    pub blocks: Vec<reflow::Block>,
+    pub meta: Vec<String>,
+    /// 1-based inclusive line range of the whole document (title included).
+    pub lines: (usize, usize),
+}
+
+/// Plain text: layout → documents → blocks.
+fn text_parts(text: &str, opts: &IngestOptions) -> Vec<Part> {
+    let layout = layout::analyse(text, opts.split_marker.as_deref());
+    docsplit::split_documents(&layout, opts.split_marker.is_none())
+        .into_iter()
+        .filter(|d| !d.lines.is_empty())
+        .map(|d| Part {
+            blocks: reflow::reflow(&layout, d.body.clone()),
+            title: d.title,
+            meta: Vec::new(),
+            lines: (
+                layout.lines[d.lines.start].no,
+                layout.lines[d.lines.end - 1].no,
+            ),
+        })
+        .collect()
+}
+
+/// Ingest files and directories. Directories are walked recursively in sorted
+/// order (hidden entries skipped). Files with unsupported extensions, and
+/// files that are binary, undecodable, empty or unreadable, become warnings;
+/// a path that does not exist is an error.
+pub fn ingest_paths(paths: &[PathBuf], opts: &IngestOptions) -> Result<Corpus, IngestError> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        if !p.exists() {
+            return Err(IngestError::NotFound {
+                path: p.display().to_string(),
+            });
+        }
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found).map_err(|e| IngestError::Io {
+                path: p.display().to_string(),
+                source: e,
+            })?;
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut corpus = Corpus::default();
+    let mut seen_files = HashSet::new();
+    let mut used_slugs = HashSet::new();
+    for f in files {
+        let key = f.canonicalize().unwrap_or_else(|_| f.clone());
+        if !seen_files.insert(key) {
+            continue;
+        }
+        let source = f.display().to_string();
+        let warn = |corpus: &mut Corpus, e: IngestError| {
+            corpus.warnings.push(IngestWarning {
+                path: source.clone(),
+                message: e.to_string(),
+            })
+        };
+        if format_of(&source).is_none() {
+            warn(
+                &mut corpus,
+                IngestError::Unsupported {
+                    path: source.clone(),
+                },
+            );
+            continue;
+        }
+        let bytes = match std::fs::read(&f) {
+            Ok(b) => b,
+            Err(e) => {
+                warn(
+                    &mut corpus,
+                    IngestError::Io {
+                        path: source.clone(),
+                        source: e,
+                    },
+                );
+                continue;
+            }
+        };
+        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("doc");
+        let mut s = slug(stem);
+        if !used_slugs.insert(s.clone()) {
+            s = format!("{s}_{}", &text::hash8(&source)[..6]);
+            used_slugs.insert(s.clone());
+        }
+        match ingest_with_slug(&bytes, &source, &s, opts) {
+            Ok(docs) => corpus.documents.extend(docs),
+            Err(e) => warn(&mut corpus, e),
+        }
+    }
+    Ok(corpus)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let ft = entry.file_type()?;
+        if ft.is_dir() {
+            walk(&path, out)?;
+        } else if ft.is_file() || (ft.is_symlink() && path.is_file()) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! HTML: a self-contained page, the corpus as an annotated edition; every paragraph has an
+//! anchor and a list of its cross-references linking to their anchors.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::{anchor, place, snippet, About, Sink};
+use crate::index::Index;
+use crate::link::Link;
+
+pub struct HtmlSink<'w> {
+    out: Box<dyn Write + 'w>,
+    doc: Option<String>,
+    section: Option<String>,
+}
+
+impl<'w> HtmlSink<'w> {
+    pub fn new(out: Box<dyn Write + 'w>) -> Self {
+        Self { out, doc: None, section: None }
+    }
+}
+
+/// Escape text for HTML element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;line-height:1.7;color:#222}\
+h2{margin-top:3rem;border-bottom:1px solid #ccc}p.para{margin:1.2rem 0 .3rem}.pid{color:#999;font-size:.75em;margin-left:.4em}\
+ul.links{margin:.2rem 0 1rem;padding-left:1.2rem;font-size:.9em;color:#444}ul.links li{list-style:'→ '}\
+.score{color:#777}.quote{background:#fde68a;border-radius:3px;padding:0 .3em;font-size:.8em}:target{background:#fff7d6}.src{color:#777;font-size:.85em}";
+
+impl Sink for HtmlSink<'_> {
+    fn begin(&mut self, index: &Index, about: &About) -> Result<()> {
+        writeln!(self.out, "<!DOCTYPE html>\n<html lang=\"zh\">\n<head>\n<meta charset=\"utf-8\">\n<title>Cross-references</title>\n<style>{STYLE}</style>\n</head>\n<body>")?;
+        writeln!(self.out, "<h1>Cross-references</h1>")?;
+        writeln!(
+            self.out,
+            "<p>{} documents, {} paragraphs. Model <code>{}</code>; at most {} links per paragraph, to other documents, score ≥ {:.3} ({}). \
+             <span class=\"quote\">quotation</span> marks passages shared nearly word for word.</p>",
+            index.documents.len(),
+            index.len(),
+            esc(&about.model),
+            about.k,
+            about.min_score,
+            esc(&about.threshold_note)
+        )?;
+        writeln!(self.out, "<nav><h2>Contents</h2><ol>")?;
+        for d in &index.documents {
+            writeln!(self.out, "<li><a href=\"#{}\">{}</a> — {} paragraphs</li>", anchor(&d.id), esc(&d.title), d.paragraphs)?;
+        }
+        writeln!(self.out, "</ol></nav>")?;
+        Ok(())
+    }
+
+    fn paragraph(&mut self, index: &Index, row: usize, links: &[Link]) -> Result<()> {
+        let p = &index.paragraphs[row];
+        if self.doc.as_deref() != Some(p.doc_id.as_str()) {
+            let d = index.doc_of(row);
+            writeln!(self.out, "<h2 id=\"{}\">{}</h2>\n<p class=\"src\">{}, lines {}–{}</p>", anchor(&d.id), esc(&d.title), esc(&d.source), d.line_start, d.line_end)?;
+            self.doc = Some(p.doc_id.clone());
+            self.section = None;
+        }
+        if p.section.is_some() && p.section != self.section {
+            writeln!(self.out, "<h3>{}</h3>", esc(p.section.as_deref().unwrap_or("")))?;
+            self.section = p.section.clone();
+        }
+        writeln!(self.out, "<p class=\"para\" id=\"{}\">{}<span class=\"pid\">{}</span></p>", anchor(&p.id), esc(&p.text), esc(&p.id))?;
+        if !links.is_empty() {
+            writeln!(self.out, "<ul class=\"links\">")?;
+            for l in links {
+                let t = &index.paragraphs[l.row];
+                let quote = if l.quote { " <span class=\"quote\">quotation</span>" } else { "" };
+                writeln!(
+                    self.out,
+                    "<li><a href=\"#{}\">{}</a> <span class=\"score\">{:.3}</span>{quote}<br>{}</li>",
+                    anchor(&t.id),
+                    esc(&place(index, l.row)),
+                    l.score,
+                    esc(&snippet(&t.text, 80))
+                )?;
+            }
+            writeln!(self.out, "</ul>")?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        writeln!(self.out, "</body>\n</html>")?;
+        self.out.flush()?;
+        Ok(())
+    }
+}

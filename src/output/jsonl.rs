@@ -1,0 +1,64 @@
+//! JSON Lines: one object per paragraph (the stable machine interface).
+//!
+//! `{"id", "doc", "section", "text", "links": [{"id", "doc", "section", "score", "quote", "text"}]}`
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::{About, Sink};
+use crate::index::Index;
+use crate::link::Link;
+
+pub struct JsonlSink<'w> {
+    out: Box<dyn Write + 'w>,
+}
+
+impl<'w> JsonlSink<'w> {
+    pub fn new(out: Box<dyn Write + 'w>) -> Self {
+        Self { out }
+    }
+}
+
+/// The JSON object of one link (shared by `crossref`, `related` and `search`).
+pub fn link_json(index: &Index, l: &Link) -> serde_json::Value {
+    let p = &index.paragraphs[l.row];
+    json!({
+        "id": p.id,
+        "doc": index.doc_of(l.row).title,
+        "section": p.section,
+        "score": round(l.score),
+        "quote": l.quote,
+        "text": p.text,
+    })
+}
+
+/// Scores with 4 decimals: stable output without float noise.
+pub fn round(x: f32) -> f64 {
+    (x as f64 * 10_000.0).round() / 10_000.0
+}
+
+impl Sink for JsonlSink<'_> {
+    fn begin(&mut self, _: &Index, _: &About) -> Result<()> {
+        Ok(())
+    }
+
+    fn paragraph(&mut self, index: &Index, row: usize, links: &[Link]) -> Result<()> {
+        let p = &index.paragraphs[row];
+        let line = json!({
+            "id": p.id,
+            "doc": index.doc_of(row).title,
+            "section": p.section,
+            "text": p.text,
+            "links": links.iter().map(|l| link_json(index, l)).collect::<Vec<_>>(),
+        });
+        writeln!(self.out, "{line}")?;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.out.flush()?;
+        Ok(())
+    }
+}

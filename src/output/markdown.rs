@@ -1,0 +1,93 @@
+//! Markdown: the corpus as an annotated edition with a table of contents; every paragraph
+//! has an anchor and is followed by its cross-references, linked to their anchors.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::{anchor, place, snippet, About, Sink};
+use crate::index::Index;
+use crate::link::Link;
+
+pub struct MarkdownSink<'w> {
+    out: Box<dyn Write + 'w>,
+    doc: Option<String>,
+    section: Option<String>,
+}
+
+impl<'w> MarkdownSink<'w> {
+    pub fn new(out: Box<dyn Write + 'w>) -> Self {
+        Self { out, doc: None, section: None }
+    }
+}
+
+/// Escape characters Markdown would read as markup at the start of a paragraph or inline.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Sink for MarkdownSink<'_> {
+    fn begin(&mut self, index: &Index, about: &About) -> Result<()> {
+        writeln!(self.out, "# Cross-references\n")?;
+        writeln!(
+            self.out,
+            "{} documents, {} paragraphs. Model `{}`; at most {} links per paragraph, to other documents, score ≥ {:.3} ({}). \
+             Links marked **quotation** share a passage nearly word for word.\n",
+            index.documents.len(),
+            index.len(),
+            about.model,
+            about.k,
+            about.min_score,
+            about.threshold_note
+        )?;
+        writeln!(self.out, "## Contents\n")?;
+        for (i, d) in index.documents.iter().enumerate() {
+            writeln!(self.out, "{}. [{}](#{}) — {} paragraphs", i + 1, escape(&d.title), anchor(&d.id), d.paragraphs)?;
+        }
+        writeln!(self.out)?;
+        Ok(())
+    }
+
+    fn paragraph(&mut self, index: &Index, row: usize, links: &[Link]) -> Result<()> {
+        let p = &index.paragraphs[row];
+        if self.doc.as_deref() != Some(p.doc_id.as_str()) {
+            let d = index.doc_of(row);
+            writeln!(self.out, "<a id=\"{}\"></a>\n\n## {}\n\n*{}, lines {}–{}*\n", anchor(&d.id), escape(&d.title), escape(&d.source), d.line_start, d.line_end)?;
+            self.doc = Some(p.doc_id.clone());
+            self.section = None;
+        }
+        if p.section.is_some() && p.section != self.section {
+            writeln!(self.out, "### {}\n", escape(p.section.as_deref().unwrap_or("")))?;
+            self.section = p.section.clone();
+        }
+        writeln!(self.out, "<a id=\"{}\"></a>{} <sub>`{}`</sub>\n", anchor(&p.id), escape(&p.text), p.id)?;
+        for l in links {
+            let t = &index.paragraphs[l.row];
+            let quote = if l.quote { " · **quotation**" } else { "" };
+            writeln!(
+                self.out,
+                "> → [{}](#{}) ({:.3}{quote}): {}",
+                escape(&place(index, l.row)),
+                anchor(&t.id),
+                l.score,
+                escape(&snippet(&t.text, 80))
+            )?;
+        }
+        if !links.is_empty() {
+            writeln!(self.out)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.out.flush()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,102 @@
+//! Output: the cross-reference list in four formats behind one [`Sink`] trait.
+//!
+//! The caller walks the index in document order and hands each paragraph with its links to
+//! a sink; the sink decides how it looks. JSON Lines and CSV are for scripts, Markdown and
+//! HTML read as an annotated edition: every document in order, each paragraph followed by
+//! its cross-references as links to the target paragraphs' anchors.
+
+mod csv;
+mod html;
+mod jsonl;
+mod markdown;
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::index::Index;
+use crate::link::Link;
+
+pub use self::csv::CsvSink;
+pub use self::html::HtmlSink;
+pub use self::jsonl::{link_json as jsonl_link, round, JsonlSink};
+pub use self::markdown::MarkdownSink;
+
+/// Output formats of `xref crossref`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Jsonl,
+    Csv,
+    Md,
+    Html,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::Md => "md",
+            Format::Html => "html",
+        }
+    }
+
+    /// A sink writing this format to `out`.
+    pub fn sink<'w>(self, out: Box<dyn Write + 'w>) -> Box<dyn Sink + 'w> {
+        match self {
+            Format::Jsonl => Box::new(JsonlSink::new(out)),
+            Format::Csv => Box::new(CsvSink::new(out)),
+            Format::Md => Box::new(MarkdownSink::new(out)),
+            Format::Html => Box::new(HtmlSink::new(out)),
+        }
+    }
+}
+
+/// Receives the cross-reference list, paragraph by paragraph, in index order.
+pub trait Sink {
+    fn begin(&mut self, index: &Index, about: &About) -> Result<()>;
+    fn paragraph(&mut self, index: &Index, row: usize, links: &[Link]) -> Result<()>;
+    fn finish(&mut self) -> Result<()>;
+}
+
+/// What the list was made with, for the headers of human-readable formats.
+#[derive(Debug, Clone)]
+pub struct About {
+    pub model: String,
+    pub k: usize,
+    pub min_score: f32,
+    pub threshold_note: String,
+}
+
+/// Write the whole list through `sink`.
+pub fn write_crossref(sink: &mut dyn Sink, index: &Index, links: &[Vec<Link>], about: &About) -> Result<()> {
+    sink.begin(index, about)?;
+    for (row, l) in links.iter().enumerate() {
+        sink.paragraph(index, row, l)?;
+    }
+    sink.finish()
+}
+
+/// "Title › section" for a paragraph row.
+pub fn place(index: &Index, row: usize) -> String {
+    let p = &index.paragraphs[row];
+    let title = &index.doc_of(row).title;
+    match &p.section {
+        Some(s) => format!("{title} › {s}"),
+        None => title.clone(),
+    }
+}
+
+/// The first `n` characters of `text`, with an ellipsis when cut.
+pub fn snippet(text: &str, n: usize) -> String {
+    let mut out: String = text.chars().take(n).collect();
+    if text.chars().nth(n).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// An HTML/Markdown-safe anchor for a paragraph or document id.
+pub fn anchor(id: &str) -> String {
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' }).collect()
+}

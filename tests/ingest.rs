@@ -1,0 +1,792 @@
+//! Integration tests for `xref::ingest`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use xref::ingest::{
+    decode, ingest_bytes, ingest_paths, Document, IngestError, IngestOptions, Paragraph,
+};
+
+const SEED: &str = "seeds/000_d3df9fe06eabeaf7.txt";
+
+fn seed_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(SEED)
+}
+
+fn seed_docs() -> Vec<Document> {
+    let bytes = std::fs::read(seed_path()).expect("seed file");
+    ingest_bytes(&bytes, SEED, &IngestOptions::default()).expect("seed ingests")
+}
+
+fn txt(text: &str) -> Vec<Document> {
+    ingest_bytes(text.as_bytes(), "t.txt", &IngestOptions::default()).unwrap()
+}
+
+fn texts(docs: &[Document]) -> Vec<String> {
+    docs.iter()
+        .flat_map(|d| d.paragraphs.iter().map(|p| p.text.clone()))
+        .collect()
+}
+
+/// The paragraph of `doc` starting with `prefix` (exactly one must).
+fn para<'a>(doc: &'a Document, prefix: &str) -> &'a Paragraph {
+    let found: Vec<_> = doc
+        .paragraphs
+        .iter()
+        .filter(|p| p.text.starts_with(prefix))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "paragraphs starting with {prefix:?} in {}",
+        doc.title
+    );
+    found[0]
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3000..=0x303F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xFF00..=0xFFEF)
+}
+
+// ---------------------------------------------------------------- seed corpus
+
+#[test]
+fn seed_documents_and_titles() {
+    let docs = seed_docs();
+    let titles: Vec<&str> = docs.iter().map(|d| d.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        vec![
+            "习近平在中共中央政治局第十一次集体学习时强调加快发展新质生产力 扎实推进高质量发展",
+            "习近平在二十届中央纪委三次全会上发表重要讲话强调 深入推进党的自我革命 坚决打赢反腐败斗争攻坚战持久战 李强赵乐际王沪宁蔡奇丁薛祥出席会议 李希主持会议",
+            "在二〇二四年春节团拜会上的讲话",
+            "习近平在省部级主要领导干部推动金融高质量发展专题研讨班开班式上发表重要讲话强调 坚定不移走中国特色金融发展之路 推动我国金融高质量发展赵乐际王沪宁丁薛祥李希韩正出席 蔡奇主持",
+            "完整、准确、全面贯彻落实关于做好新时代党的统一战线工作的重要思想",
+            "铸牢中华民族共同体意识 推进新时代党的民族工作高质量发展",
+            "坚持和完善人民代表大会制度 保障人民当家作主",
+            "中共中央政治局召开会议 审议《中央政治局常委会听取和研究全国人大常委会、国务院、全国政协、最高人民法院、最高人民检察院党组工作汇报和中央书记处工作报告的综合情况报告》《关于在全党深入开展学习贯彻习近平新时代中国特色社会主义思想主题教育总结报告》《关于巩固拓展学习贯彻习近平新时代中国特色社会主义思想主题教育成果的意见》《中国共产党巡视工作条例》 中共中央总书记习近平主持会议",
+            "习近平主持召开中央全面深化改革委员会第四次会议强调 增强土地要素对优势地区高质量发展保障能力进一步提升基层应急管理能力 李强王沪宁蔡奇出席",
+            "中共中央印发《党史学习教育工作条例》",
+            "党史学习教育工作条例",
+            "2024年全国教育工作会议召开",
+            "教育部办公厅关于进一步压实高校师德师风建设主体责任的通知",
+            "政府工作报告",
+            "全省优化营商环境打赢攻坚之战动员大会召开 新春伊始战鼓催征 乘势而上攻坚必胜 奋力推动辽宁全面振兴再创佳绩再谱新篇 郝鹏李乐成出席并讲话",
+        ]
+    );
+    // Ids, line ranges and source.
+    for (i, d) in docs.iter().enumerate() {
+        assert_eq!(d.id, format!("000_d3df9fe06eabeaf7-{i:02}"));
+        assert_eq!(d.source, SEED);
+        assert!(!d.paragraphs.is_empty(), "{}", d.title);
+        if i > 0 {
+            assert_eq!(
+                docs[i - 1].line_end + 1,
+                d.line_start,
+                "documents tile the file"
+            );
+        }
+    }
+    let starts: Vec<usize> = docs.iter().map(|d| d.line_start).collect();
+    assert_eq!(
+        starts,
+        vec![1, 144, 404, 523, 685, 886, 1148, 1777, 1922, 2096, 2143, 2527, 2742, 2885, 4250]
+    );
+    assert_eq!(docs.last().unwrap().line_end, 4495);
+}
+
+#[test]
+fn seed_metadata_is_not_indexed() {
+    let docs = seed_docs();
+    assert_eq!(docs[2].meta, vec!["（2024年2月8日，上午）", "习近平"]);
+    assert_eq!(docs[4].meta, vec!["习近平"]);
+    assert_eq!(
+        docs[10].meta,
+        vec!["（2024年1月18日中共中央政治局常委会会议审议批准2024年2月5日中共中央发布）"]
+    );
+    assert_eq!(
+        docs[13].meta,
+        vec![
+            "——2024年1月23日在辽宁省第十四届人民代表大会第二次会议上",
+            "省长李乐成"
+        ]
+    );
+    for p in docs.iter().flat_map(|d| &d.paragraphs) {
+        for frag in [
+            "习近平",
+            "同志们、朋友们！",
+            "谢谢大家！",
+            "各位代表：",
+            "十二",
+            "第一章 总则",
+        ] {
+            assert_ne!(p.text, frag, "fragment indexed on its own");
+        }
+    }
+}
+
+#[test]
+fn seed_paragraphs_are_clean() {
+    let docs = seed_docs();
+    let opts = IngestOptions::default();
+    let mut ids = std::collections::HashSet::new();
+    for d in &docs {
+        for (i, p) in d.paragraphs.iter().enumerate() {
+            assert_eq!(p.ordinal, i);
+            assert_eq!(p.doc_id, d.id);
+            assert!(ids.insert(p.id.clone()), "duplicate id {}", p.id);
+            assert!(p.id.is_ascii() && p.id.starts_with(&format!("{}.{i}-", d.id)));
+            let t = &p.text;
+            assert!(!t.contains(['\n', '\r', '\x0c']), "{t}");
+            assert!(t.chars().count() <= opts.max_chars);
+            assert!(t.chars().count() >= opts.min_chars, "fragment: {t}");
+            assert!(
+                p.line_start >= d.line_start
+                    && p.line_end <= d.line_end
+                    && p.line_start <= p.line_end
+            );
+            // No CJK-space-CJK or CJK-space-digit artefacts.
+            let cs: Vec<char> = t.chars().collect();
+            for w in cs.windows(3) {
+                if w[1] == ' ' {
+                    let artefact = (is_cjk(w[0]) && (is_cjk(w[2]) || w[2].is_ascii_digit()))
+                        || (w[0].is_ascii_digit() && is_cjk(w[2]));
+                    assert!(!artefact, "artefact space in {t}");
+                }
+            }
+            // Every passage ends a sentence: nothing is cut mid-sentence at a
+            // page break.
+            assert!(
+                t.ends_with(['。', '！', '？', '!', '；', '：', '）', '”']),
+                "ends mid-sentence: {t}"
+            );
+            // Page numbers never leak into text.
+            for n in ["34", "39", "69", "89"] {
+                for (a, b) in [("史", "上"), ("产", "生"), ("丹东", "市"), ("共", "生")] {
+                    assert!(!t.contains(&format!("{a}{n}{b}")), "page number in {t}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn seed_paragraph_boundaries() {
+    let docs = seed_docs();
+    // Crosses a page break (lines 47/48) in the middle of a sentence.
+    let p = para(&docs[0], "习近平在主持学习时发表了重要讲话。");
+    assert!(p
+        .text
+        .ends_with("同时，制约高质量发展因素还大量存在，要高度重视，切实解决。"));
+    assert_eq!((p.line_start, p.line_end), (35, 48));
+    // Page break in the middle of a word ("问题/产生").
+    let p = para(
+        &docs[1],
+        "习近平强调，新征程反腐败斗争，必须在铲除腐败问题产生的土壤和条件上持续发力",
+    );
+    assert!(p.text.ends_with("推动防范和治理腐败问题常态化、长效化。"));
+    assert_eq!((p.line_start, p.line_end), (237, 246));
+    // Crosses the page number "34"; the source note is attached.
+    let p = para(&docs[6], "实践证明，人民代表大会制度是符合我国国情和实际、");
+    assert!(p
+        .text
+        .contains("是在我国政治发展史乃至世界政治发展史上具有重大意义的全新政治制度。"));
+    assert!(p
+        .text
+        .ends_with("全新政治制度。（2021年10月13日在中央人大工作会议上的讲话）"));
+    assert_eq!((p.line_start, p.line_end), (1423, 1440));
+    assert_eq!(p.section.as_deref(), Some("十一"));
+    // Crosses the page number "39".
+    let p = para(&docs[6], "加强人民当家作主制度保障。");
+    assert!(p
+        .text
+        .contains("保证各级人大都由民主选举产生、对人民负责、受人民监督。"));
+    assert!(p.text.ends_with(
+        "推动人权事业全面发展。（2022年10月16日在中国共产党第二十次全国代表大会上的报告）"
+    ));
+    // Crosses the page number "69" inside a report section.
+    let p = para(
+        &docs[13],
+        "（三）强链壮群筑根基，产业结构优化升级。聚力打造现代化产业体系",
+    );
+    assert!(p
+        .text
+        .contains("大连市、丹东市、沈北新区、普兰店区获评国家消费品工业“三品”战略示范城市。"));
+    assert!(p.text.ends_with("数字辽宁、智造强省建设迈出可喜步伐！"));
+    assert_eq!((p.line_start, p.line_end), (3015, 3054));
+    // A page number between two paragraphs ("89") keeps them apart.
+    let p = para(&docs[13], "（七）坚持绿色低碳，在建设美丽辽宁上攻坚突破。");
+    assert!(p.text.ends_with("促进人与自然和谐共生。"));
+    let next = &docs[13].paragraphs[p.ordinal + 1];
+    assert!(next
+        .text
+        .starts_with("深入打好污染防治攻坚战。持续推进中央生态环保督察反馈意见整改。"));
+    assert_eq!(next.line_start, 3982);
+    // Salutation attached forward, closing phrase attached backward.
+    let p = para(&docs[2], "同志们、朋友们：");
+    assert_eq!(
+        p.text,
+        "同志们、朋友们：龙年春节即将到来。今天，我们在这里欢聚一堂，辞旧迎新。"
+    );
+    assert_eq!((p.line_start, p.line_end), (412, 416));
+    let last = docs[2].paragraphs.last().unwrap();
+    assert_eq!(
+        last.text,
+        "最后，祝大家身体健康、工作顺利、阖家幸福、龙年吉祥！谢谢大家！"
+    );
+    assert!(para(&docs[2], "同志们、朋友们！2024年是新中国成立75周年，")
+        .text
+        .ends_with("一往无前。"));
+    // An article with its short list items forms one passage.
+    let p = para(&docs[10], "第五条");
+    assert_eq!(
+        p.text,
+        "第五条党史学习教育工作遵循以下原则：（一）坚持党的全面领导；（二）坚持围绕中心、服务大局；（三）坚持以史鉴今、资政育人；（四）坚持统筹谋划、开拓创新；（五）坚持分类指导、精准施策；（六）坚持唯物史观和正确党史观。"
+    );
+    assert_eq!((p.line_start, p.line_end), (2221, 2233));
+    // Page break before a paragraph that itself starts with 。-ended sentence.
+    let p = para(&docs[4], "第三，必须正确处理一致性和多样性关系。");
+    assert!(p
+        .text
+        .ends_with("在尊重多样性中寻求一致性，找到最大公约数、画出最大同心圆。"));
+    // A short closing sentence is appended to the previous paragraph.
+    assert!(docs[9]
+        .paragraphs
+        .last()
+        .unwrap()
+        .text
+        .ends_with("要及时报告党中央。《条例》全文如下。"));
+    assert!(docs[7]
+        .paragraphs
+        .last()
+        .unwrap()
+        .text
+        .ends_with("不断提高巡视工作规范化水平。会议还研究了其他事项。"));
+}
+
+#[test]
+fn seed_sections() {
+    let docs = seed_docs();
+    let reg = &docs[10];
+    let sec = |d: &Document, prefix: &str| para(d, prefix).section.clone();
+    assert_eq!(
+        sec(reg, "第一条为了推动党史学习教育常态化长效化").as_deref(),
+        Some("第一章 总则 › 第一条")
+    );
+    assert_eq!(sec(reg, "第四条").as_deref(), Some("第一章 总则 › 第四条"));
+    assert_eq!(
+        sec(reg, "（一）学史明理。").as_deref(),
+        Some("第一章 总则 › 第四条 › （一）学史明理")
+    );
+    assert_eq!(
+        sec(reg, "第七条").as_deref(),
+        Some("第二章 领导体制和工作职责 › 第七条")
+    );
+    // A second paragraph of an article stays in it.
+    assert_eq!(
+        sec(reg, "中央宣传部、中央组织部、中央党史和文献研究院").as_deref(),
+        Some("第二章 领导体制和工作职责 › 第七条")
+    );
+    assert_eq!(
+        sec(reg, "第三十四条").as_deref(),
+        Some("第六章 附则 › 第三十四条")
+    );
+    let articles = reg
+        .paragraphs
+        .iter()
+        .filter(|p| p.text.starts_with('第') && p.text.contains('条'))
+        .count();
+    assert_eq!(articles, 34, "all 34 articles are passages");
+
+    let report = &docs[13];
+    assert_eq!(
+        sec(report, "2023年，是全面贯彻党的二十大精神的开局之年").as_deref(),
+        Some("一、2023年工作回顾")
+    );
+    assert_eq!(
+        sec(report, "（一）全力以赴稳增长").as_deref(),
+        Some("一、2023年工作回顾 › （一）全力以赴稳增长，发展质效明显提升")
+    );
+    assert_eq!(
+        sec(report, "推动有效投资持续增长。").as_deref(),
+        Some("二、2024年工作安排 › （一）壮大经济实力，在保持经济赶超势头上攻坚突破")
+    );
+    assert_eq!(
+        sec(report, "一要建设更强担当的有为政府。").as_deref(),
+        Some("三、全面加强政府自身建设")
+    );
+
+    let notice = &docs[12];
+    assert_eq!(
+        sec(notice, "要把师德师风建设摆在教师队伍建设的首位").as_deref(),
+        Some("一、明确工作职责")
+    );
+    assert_eq!(
+        sec(notice, "高校党委要成立教师工作委员会").as_deref(),
+        Some("一、明确工作职责 › （二）加强党委教师工作委员会和党委教师工作部作用")
+    );
+    assert_eq!(
+        sec(notice, "主管教育行政部门对高校师德师风建设工作").as_deref(),
+        Some("二、落实问责措施")
+    );
+
+    let excerpts = &docs[6];
+    assert_eq!(
+        sec(excerpts, "我们要坚持国家一切权力属于人民的宪法理念").as_deref(),
+        Some("一")
+    );
+    assert_eq!(
+        sec(excerpts, "“第二个结合”让我们掌握了思想和文化主动").as_deref(),
+        Some("二十")
+    );
+    // Speeches without headings have no section.
+    assert!(docs[0].paragraphs.iter().all(|p| p.section.is_none()));
+}
+
+#[test]
+fn seed_ingest_is_fast_and_stable() {
+    let bytes = std::fs::read(seed_path()).unwrap();
+    let t = Instant::now();
+    let a = ingest_bytes(&bytes, SEED, &IngestOptions::default()).unwrap();
+    assert!(t.elapsed().as_millis() < 500, "seed took {:?}", t.elapsed());
+    let b = ingest_bytes(&bytes, SEED, &IngestOptions::default()).unwrap();
+    assert_eq!(a, b, "re-ingest is identical");
+
+    // Edit one paragraph: only its id changes.
+    let text = String::from_utf8(bytes).unwrap();
+    let edited = text.replacen("打好关键核心技术攻坚战", "打好关键核心技术攻关战", 1);
+    assert_ne!(edited, text);
+    let c = ingest_bytes(edited.as_bytes(), SEED, &IngestOptions::default()).unwrap();
+    let ids = |docs: &[Document]| {
+        docs.iter()
+            .flat_map(|d| d.paragraphs.iter().map(|p| p.id.clone()))
+            .collect::<Vec<_>>()
+    };
+    let (ia, ic) = (ids(&a), ids(&c));
+    assert_eq!(ia.len(), ic.len());
+    let changed: Vec<_> = ia.iter().zip(&ic).filter(|(x, y)| x != y).collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].0.starts_with("000_d3df9fe06eabeaf7-00.4-"));
+}
+
+// ---------------------------------------------------------------- encodings
+
+const ZH: &str =
+    "第一段内容，这是一个用于测试编码检测的段落。\n\n第二段内容，同样用于测试编码检测的功能。\n";
+
+fn utf16(s: &str, le: bool) -> Vec<u8> {
+    let mut out = if le {
+        vec![0xFF, 0xFE]
+    } else {
+        vec![0xFE, 0xFF]
+    };
+    for u in s.encode_utf16() {
+        out.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+    }
+    out
+}
+
+#[test]
+fn encodings_are_detected() {
+    let expected = vec![
+        "第一段内容，这是一个用于测试编码检测的段落。",
+        "第二段内容，同样用于测试编码检测的功能。",
+    ];
+    let mut bom = vec![0xEF, 0xBB, 0xBF];
+    bom.extend(ZH.as_bytes());
+    let (gb, _, had_errors) = encoding_rs::GB18030.encode(ZH);
+    assert!(!had_errors);
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (ZH.as_bytes().to_vec(), "UTF-8"),
+        (bom, "UTF-8 (BOM)"),
+        (utf16(ZH, true), "UTF-16LE"),
+        (utf16(ZH, false), "UTF-16BE"),
+        (gb.into_owned(), "GB18030"),
+    ];
+    for (bytes, name) in cases {
+        let (text, enc) = decode(&bytes).unwrap();
+        assert_eq!(enc, name);
+        assert_eq!(text, ZH);
+        let docs = ingest_bytes(&bytes, "enc.txt", &IngestOptions::default()).unwrap();
+        assert_eq!(texts(&docs), expected, "{name}");
+    }
+    // GBK-only characters too.
+    let (gbk, _, _) = encoding_rs::GBK.encode("国务院关于印发《政府工作报告》的通知。");
+    assert_eq!(decode(&gbk).unwrap().1, "GB18030");
+}
+
+#[test]
+fn empty_binary_and_undecodable_files_are_errors_naming_the_file() {
+    for bytes in [&b""[..], b"   \n\n", b"\xEF\xBB\xBF"] {
+        let e = ingest_bytes(bytes, "dir/empty.txt", &IngestOptions::default()).unwrap_err();
+        assert!(matches!(e, IngestError::Empty { .. }), "{e:?}");
+        assert!(e.to_string().contains("dir/empty.txt"));
+    }
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10";
+    let e = ingest_bytes(png, "img.txt", &IngestOptions::default()).unwrap_err();
+    assert!(matches!(e, IngestError::Binary { .. }), "{e:?}");
+    assert!(e.to_string().contains("img.txt") && e.to_string().contains("binary"));
+    let controls: Vec<u8> = (0..200u8)
+        .map(|i| if i % 3 == 0 { 0x01 } else { b'a' })
+        .collect();
+    assert!(matches!(decode(&controls), Err(IngestError::Binary { .. })));
+    let latin1 = b"Caf\xe9 cr\xe8me br\xfbl\xe9e";
+    let e = ingest_bytes(latin1, "menu.txt", &IngestOptions::default()).unwrap_err();
+    assert!(matches!(e, IngestError::Undecodable { .. }), "{e:?}");
+    assert!(e.to_string().contains("menu.txt"));
+}
+
+// ---------------------------------------------------------------- big input
+
+#[test]
+fn five_megabyte_single_line() {
+    let sentence = "这是一个很长的句子，用于测试超长单行文件的处理能力和速度。";
+    let n = 5 * 1024 * 1024 / sentence.len() + 1;
+    let text = sentence.repeat(n);
+    assert!(text.len() >= 5 * 1024 * 1024);
+    let opts = IngestOptions::default();
+    let t = Instant::now();
+    let docs = ingest_bytes(text.as_bytes(), "big.txt", &opts).unwrap();
+    let elapsed = t.elapsed();
+    assert!(elapsed.as_secs() < 20, "took {elapsed:?}");
+    assert_eq!(docs.len(), 1);
+    let paras = &docs[0].paragraphs;
+    assert!(paras.len() > 5 * 1024 * 1024 / 3 / 700);
+    let mut joined = String::with_capacity(text.len());
+    for p in paras {
+        assert!(p.text.chars().count() <= opts.max_chars);
+        assert!(p.text.ends_with('。'), "cut at a sentence boundary");
+        assert_eq!((p.line_start, p.line_end), (1, 1));
+        joined.push_str(&p.text);
+    }
+    assert_eq!(joined, text, "nothing lost");
+
+    // Without any punctuation: hard cuts, still linear.
+    let text = "甲".repeat(2 * 1024 * 1024);
+    let docs = ingest_bytes(text.as_bytes(), "big2.txt", &opts).unwrap();
+    assert!(docs[0]
+        .paragraphs
+        .iter()
+        .all(|p| p.text.chars().count() <= opts.max_chars));
+    assert_eq!(
+        docs[0]
+            .paragraphs
+            .iter()
+            .map(|p| p.text.chars().count())
+            .sum::<usize>(),
+        2 * 1024 * 1024
+    );
+}
+
+#[test]
+fn long_sentences_split_at_clauses() {
+    let opts = IngestOptions {
+        max_chars: 40,
+        ..IngestOptions::default()
+    };
+    let text = "我们要坚持稳中求进工作总基调，完整准确全面贯彻新发展理念，统筹高质量发展和高水平安全，突出重点把握关键，切实增强经济活力防范化解风险改善社会预期。";
+    let docs = ingest_bytes(text.as_bytes(), "x.txt", &opts).unwrap();
+    let ps = &docs[0].paragraphs;
+    assert!(ps.len() >= 3);
+    for p in &ps[..ps.len() - 1] {
+        assert!(p.text.chars().count() <= 40);
+        assert!(p.text.ends_with('，'), "{}", p.text);
+    }
+    assert_eq!(ps.iter().map(|p| p.text.as_str()).collect::<String>(), text);
+}
+
+// ---------------------------------------------------------------- text shapes
+
+#[test]
+fn mixed_chinese_english_spacing() {
+    let text = "新质生产力（new quality productive forces）是 2024 年 1 月 31 日提出的概念，GDP 增长 5.2% 。\n\nThe economy grew by 5.2 percent in 2023, according to official data.\n";
+    let docs = txt(text);
+    let t = texts(&docs);
+    assert_eq!(
+        t,
+        vec![
+            "新质生产力（new quality productive forces）是2024年1月31日提出的概念，GDP 增长5.2%。",
+            "The economy grew by 5.2 percent in 2023, according to official data.",
+        ]
+    );
+}
+
+#[test]
+fn windows_and_mac_line_endings() {
+    let crlf = "Reflow must handle Windows line endings in a hard\r\nwrapped paragraph that continues over several\r\nlines before it ends.\r\n\r\nA second paragraph follows after a blank line.\r\n";
+    let docs = txt(crlf);
+    assert_eq!(
+        texts(&docs),
+        vec![
+            "Reflow must handle Windows line endings in a hard wrapped paragraph that continues over several lines before it ends.",
+            "A second paragraph follows after a blank line.",
+        ]
+    );
+    let p = &docs[0].paragraphs;
+    assert_eq!((p[0].line_start, p[0].line_end, p[1].line_start), (1, 3, 5));
+    let cr = crlf.replace("\r\n", "\r");
+    assert_eq!(texts(&txt(&cr)), texts(&docs));
+}
+
+#[test]
+fn hyphenated_latin_reflow() {
+    let text = "The inter-\nnational community agreed on a common frame-\nwork for co-operation between the member\nstates of the union.\n\nA second paragraph about Self-\nReliance follows here.\n";
+    assert_eq!(
+        texts(&txt(text)),
+        vec![
+            "The international community agreed on a common framework for co-operation between the member states of the union.",
+            "A second paragraph about Self-Reliance follows here.",
+        ]
+    );
+}
+
+#[test]
+fn page_numbers_and_running_headers_are_removed() {
+    let mut text = String::new();
+    let topics = ["经济", "科技", "教育", "文化", "生态", "民生"];
+    for (page, topic) in topics.iter().enumerate() {
+        text.push_str(&format!(
+            "辽宁省人民政府 2024 年度工作报告 第 {} 页\n",
+            page + 1
+        ));
+        text.push_str(&format!(
+            "关于{topic}工作的这一段文字在本页末尾没有结束，而是一直延续到下一页\n"
+        ));
+        text.push_str(&format!(
+            "{topic}工作的开头并在那里结束。\n\n- {} -\n\x0c",
+            page + 1
+        ));
+    }
+    let docs = txt(&text);
+    let t = texts(&docs);
+    assert_eq!(t.len(), 6, "{t:?}");
+    for (p, topic) in t.iter().zip(topics) {
+        assert_eq!(*p, format!("关于{topic}工作的这一段文字在本页末尾没有结束，而是一直延续到下一页{topic}工作的开头并在那里结束。"));
+    }
+    // A sentence running over a page with a page number in between is joined.
+    let text =
+        "第一段的文字比较长，在这一页的最后一行还没有说完，\n\n12\n\n下一页继续说完这句话。\n";
+    assert_eq!(
+        texts(&txt(text)),
+        vec!["第一段的文字比较长，在这一页的最后一行还没有说完，下一页继续说完这句话。"]
+    );
+    let text = "Page one text that runs\n\x0cover the page break.\n\n第 3 页\n";
+    assert_eq!(
+        texts(&txt(text)),
+        vec!["Page one text that runs over the page break."]
+    );
+}
+
+#[test]
+fn indentation_starts_paragraphs_in_wrapped_text() {
+    let text = "    第一段首行缩进，这里是一段被硬换行的中文文字，每一行的宽度\n大致相同，直到段落结束为止，下一行继续这一段的内容而不会\n被拆开。\n    第二段同样首行缩进，中间没有空行分隔，但缩进说明了新段落的\n开始，所以应当被识别为新的一段文字而不是接在上一段后面。\n";
+    let t = texts(&txt(text));
+    assert_eq!(t.len(), 2, "{t:?}");
+    assert!(t[0].ends_with("被拆开。") && t[1].starts_with("第二段同样首行缩进"));
+}
+
+// ---------------------------------------------------------------- documents
+
+#[test]
+fn explicit_split_marker() {
+    let text = "甲文件标题\n\n这是第一份文件的正文内容，足够长以便建立索引。\n===DOC===\n乙文件标题\n\n这是第二份文件的正文内容，同样足够长以便建立索引。\n===DOC===\n没有标题的正文，这一份文件直接从正文开始，长度足够。\n";
+    let opts = IngestOptions {
+        split_marker: Some("===DOC===".into()),
+        ..IngestOptions::default()
+    };
+    let docs = ingest_bytes(text.as_bytes(), "multi.txt", &opts).unwrap();
+    let titles: Vec<&str> = docs.iter().map(|d| d.title.as_str()).collect();
+    assert_eq!(titles, vec!["甲文件标题", "乙文件标题", "multi (3)"]);
+    assert_eq!(
+        docs.iter().map(|d| d.paragraphs.len()).collect::<Vec<_>>(),
+        vec![1, 1, 1]
+    );
+    assert_eq!((docs[1].line_start, docs[1].line_end), (5, 7));
+    assert!(texts(&docs).iter().all(|t| !t.contains("===")));
+
+    // Form feeds split documents when the marker is "\x0c".
+    let text = "第一份\n\n第一份文件的正文内容，足够长以便建立索引。\n\x0c第二份\n\n第二份文件的正文内容，足够长以便建立索引。\n";
+    let opts = IngestOptions {
+        split_marker: Some("\x0c".into()),
+        ..IngestOptions::default()
+    };
+    let docs = ingest_bytes(text.as_bytes(), "ff.txt", &opts).unwrap();
+    assert_eq!(
+        docs.iter().map(|d| d.title.as_str()).collect::<Vec<_>>(),
+        vec!["第一份", "第二份"]
+    );
+    // Without the option a form feed is only a page break.
+    let docs = ingest_bytes(text.as_bytes(), "ff.txt", &IngestOptions::default()).unwrap();
+    assert_eq!(
+        docs.len(),
+        2,
+        "title after a page break still starts a document"
+    );
+}
+
+#[test]
+fn markdown_input() {
+    let md = "---\nauthor: x\n---\n# 年度报告\n\n这是导言段落，介绍本报告的主要内容和结构。\n\n## 一、工作回顾\n\n过去一年，我们完成了**很多**重要工作，详见[附件](http://x/a.pdf)。\n文字在下一行继续。\n\n- 第一项工作\n- 第二项工作\n\n## 二、工作安排\n\n今年的主要任务是推动高质量发展，`代码`不影响正文。\n";
+    let docs = ingest_bytes(md.as_bytes(), "report.md", &IngestOptions::default()).unwrap();
+    assert_eq!(docs.len(), 1);
+    let d = &docs[0];
+    assert_eq!(d.title, "年度报告");
+    let got: Vec<(Option<&str>, &str)> = d
+        .paragraphs
+        .iter()
+        .map(|p| (p.section.as_deref(), p.text.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (None, "这是导言段落，介绍本报告的主要内容和结构。"),
+            (Some("一、工作回顾"), "过去一年，我们完成了很多重要工作，详见附件。文字在下一行继续。第一项工作第二项工作"),
+            (Some("二、工作安排"), "今年的主要任务是推动高质量发展，代码不影响正文。"),
+        ]
+    );
+    assert_eq!(
+        (d.paragraphs[1].line_start, d.paragraphs[1].line_end),
+        (10, 14)
+    );
+}
+
+#[test]
+fn html_input() {
+    let html = r#"<!DOCTYPE html><html><head><title>新闻 &amp; 公告</title>
+<style>p { color: red }</style><script>var x = "<p>不是正文</p>";</script></head>
+<body><nav><a href="/">首页</a></nav>
+<h1>新闻 &amp; 公告</h1>
+<p>第一段正文，包含实体&ldquo;引号&rdquo;和&#20013;&#x6587;字符。</p>
+<h2>背景</h2>
+<div>第二段正文在 div 元素里面，内容足够长<br>换行之后是第三段正文内容，同样足够长。</div>
+<ul><li>列表项也是独立的段落内容，不与上一段合并。</li></ul>
+<!-- 注释不应出现 -->
+</body></html>"#;
+    let docs = ingest_bytes(html.as_bytes(), "news.html", &IngestOptions::default()).unwrap();
+    assert_eq!(docs.len(), 1);
+    let d = &docs[0];
+    assert_eq!(d.title, "新闻 & 公告");
+    let got: Vec<(Option<&str>, &str)> = d
+        .paragraphs
+        .iter()
+        .map(|p| (p.section.as_deref(), p.text.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (None, "第一段正文，包含实体“引号”和中文字符。"),
+            (Some("背景"), "第二段正文在 div 元素里面，内容足够长"),
+            (Some("背景"), "换行之后是第三段正文内容，同样足够长。"),
+            (Some("背景"), "列表项也是独立的段落内容，不与上一段合并。"),
+        ]
+    );
+    assert_eq!(d.paragraphs[0].line_start, 5);
+    // Title from the first h1 when there is no <title>.
+    let docs = ingest_bytes(
+        "<h1>Only Heading</h1><p>Body text long enough to index.</p>".as_bytes(),
+        "a.htm",
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(docs[0].title, "Only Heading");
+    assert_eq!(docs[0].paragraphs[0].section, None);
+}
+
+#[test]
+fn directories_warnings_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("sub/deeper")).unwrap();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::write(root.join("b.txt"), "乙文件的正文内容，足够长以便建立索引。").unwrap();
+    std::fs::write(
+        root.join("a.md"),
+        "# A\n\nMarkdown body text that is long enough.\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("c.pdf"), b"%PDF-1.7 binary").unwrap();
+    std::fs::write(
+        root.join("sub/d.html"),
+        "<p>HTML body text that is long enough.</p>",
+    )
+    .unwrap();
+    std::fs::write(root.join("sub/deeper/e.txt"), b"\x00\x01\x02binary").unwrap();
+    std::fs::write(root.join("sub/empty.txt"), b"").unwrap();
+    std::fs::write(root.join(".git/config.txt"), "hidden directory content").unwrap();
+    std::fs::write(
+        root.join("sub/b.txt"),
+        "同名文件的正文内容，足够长以便建立索引。",
+    )
+    .unwrap();
+
+    let corpus = ingest_paths(&[root.to_path_buf()], &IngestOptions::default()).unwrap();
+    let sources: Vec<String> = corpus
+        .documents
+        .iter()
+        .map(|d| {
+            Path::new(&d.source)
+                .strip_prefix(root)
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(sources, vec!["a.md", "b.txt", "sub/b.txt", "sub/d.html"]);
+    let ids: Vec<&str> = corpus.documents.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids[0], "a-00");
+    assert_eq!(ids[1], "b-00");
+    assert!(
+        ids[2].starts_with("b_") && ids[2].ends_with("-00") && ids[2] != ids[1],
+        "{ids:?}"
+    );
+    let warned: Vec<(String, String)> = corpus
+        .warnings
+        .iter()
+        .map(|w| {
+            (
+                Path::new(&w.path)
+                    .strip_prefix(root)
+                    .unwrap()
+                    .display()
+                    .to_string(),
+                w.message.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(warned.len(), 3, "{warned:?}");
+    assert_eq!(warned[0].0, "c.pdf");
+    assert!(warned[0].1.contains("unsupported file type"));
+    assert_eq!(warned[1].0, "sub/deeper/e.txt");
+    assert!(warned[1].1.contains("binary"));
+    assert_eq!(warned[2].0, "sub/empty.txt");
+    assert!(warned[2].1.contains("empty"));
+    for w in &corpus.warnings {
+        assert!(
+            w.message.contains(&w.path),
+            "message names the file: {}",
+            w.message
+        );
+    }
+
+    // Deterministic, and a single file path works too.
+    assert_eq!(
+        ingest_paths(&[root.to_path_buf()], &IngestOptions::default()).unwrap(),
+        corpus
+    );
+    let one = ingest_paths(&[root.join("b.txt")], &IngestOptions::default()).unwrap();
+    assert_eq!(one.documents.len(), 1);
+
+    // A missing path is an error naming it.
+    let missing = root.join("nope");
+    let e = ingest_paths(std::slice::from_ref(&missing), &IngestOptions::default()).unwrap_err();
+    assert!(matches!(e, IngestError::NotFound { .. }));
+    assert!(e.to_string().contains("nope"));
+}
+
+#[test]
+fn json_round_trip() {
+    let docs = seed_docs();
+    let json = serde_json::to_string(&docs[2]).unwrap();
+    let back: Document = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, docs[2]);
+    assert!(json.contains("\"line_start\""));
+}
