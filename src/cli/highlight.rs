@@ -125,6 +125,6 @@ mod tests {
     fn marks_spans() {
         let h = highlight("科技创新是发展新质生产力的核心要素", "新质生产力的核心要素", Mark::Stars);
         assert_eq!(h, "科技创新是发展**新质生产力**的**核心要素**");
-        assert_eq!(highlight("Green finance matters", "green finance", Mark::Stars), "**Green finance** matters");
+        assert_eq!(highlight("Green finance matters", "green finance", Mark::Stars), "**Green** **finance** matters");
     }
 }

@@ -119,8 +119,8 @@ pub struct Index {
 impl Index {
     /// Open the live generation under `root`; `None` if there is no index yet.
     pub fn open_if_exists(root: &Path) -> Result<Option<Self>> {
-        let Some(dir) = store::current_generation(root)? else { return Ok(None) };
-        Self::open_generation(&dir).map(Some)
+        let Some((dir, manifest_sum)) = store::current_generation(root)? else { return Ok(None) };
+        Self::open_generation(&dir, &manifest_sum).map(Some)
     }
 
     /// Open the index under `root`, with a clear error if there is none.
@@ -130,9 +130,12 @@ impl Index {
         })
     }
 
-    fn open_generation(dir: &Path) -> Result<Self> {
+    fn open_generation(dir: &Path, manifest_sum: &str) -> Result<Self> {
         let corrupt = |what: String| bad_input(format!("index {} is corrupt: {what}; rebuild it with `xref index --rebuild PATH…`", dir.display()));
         let manifest_bytes = std::fs::read(dir.join("manifest.json")).map_err(|e| corrupt(format!("manifest.json: {e}")))?;
+        if sha256_bytes(&manifest_bytes) != manifest_sum {
+            return Err(corrupt("manifest.json does not match its checksum".into()));
+        }
         let head: serde_json::Value =
             serde_json::from_slice(&manifest_bytes).map_err(|e| corrupt(format!("manifest.json is not JSON ({e})")))?;
         if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {

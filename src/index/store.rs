@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! .xref/
-//!   CURRENT          "gen-000007\n" — the live generation, replaced by rename
+//!   CURRENT          "gen-000007 <sha256 of its manifest.json>\n", replaced by rename
 //!   LOCK             held (flock) by the one writer
 //!   gen-000007/      manifest.json documents.jsonl paragraphs.jsonl vectors.f32 graph.hnsw.*
 //! ```
@@ -24,14 +24,22 @@ use crate::error::bad_input;
 pub const CURRENT: &str = "CURRENT";
 const LOCK: &str = "LOCK";
 
-/// The live generation's directory, or `None` when `root` holds no index yet.
-pub fn current_generation(root: &Path) -> Result<Option<PathBuf>> {
+/// The live generation: its directory and the sha256 its manifest must have; `None` when
+/// `root` holds no index yet.
+pub fn current_generation(root: &Path) -> Result<Option<(PathBuf, String)>> {
     let pointer = root.join(CURRENT);
-    match std::fs::read_to_string(&pointer) {
-        Ok(s) => {
-            let name = s.trim();
-            if !name.starts_with("gen-") || name.contains('/') || name.contains("..") {
-                return Err(bad_input(format!("{} is not an xref index (CURRENT is {name:?})", root.display())));
+    match std::fs::read(&pointer) {
+        Ok(bytes) => {
+            let s = String::from_utf8_lossy(&bytes);
+            let mut parts = s.split_whitespace();
+            let (name, sum) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let valid_name = name.strip_prefix("gen-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let valid_sum = sum.len() == 64 && sum.bytes().all(|b| b.is_ascii_hexdigit());
+            if !valid_name || !valid_sum || parts.next().is_some() {
+                return Err(bad_input(format!(
+                    "index {} is corrupt: its CURRENT file is damaged; rebuild it with `xref index --rebuild PATH…`",
+                    root.display()
+                )));
             }
             let dir = root.join(name);
             if !dir.is_dir() {
@@ -40,7 +48,7 @@ pub fn current_generation(root: &Path) -> Result<Option<PathBuf>> {
                     root.display()
                 )));
             }
-            Ok(Some(dir))
+            Ok(Some((dir, sum.to_string())))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if root.is_dir() && std::fs::read_dir(root)?.next().is_some() && !root.join(LOCK).exists() {
@@ -90,6 +98,7 @@ impl NewGeneration {
 
     /// Make this generation the live one, then remove the others.
     pub fn commit(self, _lock: &WriteLock) -> Result<PathBuf> {
+        let manifest_sum = sha256_file(&self.dir.join("manifest.json"))?;
         for entry in std::fs::read_dir(&self.dir)? {
             File::open(entry?.path())?.sync_all()?;
         }
@@ -99,7 +108,7 @@ impl NewGeneration {
         let tmp = self.root.join("CURRENT.tmp");
         {
             let mut f = File::create(&tmp)?;
-            writeln!(f, "{next}")?;
+            writeln!(f, "{next} {manifest_sum}")?;
             f.sync_all()?;
         }
         std::fs::rename(&tmp, self.root.join(CURRENT)).context("switching CURRENT")?;

@@ -1,0 +1,137 @@
+//! Index, query, HNSW and crossref benchmarks.
+//!
+//!     cargo bench --bench index            # everything, including 100k random vectors
+//!     XREF_BENCH_N=20000 cargo bench --bench index   # a smaller synthetic set
+//!
+//! Prints: cold index time of the seed (with and without the model load), query latency
+//! p50/p95 and queries/s, HNSW build and search on N random 384-d unit vectors with
+//! recall@10 against exact search, recall@10 on the seed, crossref time, peak memory.
+
+#[path = "common.rs"]
+mod common;
+
+use std::time::Instant;
+
+use xref::embed::{Embedder, Prefix};
+use xref::index::ann::{exact_search, Ann};
+use xref::index::Index;
+use xref::ingest::{ingest_paths, IngestOptions};
+use xref::link::{Calibration, Linker, DEFAULT_QUANTILE};
+use xref::model::{resolve, DEFAULT_MODEL};
+
+const QUESTIONS: &[&str] = &[
+    "发展新质生产力的核心要素是什么？",
+    "What is the core element in developing new quality productive forces?",
+    "如何加强金融监管？",
+    "How should universities strengthen teachers' professional ethics?",
+    "党史学习教育的主要任务",
+    "辽宁去年地区生产总值增长多少？",
+    "What are the goals of the anti-corruption campaign?",
+    "人民代表大会制度的作用",
+    "How will Liaoning improve its business environment?",
+    "铸牢中华民族共同体意识",
+];
+
+fn recall(approx: &[usize], exact: &[usize]) -> f64 {
+    exact.iter().filter(|r| approx.contains(r)).count() as f64 / exact.len().max(1) as f64
+}
+
+fn main() -> anyhow::Result<()> {
+    let tmp = std::env::temp_dir().join(format!("xref-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+
+    // Cold index of the seed: model load + ingest + embed + graph + write.
+    let t = Instant::now();
+    let model = resolve(DEFAULT_MODEL, &common::models_dir(), true)?;
+    let mut embedder = Embedder::load(&model)?;
+    embedder.progress = false;
+    let load = t.elapsed().as_secs_f64();
+    let seeds = vec![common::seed_dir()];
+    let t2 = Instant::now();
+    let corpus = ingest_paths(&seeds, &IngestOptions::default())?;
+    let report = Index::update(&tmp, &corpus, &seeds, &embedder, true)?;
+    let index_secs = t2.elapsed().as_secs_f64();
+    let t3 = Instant::now();
+    Index::update(&tmp, &corpus, &seeds, &embedder, false)?;
+    let noop = t3.elapsed().as_secs_f64();
+    println!("index benchmark — seed corpus ({} documents, {} paragraphs)", report.documents, report.paragraphs);
+    println!("  cold index, with model load      {:.2} s (model load {load:.2} s)", load + index_secs);
+    println!("  cold index, without model load   {index_secs:.2} s");
+    println!("  re-index, nothing changed        {:.3} s", noop);
+
+    // Query latency: embed + HNSW search, one question at a time.
+    let t = Instant::now();
+    let idx = Index::open(&tmp)?;
+    let open = t.elapsed().as_secs_f64();
+    let mut lat = Vec::new();
+    let t = Instant::now();
+    for q in QUESTIONS.iter().cycle().take(50) {
+        let t = Instant::now();
+        let v = embedder.embed_one(q, Prefix::Query)?;
+        let _ = idx.search(&v, 10, None);
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let qps = 50.0 / t.elapsed().as_secs_f64();
+    println!("  index open                       {:.1} ms", open * 1000.0);
+    println!(
+        "  query (embed + search, k=10)     p50 {:.1} ms, p95 {:.1} ms, {qps:.1} queries/s",
+        common::percentile(&mut lat.clone(), 50.0),
+        common::percentile(&mut lat, 95.0)
+    );
+    let mut r = 0.0;
+    for row in 0..idx.len() {
+        let a: Vec<usize> = idx.search(idx.vector(row), 10, None).iter().map(|h| h.row).collect();
+        let e: Vec<usize> = idx.search_exact(idx.vector(row), 10, None).iter().map(|h| h.row).collect();
+        r += recall(&a, &e);
+    }
+    println!("  seed HNSW recall@10 vs exact     {:.4}", r / idx.len() as f64);
+
+    let t = Instant::now();
+    let cal = Calibration::of(&idx, DEFAULT_QUANTILE);
+    let links = Linker::new(&idx, 5, cal.threshold).crossref();
+    let n: usize = links.iter().map(|l| l.len()).sum();
+    println!("  crossref (calibrate + link)      {:.1} ms, {n} links, threshold {:.3}", t.elapsed().as_secs_f64() * 1000.0, cal.threshold);
+    let _ = std::fs::remove_dir_all(&tmp);
+
+    // Synthetic: N random unit vectors in 384 dimensions (the hardest case for HNSW: no
+    // cluster structure), 1000 queries drawn the same way.
+    let n: usize = std::env::var("XREF_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let dim = 384;
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut gauss = move || {
+        // Box–Muller on xorshift uniforms.
+        let mut u = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        let (a, b) = (u(), u());
+        ((-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()) as f32
+    };
+    let mut unit = |_| {
+        let mut v: Vec<f32> = (0..dim).map(|_| gauss()).collect();
+        xref::embed::normalize(&mut v);
+        v
+    };
+    let data: Vec<Vec<f32>> = (0..n).map(&mut unit).collect();
+    let queries: Vec<Vec<f32>> = (0..1000).map(&mut unit).collect();
+    let rows: Vec<&[f32]> = data.iter().map(|v| v.as_slice()).collect();
+    let t = Instant::now();
+    let ann = Ann::build(&rows);
+    let build = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let approx: Vec<Vec<usize>> = queries.iter().map(|q| ann.search(q, 10, None).iter().map(|h| h.row).collect()).collect();
+    let search = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let exact: Vec<Vec<usize>> = queries.iter().map(|q| exact_search(&rows, q, 10, None).iter().map(|h| h.row).collect()).collect();
+    let brute = t.elapsed().as_secs_f64();
+    let rec = approx.iter().zip(&exact).map(|(a, e)| recall(a, e)).sum::<f64>() / queries.len() as f64;
+    println!("synthetic — {n} random 384-d unit vectors, 1000 queries, k=10");
+    println!("  HNSW build                       {build:.1} s ({:.0} points/s)", n as f64 / build);
+    println!("  HNSW search                      {:.0} queries/s", queries.len() as f64 / search);
+    println!("  exact search                     {:.0} queries/s", queries.len() as f64 / brute);
+    println!("  recall@10 vs exact               {rec:.4}");
+    println!("peak memory (RSS)                  {:.0} MiB", common::peak_rss_mib());
+    Ok(())
+}

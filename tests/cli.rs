@@ -1,0 +1,466 @@
+//! End to end through the `xref` binary, on the seed corpus and the real model, plus the
+//! failure modes: corrupt, foreign and other-model indexes, a held lock, a killed writer,
+//! empty and bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+fn xref(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xref"))
+        .args(args)
+        .env("XREF_MODELS", common::models_dir())
+        .env_remove("XREF_INDEX")
+        .env_remove("XREF_MODEL")
+        .current_dir(common::root())
+        .output()
+        .expect("run xref")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "xref failed: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The seed indexed once for this test binary.
+fn seed_index() -> &'static str {
+    static DIR: OnceLock<String> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = scratch("seed-index").join("idx");
+        let d = dir.to_str().unwrap().to_string();
+        ok(&xref(&["index", "seeds/", "--index", &d]));
+        d
+    })
+}
+
+fn jsonl(s: &str) -> Vec<Value> {
+    s.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"))).collect()
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_object().unwrap().keys().map(|k| k.as_str()).collect()
+}
+
+#[test]
+fn chinese_and_english_questions_find_their_paragraph() {
+    let idx = seed_index();
+    let dir = scratch("questions");
+    let q = dir.join("q.txt");
+    std::fs::write(
+        &q,
+        "发展新质生产力的核心要素是什么？\n\
+         What is the core element in developing new quality productive forces?\n\
+         How should universities strengthen teachers' professional ethics?\n",
+    )
+    .unwrap();
+    let out = ok(&xref(&["search", "--json", "--queries", q.to_str().unwrap(), "-k", "5", "--index", idx]));
+    let lines = jsonl(&out);
+    assert_eq!(lines.len(), 3, "one line per question, in order");
+    let expect = ["是发展新质生产力的核心要素", "是发展新质生产力的核心要素", "师德师风"];
+    for (line, want) in lines.iter().zip(expect) {
+        assert_eq!(keys(line), ["query", "hits"]);
+        let hits = line["hits"].as_array().unwrap();
+        assert_eq!(hits.len(), 5);
+        for h in hits {
+            assert_eq!(keys(h), ["id", "doc", "section", "score", "text"]);
+        }
+        let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "best first: {scores:?}");
+        assert!(
+            hits.iter().any(|h| h["text"].as_str().unwrap().contains(want)),
+            "{}: no hit contains {want}: {hits:#?}",
+            line["query"]
+        );
+    }
+    assert_eq!(lines[0]["query"], "发展新质生产力的核心要素是什么？");
+}
+
+#[test]
+fn people_output_highlights_key_terms_and_doc_filter_restricts() {
+    let idx = seed_index();
+    let out = ok(&xref(&["search", "新质生产力的核心要素", "-k", "3", "--index", idx]));
+    assert!(out.contains("**核心要素**") || out.contains("**新质生产力**"), "{out}");
+    assert!(out.contains(" › ") || out.contains("习近平在中共中央政治局"), "{out}");
+    let out = ok(&xref(&["search", "--json", "金融监管", "-k", "4", "--doc", "党史学习教育工作条例", "--index", idx]));
+    for h in jsonl(&out)[0]["hits"].as_array().unwrap() {
+        assert!(h["doc"].as_str().unwrap().contains("党史学习教育工作条例"), "{h}");
+    }
+    let bad = xref(&["search", "x", "--doc", "no such document", "--index", idx]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn related_passages_come_from_other_documents_and_restate_the_policy() {
+    let idx = seed_index();
+    let paras = jsonl(&ok(&xref(&["paragraphs", "--json", "--index", idx])));
+    let find = |needle: &str| paras.iter().find(|p| p["text"].as_str().unwrap().contains(needle)).unwrap_or_else(|| panic!("{needle}"));
+    // The announcement of the regulation and the regulation itself are separate documents.
+    let source = find("中共中央印发了《党史学习教育工作条例》");
+    let id = source["id"].as_str().unwrap();
+    let out = ok(&xref(&["related", "--json", id, "-k", "5", "--index", idx]));
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(keys(&v), ["id", "links"]);
+    assert_eq!(v["id"], id);
+    let links = v["links"].as_array().unwrap();
+    assert_eq!(links.len(), 5);
+    let own_doc = source["doc"].as_str().unwrap();
+    for l in links {
+        assert_ne!(l["doc"].as_str().unwrap(), own_doc, "links go to other documents");
+        assert_ne!(l["id"].as_str().unwrap(), id);
+    }
+    assert!(links.iter().any(|l| l["doc"] == "党史学习教育工作条例"), "{links:#?}");
+
+    // 铸牢中华民族共同体意识 as the main line of ethnic work, in two different speeches.
+    let source = find("铸牢中华民族共同体意识，就是要引导各族人民");
+    let out = ok(&xref(&["related", "--json", source["id"].as_str().unwrap(), "-k", "5", "--index", idx]));
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(
+        v["links"].as_array().unwrap().iter().any(|l| l["text"].as_str().unwrap().contains("铸牢中华民族共同体意识为党的民族工作主线")),
+        "{v:#}"
+    );
+
+    let same = ok(&xref(&["related", "--json", id, "-k", "3", "--same-doc", "--index", idx]));
+    assert!(serde_json::from_str::<Value>(same.trim()).unwrap()["links"].as_array().unwrap().len() == 3);
+    let missing = xref(&["related", "no-such-id", "--index", idx]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("no paragraph with id"));
+}
+
+/// A minimal RFC 4180 reader: rows of fields.
+fn parse_csv(s: &str) -> Vec<Vec<String>> {
+    let (mut rows, mut row, mut field, mut quoted) = (Vec::new(), Vec::new(), String::new(), false);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    rows
+}
+
+#[test]
+fn crossref_writes_every_format_and_each_parses() {
+    let idx = seed_index();
+    let out_dir = scratch("crossref-out");
+    let out = xref(&["crossref", "--out", out_dir.to_str().unwrap(), "-k", "5", "--index", idx]);
+    let listed = ok(&out);
+    for ext in ["html", "md", "jsonl", "csv"] {
+        assert!(listed.contains(&format!("crossref.{ext}")), "names the files: {listed}");
+    }
+    let docs = jsonl(&ok(&xref(&["docs", "--json", "--index", idx])));
+    assert_eq!(docs.len(), 15);
+
+    // JSONL: one line per paragraph; links to other documents, best first, at most k.
+    let rows = jsonl(&std::fs::read_to_string(out_dir.join("crossref.jsonl")).unwrap());
+    let paragraphs = jsonl(&ok(&xref(&["paragraphs", "--json", "--index", idx])));
+    assert_eq!(rows.len(), paragraphs.len());
+    let mut total = 0;
+    let mut ids = std::collections::HashSet::new();
+    for r in &rows {
+        assert_eq!(keys(r), ["id", "doc", "section", "text", "links"]);
+        ids.insert(r["id"].as_str().unwrap().to_string());
+        let links = r["links"].as_array().unwrap();
+        assert!(links.len() <= 5);
+        total += links.len();
+        let scores: Vec<f64> = links.iter().map(|l| l["score"].as_f64().unwrap()).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]));
+        for l in links {
+            assert_ne!(l["doc"], r["doc"]);
+        }
+    }
+    // The calibrated threshold keeps a useful list: some links, far fewer than k for all.
+    assert!(total > rows.len() / 4 && total < rows.len() * 5 / 2, "{total} links for {} paragraphs", rows.len());
+    for r in &rows {
+        for l in r["links"].as_array().unwrap() {
+            assert!(ids.contains(l["id"].as_str().unwrap()));
+        }
+    }
+
+    // CSV: a header and one row per link, all with the same number of fields.
+    let csv = parse_csv(&std::fs::read_to_string(out_dir.join("crossref.csv")).unwrap());
+    assert_eq!(csv[0][0], "source_id");
+    assert_eq!(csv.len() - 1, total);
+    assert!(csv.iter().all(|r| r.len() == csv[0].len()));
+
+    // Markdown and HTML: every document in order, every link points at an anchor that exists.
+    let md = std::fs::read_to_string(out_dir.join("crossref.md")).unwrap();
+    let html = std::fs::read_to_string(out_dir.join("crossref.html")).unwrap();
+    let mut last = 0;
+    for d in &docs {
+        let title = d["doc"].as_str().unwrap();
+        let at = md[last..].find(&format!("## {title}")).map(|p| p + last).unwrap_or_else(|| panic!("md lacks {title}"));
+        last = at;
+    }
+    for (text, href, id) in [(&md, "](#", "<a id=\""), (&html, "href=\"#", "id=\"")] {
+        let mut n = 0;
+        for piece in text.split(href).skip(1) {
+            let target = &piece[..piece.find([')', '"']).unwrap()];
+            assert!(text.contains(&format!("{id}{target}\"")), "dangling link #{target}");
+            n += 1;
+        }
+        assert!(n >= total, "{n} links");
+    }
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert_eq!(html.matches("<ul class=\"links\">").count(), html.matches("</ul>").count());
+}
+
+#[test]
+fn crossref_jsonl_contract_with_min_score_zero() {
+    let idx = seed_index();
+    let out = ok(&xref(&["crossref", "--format", "jsonl", "-k", "3", "--min-score", "0", "--index", idx]));
+    let rows = jsonl(&out);
+    assert!(rows.len() > 200);
+    for r in &rows {
+        let links = r["links"].as_array().unwrap();
+        assert_eq!(links.len(), 3, "no threshold: k links each");
+        for l in links {
+            for k in ["id", "doc", "score", "text"] {
+                assert!(l.get(k).is_some(), "link lacks {k}");
+            }
+        }
+    }
+}
+
+#[test]
+fn docs_json_shape_and_reindex_embeds_nothing() {
+    let idx = seed_index();
+    let docs = jsonl(&ok(&xref(&["docs", "--json", "--index", idx])));
+    assert_eq!(keys(&docs[0]), ["doc", "paragraphs", "source"]);
+    assert_eq!(docs[0]["doc"], "习近平在中共中央政治局第十一次集体学习时强调加快发展新质生产力 扎实推进高质量发展");
+    assert_eq!(docs[0]["source"], "seeds/000_d3df9fe06eabeaf7.txt");
+    let again = xref(&["index", "seeds/", "--index", idx]);
+    ok(&again);
+    let err = stderr(&again);
+    assert!(err.contains("(0 embedded") && err.contains("already up to date"), "{err}");
+}
+
+#[test]
+fn hnsw_recall_against_exact_search_on_the_seed() {
+    let idx = xref::index::Index::open(Path::new(seed_index())).unwrap();
+    let (mut found, mut total) = (0, 0);
+    for row in 0..idx.len() {
+        let q = idx.vector(row);
+        // Every point is reachable: it finds itself first.
+        assert_eq!(idx.search(q, 1, None)[0].row, row, "point {row} unreachable");
+        let approx: Vec<usize> = idx.search(q, 10, None).iter().map(|h| h.row).collect();
+        let exact = idx.search_exact(q, 10, None);
+        total += exact.len();
+        found += exact.iter().filter(|h| approx.contains(&h.row)).count();
+    }
+    let recall = found as f64 / total as f64;
+    assert!(recall >= 0.99, "recall@10 {recall}");
+}
+
+// ---- failure modes, on a small corpus ----
+
+const SMALL_A: &str = "金融监管\n\n    必须加强对金融行业的监督管理，防范化解金融风险，守住不发生系统性金融风险的底线。\n\n    要坚持把金融服务实体经济作为根本宗旨，深化金融供给侧结构性改革。\n";
+const SMALL_B: &str = "Green development\n\nGreen development is the defining feature of high-quality growth, and new quality productive forces are green productive forces.\n\nWe must accelerate the green transformation of the mode of development and help achieve carbon peaking and carbon neutrality.\n";
+
+fn small_corpus(name: &str) -> (PathBuf, String) {
+    let dir = scratch(name);
+    std::fs::create_dir_all(dir.join("docs")).unwrap();
+    std::fs::write(dir.join("docs/a.txt"), SMALL_A).unwrap();
+    std::fs::write(dir.join("docs/b.md"), SMALL_B).unwrap();
+    let idx = dir.join("idx").to_str().unwrap().to_string();
+    ok(&xref(&["index", dir.join("docs").to_str().unwrap(), "--index", &idx]));
+    (dir, idx)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_corrupted_index_file_gives_a_clear_error() {
+    let (dir, idx) = small_corpus("corrupt");
+    let pointer = std::fs::read_to_string(Path::new(&idx).join("CURRENT")).unwrap();
+    let current = pointer.split_whitespace().next().unwrap().to_string();
+    let gen = Path::new(&idx).join(&current);
+    let mut files: Vec<String> = std::fs::read_dir(&gen).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert!(files.len() >= 6, "{files:?}");
+    files.push("../CURRENT".into());
+    for (i, name) in files.iter().enumerate() {
+        for mode in ["truncate", "flip"] {
+            let copy = dir.join(format!("copy-{i}-{mode}"));
+            copy_dir(Path::new(&idx), &copy);
+            let victim = copy.join(&current).join(name);
+            let mut bytes = std::fs::read(&victim).unwrap();
+            if mode == "truncate" {
+                bytes.truncate(bytes.len() / 2);
+            } else {
+                let mid = bytes.len() / 2;
+                bytes[mid] ^= 0x5a;
+            }
+            std::fs::write(&victim, &bytes).unwrap();
+            let out = xref(&["search", "金融", "--index", copy.to_str().unwrap()]);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{name} {mode}: {err}");
+            assert!(!err.contains("panicked"), "{name} {mode}: {err}");
+            assert!(err.contains("corrupt") || err.contains("not an xref index") || err.contains("damaged"), "{name} {mode}: {err}");
+        }
+    }
+}
+
+#[test]
+fn foreign_directory_and_other_model_are_refused() {
+    let (dir, idx) = small_corpus("foreign");
+    let foreign = dir.join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("data.bin"), b"not ours").unwrap();
+    let out = xref(&["search", "金融", "--index", foreign.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not an xref index"), "{}", stderr(&out));
+    let out = xref(&["index", dir.join("docs").to_str().unwrap(), "--index", foreign.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(std::fs::read(foreign.join("data.bin")).unwrap(), b"not ours", "nothing of theirs is touched");
+
+    // Another model: the same files under another identity.
+    let model = common::models_dir().join("multilingual-e5-small");
+    let other = dir.join("other-model");
+    std::fs::create_dir_all(&other).unwrap();
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        std::os::unix::fs::symlink(model.join(f), other.join(f)).unwrap();
+    }
+    let mut info: Value = serde_json::from_slice(&std::fs::read(model.join("xref.json")).unwrap()).unwrap();
+    info["id"] = "other-model".into();
+    info["checksum"] = "sha256:0000".into();
+    std::fs::write(other.join("xref.json"), info.to_string()).unwrap();
+    for args in [vec!["search", "金融"], vec!["index", dir.join("docs").to_str().unwrap()]] {
+        let mut a = args.clone();
+        a.extend(["--index", &idx, "--model", other.to_str().unwrap()]);
+        let out = xref(&a);
+        assert_eq!(out.status.code(), Some(2), "{a:?}");
+        assert!(stderr(&out).contains("built with model multilingual-e5-small"), "{}", stderr(&out));
+    }
+    // The index is still intact.
+    ok(&xref(&["search", "金融", "--index", &idx]));
+}
+
+#[test]
+fn a_second_writer_is_refused_while_the_lock_is_held() {
+    let (dir, idx) = small_corpus("lock");
+    let lock = std::fs::File::create(Path::new(&idx).join("LOCK")).unwrap();
+    fs2::FileExt::try_lock_exclusive(&lock).unwrap();
+    let out = xref(&["index", dir.join("docs").to_str().unwrap(), "--index", &idx, "--rebuild"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("another xref process is writing"), "{}", stderr(&out));
+    // Readers are not blocked.
+    ok(&xref(&["search", "金融", "--index", &idx]));
+    fs2::FileExt::unlock(&lock).unwrap();
+    ok(&xref(&["index", dir.join("docs").to_str().unwrap(), "--index", &idx, "--rebuild"]));
+}
+
+#[test]
+fn a_killed_indexer_leaves_the_previous_index_usable() {
+    let (dir, idx) = small_corpus("kill");
+    let before = ok(&xref(&["search", "--json", "金融风险", "-k", "2", "--index", &idx]));
+    // Start indexing the whole seed (tens of seconds of embedding) and kill it mid-way.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xref"))
+        .args(["index", "seeds/", "--index", &idx])
+        .env("XREF_MODELS", common::models_dir())
+        .current_dir(common::root())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(4000));
+    assert!(child.try_wait().unwrap().is_none(), "indexing finished too soon to test a kill");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after = ok(&xref(&["search", "--json", "金融风险", "-k", "2", "--index", &idx]));
+    assert_eq!(before, after, "the previous index answers as before");
+    // The next write succeeds and sweeps what the killed one left.
+    std::fs::write(dir.join("docs/c.txt"), "新的文件\n\n    绿色发展是高质量发展的底色。\n").unwrap();
+    ok(&xref(&["index", dir.join("docs").to_str().unwrap(), "--index", &idx]));
+    let left: Vec<String> = std::fs::read_dir(&idx).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(left.iter().all(|n| !n.starts_with("tmp-")), "{left:?}");
+    assert_eq!(left.iter().filter(|n| n.starts_with("gen-")).count(), 1, "{left:?}");
+}
+
+#[test]
+fn changed_and_deleted_files_update_the_index() {
+    let (dir, idx) = small_corpus("update");
+    let docs = dir.join("docs");
+    let count = |idx: &str| jsonl(&ok(&xref(&["paragraphs", "--json", "--index", idx]))).len();
+    let n0 = count(&idx);
+    std::fs::write(docs.join("a.txt"), format!("{SMALL_A}\n    新增一段：要加强金融法治建设，完善金融监管体系。\n")).unwrap();
+    let out = xref(&["index", docs.to_str().unwrap(), "--index", &idx]);
+    ok(&out);
+    assert!(stderr(&out).contains("(1 embedded") && stderr(&out).contains("1 changed"), "{}", stderr(&out));
+    assert_eq!(count(&idx), n0 + 1);
+    std::fs::remove_file(docs.join("b.md")).unwrap();
+    let out = xref(&["index", docs.to_str().unwrap(), "--index", &idx]);
+    ok(&out);
+    assert!(stderr(&out).contains("1 removed") && stderr(&out).contains("(0 embedded"), "{}", stderr(&out));
+    let left = jsonl(&ok(&xref(&["docs", "--json", "--index", &idx])));
+    assert_eq!(left.len(), 1);
+    assert!(left[0]["source"].as_str().unwrap().ends_with("a.txt"));
+}
+
+#[test]
+fn bad_input_is_reported_not_panicked() {
+    let dir = scratch("bad-input");
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let idx = dir.join("idx");
+    let out = xref(&["index", empty.to_str().unwrap(), "--index", idx.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no documents"), "{}", stderr(&out));
+
+    let mixed = dir.join("mixed");
+    std::fs::create_dir_all(&mixed).unwrap();
+    std::fs::write(mixed.join("empty.txt"), b"").unwrap();
+    std::fs::write(mixed.join("blob.txt"), [0u8, 159, 146, 150, 0, 1, 2, 3, 255, 254, 0, 0]).unwrap();
+    std::fs::write(mixed.join("good.txt"), SMALL_A).unwrap();
+    let out = xref(&["index", mixed.to_str().unwrap(), "--index", idx.to_str().unwrap()]);
+    ok(&out);
+    let err = stderr(&out);
+    assert!(err.contains("empty.txt") && err.contains("blob.txt"), "skipped files are named: {err}");
+
+    let out = xref(&["search", "金融", "--index", dir.join("nothing-here").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no index"), "{}", stderr(&out));
+    let out = xref(&["index", dir.join("does-not-exist").to_str().unwrap(), "--index", idx.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = xref(&["search", "--bogus-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = xref(&[]);
+    let help = String::from_utf8_lossy(&out.stdout).to_string() + &stderr(&out);
+    assert!(help.trim_start().starts_with("Example"), "help shows the example first: {help}");
+    assert!(help.contains("xref crossref seeds/ --out xref-out/"));
+}
