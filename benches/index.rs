@@ -16,7 +16,7 @@ use xref::embed::{Embedder, Prefix};
 use xref::index::ann::{exact_search, Ann};
 use xref::index::Index;
 use xref::ingest::{ingest_paths, IngestOptions};
-use xref::link::{Calibration, Linker, DEFAULT_QUANTILE};
+use xref::link::{Linker, DEFAULT_QUANTILE};
 use xref::model::{resolve, DEFAULT_MODEL};
 
 const QUESTIONS: &[&str] = &[
@@ -87,8 +87,10 @@ fn main() -> anyhow::Result<()> {
     println!("  seed HNSW recall@10 vs exact     {:.4}", r / idx.len() as f64);
 
     let t = Instant::now();
-    let cal = Calibration::of(&idx, DEFAULT_QUANTILE);
-    let links = Linker::new(&idx, 5, cal.threshold).crossref();
+    let mut linker = Linker::new(&idx, 5, f32::MIN);
+    let cal = linker.calibrate(DEFAULT_QUANTILE);
+    linker.min_score = cal.threshold;
+    let links = linker.crossref();
     let n: usize = links.iter().map(|l| l.len()).sum();
     println!("  crossref (calibrate + link)      {:.1} ms, {n} links, threshold {:.3}", t.elapsed().as_secs_f64() * 1000.0, cal.threshold);
     let _ = std::fs::remove_dir_all(&tmp);

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod embed;
 pub mod error;
+pub mod eval;
 pub mod model;
 
 pub use error::BadInput;

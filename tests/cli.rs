@@ -73,7 +73,8 @@ fn chinese_and_english_questions_find_their_paragraph() {
     assert_eq!(lines.len(), 3, "one line per question, in order");
     let expect = ["是发展新质生产力的核心要素", "是发展新质生产力的核心要素", "师德师风"];
     for (line, want) in lines.iter().zip(expect) {
-        assert_eq!(keys(line), ["query", "hits"]);
+        assert_eq!(keys(line), ["query", "hits", "confidence", "in_corpus"]);
+        assert_eq!(line["in_corpus"], true);
         let hits = line["hits"].as_array().unwrap();
         assert_eq!(hits.len(), 5);
         for h in hits {
@@ -88,6 +89,18 @@ fn chinese_and_english_questions_find_their_paragraph() {
         );
     }
     assert_eq!(lines[0]["query"], "发展新质生产力的核心要素是什么？");
+
+    // Every mode answers; an out-of-corpus question is flagged, in both languages.
+    for mode in ["dense", "lexical", "hybrid"] {
+        let out = ok(&xref(&["search", "--json", "--mode", mode, "新质生产力的核心要素", "-k", "3", "--index", idx]));
+        assert_eq!(jsonl(&out)[0]["hits"].as_array().unwrap().len(), 3, "{mode}");
+    }
+    for q in ["谁赢得了1998年世界杯？", "Who won the 1998 World Cup?"] {
+        let out = ok(&xref(&["search", "--json", q, "--index", idx]));
+        assert_eq!(jsonl(&out)[0]["in_corpus"], false, "{q}");
+        let people = ok(&xref(&["search", q, "--index", idx]));
+        assert!(people.contains("low confidence"), "{people}");
+    }
 }
 
 #[test]
@@ -463,4 +476,23 @@ fn bad_input_is_reported_not_panicked() {
     let help = String::from_utf8_lossy(&out.stdout).to_string() + &stderr(&out);
     assert!(help.trim_start().starts_with("Example"), "help shows the example first: {help}");
     assert!(help.contains("xref crossref seeds/ --out xref-out/"));
+}
+
+#[test]
+fn eval_on_the_gold_set_meets_the_measured_quality() {
+    let idx = seed_index();
+    let out = ok(&xref(&["eval", "tests/gold/seed.json", "--json", "--index", idx]));
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let q = |mode: &str, lang: &str, m: &str| r["questions"][mode][lang][m].as_f64().unwrap();
+    assert!(q("hybrid", "all", "questions") >= 40.0);
+    // Regression guards a little below the numbers in the README.
+    assert!(q("hybrid", "all", "hit5") >= 0.78, "{r:#}");
+    assert!(q("hybrid", "zh", "hit5") >= 0.93, "{r:#}");
+    assert!(q("hybrid", "en", "hit5") >= 0.6, "{r:#}");
+    assert!(q("hybrid", "all", "mrr10") >= q("dense", "all", "mrr10"), "hybrid is the default because it measures better: {r:#}");
+    let links = |s: &str, m: &str| r["links"][s][m].as_f64().unwrap();
+    assert!(links("hybrid", "recall10") >= 0.8, "{r:#}");
+    assert!(links("hybrid", "recall5") > links("cosine", "recall5"), "{r:#}");
+    assert!(r["out_of_corpus_flagged"].as_f64().unwrap() >= 0.9, "{r:#}");
+    assert!(r["in_corpus_flagged"].as_f64().unwrap() <= 0.15, "{r:#}");
 }

@@ -10,8 +10,8 @@ use super::highlight::{highlight, Mark};
 use super::{index_paths, ingest_corpus, load_embedder, IndexArgs, IngestArgs, ModelArgs};
 use crate::embed::Prefix;
 use crate::error::bad_input;
-use crate::index::{Hit, Index};
-use crate::link::{Calibration, Link, Linker};
+use crate::index::{Hit, Index, Mode, HYBRID_WEIGHT};
+use crate::link::{Link, Linker};
 use crate::output::{self, jsonl_link, About, Format};
 
 fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
@@ -51,7 +51,8 @@ pub fn crossref(
         index_paths(paths, false, ingest, index, &embedder)?;
     }
     let idx = Index::open(&index.dir)?;
-    let calibration = Calibration::of(&idx, quantile);
+    let mut linker = Linker::new(&idx, k, f32::MIN);
+    let calibration = linker.calibrate(quantile);
     let (threshold, note) = match min_score {
         Some(s) => (s, "set with --min-score".to_string()),
         None => (
@@ -65,7 +66,7 @@ pub fn crossref(
             ),
         ),
     };
-    let linker = Linker::new(&idx, k, threshold);
+    linker.min_score = threshold;
     let links = linker.crossref();
     let about = About { model: idx.manifest.model.id.clone(), k, min_score: threshold, threshold_note: note };
     match out {
@@ -118,6 +119,7 @@ pub fn search(
     queries: Option<PathBuf>,
     k: usize,
     doc: Option<String>,
+    mode: Mode,
     json: bool,
     index: &IndexArgs,
     model: &ModelArgs,
@@ -159,15 +161,24 @@ pub fn search(
         let hits = match &allowed_docs {
             Some(docs) => {
                 let allow = |r: usize| docs.contains(&idx.paragraphs[r].doc_id);
-                idx.search(&v.vector, k, Some(&allow))
+                idx.query(&v.vector, q, k, mode, HYBRID_WEIGHT, Some(&allow))
             }
-            None => idx.search(&v.vector, k, None),
+            None => idx.query(&v.vector, q, k, mode, HYBRID_WEIGHT, None),
         };
+        let confidence = idx.confidence(&v.vector, q);
         if json {
-            let line = json!({ "query": q, "hits": hits.iter().map(|h| hit_json(&idx, h)).collect::<Vec<_>>() });
+            let line = json!({
+                "query": q,
+                "hits": hits.iter().map(|h| hit_json(&idx, h)).collect::<Vec<_>>(),
+                "confidence": output::round(confidence),
+                "in_corpus": confidence >= 0.0,
+            });
             writeln!(out, "{line}")?;
         } else {
             writeln!(out, "? {q}")?;
+            if confidence < 0.0 {
+                writeln!(out, "  (low confidence: this question is probably not answered by the indexed documents)")?;
+            }
             if hits.is_empty() {
                 writeln!(out, "  (no results)")?;
             }
@@ -204,7 +215,7 @@ pub fn related(
             idx.check_model(&embedder)?;
             // Passage-to-passage similarity: the same prefix as the indexed side.
             let v = embedder.embed_one(&text, Prefix::Passage)?;
-            (None, text.clone(), linker.from_vector(&v, &text))
+            (None, text.clone(), linker.from_text(&v, &text))
         }
         _ => return Err(bad_input("give a paragraph id or --text \"…\"")),
     };
@@ -288,5 +299,24 @@ pub fn paragraphs(paths: &[PathBuf], doc: Option<String>, json: bool, ingest: &I
         }
     }
     out.flush()?;
+    Ok(())
+}
+
+pub fn eval(gold_path: &Path, weight: f32, json: bool, ingest: &IngestArgs, index: &IndexArgs, model: &ModelArgs) -> Result<()> {
+    let bytes = std::fs::read(gold_path).map_err(|e| bad_input(format!("cannot read {}: {e}", gold_path.display())))?;
+    let gold: crate::eval::Gold =
+        serde_json::from_slice(&bytes).map_err(|e| bad_input(format!("{} is not a gold set: {e}", gold_path.display())))?;
+    let embedder = load_embedder(model)?;
+    if let Some(corpus) = &gold.corpus {
+        index_paths(&[PathBuf::from(corpus)], false, ingest, index, &embedder)?;
+    }
+    let idx = Index::open(&index.dir)?;
+    idx.check_model(&embedder)?;
+    let report = crate::eval::evaluate(&idx, &embedder, &gold, weight)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
     Ok(())
 }

@@ -122,6 +122,9 @@ pub enum Command {
         /// Only paragraphs of documents whose title or id contains this.
         #[arg(long)]
         doc: Option<String>,
+        /// Ranking: dense vectors, lexical BM25, or both fused (best on the gold set).
+        #[arg(long, value_enum, default_value = "hybrid")]
+        mode: crate::index::Mode,
         /// JSON Lines output.
         #[arg(long)]
         json: bool,
@@ -144,6 +147,23 @@ pub enum Command {
         same_doc: bool,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        index: IndexArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Measure retrieval quality on a gold set (indexing its corpus first if needed).
+    Eval {
+        /// Gold set JSON (see tests/gold/seed.json).
+        gold: PathBuf,
+        /// Weight of the lexical channel in hybrid mode.
+        #[arg(long, default_value_t = crate::index::HYBRID_WEIGHT)]
+        weight: f32,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        ingest: IngestArgs,
         #[command(flatten)]
         index: IndexArgs,
         #[command(flatten)]
@@ -276,11 +296,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Crossref { paths, out, format, k, min_score, quantile, ingest, index, model } => {
             commands::crossref(&paths, out.as_deref(), format, k, min_score, quantile, &ingest, &index, &model)
         }
-        Command::Search { question, queries, k, doc, json, index, model } => {
-            commands::search(question, queries, k, doc, json, &index, &model)
+        Command::Search { question, queries, k, doc, mode, json, index, model } => {
+            commands::search(question, queries, k, doc, mode, json, &index, &model)
         }
         Command::Related { id, text, k, same_doc, json, index, model } => {
             commands::related(id, text, k, same_doc, json, &index, &model)
+        }
+        Command::Eval { gold, weight, json, ingest, index, model } => {
+            commands::eval(&gold, weight, json, &ingest, &index, &model)
         }
         Command::Docs { paths, json, ingest, index } => commands::docs(&paths, json, &ingest, &index),
         Command::Paragraphs { paths, doc, json, ingest, index } => commands::paragraphs(&paths, doc, json, &ingest, &index),

@@ -2,12 +2,12 @@
 //! corpus itself, with near-identical passages marked as quotations.
 //!
 //! e5 scores are compressed (unrelated passages score about 0.75), so no fixed threshold
-//! means the same thing on every corpus. [`Calibration`] looks at the scores of paragraph
-//! pairs from different documents — all pairs for corpora up to a few thousand paragraphs, a
-//! fixed random sample beyond — and puts the default threshold at a high quantile of that
-//! background distribution: a link must beat all but the top `1 - q` of random pairings.
+//! means the same thing on every corpus. [`Linker::calibrate`] looks at the scores of
+//! paragraph pairs from different documents — all pairs for corpora up to a few thousand
+//! paragraphs, a fixed sample beyond — and puts the default threshold at a high quantile of
+//! that background distribution: a link must beat all but the top `1 - q` of pairings.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -38,47 +38,27 @@ pub struct Calibration {
     pub threshold: f32,
 }
 
-impl Calibration {
-    /// Calibrate on the cross-document pairs of `index`.
-    pub fn of(index: &Index, quantile: f64) -> Self {
-        let n = index.len();
-        let docs: Vec<&str> = index.paragraphs.iter().map(|p| p.doc_id.as_str()).collect();
-        let mut scores = Vec::new();
-        const EXHAUSTIVE: usize = 3000;
-        if n <= EXHAUSTIVE {
-            for i in 0..n {
-                for j in i + 1..n {
-                    if docs[i] != docs[j] {
-                        scores.push(dot(index.vector(i), index.vector(j)));
-                    }
-                }
-            }
-        } else {
-            // A deterministic sample of 2M pairs (xorshift), so runs are repeatable.
-            let mut state = 0x9E37_79B9_7F4A_7C15u64;
-            let mut next = || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % n as u64) as usize
-            };
-            while scores.len() < 2_000_000 {
-                let (i, j) = (next(), next());
-                if docs[i] != docs[j] {
-                    scores.push(dot(index.vector(i), index.vector(j)));
-                }
-            }
-        }
-        if scores.is_empty() {
-            return Self { pairs: 0, mean: 0.0, std: 0.0, quantile, threshold: 0.0 };
-        }
-        let mean = scores.iter().sum::<f32>() / scores.len() as f32;
-        let std = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / scores.len() as f32).sqrt();
-        let pos = ((scores.len() - 1) as f64 * quantile.clamp(0.0, 1.0)).round() as usize;
-        let (_, &mut threshold, _) = scores.select_nth_unstable_by(pos, |a, b| a.total_cmp(b));
-        Self { pairs: scores.len(), mean, std, quantile, threshold }
-    }
+/// How link candidates are ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LinkScoring {
+    /// Plain cosine similarity of the paragraph vectors.
+    Cosine,
+    /// Cross-domain similarity local scaling: `2·cos(a,b) − r(a) − r(b)`, where `r(x)` is the
+    /// mean cosine of `x` to its 10 nearest neighbours; demotes "hub" paragraphs close to
+    /// everything. Measured with `xref eval`: no better than cosine on the seed.
+    Csls,
+    /// `(1 − w)·cos + w·lex`, where `lex` is the BM25 score of the source paragraph's text
+    /// against the target over its ideal score (capped at 1), on the union of the dense and
+    /// lexical candidates. The default: it lifts link recall@5 on the seed gold set from
+    /// 0.47 (cosine) to 0.70. Pairs in different languages share no terms and are ranked
+    /// by `(1 − w)·cos` alone.
+    Hybrid,
 }
+
+/// Weight `w` of the lexical channel in hybrid link scoring (tuned with `xref eval`).
+pub const LINK_LEXICAL_WEIGHT: f32 = 0.5;
+
+const CSLS_NEIGHBOURS: usize = 10;
 
 /// Finds links in an index.
 pub struct Linker<'a> {
@@ -87,36 +67,119 @@ pub struct Linker<'a> {
     pub k: usize,
     /// Links below this score are dropped.
     pub min_score: f32,
+    scoring: LinkScoring,
+    /// Per-row neighbourhood density, for CSLS.
+    density: Vec<f32>,
 }
 
 impl<'a> Linker<'a> {
+    /// A linker with the default (hybrid) scoring.
     pub fn new(index: &'a Index, k: usize, min_score: f32) -> Self {
-        Self { index, k, min_score }
+        Self { index, k, min_score, scoring: LinkScoring::Hybrid, density: Vec::new() }
+    }
+
+    pub fn with_scoring(mut self, scoring: LinkScoring) -> Self {
+        use rayon::prelude::*;
+        self.scoring = scoring;
+        if scoring == LinkScoring::Csls && self.density.is_empty() {
+            let idx = self.index;
+            self.density = (0..idx.len())
+                .into_par_iter()
+                .map(|r| {
+                    let hits = idx.search(idx.vector(r), CSLS_NEIGHBOURS + 1, Some(&|x| x != r));
+                    hits.iter().map(|h| h.score).sum::<f32>() / hits.len().max(1) as f32
+                })
+                .collect();
+        }
+        self
     }
 
     /// Links from row `row`: other documents only unless `same_doc`; never itself.
     pub fn from_row(&self, row: usize, same_doc: bool) -> Vec<Link> {
-        let doc = self.index.paragraphs[row].doc_id.as_str();
-        let allow = |r: usize| r != row && (same_doc || self.index.paragraphs[r].doc_id != doc);
-        self.collect(self.index.vector(row), Some(&self.index.paragraphs[row].text), &allow)
+        let idx = self.index;
+        let doc = idx.paragraphs[row].doc_id.as_str();
+        let allow = |r: usize| r != row && (same_doc || idx.paragraphs[r].doc_id != doc);
+        self.rank(idx.vector(row), &idx.paragraphs[row].text, Some(row), &allow)
     }
 
-    /// Links from an outside text's vector, to any document.
-    pub fn from_vector(&self, vector: &[f32], text: &str) -> Vec<Link> {
-        self.collect(vector, Some(text), &|_| true)
+    /// Links from an outside text and its vector, to any document.
+    pub fn from_text(&self, vector: &[f32], text: &str) -> Vec<Link> {
+        self.rank(vector, text, None, &|_| true)
     }
 
-    fn collect(&self, vector: &[f32], text: Option<&str>, allow: &dyn Fn(usize) -> bool) -> Vec<Link> {
-        self.index
-            .search(vector, self.k, Some(allow))
+    /// Score candidates (dense neighbours, plus lexical ones for hybrid scoring), keep the
+    /// best `k` at or above `min_score`.
+    fn rank(&self, vector: &[f32], text: &str, source: Option<usize>, allow: &dyn Fn(usize) -> bool) -> Vec<Link> {
+        let idx = self.index;
+        let wide = if self.scoring == LinkScoring::Cosine { self.k } else { (5 * self.k).max(50) };
+        let mut rows: Vec<usize> = idx.search(vector, wide, Some(allow)).iter().map(|h| h.row).collect();
+        let lex = if self.scoring == LinkScoring::Hybrid { idx.lexical_scores(text) } else { HashMap::new() };
+        if !lex.is_empty() {
+            let mut lex_rows: Vec<(usize, f32)> = lex.iter().filter(|(r, _)| allow(**r)).map(|(r, s)| (*r, *s)).collect();
+            lex_rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            rows.extend(lex_rows.iter().take(wide).map(|x| x.0));
+            rows.sort_unstable();
+            rows.dedup();
+        }
+        let mut links: Vec<Link> = rows
             .into_iter()
-            .filter(|h| h.score >= self.min_score)
-            .map(|h| Link {
-                row: h.row,
-                score: h.score,
-                quote: h.score >= QUOTE_SCORE || text.is_some_and(|t| shares_run(t, &self.index.paragraphs[h.row].text, QUOTE_RUN)),
+            .map(|r| {
+                let cos = dot(vector, idx.vector(r));
+                let score = match self.scoring {
+                    LinkScoring::Cosine => cos,
+                    LinkScoring::Csls => {
+                        let own = source.map_or(0.0, |s| self.density[s]);
+                        2.0 * cos - own - self.density[r]
+                    }
+                    LinkScoring::Hybrid => (1.0 - LINK_LEXICAL_WEIGHT) * cos + LINK_LEXICAL_WEIGHT * lex.get(&r).copied().unwrap_or(0.0),
+                };
+                let quote = cos >= QUOTE_SCORE || shares_run(text, &idx.paragraphs[r].text, QUOTE_RUN);
+                Link { row: r, score, quote }
             })
-            .collect()
+            .filter(|l| l.score >= self.min_score)
+            .collect();
+        links.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
+        links.truncate(self.k);
+        links
+    }
+
+    /// The score this linker gives the pair (`i`, `j`), with `lex_i` the lexical scores of
+    /// `i`'s text (hybrid scoring only).
+    fn pair_score(&self, i: usize, j: usize, lex_i: &HashMap<usize, f32>) -> f32 {
+        let cos = dot(self.index.vector(i), self.index.vector(j));
+        match self.scoring {
+            LinkScoring::Cosine => cos,
+            LinkScoring::Csls => 2.0 * cos - self.density[i] - self.density[j],
+            LinkScoring::Hybrid => (1.0 - LINK_LEXICAL_WEIGHT) * cos + LINK_LEXICAL_WEIGHT * lex_i.get(&j).copied().unwrap_or(0.0),
+        }
+    }
+
+    /// Calibrate a threshold on this linker's scores of cross-document pairs: every pair
+    /// for up to 3,000 paragraphs, all pairs of 600 evenly spread source paragraphs beyond.
+    pub fn calibrate(&self, quantile: f64) -> Calibration {
+        use rayon::prelude::*;
+        let idx = self.index;
+        let n = idx.len();
+        let sources: Vec<usize> = if n <= 3000 { (0..n).collect() } else { (0..600).map(|i| i * n / 600).collect() };
+        let mut scores: Vec<f32> = sources
+            .par_iter()
+            .flat_map_iter(|&i| {
+                let lex = if self.scoring == LinkScoring::Hybrid { idx.lexical_scores(&idx.paragraphs[i].text) } else { HashMap::new() };
+                let doc = &idx.paragraphs[i].doc_id;
+                (0..n)
+                    .filter(move |&j| (n > 3000 || j > i) && &idx.paragraphs[j].doc_id != doc)
+                    .map(|j| self.pair_score(i, j, &lex))
+                    .collect::<Vec<f32>>()
+            })
+            .collect();
+        if scores.is_empty() {
+            return Calibration { pairs: 0, mean: 0.0, std: 0.0, quantile, threshold: 0.0 };
+        }
+        let mean = scores.iter().sum::<f32>() / scores.len() as f32;
+        let std = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / scores.len() as f32).sqrt();
+        let pos = ((scores.len() - 1) as f64 * quantile.clamp(0.0, 1.0)).round() as usize;
+        let (_, &mut threshold, _) = scores.select_nth_unstable_by(pos, |a, b| a.total_cmp(b));
+        Calibration { pairs: scores.len(), mean, std, quantile, threshold }
     }
 
     /// Links for every paragraph, in index order.

@@ -1,0 +1,167 @@
+//! Retrieval quality against a gold set: questions with the snippets a right answer
+//! contains, passage pairs that should be linked, and questions the corpus cannot answer.
+//!
+//! Gold file (JSON): `{"corpus": "seeds/", "questions": [{"query", "lang", "answers": [..]}],
+//! "pairs": [{"a", "b", "why"}], "out_of_corpus": ["question", ..]}`. A hit is right when
+//! its text contains one of the answers; a pair end is the paragraph containing its snippet.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::embed::{Embedder, Prefix};
+use crate::error::bad_input;
+use crate::index::{Index, Mode};
+use crate::link::{LinkScoring, Linker};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Gold {
+    #[serde(default)]
+    pub corpus: Option<String>,
+    pub questions: Vec<Question>,
+    #[serde(default)]
+    pub pairs: Vec<Pair>,
+    #[serde(default)]
+    pub out_of_corpus: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Question {
+    pub query: String,
+    #[serde(default)]
+    pub lang: String,
+    pub answers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Pair {
+    pub a: String,
+    pub b: String,
+    #[serde(default)]
+    pub why: String,
+}
+
+/// Question metrics for one mode (and one language, or all).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QuestionScores {
+    pub questions: usize,
+    pub hit1: f64,
+    pub hit5: f64,
+    pub mrr10: f64,
+}
+
+/// Link metrics for one way of scoring links.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LinkScores {
+    pub pairs: usize,
+    pub recall5: f64,
+    pub recall10: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// mode → language ("all", "zh", "en") → scores.
+    pub questions: BTreeMap<String, BTreeMap<String, QuestionScores>>,
+    pub links: BTreeMap<String, LinkScores>,
+    /// Out-of-corpus detection at the default confidence threshold.
+    pub out_of_corpus_flagged: f64,
+    pub in_corpus_flagged: f64,
+}
+
+fn row_containing(index: &Index, snippet: &str) -> Result<usize> {
+    let rows: Vec<usize> = (0..index.len()).filter(|&r| index.paragraphs[r].text.contains(snippet)).collect();
+    match rows.as_slice() {
+        [r] => Ok(*r),
+        [] => Err(bad_input(format!("gold snippet {snippet:?} is in no paragraph of the index"))),
+        _ => Err(bad_input(format!("gold snippet {snippet:?} is in {} paragraphs; make it unique", rows.len()))),
+    }
+}
+
+/// Run the gold set against `index`.
+pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) -> Result<Report> {
+    let mut report = Report::default();
+    let queries: Vec<&str> = gold.questions.iter().map(|q| q.query.as_str()).collect();
+    let vectors = embedder.embed(&queries, Prefix::Query)?;
+    for mode in [Mode::Dense, Mode::Lexical, Mode::Hybrid] {
+        let mut by_lang: BTreeMap<String, QuestionScores> = BTreeMap::new();
+        for (q, v) in gold.questions.iter().zip(&vectors) {
+            let hits = index.query(&v.vector, &q.query, 10, mode, weight, None);
+            let rank = hits.iter().position(|h| q.answers.iter().any(|a| index.paragraphs[h.row].text.contains(a.as_str())));
+            for lang in ["all", q.lang.as_str()] {
+                let s = by_lang.entry(lang.to_string()).or_default();
+                s.questions += 1;
+                if rank == Some(0) {
+                    s.hit1 += 1.0;
+                }
+                if rank.is_some_and(|r| r < 5) {
+                    s.hit5 += 1.0;
+                }
+                if let Some(r) = rank {
+                    s.mrr10 += 1.0 / (r + 1) as f64;
+                }
+            }
+        }
+        for s in by_lang.values_mut() {
+            let n = s.questions as f64;
+            s.hit1 /= n;
+            s.hit5 /= n;
+            s.mrr10 /= n;
+        }
+        report.questions.insert(format!("{mode:?}").to_lowercase(), by_lang);
+    }
+
+    let pairs: Vec<(usize, usize)> =
+        gold.pairs.iter().map(|p| Ok((row_containing(index, &p.a)?, row_containing(index, &p.b)?))).collect::<Result<_>>()?;
+    for scoring in [LinkScoring::Cosine, LinkScoring::Csls, LinkScoring::Hybrid] {
+        let linker = Linker::new(index, 10, f32::MIN).with_scoring(scoring);
+        let (mut r5, mut r10) = (0usize, 0usize);
+        for &(a, b) in &pairs {
+            for (from, to) in [(a, b), (b, a)] {
+                let links = linker.from_row(from, false);
+                if let Some(pos) = links.iter().position(|l| l.row == to) {
+                    r10 += 1;
+                    if pos < 5 {
+                        r5 += 1;
+                    }
+                }
+            }
+        }
+        let n = (2 * pairs.len()).max(1) as f64;
+        report.links.insert(
+            format!("{scoring:?}").to_lowercase(),
+            LinkScores { pairs: pairs.len(), recall5: r5 as f64 / n, recall10: r10 as f64 / n },
+        );
+    }
+
+    if !gold.out_of_corpus.is_empty() {
+        let ooc = embedder.embed(&gold.out_of_corpus, Prefix::Query)?;
+        let flagged = ooc.iter().zip(&gold.out_of_corpus).filter(|(e, q)| index.confidence(&e.vector, q) < 0.0).count();
+        report.out_of_corpus_flagged = flagged as f64 / ooc.len() as f64;
+        let false_alarms = vectors.iter().zip(&queries).filter(|(e, q)| index.confidence(&e.vector, q) < 0.0).count();
+        report.in_corpus_flagged = false_alarms as f64 / vectors.len().max(1) as f64;
+    }
+    Ok(report)
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "questions        mode      n   hit@1  hit@5  MRR@10")?;
+        for (mode, langs) in &self.questions {
+            for (lang, s) in langs {
+                writeln!(f, "  {lang:<14} {mode:<8} {:>3}   {:.3}  {:.3}  {:.3}", s.questions, s.hit1, s.hit5, s.mrr10)?;
+            }
+        }
+        writeln!(f, "links            scoring   pairs  recall@5  recall@10")?;
+        for (scoring, s) in &self.links {
+            writeln!(f, "                 {scoring:<8} {:>5}     {:.3}      {:.3}", s.pairs, s.recall5, s.recall10)?;
+        }
+        writeln!(
+            f,
+            "out of corpus    flagged {:.0}% of out-of-corpus questions, {:.0}% of in-corpus ones",
+            self.out_of_corpus_flagged * 100.0,
+            self.in_corpus_flagged * 100.0
+        )
+    }
+}
