@@ -78,7 +78,7 @@ fn chinese_and_english_questions_find_their_paragraph() {
         let hits = line["hits"].as_array().unwrap();
         assert_eq!(hits.len(), 5);
         for h in hits {
-            assert_eq!(keys(h), ["id", "doc", "section", "score", "text"]);
+            assert_eq!(keys(h), ["id", "doc", "section", "score", "text", "terms"]);
         }
         let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
         assert!(scores.windows(2).all(|w| w[0] >= w[1]), "best first: {scores:?}");

@@ -11,6 +11,7 @@ use super::{index_paths, ingest_corpus, load_embedder, IndexArgs, IngestArgs, Mo
 use crate::embed::Prefix;
 use crate::error::bad_input;
 use crate::index::{Hit, Index, Mode, HYBRID_WEIGHT};
+use crate::link::terms::shared_terms;
 use crate::link::{Link, Linker};
 use crate::output::{self, jsonl_link, About, Format};
 
@@ -103,7 +104,7 @@ pub fn crossref(
     Ok(())
 }
 
-fn hit_json(idx: &Index, h: &Hit) -> serde_json::Value {
+fn hit_json(idx: &Index, h: &Hit, terms: &[String]) -> serde_json::Value {
     let p = &idx.paragraphs[h.row];
     json!({
         "id": p.id,
@@ -111,6 +112,7 @@ fn hit_json(idx: &Index, h: &Hit) -> serde_json::Value {
         "section": p.section,
         "score": output::round(h.score),
         "text": p.text,
+        "terms": terms,
     })
 }
 
@@ -169,7 +171,7 @@ pub fn search(
         if json {
             let line = json!({
                 "query": q,
-                "hits": hits.iter().map(|h| hit_json(&idx, h)).collect::<Vec<_>>(),
+                "hits": hits.iter().map(|h| hit_json(&idx, h, &shared_terms(q, &idx.paragraphs[h.row].text))).collect::<Vec<_>>(),
                 "confidence": output::round(confidence),
                 "in_corpus": confidence >= 0.0,
             });
@@ -185,7 +187,7 @@ pub fn search(
             for (i, h) in hits.iter().enumerate() {
                 let p = &idx.paragraphs[h.row];
                 writeln!(out, "\n{:>2}. {}  [{:.3}]  {}", i + 1, output::place(&idx, h.row), h.score, p.id)?;
-                writeln!(out, "    {}", highlight(&p.text, q, mark()))?;
+                writeln!(out, "    {}", highlight(&p.text, &shared_terms(q, &p.text), mark()))?;
             }
             writeln!(out)?;
         }
@@ -235,7 +237,7 @@ pub fn related(
             let p = &idx.paragraphs[l.row];
             let quote = if l.quote { "  quotation" } else { "" };
             writeln!(out, "{:>2}. {}  [{:.3}]{quote}  {}", i + 1, output::place(&idx, l.row), l.score, p.id)?;
-            writeln!(out, "    {}\n", p.text)?;
+            writeln!(out, "    {}\n", highlight(&p.text, &l.terms, mark()))?;
         }
     }
     out.flush()?;

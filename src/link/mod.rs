@@ -7,6 +7,8 @@
 //! paragraphs, a fixed sample beyond — and puts the default threshold at a high quantile of
 //! that background distribution: a link must beat all but the top `1 - q` of pairings.
 
+pub mod terms;
+
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
@@ -21,11 +23,13 @@ pub const QUOTE_SCORE: f32 = 0.97;
 pub const QUOTE_RUN: usize = 30;
 
 /// One link from a paragraph to another.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Link {
     pub row: usize,
     pub score: f32,
     pub quote: bool,
+    /// Key terms the two texts share (empty across languages).
+    pub terms: Vec<String>,
 }
 
 /// The background score distribution of a corpus and the threshold drawn from it.
@@ -134,12 +138,15 @@ impl<'a> Linker<'a> {
                     LinkScoring::Hybrid => (1.0 - LINK_LEXICAL_WEIGHT) * cos + LINK_LEXICAL_WEIGHT * lex.get(&r).copied().unwrap_or(0.0),
                 };
                 let quote = cos >= QUOTE_SCORE || shares_run(text, &idx.paragraphs[r].text, QUOTE_RUN);
-                Link { row: r, score, quote }
+                Link { row: r, score, quote, terms: Vec::new() }
             })
             .filter(|l| l.score >= self.min_score)
             .collect();
         links.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
         links.truncate(self.k);
+        for l in &mut links {
+            l.terms = terms::shared_terms(text, &idx.paragraphs[l.row].text);
+        }
         links
     }
 

@@ -28,7 +28,7 @@ fn field(s: &str) -> String {
 
 impl Sink for CsvSink<'_> {
     fn begin(&mut self, _: &Index, _: &About) -> Result<()> {
-        writeln!(self.out, "source_id,source_doc,source_section,target_id,target_doc,target_section,score,quote,source_text,target_text")?;
+        writeln!(self.out, "source_id,source_doc,source_section,target_id,target_doc,target_section,score,quote,terms,source_text,target_text")?;
         Ok(())
     }
 
@@ -45,6 +45,7 @@ impl Sink for CsvSink<'_> {
                 field(t.section.as_deref().unwrap_or("")),
                 format!("{:.4}", l.score),
                 l.quote.to_string(),
+                field(&l.terms.join(" ")),
                 field(&p.text),
                 field(&t.text),
             ];

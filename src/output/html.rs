@@ -40,7 +40,7 @@ pub fn esc(s: &str) -> String {
 const STYLE: &str = "body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;line-height:1.7;color:#222}\
 h2{margin-top:3rem;border-bottom:1px solid #ccc}p.para{margin:1.2rem 0 .3rem}.pid{color:#999;font-size:.75em;margin-left:.4em}\
 ul.links{margin:.2rem 0 1rem;padding-left:1.2rem;font-size:.9em;color:#444}ul.links li{list-style:'→ '}\
-.score{color:#777}.quote{background:#fde68a;border-radius:3px;padding:0 .3em;font-size:.8em}:target{background:#fff7d6}.src{color:#777;font-size:.85em}";
+.score{color:#777}.quote{background:#fde68a;border-radius:3px;padding:0 .3em;font-size:.8em}:target{background:#fff7d6}.src{color:#777;font-size:.85em}mark{background:#e0f2fe;border-radius:2px;padding:0 .15em;margin-right:.2em}";
 
 impl Sink for HtmlSink<'_> {
     fn begin(&mut self, index: &Index, about: &About) -> Result<()> {
@@ -83,9 +83,14 @@ impl Sink for HtmlSink<'_> {
             for l in links {
                 let t = &index.paragraphs[l.row];
                 let quote = if l.quote { " <span class=\"quote\">quotation</span>" } else { "" };
+                let shared = if l.terms.is_empty() {
+                    String::new()
+                } else {
+                    format!(" <span class=\"terms\">{}</span>", l.terms.iter().map(|t| format!("<mark>{}</mark>", esc(t))).collect::<Vec<_>>().join(" "))
+                };
                 writeln!(
                     self.out,
-                    "<li><a href=\"#{}\">{}</a> <span class=\"score\">{:.3}</span>{quote}<br>{}</li>",
+                    "<li><a href=\"#{}\">{}</a> <span class=\"score\">{:.3}</span>{quote}{shared}<br>{}</li>",
                     anchor(&t.id),
                     esc(&place(index, l.row)),
                     l.score,

@@ -1,6 +1,6 @@
 //! JSON Lines: one object per paragraph (the stable machine interface).
 //!
-//! `{"id", "doc", "section", "text", "links": [{"id", "doc", "section", "score", "quote", "text"}]}`
+//! `{"id", "doc", "section", "text", "links": [{"id", "doc", "section", "score", "quote", "terms", "text"}]}`
 
 use std::io::Write;
 
@@ -30,6 +30,7 @@ pub fn link_json(index: &Index, l: &Link) -> serde_json::Value {
         "section": p.section,
         "score": round(l.score),
         "quote": l.quote,
+        "terms": l.terms,
         "text": p.text,
     })
 }

@@ -71,9 +71,10 @@ impl Sink for MarkdownSink<'_> {
         for l in links {
             let t = &index.paragraphs[l.row];
             let quote = if l.quote { " · **quotation**" } else { "" };
+            let shared = if l.terms.is_empty() { String::new() } else { format!(" · shared: {}", escape(&l.terms.join(", "))) };
             writeln!(
                 self.out,
-                "> → [{}](#{}) ({:.3}{quote}): {}",
+                "> → [{}](#{}) ({:.3}{quote}{shared}): {}",
                 escape(&place(index, l.row)),
                 anchor(&t.id),
                 l.score,
