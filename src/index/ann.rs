@@ -97,11 +97,16 @@ impl Ann {
 
     /// The `k` nearest rows to `query`, best first; `allow` restricts the rows considered.
     pub fn search(&self, query: &[f32], k: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<Hit> {
+        self.search_ef(query, k, EF_SEARCH.max(4 * k), allow)
+    }
+
+    /// [`Ann::search`] with an explicit search breadth `ef` (at least `k`).
+    pub fn search_ef(&self, query: &[f32], k: usize, ef: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<Hit> {
         let Some(g) = &self.graph else { return vec![] };
         if k == 0 {
             return vec![];
         }
-        let ef = EF_SEARCH.max(4 * k);
+        let ef = ef.max(k);
         let found = match allow {
             Some(f) => {
                 let filter = |id: &usize| f(*id);
