@@ -13,7 +13,7 @@ mod common;
 use std::time::Instant;
 
 use xref::embed::{Embedder, Prefix};
-use xref::index::ann::{exact_search, Ann};
+use xref::index::ann::{self, exact_search, Ann};
 use xref::index::Index;
 use xref::ingest::{ingest_paths, IngestOptions};
 use xref::link::{Linker, DEFAULT_QUANTILE};
@@ -117,23 +117,25 @@ fn main() -> anyhow::Result<()> {
         v
     };
     let data: Vec<Vec<f32>> = (0..n).map(&mut unit).collect();
-    let queries: Vec<Vec<f32>> = (0..1000).map(&mut unit).collect();
+    let queries: Vec<Vec<f32>> = (0..200).map(&mut unit).collect();
     let rows: Vec<&[f32]> = data.iter().map(|v| v.as_slice()).collect();
     let t = Instant::now();
     let ann = Ann::build(&rows);
     let build = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let approx: Vec<Vec<usize>> = queries.iter().map(|q| ann.search(q, 10, None).iter().map(|h| h.row).collect()).collect();
-    let search = t.elapsed().as_secs_f64();
-    let t = Instant::now();
     let exact: Vec<Vec<usize>> = queries.iter().map(|q| exact_search(&rows, q, 10, None).iter().map(|h| h.row).collect()).collect();
     let brute = t.elapsed().as_secs_f64();
-    let rec = approx.iter().zip(&exact).map(|(a, e)| recall(a, e)).sum::<f64>() / queries.len() as f64;
-    println!("synthetic — {n} random 384-d unit vectors, 1000 queries, k=10");
+    println!("synthetic — {n} random 384-d unit vectors, {} queries, k=10", queries.len());
     println!("  HNSW build                       {build:.1} s ({:.0} points/s)", n as f64 / build);
-    println!("  HNSW search                      {:.0} queries/s", queries.len() as f64 / search);
     println!("  exact search                     {:.0} queries/s", queries.len() as f64 / brute);
-    println!("  recall@10 vs exact               {rec:.4}");
+    // The default breadth, then wider ones: the recall/speed trade-off on the hardest data.
+    for ef in [ann::EF_SEARCH, 400, 800, 1600, 3200] {
+        let t = Instant::now();
+        let approx: Vec<Vec<usize>> = queries.iter().map(|q| ann.search_ef(q, 10, ef, None).iter().map(|h| h.row).collect()).collect();
+        let search = t.elapsed().as_secs_f64();
+        let rec = approx.iter().zip(&exact).map(|(a, e)| recall(a, e)).sum::<f64>() / queries.len() as f64;
+        println!("  HNSW ef={ef:<5} recall@10 {rec:.4}  {:.0} queries/s", queries.len() as f64 / search);
+    }
     println!("peak memory (RSS)                  {:.0} MiB", common::peak_rss_mib());
     Ok(())
 }
