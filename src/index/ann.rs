@@ -128,7 +128,7 @@ pub fn exact_search(vectors: &[&[f32]], query: &[f32], k: usize, allow: Option<&
         .iter()
         .enumerate()
         .filter(|(i, _)| allow.is_none_or(|f| f(*i)))
-        .map(|(i, v)| Hit { row: i, score: v.iter().zip(query).map(|(a, b)| a * b).sum() })
+        .map(|(i, v)| Hit { row: i, score: crate::embed::dot(v, query) })
         .collect();
     let k = k.min(hits.len());
     if k == 0 {

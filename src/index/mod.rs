@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::embed::{Embedder, Prefix};
+use crate::embed::{dot, Embedder, Prefix};
 use crate::error::bad_input;
 use crate::ingest::{Corpus, Document, Paragraph};
 use crate::model::ModelInfo;
@@ -55,10 +55,6 @@ pub fn cjk_ratio(text: &str) -> f32 {
         }
     }
     cjk as f32 / letters.max(1) as f32
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 pub const FORMAT: &str = "xref-index";
@@ -279,20 +275,12 @@ impl Index {
                 hits.into_iter().map(|(row, s)| Hit { row, score: s / max }).collect()
             }
             Mode::Hybrid => {
-                let n = (4 * k).max(50);
-                let dense = self.search(vector, n, allow);
-                let lex = self.lexical.search(text, n, allow);
-                let ideal = self.lexical.ideal(text).max(f32::MIN_POSITIVE);
-                let lex: HashMap<usize, f32> = lex.into_iter().map(|(r, s)| (r, (s / ideal).min(1.0))).collect();
-                let mut rows: Vec<usize> = dense.iter().map(|h| h.row).chain(lex.keys().copied()).collect();
-                rows.sort_unstable();
-                rows.dedup();
+                let (rows, lex) = self.hybrid_candidates(vector, text, (4 * k).max(50), allow);
                 let mut hits: Vec<Hit> = rows
                     .into_iter()
                     .map(|row| {
-                        let cos = dot(vector, self.vector(row));
                         let l = lex.get(&row).copied().unwrap_or(0.0);
-                        Hit { row, score: (1.0 - weight) * cos + weight * l }
+                        Hit { row, score: (1.0 - weight) * dot(vector, self.vector(row)) + weight * l }
                     })
                     .collect();
                 hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
@@ -307,6 +295,19 @@ impl Index {
     pub fn lexical_scores(&self, text: &str) -> HashMap<usize, f32> {
         let ideal = self.lexical.ideal(text).max(f32::MIN_POSITIVE);
         self.lexical.scores(text).into_iter().map(|(r, s)| (r, (s / ideal).min(1.0))).collect()
+    }
+
+    /// Candidates for hybrid ranking (questions and links alike): the union of the `n` best
+    /// dense rows and the `n` best lexical rows that `allow` admits, sorted by row, with the
+    /// normalised lexical scores of every row sharing a term with `text`.
+    pub fn hybrid_candidates(&self, vector: &[f32], text: &str, n: usize, allow: Option<&dyn Fn(usize) -> bool>) -> (Vec<usize>, HashMap<usize, f32>) {
+        let lex = self.lexical_scores(text);
+        let mut lex_rows: Vec<(usize, f32)> = lex.iter().filter(|(r, _)| allow.is_none_or(|f| f(**r))).map(|(r, s)| (*r, *s)).collect();
+        lex_rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut rows: Vec<usize> = self.search(vector, n, allow).iter().map(|h| h.row).chain(lex_rows.iter().take(n).map(|x| x.0)).collect();
+        rows.sort_unstable();
+        rows.dedup();
+        (rows, lex)
     }
 
     /// Whether a question is likely answered by this corpus, as a margin: the best cosine

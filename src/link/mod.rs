@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::embed::dot;
 use crate::index::Index;
 
 /// Default quantile of cross-document pair scores used as the link threshold.
@@ -116,15 +117,11 @@ impl<'a> Linker<'a> {
     fn rank(&self, vector: &[f32], text: &str, source: Option<usize>, allow: &dyn Fn(usize) -> bool) -> Vec<Link> {
         let idx = self.index;
         let wide = if self.scoring == LinkScoring::Cosine { self.k } else { (5 * self.k).max(50) };
-        let mut rows: Vec<usize> = idx.search(vector, wide, Some(allow)).iter().map(|h| h.row).collect();
-        let lex = if self.scoring == LinkScoring::Hybrid { idx.lexical_scores(text) } else { HashMap::new() };
-        if !lex.is_empty() {
-            let mut lex_rows: Vec<(usize, f32)> = lex.iter().filter(|(r, _)| allow(**r)).map(|(r, s)| (*r, *s)).collect();
-            lex_rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            rows.extend(lex_rows.iter().take(wide).map(|x| x.0));
-            rows.sort_unstable();
-            rows.dedup();
-        }
+        let (rows, lex) = if self.scoring == LinkScoring::Hybrid {
+            idx.hybrid_candidates(vector, text, wide, Some(allow))
+        } else {
+            (idx.search(vector, wide, Some(allow)).iter().map(|h| h.row).collect(), HashMap::new())
+        };
         let mut links: Vec<Link> = rows
             .into_iter()
             .map(|r| {
@@ -194,10 +191,6 @@ impl<'a> Linker<'a> {
         use rayon::prelude::*;
         (0..self.index.len()).into_par_iter().map(|row| self.from_row(row, false)).collect()
     }
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// Whether `a` and `b` share a run of at least `run` identical non-space characters.
