@@ -24,3 +24,25 @@ pub fn models_dir() -> std::path::PathBuf {
 pub fn seed_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
 }
+
+/// Useful floating-point work of a BERT encoder (multiply-adds × 2) on sequences of these
+/// lengths: the linear layers plus attention's two products; e5-small's shape by default.
+pub fn encoder_flops(lens: &[usize], hidden: usize, ffn: usize, layers: usize) -> f64 {
+    let (h, f) = (hidden as f64, ffn as f64);
+    lens.iter()
+        .map(|&l| {
+            let l = l as f64;
+            layers as f64 * (2.0 * l * (4.0 * h * h + 2.0 * h * f) + 4.0 * l * l * h)
+        })
+        .sum()
+}
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let (mut d, mut na, mut nb) = (0f64, 0f64, 0f64);
+    for (x, y) in a.iter().zip(b) {
+        d += *x as f64 * *y as f64;
+        na += *x as f64 * *x as f64;
+        nb += *y as f64 * *y as f64;
+    }
+    d / (na.sqrt() * nb.sqrt())
+}

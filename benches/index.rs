@@ -2,6 +2,7 @@
 //!
 //!     cargo bench --bench index            # everything, including 100k random vectors
 //!     XREF_BENCH_N=20000 cargo bench --bench index   # a smaller synthetic set
+//!     XREF_BENCH_SYNTHETIC_ONLY=1 XREF_BENCH_M=32 XREF_BENCH_EFC=400 cargo bench --bench index
 //!
 //! Prints: cold index time of the seed (with and without the model load), query latency
 //! p50/p95 and queries/s, HNSW build and search on N random 384-d unit vectors with
@@ -37,6 +38,14 @@ fn recall(approx: &[usize], exact: &[usize]) -> f64 {
 }
 
 fn main() -> anyhow::Result<()> {
+    if std::env::var_os("XREF_BENCH_SYNTHETIC_ONLY").is_none() {
+        seed_corpus()?;
+    }
+    synthetic()
+}
+
+/// Seed corpus: index, query, recall and crossref with the real model.
+fn seed_corpus() -> anyhow::Result<()> {
     let tmp = std::env::temp_dir().join(format!("xref-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
 
@@ -80,11 +89,16 @@ fn main() -> anyhow::Result<()> {
     );
     let mut r = 0.0;
     for row in 0..idx.len() {
-        let a: Vec<usize> = idx.search(idx.vector(row), 10, None).iter().map(|h| h.row).collect();
+        let a: Vec<usize> = idx.search_graph(idx.vector(row), 10, None).iter().map(|h| h.row).collect();
         let e: Vec<usize> = idx.search_exact(idx.vector(row), 10, None).iter().map(|h| h.row).collect();
         r += recall(&a, &e);
     }
-    println!("  seed HNSW recall@10 vs exact     {:.4}", r / idx.len() as f64);
+    let (ef, used) = idx.graph_use();
+    println!(
+        "  seed HNSW recall@10 vs exact     {:.4} (calibrated ef {ef}; searches {})",
+        r / idx.len() as f64,
+        if used { "use the graph" } else { "scan exactly: cheaper at this size" }
+    );
 
     let t = Instant::now();
     let mut linker = Linker::new(&idx, 5, f32::MIN);
@@ -95,6 +109,11 @@ fn main() -> anyhow::Result<()> {
     println!("  crossref (calibrate + link)      {:.1} ms, {n} links, threshold {:.3}", t.elapsed().as_secs_f64() * 1000.0, cal.threshold);
     let _ = std::fs::remove_dir_all(&tmp);
 
+    Ok(())
+}
+
+/// Synthetic vectors: HNSW build, search and recall against exact search.
+fn synthetic() -> anyhow::Result<()> {
     // Synthetic: N random unit vectors in 384 dimensions (the hardest case for HNSW: no
     // cluster structure), 1000 queries drawn the same way.
     let n: usize = std::env::var("XREF_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
@@ -119,22 +138,39 @@ fn main() -> anyhow::Result<()> {
     let data: Vec<Vec<f32>> = (0..n).map(&mut unit).collect();
     let queries: Vec<Vec<f32>> = (0..200).map(&mut unit).collect();
     let rows: Vec<&[f32]> = data.iter().map(|v| v.as_slice()).collect();
+    let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(d);
+    let (m, efc) = (env("XREF_BENCH_M", ann::MAX_CONNECTIONS), env("XREF_BENCH_EFC", ann::EF_CONSTRUCTION));
+    let keep = env("XREF_BENCH_KEEP_PRUNED", 0) == 1;
     let t = Instant::now();
-    let ann = Ann::build(&rows);
+    let ann = Ann::build_with(&rows, m, efc, keep);
     let build = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let exact: Vec<Vec<usize>> = queries.iter().map(|q| exact_search(&rows, q, 10, None).iter().map(|h| h.row).collect()).collect();
     let brute = t.elapsed().as_secs_f64();
     println!("synthetic — {n} random 384-d unit vectors, {} queries, k=10", queries.len());
-    println!("  HNSW build                       {build:.1} s ({:.0} points/s)", n as f64 / build);
+    println!(
+        "  HNSW build (M={m}, ef_c={efc}{}) {build:.1} s ({:.0} points/s), calibrated ef {}",
+        if keep { ", keep pruned" } else { "" },
+        n as f64 / build,
+        ann.ef()
+    );
+    println!(
+        "  index searches at this size      {}",
+        if ann.graph_pays() { "use the graph" } else { "scan exactly (cheaper than the graph at its calibrated ef)" }
+    );
     println!("  exact search                     {:.0} queries/s", queries.len() as f64 / brute);
     // The default breadth, then wider ones: the recall/speed trade-off on the hardest data.
-    for ef in [ann::EF_SEARCH, 400, 800, 1600, 3200] {
+    let default = ann.ef();
+    let mut sweep = vec![ann::EF_SEARCH, 400, 800, 1600, 3200, default];
+    sweep.sort();
+    sweep.dedup();
+    for ef in sweep {
         let t = Instant::now();
         let approx: Vec<Vec<usize>> = queries.iter().map(|q| ann.search_ef(q, 10, ef, None).iter().map(|h| h.row).collect()).collect();
         let search = t.elapsed().as_secs_f64();
         let rec = approx.iter().zip(&exact).map(|(a, e)| recall(a, e)).sum::<f64>() / queries.len() as f64;
-        println!("  HNSW ef={ef:<5} recall@10 {rec:.4}  {:.0} queries/s", queries.len() as f64 / search);
+        let tag = if ef == default { "  (calibrated at build: the default)" } else { "" };
+        println!("  HNSW ef={ef:<5} recall@10 {rec:.4}  {:.0} queries/s{tag}", queries.len() as f64 / search);
     }
     println!("peak memory (RSS)                  {:.0} MiB", common::peak_rss_mib());
     Ok(())

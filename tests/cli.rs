@@ -281,8 +281,8 @@ fn hnsw_recall_against_exact_search_on_the_seed() {
     for row in 0..idx.len() {
         let q = idx.vector(row);
         // Every point is reachable: it finds itself first.
-        assert_eq!(idx.search(q, 1, None)[0].row, row, "point {row} unreachable");
-        let approx: Vec<usize> = idx.search(q, 10, None).iter().map(|h| h.row).collect();
+        assert_eq!(idx.search_graph(q, 1, None)[0].row, row, "point {row} unreachable");
+        let approx: Vec<usize> = idx.search_graph(q, 10, None).iter().map(|h| h.row).collect();
         let exact = idx.search_exact(q, 10, None);
         total += exact.len();
         found += exact.iter().filter(|h| approx.contains(&h.row)).count();

@@ -93,3 +93,50 @@ fn long_texts_are_windowed_not_truncated() {
     let n = full.iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!((n - 1.0).abs() < 1e-4);
 }
+
+/// Each encoder path — native f32 (exact), native bf16 (fast; f32 where the CPU lacks
+/// AVX-512 BF16) and candle's plain `BertModel` — against the reference, alone and batched.
+#[test]
+fn every_encoder_path_matches_reference() {
+    let items = reference().items;
+    let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+    for path in ["f32", "bf16", "candle"] {
+        let e = common::embedder_with(path);
+        let batched = e.embed(&texts, Prefix::None).unwrap();
+        for (item, got) in items.iter().zip(&batched) {
+            let alone = e.embed_one(&item.text, Prefix::None).unwrap();
+            for (how, v) in [("alone", &alone), ("batched", &got.vector)] {
+                let c = cosine(v, &item.embedding);
+                assert!(c >= 0.9999, "{path} {how}: {}: cosine {c} ({})", item.text, e.describe());
+            }
+        }
+    }
+}
+
+/// The native exact path computes what candle's plain model computes, on real paragraphs
+/// of every length in the seed (the longest included), packed rather than padded.
+#[test]
+fn native_f32_matches_candle_plain_path_on_seed() {
+    let mut paragraphs = common::seed_paragraphs();
+    paragraphs.sort_by_key(|p| p.len());
+    // 48 paragraphs spread over the length range, the longest included.
+    let step = paragraphs.len().div_ceil(47);
+    let mut sample: Vec<&str> = paragraphs.iter().step_by(step).map(String::as_str).collect();
+    sample.push(paragraphs.last().unwrap());
+    let native = common::embedder_with("f32").embed(&sample, Prefix::Passage).unwrap();
+    let plain = common::embedder_with("candle").embed(&sample, Prefix::Passage).unwrap();
+    for ((a, b), text) in native.iter().zip(&plain).zip(&sample) {
+        let c = cosine(&a.vector, &b.vector);
+        assert!(c >= 0.99999, "cosine {c} for a {}-token paragraph: {text}", a.tokens);
+    }
+}
+
+/// The fast path stays within cosine 0.999 of the exact path on every seed paragraph.
+#[test]
+fn bf16_fast_path_is_within_0999_of_exact_on_every_seed_paragraph() {
+    let paragraphs = common::seed_paragraphs();
+    let exact = common::embedder_with("f32").embed(&paragraphs, Prefix::Passage).unwrap();
+    let fast = common::embedder_with("bf16").embed(&paragraphs, Prefix::Passage).unwrap();
+    let worst = exact.iter().zip(&fast).map(|(a, b)| cosine(&a.vector, &b.vector)).fold(1.0f32, f32::min);
+    assert!(worst >= 0.999, "lowest cosine bf16 vs f32: {worst}");
+}

@@ -40,6 +40,10 @@ pub struct ModelArgs {
     /// Folder holding fetched models.
     #[arg(long, global = true, env = "XREF_MODELS", default_value = "models")]
     pub models_dir: PathBuf,
+    /// Encoder arithmetic: `auto` (bf16 for passages on CPUs with AVX-512 BF16, exact f32
+    /// for questions), `f32` (exact everywhere) or `bf16`.
+    #[arg(long, global = true, env = "XREF_PRECISION", default_value = "auto")]
+    pub precision: crate::embed::PrecisionChoice,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -313,7 +317,7 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Load the model named by `args`, fetching it if absent.
 pub fn load_embedder(args: &ModelArgs) -> Result<Embedder> {
     let m = model::resolve(&args.model, &args.models_dir, true)?;
-    Embedder::load(&m)
+    Embedder::load_with(&m, args.precision.resolve())
 }
 
 fn cmd_embed(input: Option<PathBuf>, output: Option<PathBuf>, prefix: Prefix, args: &ModelArgs) -> Result<()> {

@@ -1,20 +1,54 @@
-//! The transformer encoders xref runs: candle's `BertModel` and `XLMRobertaModel` behind one
-//! type, loaded from a memory-mapped safetensors file.
+//! The transformer encoders xref runs, behind one type:
+//!
+//! * [`Encoder::Native`]: xref's own BERT / XLM-RoBERTa encoder ([`super::bert`]), the
+//!   default on CPU;
+//! * [`Encoder::Candle`]: candle's `BertModel` / `XLMRobertaModel` — the plain path, used on
+//!   GPUs, for configurations the native encoder does not implement, and as the reference
+//!   the native one is tested against.
 
 use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::{bert, xlm_roberta};
 
-use crate::model::{Architecture, ModelDir};
+use super::bert::{Bert, Precision};
+use crate::model::{Architecture, ModelDir, Pooling};
 
 pub enum Encoder {
+    Native(Bert),
+    Candle { model: CandleModel, device: Device },
+}
+
+pub enum CandleModel {
     Bert(bert::BertModel),
     XlmRoberta(xlm_roberta::XLMRobertaModel),
 }
 
 impl Encoder {
-    pub fn load(model: &ModelDir, device: &Device) -> Result<(Self, usize)> {
+    /// The native encoder on CPU when it implements the model, else candle's.
+    pub fn load(model: &ModelDir, device: &Device, precision: Precision) -> Result<(Self, usize)> {
+        if device.is_cpu() {
+            let config = std::fs::read_to_string(&model.config)?;
+            match Bert::load(&model.weights, &config, model.architecture, precision) {
+                Ok(b) => {
+                    let dim = b.hidden();
+                    return Ok((Encoder::Native(b), dim));
+                }
+                Err(e) if e.to_string().contains("not implemented natively") => {}
+                Err(e) => {
+                    return Err(e.context(format!(
+                        "the weights in {} do not fit {} (corrupt or foreign file?); fetch the model again",
+                        model.weights.display(),
+                        model.config.display()
+                    )))
+                }
+            }
+        }
+        Self::load_candle(model, device)
+    }
+
+    /// candle's own model (the plain path).
+    pub fn load_candle(model: &ModelDir, device: &Device) -> Result<(Self, usize)> {
         let config = std::fs::read_to_string(&model.config)?;
         // SAFETY: the weights file is memory-mapped read-only; xref never writes to a model
         // file while it is loaded (fetches build a new directory and rename it into place).
@@ -27,29 +61,70 @@ impl Encoder {
                 model.config.display()
             )
         };
-        Ok(match model.architecture {
+        let (m, dim) = match model.architecture {
             Architecture::Bert => {
                 let cfg: bert::Config = serde_json::from_str(&config)
                     .with_context(|| format!("{} is not a BERT config", model.config.display()))?;
                 let dim = cfg.hidden_size;
-                (Encoder::Bert(bert::BertModel::load(vb, &cfg).with_context(bad_weights)?), dim)
+                (CandleModel::Bert(bert::BertModel::load(vb, &cfg).with_context(bad_weights)?), dim)
             }
             Architecture::XlmRoberta => {
                 let cfg: xlm_roberta::Config = serde_json::from_str(&config)
                     .with_context(|| format!("{} is not an XLM-RoBERTa config", model.config.display()))?;
                 let dim = cfg.hidden_size;
                 let vb = if vb.contains_tensor("roberta.embeddings.word_embeddings.weight") { vb.pp("roberta") } else { vb };
-                (Encoder::XlmRoberta(xlm_roberta::XLMRobertaModel::new(&cfg, vb).with_context(bad_weights)?), dim)
+                (CandleModel::XlmRoberta(xlm_roberta::XLMRobertaModel::new(&cfg, vb).with_context(bad_weights)?), dim)
             }
-        })
+        };
+        Ok((Encoder::Candle { model: m, device: device.clone() }, dim))
     }
 
-    /// Token states `[batch, len, hidden]` for padded `ids` and `mask` (both `[batch, len]`, u32).
-    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let types = ids.zeros_like()?;
-        Ok(match self {
-            Encoder::Bert(m) => m.forward(ids, &types, Some(mask))?,
-            Encoder::XlmRoberta(m) => m.forward(ids, mask, &types, None, None, None)?,
-        })
+    /// A short description: which encoder, at which precision.
+    pub fn describe(&self) -> String {
+        match self {
+            Encoder::Native(b) => format!("native {}", b.precision().name()),
+            Encoder::Candle { device, .. } => format!("candle f32 on {device:?}"),
+        }
+    }
+
+    /// Whether batches are packed (no padding) rather than padded to their longest sequence.
+    pub fn packs(&self) -> bool {
+        matches!(self, Encoder::Native(_))
+    }
+
+    /// Encode token sequences (special tokens included) and pool each one; `exact` asks
+    /// the native encoder for its f32 path even when bf16 is loaded.
+    pub fn encode(&self, seqs: &[&[u32]], pooling: Pooling, pad_id: u32, exact: bool) -> Result<Vec<Vec<f32>>> {
+        match self {
+            Encoder::Native(b) => b.encode(seqs, pooling, if exact { Precision::F32 } else { b.precision() }),
+            Encoder::Candle { model, device } => {
+                let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
+                let mut ids = Vec::with_capacity(seqs.len() * len);
+                let mut mask = Vec::with_capacity(seqs.len() * len);
+                for s in seqs {
+                    ids.extend_from_slice(s);
+                    ids.extend(std::iter::repeat_n(pad_id, len - s.len()));
+                    mask.extend(std::iter::repeat_n(1u32, s.len()));
+                    mask.extend(std::iter::repeat_n(0u32, len - s.len()));
+                }
+                let shape = (seqs.len(), len);
+                let ids = Tensor::from_vec(ids, shape, device)?;
+                let mask = Tensor::from_vec(mask, shape, device)?;
+                let types = ids.zeros_like()?;
+                let states = match model {
+                    CandleModel::Bert(m) => m.forward(&ids, &types, Some(&mask))?,
+                    CandleModel::XlmRoberta(m) => m.forward(&ids, &mask, &types, None, None, None)?,
+                };
+                let pooled = match pooling {
+                    Pooling::Cls => states.narrow(1, 0, 1)?.squeeze(1)?,
+                    Pooling::Mean => {
+                        let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+                        let summed = states.broadcast_mul(&m)?.sum(1)?;
+                        summed.broadcast_div(&m.sum(1)?)?
+                    }
+                };
+                Ok(pooled.to_dtype(DType::F32)?.to_vec2::<f32>()?)
+            }
+        }
     }
 }

@@ -7,17 +7,21 @@
 //! (little padding), pooled over the attention mask (mean or CLS, as the model's pooling
 //! config says), combined per text weighted by window length, and L2-normalised.
 
+pub mod bert;
 pub mod encoder;
+pub mod kernels;
+pub mod unigram;
 
 use std::io::IsTerminal;
 
 use anyhow::{anyhow, ensure, Context, Result};
-use candle_core::{DType, Device, Tensor};
+use candle_core::Device;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
-use crate::model::{Architecture, ModelDir, ModelInfo, Pooling};
+use crate::model::{Architecture, ModelDir, ModelInfo};
+pub use bert::{Precision, PrecisionChoice};
 use encoder::Encoder;
 
 /// Which model prefix a text gets.
@@ -43,13 +47,15 @@ pub struct Embedded {
 /// allocations with fresh `mmap`s, whose page faults cost a third of the run time).
 const MAX_ACTIVATION_BYTES: usize = 32 << 20;
 
+/// Tokens per batch for the native encoder (sequences are packed, not padded).
+const PACKED_BATCH_TOKENS: usize = 4096;
+
 /// Windows overlap by this fraction of their content length.
 const WINDOW_OVERLAP: usize = 4; // 1/4
 
 pub struct Embedder {
     encoder: Encoder,
-    tokenizer: Tokenizer,
-    device: Device,
+    tokenizer: Tok,
     info: ModelInfo,
     dim: usize,
     max_len: usize,
@@ -64,6 +70,39 @@ pub struct Embedder {
     pub progress: bool,
 }
 
+/// The tokenizer: xref's fast-loading Unigram for the XLM-R layout, `tokenizers` otherwise.
+enum Tok {
+    Unigram(unigram::Unigram),
+    Hf(Box<Tokenizer>),
+}
+
+impl Tok {
+    fn load(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        if let Ok(u) = unigram::Unigram::from_json(&text) {
+            return Ok(Tok::Unigram(u));
+        }
+        let mut t: Tokenizer = text.parse().map_err(|e| anyhow!("{} is not a usable tokenizer: {e}", path.display()))?;
+        t.with_padding(None);
+        t.with_truncation(None).map_err(|e| anyhow!("configuring the tokenizer: {e}"))?;
+        Ok(Tok::Hf(Box::new(t)))
+    }
+
+    fn token_to_id(&self, token: &str) -> Option<u32> {
+        match self {
+            Tok::Unigram(u) => u.token_to_id(token),
+            Tok::Hf(t) => t.token_to_id(token),
+        }
+    }
+
+    fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        match self {
+            Tok::Unigram(u) => Ok(u.encode(text)),
+            Tok::Hf(t) => Ok(t.encode(text, true).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids().to_vec()),
+        }
+    }
+}
+
 /// One model input: a window of one text.
 struct Window {
     text: usize,
@@ -71,20 +110,43 @@ struct Window {
 }
 
 impl Embedder {
-    /// Load the model on the best device available (CUDA with the `cuda` feature, else CPU).
+    /// Load the model on the best device available (CUDA with the `cuda` feature, else CPU)
+    /// at the precision `XREF_PRECISION` names (`auto`, `f32`, `bf16`; default `auto`).
     pub fn load(model: &ModelDir) -> Result<Self> {
-        let device = if cfg!(feature = "cuda") { Device::cuda_if_available(0)? } else { Device::Cpu };
-        Self::load_on(model, device)
+        let choice: PrecisionChoice = std::env::var("XREF_PRECISION")
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e: String| anyhow!("XREF_PRECISION: {e}"))?;
+        Self::load_with(model, choice.resolve())
     }
 
-    pub fn load_on(model: &ModelDir, device: Device) -> Result<Self> {
+    /// Load at an explicit precision (bf16 runs as f32 on CPUs without AVX-512 BF16).
+    pub fn load_with(model: &ModelDir, precision: Precision) -> Result<Self> {
+        let device = if cfg!(feature = "cuda") { Device::cuda_if_available(0)? } else { Device::Cpu };
+        Self::with_encoder(model, || Encoder::load(model, &device, precision))
+    }
+
+    /// Load candle's own model: the plain path the native encoder is tested against.
+    pub fn load_candle(model: &ModelDir, device: Device) -> Result<Self> {
+        Self::with_encoder(model, || Encoder::load_candle(model, &device))
+    }
+
+    /// Which encoder runs, at which precision.
+    pub fn describe(&self) -> String {
+        self.encoder.describe()
+    }
+
+    /// Parse the tokenizer (a large JSON file) on one thread while `encoder` loads the
+    /// weights on the others.
+    fn with_encoder(model: &ModelDir, encoder: impl FnOnce() -> Result<(Encoder, usize)>) -> Result<Self> {
         tune_allocator();
-        let mut tokenizer = Tokenizer::from_file(&model.tokenizer)
-            .map_err(|e| anyhow!("{} is not a usable tokenizer: {e}", model.tokenizer.display()))?;
-        tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(None)
-            .map_err(|e| anyhow!("configuring the tokenizer: {e}"))?;
+        let (tokenizer, encoder) = std::thread::scope(|s| {
+            let tokenizer = s.spawn(|| Tok::load(&model.tokenizer));
+            let encoder = encoder();
+            (tokenizer.join(), encoder)
+        });
+        let encoder = encoder?.0;
+        let tokenizer = tokenizer.map_err(|_| anyhow!("the tokenizer loader panicked"))??;
         let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model.config)?)?;
         let positions = cfg.get("max_position_embeddings").and_then(|v| v.as_u64()).unwrap_or(512) as usize;
         // XLM-RoBERTa positions start after the padding index (offset 2).
@@ -96,11 +158,10 @@ impl Embedder {
         let cls_id = special(&["<s>", "[CLS]"]).context("tokenizer has no <s>/[CLS] token")?;
         let sep_id = special(&["</s>", "[SEP]"]).context("tokenizer has no </s>/[SEP] token")?;
         let pad_id = special(&["<pad>", "[PAD]"]).unwrap_or(0);
-        let (encoder, dim) = Encoder::load(model, &device)?;
+        let dim = cfg.get("hidden_size").and_then(|v| v.as_u64()).context("the model config has no hidden_size")? as usize;
         Ok(Self {
             encoder,
             tokenizer,
-            device,
             info: model.info.clone(),
             dim,
             max_len,
@@ -138,8 +199,7 @@ impl Embedder {
     /// Token ids of `text` with its prefix and special tokens, without truncation.
     pub fn tokenize(&self, text: &str, prefix: Prefix) -> Result<Vec<u32>> {
         let full = format!("{}{}", self.prefix_str(prefix), text);
-        let enc = self.tokenizer.encode(full.as_str(), true).map_err(|e| anyhow!("tokenizing: {e}"))?;
-        Ok(enc.get_ids().to_vec())
+        self.tokenizer.encode(&full)
     }
 
     /// Embed one text.
@@ -170,8 +230,11 @@ impl Embedder {
         // Per text: weighted sum of pooled window vectors, and the weight.
         let mut sums = vec![vec![0f32; self.dim]; texts.len()];
         let mut weights = vec![0f32; texts.len()];
+        // Queries run on the exact path: they are short (a few milliseconds either way), and
+        // bf16's ~1e-4 score noise reorders near-ties in rankings (measured on the gold set).
+        let exact = prefix == Prefix::Query;
         for batch in self.batches(&windows) {
-            let pooled = self.run_batch(batch)?;
+            let pooled = self.run_batch(batch, exact)?;
             for (w, v) in batch.iter().zip(pooled) {
                 let weight = w.ids.len() as f32;
                 for (s, x) in sums[w.text].iter_mut().zip(v) {
@@ -199,6 +262,20 @@ impl Embedder {
     fn batches<'w>(&self, windows: &'w [Window]) -> Vec<&'w [Window]> {
         let mut out = Vec::new();
         let mut start = 0;
+        if self.encoder.packs() {
+            // Packed sequences: cut by total tokens; attention scores are per sequence.
+            while start < windows.len() {
+                let mut end = start + 1;
+                let mut tokens = windows[start].ids.len();
+                while end < windows.len() && tokens + windows[end].ids.len() <= PACKED_BATCH_TOKENS {
+                    tokens += windows[end].ids.len();
+                    end += 1;
+                }
+                out.push(&windows[start..end]);
+                start = end;
+            }
+            return out;
+        }
         while start < windows.len() {
             let mut end = start + 1;
             while end < windows.len() && end - start < self.batch_size.max(1) {
@@ -242,30 +319,10 @@ impl Embedder {
         }
     }
 
-    /// Run one padded batch and pool each row.
-    fn run_batch(&self, batch: &[Window]) -> Result<Vec<Vec<f32>>> {
-        let len = batch.iter().map(|w| w.ids.len()).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(batch.len() * len);
-        let mut mask = Vec::with_capacity(batch.len() * len);
-        for w in batch {
-            ids.extend_from_slice(&w.ids);
-            ids.extend(std::iter::repeat_n(self.pad_id, len - w.ids.len()));
-            mask.extend(std::iter::repeat_n(1u32, w.ids.len()));
-            mask.extend(std::iter::repeat_n(0u32, len - w.ids.len()));
-        }
-        let shape = (batch.len(), len);
-        let ids = Tensor::from_vec(ids, shape, &self.device)?;
-        let mask = Tensor::from_vec(mask, shape, &self.device)?;
-        let states = self.encoder.forward(&ids, &mask)?;
-        let pooled = match self.info.pooling {
-            Pooling::Cls => states.narrow(1, 0, 1)?.squeeze(1)?,
-            Pooling::Mean => {
-                let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-                let summed = states.broadcast_mul(&m)?.sum(1)?;
-                summed.broadcast_div(&m.sum(1)?)?
-            }
-        };
-        let rows = pooled.to_dtype(DType::F32)?.to_vec2::<f32>()?;
+    /// Run one batch and pool each window.
+    fn run_batch(&self, batch: &[Window], exact: bool) -> Result<Vec<Vec<f32>>> {
+        let seqs: Vec<&[u32]> = batch.iter().map(|w| w.ids.as_slice()).collect();
+        let rows = self.encoder.encode(&seqs, self.info.pooling, self.pad_id, exact)?;
         ensure!(rows.iter().all(|r| r.iter().all(|x| x.is_finite())), "the model produced non-finite values");
         Ok(rows)
     }
@@ -307,5 +364,5 @@ pub fn normalize(v: &mut [f32]) {
 
 /// Dot product; the cosine of two normalised vectors.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    kernels::dot(a, b)
 }

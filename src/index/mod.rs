@@ -107,6 +107,9 @@ pub struct Manifest {
     pub paragraphs: usize,
     /// sha256 of every other file in the generation.
     pub checksums: BTreeMap<String, String>,
+    /// HNSW search breadth calibrated for this graph (absent in older indexes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ef_search: Option<usize>,
 }
 
 /// A document as the index keeps it (its paragraphs live in `paragraphs.jsonl`).
@@ -203,7 +206,8 @@ impl Index {
         if lexical.len() != paragraphs.len() {
             return Err(corrupt("lexical.json disagrees on the number of paragraphs".into()));
         }
-        let ann = Ann::load(dir, paragraphs.len()).map_err(|e| corrupt(format!("{e:#}")))?;
+        let ef = manifest.ef_search.unwrap_or(ann::EF_SEARCH);
+        let ann = Ann::load(dir, paragraphs.len(), ef).map_err(|e| corrupt(format!("{e:#}")))?;
         let by_id = paragraphs.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
         let doc_rows = documents.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect();
         let sample: String = paragraphs.iter().take(200).map(|p| p.text.as_str()).collect();
@@ -256,9 +260,24 @@ impl Index {
         &self.documents[self.doc_rows[&self.paragraphs[row].doc_id]]
     }
 
-    /// Approximate nearest rows (HNSW), best first, optionally restricted.
+    /// Nearest rows, best first, optionally restricted: through the HNSW graph where it is
+    /// cheaper than an exact scan at its calibrated breadth, else by the exact scan.
     pub fn search(&self, query: &[f32], k: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<Hit> {
+        if self.ann.graph_pays() {
+            self.ann.search(query, k, allow)
+        } else {
+            self.search_exact(query, k, allow)
+        }
+    }
+
+    /// Nearest rows through the HNSW graph, whatever it costs (for recall measurements).
+    pub fn search_graph(&self, query: &[f32], k: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<Hit> {
         self.ann.search(query, k, allow)
+    }
+
+    /// The HNSW graph's calibrated search breadth and whether searches use it.
+    pub fn graph_use(&self) -> (usize, bool) {
+        (self.ann.ef(), self.ann.graph_pays())
     }
 
     /// Rows answering a question, best first, by `mode`: `Dense` (cosine over the HNSW),
@@ -446,6 +465,7 @@ impl Index {
             documents: documents.len(),
             paragraphs: paragraphs.len(),
             checksums: BTreeMap::new(),
+            ef_search: None,
         };
         write_generation(root, &lock, manifest, &documents, &paragraphs, &vectors)?;
         report.written = true;
@@ -474,6 +494,7 @@ fn write_generation(
     let mut names = vec!["documents.jsonl".to_string(), "paragraphs.jsonl".into(), "lexical.json".into()];
     manifest.checksums.insert("vectors.f32".into(), sha256_bytes(&bytes));
     names.extend(ann.dump(&dir)?);
+    manifest.ef_search = Some(ann.ef());
     for name in names {
         manifest.checksums.insert(name.clone(), sha256_file(&dir.join(&name))?);
     }

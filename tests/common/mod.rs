@@ -36,3 +36,33 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
     dot / (na * nb)
 }
+
+/// The default model at an explicit precision (or candle's plain path), loaded once each.
+pub fn embedder_with(path: &str) -> &'static Embedder {
+    use xref::embed::Precision;
+    static F32: OnceLock<Embedder> = OnceLock::new();
+    static BF16: OnceLock<Embedder> = OnceLock::new();
+    static CANDLE: OnceLock<Embedder> = OnceLock::new();
+    let cell = match path {
+        "f32" => &F32,
+        "bf16" => &BF16,
+        _ => &CANDLE,
+    };
+    cell.get_or_init(|| {
+        let m = model::resolve(DEFAULT_MODEL, &models_dir(), true).expect("default model");
+        let mut e = match path {
+            "f32" => Embedder::load_with(&m, Precision::F32),
+            "bf16" => Embedder::load_with(&m, Precision::Bf16),
+            _ => Embedder::load_candle(&m, candle_core::Device::Cpu),
+        }
+        .expect("load model");
+        e.progress = false;
+        e
+    })
+}
+
+/// Every paragraph of the seed corpus.
+pub fn seed_paragraphs() -> Vec<String> {
+    let corpus = xref::ingest::ingest_paths(&[seed()], &xref::ingest::IngestOptions::default()).expect("ingest seed");
+    corpus.documents.into_iter().flat_map(|d| d.paragraphs.into_iter().map(|p| p.text)).collect()
+}
