@@ -296,6 +296,21 @@ pub fn dots4(x: &[f32], w: &[f32], out: &mut [f32]) {
     dots4_impl(x, w, out)
 }
 
+fn dots4x4_available() -> bool {
+    cfg!(target_arch = "x86_64") && cpu().avx512
+}
+
+/// `out[4·i + r] = x_i · w_r` for four rows of `x` and four of `w` (AVX-512 only: check
+/// [`dots4x4_available`]).
+fn dots4x4(x: &[f32], w: &[f32], out: &mut [f32; 16]) {
+    assert!(x.len() == w.len() && x.len() % 4 == 0 && dots4x4_available());
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F is present (asserted); both hold four rows of equal length.
+    unsafe {
+        x86::dots4x4_avx512(x, w, out)
+    }
+}
+
 /// `C = A · Wᵀ + b` for few rows: each output is a dot product of contiguous rows; four
 /// weight rows at a time share each load of A; column blocks are split over threads.
 fn linear_small(a: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: &[f32], c: &mut [f32]) {
@@ -305,21 +320,29 @@ fn linear_small(a: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: &[f32]
     let block = |jb: usize| {
         let (j0, j1) = (jb * COLS, ((jb + 1) * COLS).min(n));
         let mut j = j0;
-        let mut four = [0f32; 4];
+        let mut sixteen = [0f32; 16];
         while j < j1 {
             let step = if j + 4 <= j1 { 4 } else { 1 };
-            for i in 0..m {
-                let x = &a[i * k..(i + 1) * k];
-                if step == 4 {
-                    dots4(x, &w[j * k..(j + 4) * k], &mut four);
+            let mut i = 0;
+            while i < m {
+                // Four rows of A against four rows of W where both are there (each load
+                // feeds four multiply-adds), else one row of A.
+                let rows = if step == 4 && i + 4 <= m && dots4x4_available() { 4 } else { 1 };
+                if rows == 4 {
+                    dots4x4(&a[i * k..(i + 4) * k], &w[j * k..(j + 4) * k], &mut sixteen);
+                } else if step == 4 {
+                    dots4(&a[i * k..(i + 1) * k], &w[j * k..(j + 4) * k], &mut sixteen[..4]);
                 } else {
-                    four[0] = dot(x, &w[j * k..(j + 1) * k]);
+                    sixteen[0] = dot(&a[i * k..(i + 1) * k], &w[j * k..(j + 1) * k]);
                 }
-                for r in 0..step {
-                    // SAFETY: i < m, j + r < n and c holds m×n values (asserted by the
-                    // caller); each column block belongs to one task.
-                    unsafe { *cp.get().add(i * n + j + r) = four[r] + bias[j + r] };
+                for ii in 0..rows {
+                    for r in 0..step {
+                        // SAFETY: i + ii < m, j + r < n and c holds m×n values (asserted by
+                        // the caller); each column block belongs to one task.
+                        unsafe { *cp.get().add((i + ii) * n + j + r) = sixteen[ii * 4 + r] + bias[j + r] };
+                    }
                 }
+                i += rows;
             }
             j += step;
         }
@@ -518,6 +541,35 @@ mod x86 {
         }
         for r in 0..4 {
             out[r] = _mm512_reduce_add_ps(acc[r]);
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn dots4x4_avx512(x: &[f32], w: &[f32], out: &mut [f32; 16]) {
+        let k = x.len() / 4;
+        let (px, pw) = (x.as_ptr(), w.as_ptr());
+        let mut acc = [[_mm512_setzero_ps(); 4]; 4];
+        let mut i = 0;
+        let full = k / 16 * 16;
+        while i < k {
+            let m: __mmask16 = if i < full { 0xffff } else { ((1u32 << (k - i)) - 1) as u16 };
+            let wv = [0, 1, 2, 3].map(|r| {
+                // The weight streams from memory once: fetch two groups ahead.
+                _mm_prefetch::<_MM_HINT_T0>(pw.wrapping_add(8 * k + r * k + i) as *const i8);
+                _mm512_maskz_loadu_ps(m, pw.add(r * k + i))
+            });
+            for (ii, row) in acc.iter_mut().enumerate() {
+                let xv = _mm512_maskz_loadu_ps(m, px.add(ii * k + i));
+                for (a, wr) in row.iter_mut().zip(&wv) {
+                    *a = _mm512_fmadd_ps(xv, *wr, *a);
+                }
+            }
+            i += 16;
+        }
+        for (ii, row) in acc.iter().enumerate() {
+            for (r, a) in row.iter().enumerate() {
+                out[ii * 4 + r] = _mm512_reduce_add_ps(*a);
+            }
         }
     }
 
