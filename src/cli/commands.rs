@@ -116,6 +116,7 @@ fn hit_json(idx: &Index, h: &Hit, terms: &[String]) -> serde_json::Value {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn search(
     question: Option<String>,
     queries: Option<PathBuf>,

@@ -303,7 +303,7 @@ fn dots4x4_available() -> bool {
 /// `out[4·i + r] = x_i · w_r` for four rows of `x` and four of `w` (AVX-512 only: check
 /// [`dots4x4_available`]).
 fn dots4x4(x: &[f32], w: &[f32], out: &mut [f32; 16]) {
-    assert!(x.len() == w.len() && x.len() % 4 == 0 && dots4x4_available());
+    assert!(x.len() == w.len() && x.len().is_multiple_of(4) && dots4x4_available());
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F is present (asserted); both hold four rows of equal length.
     unsafe {

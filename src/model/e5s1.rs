@@ -132,7 +132,7 @@ impl<'a> E5s1<'a> {
             let expect = match dtype {
                 0 => n * 4,
                 1 => {
-                    ensure!(n % 32 == 0, "E5S1 tensor {name}: Q4_0 element count {n} is not a multiple of 32");
+                    ensure!(n.is_multiple_of(32), "E5S1 tensor {name}: Q4_0 element count {n} is not a multiple of 32");
                     n / 32 * 18
                 }
                 d => bail!("E5S1 tensor {name}: unknown dtype {d}"),
