@@ -133,3 +133,17 @@ fn native_bert_matches_candle_on_a_random_checkpoint() {
 fn native_xlm_roberta_matches_candle_on_a_random_checkpoint() {
     check(Architecture::XlmRoberta);
 }
+
+/// A configuration the native encoder does not implement runs on candle's model instead.
+#[test]
+fn unsupported_activation_falls_back_to_candle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = write_model(tmp.path(), Architecture::Bert);
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model.config).unwrap()).unwrap();
+    config["hidden_act"] = "relu".into();
+    std::fs::write(&model.config, config.to_string()).unwrap();
+    let (encoder, _) = Encoder::load(&model, &Device::Cpu, Precision::Bf16).unwrap();
+    assert!(encoder.describe().starts_with("candle"), "{}", encoder.describe());
+    let out = encoder.encode(&[&[5, 6, 7]], Pooling::Mean, 1, false).unwrap();
+    assert_eq!(out[0].len(), HIDDEN);
+}

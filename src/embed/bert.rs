@@ -214,17 +214,30 @@ thread_local! {
 }
 
 impl Bert {
-    /// Load from a safetensors file. Errors (never panics) on missing or misshapen tensors and
-    /// on configurations this encoder does not implement; the caller then falls back to
-    /// candle's own model.
+    /// Why this encoder cannot run a model with `config`, if it cannot (the caller then uses
+    /// candle's model): an unparsable config, another activation than GELU (erf), or
+    /// relative position embeddings.
+    pub fn unsupported(config: &str) -> Option<String> {
+        let cfg: Config = match serde_json::from_str(config) {
+            Ok(c) => c,
+            Err(e) => return Some(format!("config: {e}")),
+        };
+        if cfg.hidden_act != "gelu" {
+            return Some(format!("activation {:?}", cfg.hidden_act));
+        }
+        if cfg.position_embedding_type.as_deref().is_some_and(|t| t != "absolute") {
+            return Some(format!("position embeddings {:?}", cfg.position_embedding_type));
+        }
+        None
+    }
+
+    /// Load from a safetensors file (check [`Bert::unsupported`] first). Errors, never
+    /// panics, on missing or misshapen tensors.
     pub fn load(weights: &Path, config: &str, architecture: Architecture, precision: Precision) -> Result<Self> {
+        if let Some(why) = Self::unsupported(config) {
+            bail!("the native encoder does not implement this model ({why})");
+        }
         let cfg: Config = serde_json::from_str(config).context("the model config is not a BERT-family config")?;
-        ensure!(cfg.hidden_act == "gelu", "activation {:?} is not implemented natively", cfg.hidden_act);
-        ensure!(
-            cfg.position_embedding_type.as_deref().is_none_or(|t| t == "absolute"),
-            "position embeddings {:?} are not implemented natively",
-            cfg.position_embedding_type
-        );
         let (hidden, heads, ffn) = (cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size);
         ensure!(heads > 0 && hidden % heads == 0, "hidden size {hidden} is not divisible by {heads} heads");
         let precision = if precision == Precision::Bf16 && !kernels::cpu().avx512_bf16 { Precision::F32 } else { precision };

@@ -27,22 +27,17 @@ pub enum CandleModel {
 impl Encoder {
     /// The native encoder on CPU when it implements the model, else candle's.
     pub fn load(model: &ModelDir, device: &Device, precision: Precision) -> Result<(Self, usize)> {
-        if device.is_cpu() {
-            let config = std::fs::read_to_string(&model.config)?;
-            match Bert::load(&model.weights, &config, model.architecture, precision) {
-                Ok(b) => {
-                    let dim = b.hidden();
-                    return Ok((Encoder::Native(b), dim));
-                }
-                Err(e) if e.to_string().contains("not implemented natively") => {}
-                Err(e) => {
-                    return Err(e.context(format!(
-                        "the weights in {} do not fit {} (corrupt or foreign file?); fetch the model again",
-                        model.weights.display(),
-                        model.config.display()
-                    )))
-                }
-            }
+        let config = std::fs::read_to_string(&model.config)?;
+        if device.is_cpu() && Bert::unsupported(&config).is_none() {
+            let b = Bert::load(&model.weights, &config, model.architecture, precision).with_context(|| {
+                format!(
+                    "the weights in {} do not fit {} (corrupt or foreign file?); fetch the model again",
+                    model.weights.display(),
+                    model.config.display()
+                )
+            })?;
+            let dim = b.hidden();
+            return Ok((Encoder::Native(b), dim));
         }
         Self::load_candle(model, device)
     }
