@@ -3,9 +3,11 @@
 //! [`Embedder`] owns a tokenizer and an [`encoder::Encoder`]. For each text it adds the
 //! model's prefix (`query: ` / `passage: ` for e5), tokenises, and — when the text is longer
 //! than the model's 512 positions — cuts it into overlapping windows, each with the prefix
-//! and special tokens. Windows from all texts are sorted by length and run in batches
-//! (little padding), pooled over the attention mask (mean or CLS, as the model's pooling
+//! and special tokens. Windows from all texts are sorted by length and run in batches —
+//! packed without padding up to 4,096 tokens on the native encoder ([`bert`]), padded and
+//! capped by activation size on candle's — pooled (mean or CLS, as the model's pooling
 //! config says), combined per text weighted by window length, and L2-normalised.
+//! Passages run at the loaded precision; questions always on the exact f32 path.
 
 pub mod bert;
 pub mod encoder;
@@ -64,7 +66,7 @@ pub struct Embedder {
     cls_id: u32,
     sep_id: u32,
     pad_id: u32,
-    /// Windows per forward pass.
+    /// Windows per forward pass on candle's encoder (the native one packs by tokens).
     pub batch_size: usize,
     /// Show a progress bar (on a terminal only) when embedding many texts.
     pub progress: bool,
