@@ -18,6 +18,12 @@ const VOCAB: usize = 120;
 const POSITIONS: usize = 64;
 
 fn write_model(dir: &Path, arch: Architecture) -> ModelDir {
+    write_model_as(dir, arch, DType::F32, "")
+}
+
+/// A random checkpoint stored as `dtype`, its tensor names prefixed with `prefix` (hub
+/// checkpoints often hold f16 weights under `bert.`).
+fn write_model_as(dir: &Path, arch: Architecture, dtype: DType, prefix: &str) -> ModelDir {
     let dev = Device::Cpu;
     // Random values: both encoders read the same file, so only their agreement matters.
     let t = |shape: &[usize], scale: f64, offset: f64| {
@@ -52,6 +58,7 @@ fn write_model(dir: &Path, arch: Architecture) -> ModelDir {
         w.insert(format!("{p}.output.dense.weight"), t2(&[HIDDEN, FFN]));
         w.insert(format!("{p}.output.dense.bias"), t2(&[HIDDEN]));
     }
+    let w: HashMap<String, Tensor> = w.into_iter().map(|(k, v)| (format!("{prefix}{k}"), v.to_dtype(dtype).unwrap())).collect();
     let weights = dir.join("model.safetensors");
     candle_core::safetensors::save(&w, &weights).unwrap();
     let model_type = if arch == Architecture::Bert { "bert" } else { "xlm-roberta" };
@@ -91,7 +98,10 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 
 fn check(arch: Architecture) {
     let tmp = tempfile::tempdir().unwrap();
-    let model = write_model(tmp.path(), arch);
+    check_model(&write_model(tmp.path(), arch), arch);
+}
+
+fn check_model(model: &ModelDir, arch: Architecture) {
     let max = if arch == Architecture::Bert { POSITIONS } else { POSITIONS - 2 };
     // Token ids avoid the padding id (1), as real text does.
     let seqs: Vec<Vec<u32>> = [1usize, 2, 5, 17, 33, max]
@@ -100,11 +110,11 @@ fn check(arch: Architecture) {
         .map(|(s, &len)| (0..len).map(|i| (4 + (i * 37 + s * 11) % (VOCAB - 4)) as u32).collect())
         .collect();
     let refs: Vec<&[u32]> = seqs.iter().map(Vec::as_slice).collect();
-    let (plain, _) = Encoder::load_candle(&model, &Device::Cpu).unwrap();
+    let (plain, _) = Encoder::load_candle(model, &Device::Cpu).unwrap();
     for pooling in [Pooling::Mean, Pooling::Cls] {
         let want = plain.encode(&refs, pooling, 1, true).unwrap();
         for (precision, min) in [(Precision::F32, 0.99999), (Precision::Bf16, 0.999)] {
-            let (native, dim) = Encoder::load(&model, &Device::Cpu, precision).unwrap();
+            let (native, dim) = Encoder::load(model, &Device::Cpu, precision).unwrap();
             assert_eq!(dim, HIDDEN);
             assert!(native.describe().starts_with("native"), "{}", native.describe());
             // Packed together, and one at a time.
@@ -119,7 +129,7 @@ fn check(arch: Architecture) {
         }
     }
     // Too long a sequence is an error, not a panic.
-    let (native, _) = Encoder::load(&model, &Device::Cpu, Precision::F32).unwrap();
+    let (native, _) = Encoder::load(model, &Device::Cpu, Precision::F32).unwrap();
     let long = vec![5u32; max + 1];
     assert!(native.encode(&[&long], Pooling::Mean, 1, false).is_err());
 }
@@ -132,6 +142,15 @@ fn native_bert_matches_candle_on_a_random_checkpoint() {
 #[test]
 fn native_xlm_roberta_matches_candle_on_a_random_checkpoint() {
     check(Architecture::XlmRoberta);
+}
+
+/// Half-precision weights under a `bert.` prefix, as many hub checkpoints ship: both
+/// encoders widen them to f32 and still agree.
+#[test]
+fn native_reads_f16_weights_under_a_prefix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = write_model_as(tmp.path(), Architecture::Bert, DType::F16, "bert.");
+    check_model(&model, Architecture::Bert);
 }
 
 /// A configuration the native encoder does not implement runs on candle's model instead.

@@ -1,6 +1,10 @@
 //! xref's own BERT / XLM-RoBERTa encoder for the CPU: the same arithmetic as candle's
-//! `BertModel`, arranged for speed.
+//! `BertModel`, arranged for speed, and run inside candle.
 //!
+//! * The hidden states of a batch are one candle [`Tensor`]; the embedding lookup and each
+//!   transformer layer are candle in-place custom ops ([`InplaceOp1`]) over it, built from
+//!   xref's kernels ([`super::kernels`]); pooling is plain candle tensor ops. Weights are
+//!   read with candle's memory-mapped safetensors loader (any float dtype).
 //! * Sequences are packed one after another (no padding): the linear layers see one
 //!   `[tokens × hidden]` matrix per batch, attention runs per sequence and head on its exact
 //!   length, so no work is spent on padding and no mask is needed.
@@ -13,14 +17,16 @@
 //! * Element-wise work (GELU, softmax, layer norm) is vectorised and spread over all cores.
 //! * The word-embedding table, the bulk of the file, stays memory-mapped: only the rows of
 //!   the tokens seen are read.
-//! * Buffers live in a workspace reused across layers and batches.
+//! * The hidden-state tensor and the layer buffers live in a workspace reused across
+//!   layers and batches.
 
 use std::cell::RefCell;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
+use candle_core::safetensors::MmapedSafetensors;
+use candle_core::{CpuStorage, DType, Device, InplaceOp1, Layout, Tensor};
 use rayon::prelude::*;
-use safetensors::{Dtype, SafeTensors};
 
 use super::kernels::{self, PackedBf16, SendPtr};
 use crate::model::{Architecture, Pooling};
@@ -145,10 +151,16 @@ struct Layer {
     ln_ffn: LayerNorm,
 }
 
-/// Word-embedding rows, read straight from the memory-mapped file.
+/// Word-embedding rows: an f32 table is read straight from the memory-mapped file.
 enum Table {
-    Mapped { map: memmap2::Mmap, offset: usize, rows: usize },
+    Mapped { st: MmapedSafetensors, name: String, rows: usize },
     Owned { data: Vec<f32>, rows: usize },
+}
+
+/// A table's rows, ready to read: little-endian f32 bytes, or values.
+enum Rows<'a> {
+    Bytes(&'a [u8]),
+    Values(&'a [f32]),
 }
 
 impl Table {
@@ -158,15 +170,23 @@ impl Table {
         }
     }
 
+    fn view(&self) -> Result<Rows<'_>> {
+        Ok(match self {
+            Table::Mapped { st, name, .. } => Rows::Bytes(st.get(name)?.data()),
+            Table::Owned { data, .. } => Rows::Values(data),
+        })
+    }
+}
+
+impl Rows<'_> {
     fn row_into(&self, r: usize, dim: usize, out: &mut [f32]) {
         match self {
-            Table::Mapped { map, offset, .. } => {
-                let bytes = &map[offset + r * dim * 4..offset + (r + 1) * dim * 4];
-                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            Rows::Bytes(bytes) => {
+                for (o, b) in out.iter_mut().zip(bytes[r * dim * 4..(r + 1) * dim * 4].chunks_exact(4)) {
                     *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                 }
             }
-            Table::Owned { data, .. } => out.copy_from_slice(&data[r * dim..(r + 1) * dim]),
+            Rows::Values(data) => out.copy_from_slice(&data[r * dim..(r + 1) * dim]),
         }
     }
 }
@@ -188,15 +208,34 @@ pub struct Bert {
     workspace: std::sync::Mutex<Workspace>,
 }
 
-/// Activation buffers, grown to the largest batch seen and reused.
+/// Buffers grown to the largest batch seen and reused: the hidden-state tensor, and the
+/// layer op's intermediate activations.
 #[derive(Default)]
 struct Workspace {
-    x: Vec<f32>,
+    hidden: Option<Tensor>,
+    buffers: Buffers,
+}
+
+#[derive(Default)]
+struct Buffers {
     qkv: Vec<f32>,
     ctx: Vec<f32>,
     tmp: Vec<f32>,
     ffn: Vec<f32>,
     scratch: Vec<u32>,
+}
+
+impl Workspace {
+    /// A `[rows × dim]` view of the hidden-state tensor, grown if needed.
+    fn hidden(&mut self, rows: usize, dim: usize) -> Result<Tensor> {
+        let have = self.hidden.as_ref().map_or(0, |t| t.dims()[0]);
+        if have < rows {
+            self.hidden = None; // free the old one first
+            self.hidden = Some(Tensor::zeros((rows, dim), DType::F32, &Device::Cpu)?);
+        }
+        let t = self.hidden.as_ref().expect("allocated above");
+        Ok(t.narrow(0, 0, rows)?)
+    }
 }
 
 fn grow(v: &mut Vec<f32>, len: usize) {
@@ -242,21 +281,23 @@ impl Bert {
         ensure!(heads > 0 && hidden % heads == 0, "hidden size {hidden} is not divisible by {heads} heads");
         let precision = if precision == Precision::Bf16 && !kernels::cpu().avx512_bf16 { Precision::F32 } else { precision };
 
-        let file = std::fs::File::open(weights).with_context(|| format!("opening {}", weights.display()))?;
         // SAFETY: the weights file is mapped read-only; xref never writes to a model file in
         // place (fetches build a new directory and rename it).
-        let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("mapping {}", weights.display()))?;
-        let st = SafeTensors::deserialize(&map).map_err(|e| anyhow!("{} is not a readable safetensors file: {e}", weights.display()))?;
+        let st = unsafe { MmapedSafetensors::new(weights) }
+            .map_err(|e| anyhow!("{} is not a readable safetensors file: {e}", weights.display()))?;
         let prefix = ["", "bert.", "roberta.", "model."]
             .into_iter()
-            .find(|p| st.tensor(&format!("{p}embeddings.word_embeddings.weight")).is_ok())
+            .find(|p| st.get(&format!("{p}embeddings.word_embeddings.weight")).is_ok())
             .ok_or_else(|| anyhow!("no embeddings.word_embeddings.weight in {}", weights.display()))?;
 
+        let dims = |name: &str| -> Option<Vec<usize>> { st.get(&format!("{prefix}{name}")).ok().map(|t| t.shape().to_vec()) };
         let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
             let full = format!("{prefix}{name}");
-            let t = st.tensor(&full).map_err(|_| anyhow!("tensor {full} is missing"))?;
-            ensure!(t.shape() == shape, "tensor {full} has shape {:?}, expected {:?}", t.shape(), shape);
-            to_f32(t.dtype(), t.data()).with_context(|| format!("tensor {full}"))
+            let have = dims(name).ok_or_else(|| anyhow!("tensor {full} is missing"))?;
+            ensure!(have == shape, "tensor {full} has shape {have:?}, expected {shape:?}");
+            let t = st.load(&full, &Device::Cpu).with_context(|| format!("tensor {full}"))?;
+            ensure!(t.dtype().is_float(), "tensor {full} has type {:?}, not a float type", t.dtype());
+            Ok(t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
         };
         let get_ln = |name: &str| -> Result<LayerNorm> {
             let w = get(&format!("{name}.weight"), &[hidden]).or_else(|_| get(&format!("{name}.gamma"), &[hidden]))?;
@@ -265,22 +306,18 @@ impl Bert {
         };
 
         let word_name = format!("{prefix}embeddings.word_embeddings.weight");
-        let wt = st.tensor(&word_name).map_err(|_| anyhow!("tensor {word_name} is missing"))?;
-        ensure!(wt.shape().len() == 2 && wt.shape()[1] == hidden, "tensor {word_name} has shape {:?}", wt.shape());
-        let vocab = wt.shape()[0];
-        let words = if wt.dtype() == Dtype::F32 {
-            let offset = wt.data().as_ptr() as usize - map.as_ptr() as usize;
-            Table::Mapped { map: map_again(&file)?, offset, rows: vocab }
-        } else {
-            Table::Owned { data: to_f32(wt.dtype(), wt.data())?, rows: vocab }
-        };
-        let pos_t = st.tensor(&format!("{prefix}embeddings.position_embeddings.weight")).map_err(|_| anyhow!("position embeddings are missing"))?;
-        let max_positions = pos_t.shape().first().copied().unwrap_or(0);
-        let positions = get("embeddings.position_embeddings.weight", &[max_positions, hidden])?;
-        let types = st
-            .tensor(&format!("{prefix}embeddings.token_type_embeddings.weight"))
-            .map(|t| t.shape().first().copied().unwrap_or(0))
+        let word_dims = dims("embeddings.word_embeddings.weight").unwrap_or_default();
+        ensure!(word_dims.len() == 2 && word_dims[1] == hidden, "tensor {word_name} has shape {word_dims:?}");
+        let vocab = word_dims[0];
+        let word_mapped = st.get(&word_name)?.dtype() == safetensors::Dtype::F32;
+        let word_values = if word_mapped { None } else { Some(get("embeddings.word_embeddings.weight", &word_dims)?) };
+        let max_positions = dims("embeddings.position_embeddings.weight")
+            .ok_or_else(|| anyhow!("position embeddings are missing"))?
+            .first()
+            .copied()
             .unwrap_or(0);
+        let positions = get("embeddings.position_embeddings.weight", &[max_positions, hidden])?;
+        let types = dims("embeddings.token_type_embeddings.weight").and_then(|d| d.first().copied()).unwrap_or(0);
         let token_type = if types > 0 {
             get("embeddings.token_type_embeddings.weight", &[types, hidden])?[..hidden].to_vec()
         } else {
@@ -327,6 +364,10 @@ impl Bert {
             })
             .collect::<Result<Vec<_>>>()?;
 
+        let words = match word_values {
+            Some(data) => Table::Owned { data, rows: vocab },
+            None => Table::Mapped { st, name: word_name, rows: vocab },
+        };
         let position_offset = match architecture {
             Architecture::Bert => 0,
             Architecture::XlmRoberta => cfg.pad_token_id.unwrap_or(1) + 1,
@@ -365,8 +406,10 @@ impl Bert {
     /// Encode sequences (token ids, special tokens included) and pool each one, at
     /// `precision` (bf16 runs as f32 unless the encoder was loaded for bf16).
     pub fn encode(&self, seqs: &[&[u32]], pooling: Pooling, precision: Precision) -> Result<Vec<Vec<f32>>> {
-        let h = self.hidden;
         let total: usize = seqs.iter().map(|s| s.len()).sum();
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
         for s in seqs {
             ensure!(!s.is_empty(), "an empty sequence");
             ensure!(s.len() <= self.max_len(), "a sequence of {} tokens exceeds the model's {}", s.len(), self.max_len());
@@ -374,13 +417,6 @@ impl Bert {
                 bail!("token id {bad} is outside the vocabulary ({})", self.words.rows());
             }
         }
-        let mut guard = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
-        let ws = &mut *guard;
-        grow(&mut ws.x, total * h);
-        grow(&mut ws.qkv, total * 3 * h);
-        grow(&mut ws.ctx, total * h);
-        grow(&mut ws.tmp, total * h);
-        grow(&mut ws.ffn, total * self.ffn);
         let starts: Vec<usize> = seqs
             .iter()
             .scan(0, |acc, s| {
@@ -389,43 +425,38 @@ impl Bert {
                 Some(start)
             })
             .collect();
+        let batch = Batch { seqs, starts: &starts };
 
-        self.embed_tokens(seqs, &starts, &mut ws.x[..total * h]);
+        let mut guard = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
+        let ws = &mut *guard;
+        let x = ws.hidden(total, self.hidden)?;
+        x.inplace_op1(&EmbedOp { bert: self, batch })?;
+        let buffers = RefCell::new(&mut ws.buffers);
         for layer in &self.layers {
-            self.layer(layer, seqs, &starts, total, ws, precision);
+            x.inplace_op1(&LayerOp { bert: self, layer, batch, precision, buffers: &buffers })?;
         }
 
-        let x = &ws.x[..total * h];
-        Ok(seqs
+        let pooled = seqs
             .iter()
             .zip(&starts)
-            .map(|(s, &start)| {
-                let rows = &x[start * h..(start + s.len()) * h];
-                match pooling {
-                    Pooling::Cls => rows[..h].to_vec(),
-                    Pooling::Mean => {
-                        let mut v = vec![0f32; h];
-                        for row in rows.chunks_exact(h) {
-                            v.iter_mut().zip(row).for_each(|(a, b)| *a += b);
-                        }
-                        let inv = 1.0 / s.len() as f32;
-                        v.iter_mut().for_each(|a| *a *= inv);
-                        v
-                    }
-                }
+            .map(|(s, &start)| match pooling {
+                Pooling::Cls => x.get(start),
+                Pooling::Mean => x.narrow(0, start, s.len())?.mean(0),
             })
-            .collect())
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Tensor::stack(&pooled, 0)?.to_vec2::<f32>()?)
     }
 
     /// Word + position + token-type embeddings, then layer norm.
-    fn embed_tokens(&self, seqs: &[&[u32]], starts: &[usize], x: &mut [f32]) {
+    fn embed_tokens(&self, b: Batch, x: &mut [f32]) -> Result<()> {
         let h = self.hidden;
+        let words = self.words.view()?;
         let xp = SendPtr(x.as_mut_ptr());
-        seqs.par_iter().zip(starts).for_each(|(s, &start)| {
+        b.seqs.par_iter().zip(b.starts).for_each(|(s, &start)| {
             // SAFETY: each sequence writes its own rows `start..start + len`.
             let rows = unsafe { std::slice::from_raw_parts_mut(xp.get().add(start * h), s.len() * h) };
             for (i, (row, &tok)) in rows.chunks_exact_mut(h).zip(s.iter()).enumerate() {
-                self.words.row_into(tok as usize, h, row);
+                words.row_into(tok as usize, h, row);
                 let pos = &self.positions[(self.position_offset + i) * h..(self.position_offset + i + 1) * h];
                 for ((a, p), t) in row.iter_mut().zip(pos).zip(&self.token_type) {
                     *a += p + t;
@@ -436,21 +467,27 @@ impl Bert {
                 kernels::add_layernorm(row, &zeros, &self.ln_embed.gamma, &self.ln_embed.beta, self.eps);
             }
         });
+        Ok(())
     }
 
-    fn layer(&self, l: &Layer, seqs: &[&[u32]], starts: &[usize], total: usize, ws: &mut Workspace, p: Precision) {
-        let h = self.hidden;
+    /// One transformer layer over the packed hidden states `x` (`total × hidden`), in place.
+    fn layer(&self, l: &Layer, b: Batch, x: &mut [f32], ws: &mut Buffers, p: Precision) {
+        let (h, f) = (self.hidden, self.ffn);
+        let total = x.len() / h;
+        grow(&mut ws.qkv, total * 3 * h);
+        grow(&mut ws.ctx, total * h);
+        grow(&mut ws.tmp, total * h);
+        grow(&mut ws.ffn, total * f);
         // Attention.
-        l.qkv.forward(&ws.x[..total * h], total, &mut ws.qkv[..total * 3 * h], &mut ws.scratch, p);
-        self.attention(seqs, starts, &ws.qkv[..total * 3 * h], &mut ws.ctx[..total * h]);
+        l.qkv.forward(x, total, &mut ws.qkv[..total * 3 * h], &mut ws.scratch, p);
+        self.attention(b, &ws.qkv[..total * 3 * h], &mut ws.ctx[..total * h]);
         l.out.forward(&ws.ctx[..total * h], total, &mut ws.tmp[..total * h], &mut ws.scratch, p);
-        self.add_norm(&mut ws.x[..total * h], &ws.tmp[..total * h], &l.ln_attn);
+        self.add_norm(x, &ws.tmp[..total * h], &l.ln_attn);
         // Feed-forward.
-        let f = self.ffn;
-        l.ffn_in.forward(&ws.x[..total * h], total, &mut ws.ffn[..total * f], &mut ws.scratch, p);
+        l.ffn_in.forward(x, total, &mut ws.ffn[..total * f], &mut ws.scratch, p);
         ws.ffn[..total * f].par_chunks_mut(ROWS_PER_TASK * f).for_each(kernels::gelu);
         l.ffn_out.forward(&ws.ffn[..total * f], total, &mut ws.tmp[..total * h], &mut ws.scratch, p);
-        self.add_norm(&mut ws.x[..total * h], &ws.tmp[..total * h], &l.ln_ffn);
+        self.add_norm(x, &ws.tmp[..total * h], &l.ln_ffn);
     }
 
     /// `x = LayerNorm(x + y)`, rows spread over threads.
@@ -462,7 +499,8 @@ impl Bert {
     }
 
     /// Scaled dot-product attention per (sequence, head), each on its own length.
-    fn attention(&self, seqs: &[&[u32]], starts: &[usize], qkv: &[f32], ctx: &mut [f32]) {
+    fn attention(&self, b: Batch, qkv: &[f32], ctx: &mut [f32]) {
+        let (seqs, starts) = (b.seqs, b.starts);
         let (h, heads) = (self.hidden, self.heads);
         let dh = h / heads;
         let scale = 1.0 / (dh as f32).sqrt();
@@ -493,18 +531,59 @@ impl Bert {
     }
 }
 
-/// Map the file again for the embedding table (the first map is borrowed by the parser).
-fn map_again(file: &std::fs::File) -> Result<memmap2::Mmap> {
-    // SAFETY: as in `Bert::load`: read-only map of a file xref never modifies in place.
-    Ok(unsafe { memmap2::Mmap::map(file) }?)
+/// The sequences of a batch and where each starts in the packed rows.
+#[derive(Clone, Copy)]
+struct Batch<'a> {
+    seqs: &'a [&'a [u32]],
+    starts: &'a [usize],
 }
 
-/// Convert a tensor's little-endian bytes to f32.
-fn to_f32(dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
-    Ok(match dtype {
-        Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        Dtype::BF16 => data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        other => bail!("unsupported weight type {other:?}"),
-    })
+/// The contiguous f32 values a custom op works on.
+fn values<'a>(storage: &'a mut CpuStorage, layout: &Layout) -> candle_core::Result<&'a mut [f32]> {
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg("the hidden states must be contiguous".into()))?;
+    match storage {
+        CpuStorage::F32(v) => Ok(&mut v[start..end]),
+        _ => candle_core::bail!("the hidden states must be f32"),
+    }
+}
+
+/// The embedding layer as a candle op: fills the hidden states from the batch's tokens.
+struct EmbedOp<'a> {
+    bert: &'a Bert,
+    batch: Batch<'a>,
+}
+
+impl InplaceOp1 for EmbedOp<'_> {
+    fn name(&self) -> &'static str {
+        "xref-bert-embeddings"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let x = values(storage, layout)?;
+        self.bert.embed_tokens(self.batch, x).map_err(|e| candle_core::Error::Msg(format!("{e:#}")))
+    }
+}
+
+/// One transformer layer as a candle op over the packed hidden states.
+struct LayerOp<'a> {
+    bert: &'a Bert,
+    layer: &'a Layer,
+    batch: Batch<'a>,
+    precision: Precision,
+    buffers: &'a RefCell<&'a mut Buffers>,
+}
+
+impl InplaceOp1 for LayerOp<'_> {
+    fn name(&self) -> &'static str {
+        "xref-bert-layer"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let x = values(storage, layout)?;
+        let mut buffers = self.buffers.borrow_mut();
+        self.bert.layer(self.layer, self.batch, x, &mut buffers, self.precision);
+        Ok(())
+    }
 }
