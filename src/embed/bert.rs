@@ -153,7 +153,9 @@ struct Layer {
 
 /// Word-embedding rows: an f32 table is read straight from the memory-mapped file.
 enum Table {
-    Mapped { st: MmapedSafetensors, name: String, rows: usize },
+    /// The file mapped on its own, so that only the table's pages stay mapped (and counted
+    /// in the resident set) once the layer weights have been copied out.
+    Mapped { map: memmap2::Mmap, offset: usize, rows: usize },
     Owned { data: Vec<f32>, rows: usize },
 }
 
@@ -164,17 +166,32 @@ enum Rows<'a> {
 }
 
 impl Table {
+    /// Map `name`'s rows from the safetensors file `path`.
+    fn map(path: &Path, name: &str, rows: usize, dim: usize) -> Result<Self> {
+        let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        // SAFETY: read-only map of a file xref never modifies in place (fetches build a new
+        // directory and rename it).
+        let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("mapping {}", path.display()))?;
+        let (header, meta) = safetensors::SafeTensors::read_metadata(&map[..])?;
+        let info = meta.info(name).ok_or_else(|| anyhow!("tensor {name} is missing"))?;
+        let (start, end) = info.data_offsets;
+        ensure!(end - start == rows * dim * 4, "tensor {name} holds {} bytes, not {rows}×{dim} f32", end - start);
+        let offset = 8 + header + start;
+        ensure!(offset + rows * dim * 4 <= map.len(), "{} is truncated", path.display());
+        Ok(Table::Mapped { offset, map, rows })
+    }
+
     fn rows(&self) -> usize {
         match self {
             Table::Mapped { rows, .. } | Table::Owned { rows, .. } => *rows,
         }
     }
 
-    fn view(&self) -> Result<Rows<'_>> {
-        Ok(match self {
-            Table::Mapped { st, name, .. } => Rows::Bytes(st.get(name)?.data()),
+    fn view(&self) -> Rows<'_> {
+        match self {
+            Table::Mapped { map, offset, .. } => Rows::Bytes(&map[*offset..]),
             Table::Owned { data, .. } => Rows::Values(data),
-        })
+        }
     }
 }
 
@@ -295,6 +312,11 @@ impl Bert {
             let full = format!("{prefix}{name}");
             let have = dims(name).ok_or_else(|| anyhow!("tensor {full} is missing"))?;
             ensure!(have == shape, "tensor {full} has shape {have:?}, expected {shape:?}");
+            let view = st.get(&full)?;
+            if view.dtype() == safetensors::Dtype::F32 {
+                // Straight from the mapped bytes: one copy, not two (candle's `load` + `to_vec1`).
+                return Ok(view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect());
+            }
             let t = st.load(&full, &Device::Cpu).with_context(|| format!("tensor {full}"))?;
             ensure!(t.dtype().is_float(), "tensor {full} has type {:?}, not a float type", t.dtype());
             Ok(t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
@@ -366,7 +388,7 @@ impl Bert {
 
         let words = match word_values {
             Some(data) => Table::Owned { data, rows: vocab },
-            None => Table::Mapped { st, name: word_name, rows: vocab },
+            None => Table::map(weights, &word_name, vocab, hidden)?,
         };
         let position_offset = match architecture {
             Architecture::Bert => 0,
@@ -450,7 +472,7 @@ impl Bert {
     /// Word + position + token-type embeddings, then layer norm.
     fn embed_tokens(&self, b: Batch, x: &mut [f32]) -> Result<()> {
         let h = self.hidden;
-        let words = self.words.view()?;
+        let words = self.words.view();
         let xp = SendPtr(x.as_mut_ptr());
         b.seqs.par_iter().zip(b.starts).for_each(|(s, &start)| {
             // SAFETY: each sequence writes its own rows `start..start + len`.
