@@ -123,7 +123,9 @@ pub fn exp(x: f32) -> f32 {
     y = y * r + 0.166_666_65;
     y = y * r + 0.5;
     y = y * r * r + r + 1.0;
-    y * f32::from_bits(((fx as i32 + 127) as u32) << 23)
+    // 2^fx without a float → int conversion (Rust's saturating `as` does not vectorise):
+    // fx + 127 is an integer in [1, 254]; adding 2^23 puts it in the low mantissa bits.
+    y * f32::from_bits((fx + 8_388_735.0).to_bits() << 23)
 }
 
 #[inline(always)]
@@ -156,7 +158,8 @@ fn max16(x: &[f32]) -> f32 {
     let mut c = x.chunks_exact(16);
     for v in &mut c {
         for i in 0..16 {
-            acc[i] = acc[i].max(v[i]);
+            // A plain compare (not `f32::max`, whose NaN rules cost a blend per step).
+            acc[i] = if v[i] > acc[i] { v[i] } else { acc[i] };
         }
     }
     c.remainder().iter().chain(acc.iter()).fold(f32::NEG_INFINITY, |m, v| m.max(*v))
