@@ -649,6 +649,28 @@ fn markdown_input() {
     );
 }
 
+/// A declared title (front matter, `<title>`) wins over level-1 headings; a single h1
+/// repeating it is dropped, a different one stays as a section heading.
+#[test]
+fn declared_titles_win_over_headings() {
+    let body = "这是第一段正文，内容足够长，不会被当作标题处理。";
+    let md = format!("---\ntitle: 年度报告\n---\n# 年度报告\n\n{body}\n");
+    let d = &ingest_bytes(md.as_bytes(), "a.md", &IngestOptions::default()).unwrap()[0];
+    assert_eq!(d.title, "年度报告");
+    assert_eq!(d.paragraphs.len(), 1);
+    assert_eq!(d.paragraphs[0].section, None);
+
+    let md = format!("---\ntitle: 年度报告\n---\n# 附件一\n\n{body}\n");
+    let d = &ingest_bytes(md.as_bytes(), "b.md", &IngestOptions::default()).unwrap()[0];
+    assert_eq!(d.title, "年度报告");
+    assert_eq!(d.paragraphs[0].section.as_deref(), Some("附件一"));
+
+    let html = format!("<html><head><title>公告</title></head><body><h1>附件一</h1><p>{body}</p></body></html>");
+    let d = &ingest_bytes(html.as_bytes(), "c.html", &IngestOptions::default()).unwrap()[0];
+    assert_eq!(d.title, "公告");
+    assert_eq!(d.paragraphs[0].section.as_deref(), Some("附件一"));
+}
+
 #[test]
 fn html_input() {
     let html = r#"<!DOCTYPE html><html><head><title>新闻 &amp; 公告</title>

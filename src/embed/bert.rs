@@ -357,30 +357,16 @@ impl Bert {
                     qkv_w.extend(get(&format!("{l}.attention.self.{part}.weight"), &[hidden, hidden])?);
                     qkv_b.extend(get(&format!("{l}.attention.self.{part}.bias"), &[hidden])?);
                 }
+                let linear = |name: &str, n: usize, k: usize| -> Result<Linear> {
+                    let w = get(&format!("{l}.{name}.weight"), &[n, k])?;
+                    Ok(Linear::new(w, get(&format!("{l}.{name}.bias"), &[n])?, n, k, precision))
+                };
                 Ok(Layer {
                     qkv: Linear::new(qkv_w, qkv_b, 3 * hidden, hidden, precision),
-                    out: Linear::new(
-                        get(&format!("{l}.attention.output.dense.weight"), &[hidden, hidden])?,
-                        get(&format!("{l}.attention.output.dense.bias"), &[hidden])?,
-                        hidden,
-                        hidden,
-                        precision,
-                    ),
+                    out: linear("attention.output.dense", hidden, hidden)?,
                     ln_attn: get_ln(&format!("{l}.attention.output.LayerNorm"))?,
-                    ffn_in: Linear::new(
-                        get(&format!("{l}.intermediate.dense.weight"), &[ffn, hidden])?,
-                        get(&format!("{l}.intermediate.dense.bias"), &[ffn])?,
-                        ffn,
-                        hidden,
-                        precision,
-                    ),
-                    ffn_out: Linear::new(
-                        get(&format!("{l}.output.dense.weight"), &[hidden, ffn])?,
-                        get(&format!("{l}.output.dense.bias"), &[hidden])?,
-                        hidden,
-                        ffn,
-                        precision,
-                    ),
+                    ffn_in: linear("intermediate.dense", ffn, hidden)?,
+                    ffn_out: linear("output.dense", hidden, ffn)?,
                     ln_ffn: get_ln(&format!("{l}.output.LayerNorm"))?,
                 })
             })

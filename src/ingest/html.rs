@@ -8,7 +8,7 @@
 //! browser would. The title is `<title>`, else the first `<h1>`; when that `<h1>`
 //! is the only one it is not also used as a section.
 
-use super::reflow::Block;
+use super::reflow::{title_from_headings, Block};
 use super::text::normalize_spaces;
 use super::Part;
 
@@ -249,28 +249,7 @@ pub fn parse(html: &str) -> Part {
     }
     b.flush(line);
     let mut blocks = b.blocks;
-    let h1: Vec<usize> = blocks
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| b.heading == Some(1))
-        .map(|(i, _)| i)
-        .collect();
-    match &title {
-        None => {
-            if let Some(&first) = h1.first() {
-                title = Some(if h1.len() == 1 {
-                    blocks.remove(first).text
-                } else {
-                    blocks[first].text.clone()
-                });
-            }
-        }
-        Some(t) => {
-            if h1.len() == 1 && blocks[h1[0]].text == *t {
-                blocks.remove(h1[0]);
-            }
-        }
-    }
+    let title = title_from_headings(&mut blocks, title);
     let first = blocks.first().map_or(1, |b| b.line_start());
     let last = blocks.iter().map(|b| b.line_end()).max().unwrap_or(first);
     Part {

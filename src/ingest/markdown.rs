@@ -10,7 +10,7 @@
 //! is reduced to its text: links and images keep their label, emphasis and
 //! code markers are dropped.
 
-use super::reflow::Block;
+use super::reflow::{title_from_headings, Block};
 use super::text::normalize_spaces;
 use super::Part;
 
@@ -207,17 +207,7 @@ fn parse_part(lines: Vec<(usize, String)>) -> Part {
     }
     flush(&mut cur, &mut blocks, &mut in_list);
 
-    let h1: Vec<usize> = blocks
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| b.heading == Some(1))
-        .map(|(i, _)| i)
-        .collect();
-    let title = match h1.len() {
-        0 => front_title,
-        1 => Some(blocks.remove(h1[0]).text),
-        _ => Some(blocks[h1[0]].text.clone()),
-    };
+    let title = title_from_headings(&mut blocks, front_title);
     let first = lines.first().map_or(0, |l| l.0);
     let last = lines
         .iter()

@@ -5,19 +5,18 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::{anchor, place, snippet, About, Sink};
+use super::{anchor, place, snippet, About, Edition, Sink};
 use crate::index::Index;
 use crate::link::Link;
 
 pub struct HtmlSink<'w> {
     out: Box<dyn Write + 'w>,
-    doc: Option<String>,
-    section: Option<String>,
+    edition: Edition,
 }
 
 impl<'w> HtmlSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        Self { out, doc: None, section: None }
+        Self { out, edition: Edition::default() }
     }
 }
 
@@ -67,15 +66,12 @@ impl Sink for HtmlSink<'_> {
 
     fn paragraph(&mut self, index: &Index, row: usize, links: &[Link]) -> Result<()> {
         let p = &index.paragraphs[row];
-        if self.doc.as_deref() != Some(p.doc_id.as_str()) {
-            let d = index.doc_of(row);
+        let opening = self.edition.advance(index, row);
+        if let Some(d) = opening.doc {
             writeln!(self.out, "<h2 id=\"{}\">{}</h2>\n<p class=\"src\">{}, lines {}–{}</p>", anchor(&d.id), esc(&d.title), esc(&d.source), d.line_start, d.line_end)?;
-            self.doc = Some(p.doc_id.clone());
-            self.section = None;
         }
-        if p.section.is_some() && p.section != self.section {
-            writeln!(self.out, "<h3>{}</h3>", esc(p.section.as_deref().unwrap_or("")))?;
-            self.section = p.section.clone();
+        if let Some(section) = opening.section {
+            writeln!(self.out, "<h3>{}</h3>", esc(section))?;
         }
         writeln!(self.out, "<p class=\"para\" id=\"{}\">{}<span class=\"pid\">{}</span></p>", anchor(&p.id), esc(&p.text), esc(&p.id))?;
         if !links.is_empty() {

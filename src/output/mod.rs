@@ -14,7 +14,7 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::index::Index;
+use crate::index::{DocRecord, Index};
 use crate::link::Link;
 
 pub use self::csv::CsvSink;
@@ -99,4 +99,36 @@ pub fn snippet(text: &str, n: usize) -> String {
 /// An HTML/Markdown-safe anchor for a paragraph or document id.
 pub fn anchor(id: &str) -> String {
     id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' }).collect()
+}
+
+/// Where an annotated edition (Markdown, HTML) has got to, so that each document's header
+/// and each section heading print once as the paragraphs go by in order.
+#[derive(Default)]
+pub(crate) struct Edition {
+    doc: Option<String>,
+    section: Option<String>,
+}
+
+/// What opens before a paragraph: its document (when it starts one), its section (when it
+/// starts one).
+pub(crate) struct Opening<'a> {
+    pub doc: Option<&'a DocRecord>,
+    pub section: Option<&'a str>,
+}
+
+impl Edition {
+    pub(crate) fn advance<'a>(&mut self, index: &'a Index, row: usize) -> Opening<'a> {
+        let p = &index.paragraphs[row];
+        let mut opening = Opening { doc: None, section: None };
+        if self.doc.as_deref() != Some(p.doc_id.as_str()) {
+            opening.doc = Some(index.doc_of(row));
+            self.doc = Some(p.doc_id.clone());
+            self.section = None;
+        }
+        if p.section.is_some() && p.section != self.section {
+            opening.section = p.section.as_deref();
+            self.section = p.section.clone();
+        }
+        opening
+    }
 }
