@@ -57,8 +57,23 @@ pub fn cjk_ratio(text: &str) -> f32 {
     cjk as f32 / letters.max(1) as f32
 }
 
+/// Weight of a paragraph's best-matching sentence in its dense score for a question; the
+/// rest is the whole paragraph's cosine (see [`Index::dense_score`]; tuned with `xref eval`).
+pub const SENTENCE_WEIGHT: f32 = 0.7;
+/// Sentences shorter than this many characters get no vector of their own.
+pub const MIN_SENTENCE_CHARS: usize = 8;
+
+/// The sentences of a paragraph that the index embeds on their own: none unless it has two
+/// or more of at least [`MIN_SENTENCE_CHARS`] characters (a one-sentence paragraph is its
+/// own sentence).
+pub fn sentence_units(text: &str) -> Vec<&str> {
+    let s: Vec<&str> = crate::ingest::split::sentences(text).into_iter().filter(|s| s.chars().count() >= MIN_SENTENCE_CHARS).collect();
+    if s.len() >= 2 { s } else { Vec::new() }
+}
+
 pub const FORMAT: &str = "xref-index";
-pub const VERSION: u32 = 1;
+/// Version 2 added sentence vectors; an update over an older index re-embeds everything.
+pub const VERSION: u32 = 2;
 
 /// Where the index lives unless `--index` or `XREF_INDEX` say otherwise.
 pub const DEFAULT_DIR: &str = ".xref";
@@ -146,6 +161,11 @@ pub struct Index {
     pub documents: Vec<DocRecord>,
     pub paragraphs: Vec<Paragraph>,
     vectors: Vec<f32>,
+    /// Sentence vectors of multi-sentence paragraphs (see [`sentence_units`]), in paragraph
+    /// order; `sentence_ranges[row]` locates a paragraph's, `sentence_owner[s]` the reverse.
+    sentences: Vec<f32>,
+    sentence_ranges: Vec<std::ops::Range<usize>>,
+    sentence_owner: Vec<usize>,
     ann: Ann,
     lexical: Lexical,
     cjk_ratio: f32,
@@ -201,6 +221,15 @@ impl Index {
             return Err(corrupt("its files disagree on the number of paragraphs".into()));
         }
         let vectors: Vec<f32> = raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+        let counts = std::fs::read(dir.join("sentences.u32")).map_err(|e| corrupt(format!("sentences.u32: {e}")))?;
+        let sraw = std::fs::read(dir.join("sentences.f32")).map_err(|e| corrupt(format!("sentences.f32: {e}")))?;
+        let counts: Vec<usize> = counts.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize).collect();
+        let total: usize = counts.iter().sum();
+        if counts.len() != paragraphs.len() || sraw.len() != total * dim * 4 {
+            return Err(corrupt("its sentence files disagree with the paragraphs".into()));
+        }
+        let sentences: Vec<f32> = sraw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+        let (sentence_ranges, sentence_owner) = sentence_layout(&counts);
         let lexical: Lexical = serde_json::from_slice(&std::fs::read(dir.join("lexical.json")).map_err(|e| corrupt(format!("lexical.json: {e}")))?)
             .map_err(|e| corrupt(format!("lexical.json: {e}")))?;
         if lexical.len() != paragraphs.len() {
@@ -212,7 +241,7 @@ impl Index {
         let doc_rows = documents.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect();
         let sample: String = paragraphs.iter().take(200).map(|p| p.text.as_str()).collect();
         let cjk_ratio = cjk_ratio(&sample);
-        Ok(Self { manifest, documents, paragraphs, vectors, ann, lexical, cjk_ratio, by_id, doc_rows })
+        Ok(Self { manifest, documents, paragraphs, vectors, sentences, sentence_ranges, sentence_owner, ann, lexical, cjk_ratio, by_id, doc_rows })
     }
 
     /// Fail unless `embedder` is the model this index was built with.
@@ -250,6 +279,58 @@ impl Index {
         (0..self.len()).map(|i| self.vector(i)).collect()
     }
 
+    /// The vectors a paragraph is matched by, sentence by sentence: its sentences' if it has
+    /// several, else its own.
+    pub fn units(&self, row: usize) -> impl Iterator<Item = &[f32]> + '_ {
+        let d = self.dim();
+        let r = &self.sentence_ranges[row];
+        let own = r.is_empty().then(|| self.vector(row));
+        own.into_iter().chain(r.clone().map(move |s| &self.sentences[s * d..(s + 1) * d]))
+    }
+
+    /// A paragraph's dense score for a question (or any outside text) with unit vector
+    /// `query`: `(1 − s)·cos(query, paragraph) + s·max cos(query, sentence)` with
+    /// `s` = [`SENTENCE_WEIGHT`]; the plain cosine for a one-sentence paragraph. A question
+    /// usually asks about one sentence of a paragraph, which the whole paragraph's vector
+    /// dilutes.
+    pub fn dense_score(&self, query: &[f32], row: usize) -> f32 {
+        let whole = dot(query, self.vector(row));
+        if self.sentence_ranges[row].is_empty() {
+            return whole;
+        }
+        let best = self.units(row).map(|u| dot(query, u)).fold(f32::MIN, f32::max);
+        (1.0 - SENTENCE_WEIGHT) * whole + SENTENCE_WEIGHT * best
+    }
+
+    /// A pair of paragraphs' dense score: `(1 − s)·cos(a, b) + s·max cos(sentence of a,
+    /// sentence of b)`, with `s` = `sentence_weight` (each side's units as in [`Index::units`]).
+    pub fn pair_dense_score(&self, a: usize, b: usize, sentence_weight: f32) -> f32 {
+        let whole = dot(self.vector(a), self.vector(b));
+        if self.sentence_ranges[a].is_empty() && self.sentence_ranges[b].is_empty() {
+            return whole;
+        }
+        let best = self.units(a).flat_map(|u| self.units(b).map(move |v| dot(u, v))).fold(f32::MIN, f32::max);
+        (1.0 - sentence_weight) * whole + sentence_weight * best
+    }
+
+    /// Rows worth scoring for `query`: the `n` nearest paragraphs and the paragraphs of the
+    /// `n` nearest sentences (an exact scan: sentences are few next to the cost of a
+    /// question), sorted by row.
+    pub fn dense_candidates(&self, query: &[f32], n: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<usize> {
+        let d = self.dim();
+        let sentences: Vec<&[f32]> = self.sentences.chunks_exact(d).collect();
+        let owner_allowed = |s: usize| allow.is_none_or(|f| f(self.sentence_owner[s]));
+        let mut rows: Vec<usize> = self
+            .search(query, n, allow)
+            .iter()
+            .map(|h| h.row)
+            .chain(ann::exact_search(&sentences, query, n, Some(&owner_allowed)).iter().map(|h| self.sentence_owner[h.row]))
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        rows
+    }
+
     /// Row of the paragraph with this id.
     pub fn row(&self, id: &str) -> Option<usize> {
         self.by_id.get(id).copied()
@@ -280,14 +361,24 @@ impl Index {
         (self.ann.ef(), self.ann.graph_pays())
     }
 
-    /// Rows answering a question, best first, by `mode`: `Dense` (cosine over the HNSW),
-    /// `Lexical` (BM25, scores normalised to the best hit), or `Hybrid`: the union of both
-    /// candidate lists re-scored as `(1 - w)·cosine + w·bm25/bm25_ideal` with `w` = `weight`,
+    /// Rows answering a question, best first, by `mode`: `Dense` ([`Index::dense_score`] of
+    /// the dense candidates), `Lexical` (BM25, scores normalised to the best hit), or
+    /// `Hybrid`: the union of both candidate lists re-scored as
+    /// `(1 - w)·dense + w·bm25/bm25_ideal` with `w` = `weight`,
     /// where `bm25_ideal` is what a paragraph matching every query term once would score
     /// (so a lone common term — a year, a number — adds little).
     pub fn query(&self, vector: &[f32], text: &str, k: usize, mode: Mode, weight: f32, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<Hit> {
         match mode {
-            Mode::Dense => self.search(vector, k, allow),
+            Mode::Dense => {
+                let mut hits: Vec<Hit> = self
+                    .dense_candidates(vector, (4 * k).max(50), allow)
+                    .into_iter()
+                    .map(|row| Hit { row, score: self.dense_score(vector, row) })
+                    .collect();
+                hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
+                hits.truncate(k);
+                hits
+            }
             Mode::Lexical => {
                 let hits = self.lexical.search(text, k, allow);
                 let max = hits.first().map_or(1.0, |h| h.1.max(f32::MIN_POSITIVE));
@@ -299,7 +390,7 @@ impl Index {
                     .into_iter()
                     .map(|row| {
                         let l = lex.get(&row).copied().unwrap_or(0.0);
-                        Hit { row, score: (1.0 - weight) * dot(vector, self.vector(row)) + weight * l }
+                        Hit { row, score: (1.0 - weight) * self.dense_score(vector, row) + weight * l }
                     })
                     .collect();
                 hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
@@ -316,14 +407,15 @@ impl Index {
         self.lexical.scores(text).into_iter().map(|(r, s)| (r, (s / ideal).min(1.0))).collect()
     }
 
-    /// Candidates for hybrid ranking (questions and links alike): the union of the `n` best
-    /// dense rows and the `n` best lexical rows that `allow` admits, sorted by row, with the
+    /// Candidates for hybrid ranking (questions and links alike): the dense candidates
+    /// ([`Index::dense_candidates`]) and the `n` best lexical rows that `allow` admits, sorted by row, with the
     /// normalised lexical scores of every row sharing a term with `text`.
     pub fn hybrid_candidates(&self, vector: &[f32], text: &str, n: usize, allow: Option<&dyn Fn(usize) -> bool>) -> (Vec<usize>, HashMap<usize, f32>) {
         let lex = self.lexical_scores(text);
         let mut lex_rows: Vec<(usize, f32)> = lex.iter().filter(|(r, _)| allow.is_none_or(|f| f(**r))).map(|(r, s)| (*r, *s)).collect();
         lex_rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut rows: Vec<usize> = self.search(vector, n, allow).iter().map(|h| h.row).chain(lex_rows.iter().take(n).map(|x| x.0)).collect();
+        let mut rows = self.dense_candidates(vector, n, allow);
+        rows.extend(lex_rows.iter().take(n).map(|x| x.0));
         rows.sort_unstable();
         rows.dedup();
         (rows, lex)
@@ -349,7 +441,9 @@ impl Index {
     /// Bring the index under `root` in line with `corpus` (ingested from `given` paths).
     pub fn update(root: &Path, corpus: &Corpus, given: &[PathBuf], embedder: &Embedder, rebuild: bool) -> Result<UpdateReport> {
         let lock = WriteLock::acquire(root)?;
-        let old = if rebuild { None } else { Self::open_if_exists(root)? };
+        // An index of another format version is rebuilt (its vectors cannot be reused).
+        let outdated = store::current_generation(root)?.is_some_and(|(dir, _)| stored_version(&dir).is_some_and(|v| v != VERSION as u64));
+        let old = if rebuild || outdated { None } else { Self::open_if_exists(root)? };
         let stamp = ModelStamp::of(embedder.info(), embedder.dim());
         if let Some(old) = &old {
             old.check_model(embedder)?;
@@ -429,11 +523,15 @@ impl Index {
         }
         let dim = stamp.dim;
         let mut vectors = vec![0f32; paragraphs.len() * dim];
+        // Each paragraph's sentence vectors (empty for a one-sentence paragraph).
+        let mut sentences: Vec<Vec<f32>> = vec![Vec::new(); paragraphs.len()];
         let mut todo: Vec<usize> = Vec::new();
         for (i, p) in paragraphs.iter().enumerate() {
             match (&old, old_vectors.get(p.text.as_str())) {
                 (Some(o), Some(&j)) => {
                     vectors[i * dim..(i + 1) * dim].copy_from_slice(o.vector(j));
+                    let r = &o.sentence_ranges[j];
+                    sentences[i] = o.sentences[r.start * dim..r.end * dim].to_vec();
                     report.reused += 1;
                 }
                 _ => todo.push(i),
@@ -449,10 +547,19 @@ impl Index {
             return Ok(report);
         }
         if !todo.is_empty() {
-            let texts: Vec<&str> = todo.iter().map(|&i| paragraphs[i].text.as_str()).collect();
+            // Each new paragraph, then its sentences, in one run of the encoder.
+            let mut texts: Vec<&str> = Vec::new();
+            let mut spans = Vec::with_capacity(todo.len());
+            for &i in &todo {
+                let start = texts.len();
+                texts.push(paragraphs[i].text.as_str());
+                texts.extend(sentence_units(&paragraphs[i].text));
+                spans.push(start..texts.len());
+            }
             let embedded = embedder.embed(&texts, Prefix::Passage)?;
-            for (&i, e) in todo.iter().zip(embedded) {
-                vectors[i * dim..(i + 1) * dim].copy_from_slice(&e.vector);
+            for (&i, span) in todo.iter().zip(spans) {
+                vectors[i * dim..(i + 1) * dim].copy_from_slice(&embedded[span.start].vector);
+                sentences[i] = embedded[span.start + 1..span.end].iter().flat_map(|e| e.vector.iter().copied()).collect();
             }
         }
         drop(old);
@@ -467,7 +574,7 @@ impl Index {
             checksums: BTreeMap::new(),
             ef_search: None,
         };
-        write_generation(root, &lock, manifest, &documents, &paragraphs, &vectors)?;
+        write_generation(root, &lock, manifest, &documents, &paragraphs, &vectors, &sentences)?;
         report.written = true;
         Ok(report)
     }
@@ -480,6 +587,7 @@ fn write_generation(
     documents: &[DocRecord],
     paragraphs: &[Paragraph],
     vectors: &[f32],
+    sentences: &[Vec<f32>],
 ) -> Result<()> {
     let generation = NewGeneration::create(root, lock)?;
     let dir = generation.dir.clone();
@@ -493,6 +601,13 @@ fn write_generation(
     std::fs::write(dir.join("lexical.json"), serde_json::to_vec(&Lexical::build(&texts))?)?;
     let mut names = vec!["documents.jsonl".to_string(), "paragraphs.jsonl".into(), "lexical.json".into()];
     manifest.checksums.insert("vectors.f32".into(), sha256_bytes(&bytes));
+    let dim = manifest.model.dim;
+    let counts: Vec<u8> = sentences.iter().flat_map(|s| ((s.len() / dim) as u32).to_le_bytes()).collect();
+    let sbytes: Vec<u8> = sentences.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(dir.join("sentences.u32"), &counts)?;
+    std::fs::write(dir.join("sentences.f32"), &sbytes)?;
+    manifest.checksums.insert("sentences.u32".into(), sha256_bytes(&counts));
+    manifest.checksums.insert("sentences.f32".into(), sha256_bytes(&sbytes));
     names.extend(ann.dump(&dir)?);
     manifest.ef_search = Some(ann.ef());
     for name in names {
@@ -501,6 +616,23 @@ fn write_generation(
     std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
     generation.commit(lock)?;
     Ok(())
+}
+
+/// Per-paragraph ranges into the sentence vectors, and each sentence's paragraph.
+fn sentence_layout(counts: &[usize]) -> (Vec<std::ops::Range<usize>>, Vec<usize>) {
+    let mut ranges = Vec::with_capacity(counts.len());
+    let mut owner = Vec::new();
+    for (row, &c) in counts.iter().enumerate() {
+        ranges.push(owner.len()..owner.len() + c);
+        owner.extend(std::iter::repeat_n(row, c));
+    }
+    (ranges, owner)
+}
+
+/// The format version in a generation's manifest, if it is an xref manifest at all.
+fn stored_version(dir: &Path) -> Option<u64> {
+    let head: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).ok()?).ok()?;
+    (head.get("format")?.as_str()? == FORMAT).then(|| head.get("version")?.as_u64())?
 }
 
 fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
@@ -522,4 +654,28 @@ fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
         out.push(serde_json::from_str(&line).with_context(|| format!("{name} line {}", i + 1))?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentence_units_need_two_real_sentences() {
+        assert_eq!(
+            sentence_units("要坚持把金融服务实体经济作为根本宗旨。深化金融供给侧结构性改革！好。"),
+            vec!["要坚持把金融服务实体经济作为根本宗旨。", "深化金融供给侧结构性改革！"]
+        );
+        assert_eq!(sentence_units("GDP grew 5.3% last year. Exports rose by 7.1% as well."), vec!["GDP grew 5.3% last year.", "Exports rose by 7.1% as well."]);
+        // One sentence (plus a fragment too short to stand alone) gets no sentence vectors.
+        assert!(sentence_units("会议还研究了其他事项。好。").is_empty());
+        assert!(sentence_units("A single sentence without a full stop").is_empty());
+    }
+
+    #[test]
+    fn sentence_layout_maps_both_ways() {
+        let (ranges, owner) = sentence_layout(&[0, 2, 0, 3]);
+        assert_eq!(ranges, vec![0..0, 0..2, 2..2, 2..5]);
+        assert_eq!(owner, vec![1, 1, 3, 3, 3]);
+    }
 }

@@ -81,6 +81,15 @@ pub fn split_chunks(text: &str, max: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// The sentences of `text` (split as in [`split_chunks`]'s first level, trimmed), in order.
+pub fn sentences(text: &str) -> Vec<&str> {
+    units(text, 0..text.len(), Level::Sentence)
+        .into_iter()
+        .filter_map(|(r, _)| trim_range(text, r))
+        .map(|r| &text[r])
+        .collect()
+}
+
 fn trim_range(text: &str, r: Range<usize>) -> Option<Range<usize>> {
     let s = &text[r.clone()];
     let lead = s.len() - s.trim_start().len();

@@ -52,16 +52,20 @@ pub enum LinkScoring {
     /// mean cosine of `x` to its 10 nearest neighbours; demotes "hub" paragraphs close to
     /// everything. Measured with `xref eval`: no better than cosine on the seed.
     Csls,
-    /// `(1 − w)·cos + w·lex`, where `lex` is the BM25 score of the source paragraph's text
-    /// against the target over its ideal score (capped at 1), on the union of the dense and
-    /// lexical candidates. The default: it lifts link recall@5 on the seed gold set from
-    /// 0.47 (cosine) to 0.70. Pairs in different languages share no terms and are ranked
-    /// by `(1 − w)·cos` alone.
+    /// `(1 − w)·dense + w·lex`. `dense` is the pair's sentence-aware score
+    /// ([`Index::pair_dense_score`] with [`LINK_SENTENCE_WEIGHT`]: the paragraphs' cosine
+    /// blended with their best-matching sentences'; for an outside text,
+    /// [`Index::dense_score`]); `lex` is the BM25 score of the source paragraph's text
+    /// against the target over its ideal score (capped at 1). Scored on the union of the
+    /// dense and lexical candidates. The default (link recall in the README). Pairs in
+    /// different languages share no terms and are ranked by `(1 − w)·dense` alone.
     Hybrid,
 }
 
 /// Weight `w` of the lexical channel in hybrid link scoring (tuned with `xref eval`).
 pub const LINK_LEXICAL_WEIGHT: f32 = 0.5;
+/// Weight of the best sentence pair in a link's dense score (tuned with `xref eval`).
+pub const LINK_SENTENCE_WEIGHT: f32 = 0.5;
 
 const CSLS_NEIGHBOURS: usize = 10;
 
@@ -132,7 +136,13 @@ impl<'a> Linker<'a> {
                         let own = source.map_or(0.0, |s| self.density[s]);
                         2.0 * cos - own - self.density[r]
                     }
-                    LinkScoring::Hybrid => (1.0 - LINK_LEXICAL_WEIGHT) * cos + LINK_LEXICAL_WEIGHT * lex.get(&r).copied().unwrap_or(0.0),
+                    LinkScoring::Hybrid => {
+                        let dense = match source {
+                            Some(s) => idx.pair_dense_score(s, r, LINK_SENTENCE_WEIGHT),
+                            None => idx.dense_score(vector, r),
+                        };
+                        (1.0 - LINK_LEXICAL_WEIGHT) * dense + LINK_LEXICAL_WEIGHT * lex.get(&r).copied().unwrap_or(0.0)
+                    }
                 };
                 let quote = cos >= QUOTE_SCORE || shares_run(text, &idx.paragraphs[r].text, QUOTE_RUN);
                 Link { row: r, score, quote, terms: Vec::new() }
@@ -154,7 +164,10 @@ impl<'a> Linker<'a> {
         match self.scoring {
             LinkScoring::Cosine => cos,
             LinkScoring::Csls => 2.0 * cos - self.density[i] - self.density[j],
-            LinkScoring::Hybrid => (1.0 - LINK_LEXICAL_WEIGHT) * cos + LINK_LEXICAL_WEIGHT * lex_i.get(&j).copied().unwrap_or(0.0),
+            LinkScoring::Hybrid => {
+                (1.0 - LINK_LEXICAL_WEIGHT) * self.index.pair_dense_score(i, j, LINK_SENTENCE_WEIGHT)
+                    + LINK_LEXICAL_WEIGHT * lex_i.get(&j).copied().unwrap_or(0.0)
+            }
         }
     }
 
