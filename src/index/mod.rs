@@ -313,19 +313,16 @@ impl Index {
         (1.0 - sentence_weight) * whole + sentence_weight * best
     }
 
-    /// Rows worth scoring for `query`: the `n` nearest paragraphs and the paragraphs of the
-    /// `n` nearest sentences (an exact scan: sentences are few next to the cost of a
-    /// question), sorted by row.
-    pub fn dense_candidates(&self, query: &[f32], n: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<usize> {
+    /// Rows worth scoring for `query`: the `n` nearest paragraphs and, `with_sentences`, the
+    /// paragraphs of the `n` nearest sentences (an exact scan: for one question it costs
+    /// less than embedding the question), sorted by row.
+    pub fn dense_candidates(&self, query: &[f32], n: usize, with_sentences: bool, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<usize> {
         let d = self.dim();
         let sentences: Vec<&[f32]> = self.sentences.chunks_exact(d).collect();
         let owner_allowed = |s: usize| allow.is_none_or(|f| f(self.sentence_owner[s]));
-        let mut rows: Vec<usize> = self
-            .search(query, n, allow)
-            .iter()
-            .map(|h| h.row)
-            .chain(ann::exact_search(&sentences, query, n, Some(&owner_allowed)).iter().map(|h| self.sentence_owner[h.row]))
-            .collect();
+        let by_sentence = if with_sentences { ann::exact_search(&sentences, query, n, Some(&owner_allowed)) } else { Vec::new() };
+        let mut rows: Vec<usize> =
+            self.search(query, n, allow).iter().map(|h| h.row).chain(by_sentence.iter().map(|h| self.sentence_owner[h.row])).collect();
         rows.sort_unstable();
         rows.dedup();
         rows
@@ -371,7 +368,7 @@ impl Index {
         match mode {
             Mode::Dense => {
                 let mut hits: Vec<Hit> = self
-                    .dense_candidates(vector, (4 * k).max(50), allow)
+                    .dense_candidates(vector, (4 * k).max(50), true, allow)
                     .into_iter()
                     .map(|row| Hit { row, score: self.dense_score(vector, row) })
                     .collect();
@@ -385,7 +382,7 @@ impl Index {
                 hits.into_iter().map(|(row, s)| Hit { row, score: s / max }).collect()
             }
             Mode::Hybrid => {
-                let (rows, lex) = self.hybrid_candidates(vector, text, (4 * k).max(50), allow);
+                let (rows, lex) = self.hybrid_candidates(vector, text, (4 * k).max(50), true, allow);
                 let mut hits: Vec<Hit> = rows
                     .into_iter()
                     .map(|row| {
@@ -410,11 +407,18 @@ impl Index {
     /// Candidates for hybrid ranking (questions and links alike): the dense candidates
     /// ([`Index::dense_candidates`]) and the `n` best lexical rows that `allow` admits, sorted by row, with the
     /// normalised lexical scores of every row sharing a term with `text`.
-    pub fn hybrid_candidates(&self, vector: &[f32], text: &str, n: usize, allow: Option<&dyn Fn(usize) -> bool>) -> (Vec<usize>, HashMap<usize, f32>) {
+    pub fn hybrid_candidates(
+        &self,
+        vector: &[f32],
+        text: &str,
+        n: usize,
+        with_sentences: bool,
+        allow: Option<&dyn Fn(usize) -> bool>,
+    ) -> (Vec<usize>, HashMap<usize, f32>) {
         let lex = self.lexical_scores(text);
         let mut lex_rows: Vec<(usize, f32)> = lex.iter().filter(|(r, _)| allow.is_none_or(|f| f(**r))).map(|(r, s)| (*r, *s)).collect();
         lex_rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut rows = self.dense_candidates(vector, n, allow);
+        let mut rows = self.dense_candidates(vector, n, with_sentences, allow);
         rows.extend(lex_rows.iter().take(n).map(|x| x.0));
         rows.sort_unstable();
         rows.dedup();

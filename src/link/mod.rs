@@ -122,7 +122,9 @@ impl<'a> Linker<'a> {
         let idx = self.index;
         let wide = if self.scoring == LinkScoring::Cosine { self.k } else { (5 * self.k).max(50) };
         let (rows, lex) = if self.scoring == LinkScoring::Hybrid {
-            idx.hybrid_candidates(vector, text, wide, Some(allow))
+            // Paragraph candidates only: a sentence scan per paragraph would make `crossref`
+            // quadratic, and on the gold set it finds no link the paragraph candidates miss.
+            idx.hybrid_candidates(vector, text, wide, false, Some(allow))
         } else {
             (idx.search(vector, wide, Some(allow)).iter().map(|h| h.row).collect(), HashMap::new())
         };
