@@ -68,6 +68,8 @@ pub const LINK_LEXICAL_WEIGHT: f32 = 0.5;
 pub const LINK_SENTENCE_WEIGHT: f32 = 0.5;
 
 const CSLS_NEIGHBOURS: usize = 10;
+/// Most targets per source when calibrating (see [`Linker::calibrate`]).
+const CALIBRATION_TARGETS: usize = 20_000;
 
 /// Finds links in an index.
 pub struct Linker<'a> {
@@ -174,7 +176,8 @@ impl<'a> Linker<'a> {
     }
 
     /// Calibrate a threshold on this linker's scores of cross-document pairs: every pair
-    /// for up to 3,000 paragraphs, all pairs of 600 evenly spread source paragraphs beyond.
+    /// for up to 3,000 paragraphs; beyond, 600 evenly spread sources paired with every
+    /// target, or with 20,000 evenly spread targets in corpora larger than that.
     pub fn calibrate(&self, quantile: f64) -> Calibration {
         use rayon::prelude::*;
         let idx = self.index;
@@ -185,7 +188,9 @@ impl<'a> Linker<'a> {
             .flat_map_iter(|&i| {
                 let lex = if self.scoring == LinkScoring::Hybrid { idx.lexical_scores(&idx.paragraphs[i].text) } else { HashMap::new() };
                 let doc = &idx.paragraphs[i].doc_id;
-                (0..n)
+                let targets = n.min(CALIBRATION_TARGETS);
+                (0..targets)
+                    .map(move |t| t * n / targets)
                     .filter(move |&j| (n > 3000 || j > i) && &idx.paragraphs[j].doc_id != doc)
                     .map(|j| self.pair_score(i, j, &lex))
                     .collect::<Vec<f32>>()
