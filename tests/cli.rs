@@ -81,8 +81,13 @@ fn chinese_and_english_questions_find_their_paragraph() {
         let hits = line["hits"].as_array().unwrap();
         assert_eq!(hits.len(), 10);
         for h in hits {
-            assert_eq!(keys(h), ["id", "doc", "section", "score", "text", "terms"]);
+            assert_eq!(keys(h), ["id", "doc", "section", "score", "text", "terms", "sentence"]);
+            // The best-matching sentence, when the paragraph has several, is part of it.
+            if let Some(s) = h["sentence"].as_str() {
+                assert!(h["text"].as_str().unwrap().contains(s), "{h:#}");
+            }
         }
+        assert!(hits.iter().any(|h| h["sentence"].is_string()), "multi-sentence hits name their best sentence");
         let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
         assert!(scores.windows(2).all(|w| w[0] >= w[1]), "best first: {scores:?}");
         assert!(

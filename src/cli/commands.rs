@@ -104,7 +104,7 @@ pub fn crossref(
     Ok(())
 }
 
-fn hit_json(idx: &Index, h: &Hit, terms: &[String]) -> serde_json::Value {
+fn hit_json(idx: &Index, h: &Hit, terms: &[String], sentence: Option<&str>) -> serde_json::Value {
     let p = &idx.paragraphs[h.row];
     json!({
         "id": p.id,
@@ -113,6 +113,7 @@ fn hit_json(idx: &Index, h: &Hit, terms: &[String]) -> serde_json::Value {
         "score": output::round(h.score),
         "text": p.text,
         "terms": terms,
+        "sentence": sentence,
     })
 }
 
@@ -172,7 +173,10 @@ pub fn search(
         if json {
             let line = json!({
                 "query": q,
-                "hits": hits.iter().map(|h| hit_json(&idx, h, &shared_terms(q, &idx.paragraphs[h.row].text))).collect::<Vec<_>>(),
+                "hits": hits
+                    .iter()
+                    .map(|h| hit_json(&idx, h, &shared_terms(q, &idx.paragraphs[h.row].text), idx.best_sentence(&v.vector, h.row)))
+                    .collect::<Vec<_>>(),
                 "confidence": output::round(confidence),
                 "in_corpus": confidence >= 0.0,
             });
@@ -187,8 +191,12 @@ pub fn search(
             }
             for (i, h) in hits.iter().enumerate() {
                 let p = &idx.paragraphs[h.row];
+                let terms = shared_terms(q, &p.text);
                 writeln!(out, "\n{:>2}. {}  [{:.3}]  {}", i + 1, output::place(&idx, h.row), h.score, p.id)?;
-                writeln!(out, "    {}", highlight(&p.text, &shared_terms(q, &p.text), mark()))?;
+                if let Some(s) = idx.best_sentence(&v.vector, h.row) {
+                    writeln!(out, "    » {}", highlight(s, &terms, mark()))?;
+                }
+                writeln!(out, "    {}", highlight(&p.text, &terms, mark()))?;
             }
             writeln!(out)?;
         }

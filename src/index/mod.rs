@@ -302,6 +302,17 @@ impl Index {
         (1.0 - SENTENCE_WEIGHT) * whole + SENTENCE_WEIGHT * best
     }
 
+    /// The sentence of paragraph `row` closest to `query`, when the paragraph has sentence
+    /// vectors (the sentence that most likely answers a question).
+    pub fn best_sentence(&self, query: &[f32], row: usize) -> Option<&str> {
+        let r = self.sentence_ranges[row].clone();
+        let d = self.dim();
+        let best = r.clone().max_by(|&a, &b| dot(query, &self.sentences[a * d..(a + 1) * d]).total_cmp(&dot(query, &self.sentences[b * d..(b + 1) * d])))?;
+        let units = sentence_units(&self.paragraphs[row].text);
+        // The same split that produced the vectors (the format version pins it).
+        (units.len() == r.len()).then(|| units[best - r.start])
+    }
+
     /// A pair of paragraphs' dense score: `(1 − s)·cos(a, b) + s·max cos(sentence of a,
     /// sentence of b)`, with `s` = `sentence_weight` (each side's units as in [`Index::units`]).
     pub fn pair_dense_score(&self, a: usize, b: usize, sentence_weight: f32) -> f32 {
