@@ -347,6 +347,7 @@ fn an_index_of_an_older_format_is_refused_then_rebuilt() {
     let out = xref(&["index", dir.join("docs").to_str().unwrap(), "--index", &idx]);
     ok(&out);
     assert!(stderr(&out).contains("0 reused"), "everything is embedded again: {}", stderr(&out));
+    assert!(stderr(&out).contains("older format"), "and the user is told why: {}", stderr(&out));
     let hits = jsonl(&ok(&xref(&["search", "--json", "金融风险", "--index", &idx])));
     assert!(hits[0]["hits"][0]["text"].as_str().unwrap().contains("金融风险"));
 }

@@ -379,7 +379,13 @@ pub fn index_paths(paths: &[PathBuf], rebuild: bool, ingest_args: &IngestArgs, i
         report.files_unchanged,
         report.files_removed,
         t.elapsed().as_secs_f32(),
-        if report.written { "" } else { " (already up to date)" }
+        if !report.written {
+            " (already up to date)"
+        } else if report.upgraded_from.is_some() {
+            " (rebuilt: the index had an older format)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

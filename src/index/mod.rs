@@ -153,6 +153,8 @@ pub struct UpdateReport {
     pub reused: usize,
     /// Whether a new generation was written.
     pub written: bool,
+    /// The format version of an index that was rebuilt because it was older.
+    pub upgraded_from: Option<u64>,
 }
 
 /// An opened index.
@@ -457,13 +459,13 @@ impl Index {
     pub fn update(root: &Path, corpus: &Corpus, given: &[PathBuf], embedder: &Embedder, rebuild: bool) -> Result<UpdateReport> {
         let lock = WriteLock::acquire(root)?;
         // An index of another format version is rebuilt (its vectors cannot be reused).
-        let outdated = store::current_generation(root)?.is_some_and(|(dir, _)| stored_version(&dir).is_some_and(|v| v != VERSION as u64));
-        let old = if rebuild || outdated { None } else { Self::open_if_exists(root)? };
+        let outdated = store::current_generation(root)?.and_then(|(dir, _)| stored_version(&dir)).filter(|&v| v != VERSION as u64);
+        let old = if rebuild || outdated.is_some() { None } else { Self::open_if_exists(root)? };
         let stamp = ModelStamp::of(embedder.info(), embedder.dim());
         if let Some(old) = &old {
             old.check_model(embedder)?;
         }
-        let mut report = UpdateReport::default();
+        let mut report = UpdateReport { upgraded_from: outdated, ..UpdateReport::default() };
 
         // Files of the new index: every ingested file, plus previously indexed files that lie
         // outside the given paths and still exist.
