@@ -66,6 +66,7 @@ fn looks_like_byline(s: &str) -> bool {
         indent: 0,
         extent: 0,
         trailing_ws: false,
+        trailing_wide: false,
         sep: Sep::Wrap,
         split_before: false,
     };

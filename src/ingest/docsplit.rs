@@ -124,8 +124,18 @@ pub fn detect_title(layout: &Layout, i: usize) -> Option<(String, usize)> {
         return None;
     }
     let mut title = String::new();
+    let mut wide_break = false;
     for l in &lines[i..j] {
-        push_joined(&mut title, &normalize_title_spaces(&l.orig));
+        let part = normalize_title_spaces(&l.orig);
+        if wide_break && !title.is_empty() && !part.is_empty() {
+            title.push(' ');
+            title.push_str(&part);
+        } else {
+            push_joined(&mut title, &part);
+        }
+        // PDF extraction ends every wrapped line with one space; two or more mark a real
+        // break between the phrases of a headline ("…高质量发展  ↵赵乐际…出席").
+        wide_break = layout.trailing_ws_style && l.trailing_wide;
     }
     Some((title, j))
 }

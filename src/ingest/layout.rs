@@ -68,6 +68,9 @@ pub struct Line {
     pub extent: usize,
     /// The original line had trailing whitespace.
     pub trailing_ws: bool,
+    /// … of two or more characters (a deliberate break where PDF extraction ends wrapped
+    /// lines with one space).
+    pub trailing_wide: bool,
     /// Separator before this line.
     pub sep: Sep,
     /// An explicit split marker precedes this line.
@@ -301,6 +304,10 @@ pub fn analyse(text: &str, marker: Option<&str>) -> Layout {
                     indent: indent_cols(s),
                     extent: 0,
                     trailing_ws: s.trim_end().len() != s.len(),
+                    trailing_wide: {
+                        let body = s.trim_end_matches(['\r', '\n']);
+                        body[body.trim_end().len()..].chars().count() >= 2
+                    },
                     sep,
                     split_before: split,
                 });
