@@ -2,6 +2,8 @@
 //! checkpoints of odd shapes (head size 16, FFN width 80: partial tiles everywhere), written
 //! here, so both architectures and both poolings are tested without a model download.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -89,13 +91,6 @@ fn write_model_as(dir: &Path, arch: Architecture, dtype: DType, prefix: &str) ->
     }
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let d: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    d / (na * nb)
-}
-
 fn check(arch: Architecture) {
     let tmp = tempfile::tempdir().unwrap();
     check_model(&write_model(tmp.path(), arch), arch);
@@ -122,7 +117,7 @@ fn check_model(model: &ModelDir, arch: Architecture) {
             for (i, (a, b)) in together.iter().zip(&want).enumerate() {
                 let alone = native.encode(&refs[i..i + 1], pooling, 1, false).unwrap();
                 for (how, v) in [("packed", a), ("alone", &alone[0])] {
-                    let c = cosine(v, b);
+                    let c = common::cosine(v, b);
                     assert!(c >= min, "{arch:?} {pooling:?} {precision:?} {how}: sequence of {} tokens, cosine {c}", refs[i].len());
                 }
             }

@@ -105,6 +105,22 @@ pub struct Config {
     pub position_embedding_type: Option<String>,
 }
 
+impl Config {
+    /// Parse a model config, if the native encoder implements it; the error says why not
+    /// (the caller then uses candle's model): an unparsable config, another activation than
+    /// GELU (erf), or relative position embeddings.
+    pub fn native(config: &str) -> std::result::Result<Self, String> {
+        let cfg: Config = serde_json::from_str(config).map_err(|e| format!("config: {e}"))?;
+        if cfg.hidden_act != "gelu" {
+            return Err(format!("activation {:?}", cfg.hidden_act));
+        }
+        if cfg.position_embedding_type.as_deref().is_some_and(|t| t != "absolute") {
+            return Err(format!("position embeddings {:?}", cfg.position_embedding_type));
+        }
+        Ok(cfg)
+    }
+}
+
 fn default_act() -> String {
     "gelu".into()
 }
@@ -270,30 +286,9 @@ thread_local! {
 }
 
 impl Bert {
-    /// Why this encoder cannot run a model with `config`, if it cannot (the caller then uses
-    /// candle's model): an unparsable config, another activation than GELU (erf), or
-    /// relative position embeddings.
-    pub fn unsupported(config: &str) -> Option<String> {
-        let cfg: Config = match serde_json::from_str(config) {
-            Ok(c) => c,
-            Err(e) => return Some(format!("config: {e}")),
-        };
-        if cfg.hidden_act != "gelu" {
-            return Some(format!("activation {:?}", cfg.hidden_act));
-        }
-        if cfg.position_embedding_type.as_deref().is_some_and(|t| t != "absolute") {
-            return Some(format!("position embeddings {:?}", cfg.position_embedding_type));
-        }
-        None
-    }
-
-    /// Load from a safetensors file (check [`Bert::unsupported`] first). Errors, never
+    /// Load from a safetensors file, for a config [`Config::native`] accepted. Errors, never
     /// panics, on missing or misshapen tensors.
-    pub fn load(weights: &Path, config: &str, architecture: Architecture, precision: Precision) -> Result<Self> {
-        if let Some(why) = Self::unsupported(config) {
-            bail!("the native encoder does not implement this model ({why})");
-        }
-        let cfg: Config = serde_json::from_str(config).context("the model config is not a BERT-family config")?;
+    pub fn load(weights: &Path, cfg: &Config, architecture: Architecture, precision: Precision) -> Result<Self> {
         let (hidden, heads, ffn) = (cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size);
         ensure!(heads > 0 && hidden % heads == 0, "hidden size {hidden} is not divisible by {heads} heads");
         let precision = if precision == Precision::Bf16 && !kernels::cpu().avx512_bf16 { Precision::F32 } else { precision };
@@ -456,7 +451,7 @@ impl Bert {
     }
 
     /// Word + position + token-type embeddings, then layer norm.
-    fn embed_tokens(&self, b: Batch, x: &mut [f32]) -> Result<()> {
+    fn embed_tokens(&self, b: Batch, x: &mut [f32]) {
         let h = self.hidden;
         let words = self.words.view();
         let xp = SendPtr(x.as_mut_ptr());
@@ -475,7 +470,6 @@ impl Bert {
                 kernels::add_layernorm(row, &zeros, &self.ln_embed.gamma, &self.ln_embed.beta, self.eps);
             }
         });
-        Ok(())
     }
 
     /// One transformer layer over the packed hidden states `x` (`total × hidden`), in place.
@@ -569,8 +563,8 @@ impl InplaceOp1 for EmbedOp<'_> {
     }
 
     fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
-        let x = values(storage, layout)?;
-        self.bert.embed_tokens(self.batch, x).map_err(|e| candle_core::Error::Msg(format!("{e:#}")))
+        self.bert.embed_tokens(self.batch, values(storage, layout)?);
+        Ok(())
     }
 }
 

@@ -11,7 +11,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::{bert, xlm_roberta};
 
-use super::bert::{Bert, Precision};
+use super::bert::{self as native, Bert, Precision};
 use crate::model::{Architecture, ModelDir, Pooling};
 
 pub enum Encoder {
@@ -28,8 +28,8 @@ impl Encoder {
     /// The native encoder on CPU when it implements the model, else candle's.
     pub fn load(model: &ModelDir, device: &Device, precision: Precision) -> Result<(Self, usize)> {
         let config = std::fs::read_to_string(&model.config)?;
-        if device.is_cpu() && Bert::unsupported(&config).is_none() {
-            let b = Bert::load(&model.weights, &config, model.architecture, precision).with_context(|| {
+        if let (true, Ok(cfg)) = (device.is_cpu(), native::Config::native(&config)) {
+            let b = Bert::load(&model.weights, &cfg, model.architecture, precision).with_context(|| {
                 format!(
                     "the weights in {} do not fit {} (corrupt or foreign file?); fetch the model again",
                     model.weights.display(),

@@ -444,8 +444,9 @@ impl PackedBf16 {
         Self { n, k, kp, data }
     }
 
-    /// The weight as f32 after bf16 rounding, `[n×k]` (for tests).
-    pub fn unpack(&self) -> Vec<f32> {
+    /// The weight as f32 after bf16 rounding, `[n×k]`.
+    #[cfg(test)]
+    fn unpack(&self) -> Vec<f32> {
         let mut w = vec![0f32; self.n * self.k];
         for j in 0..self.n {
             let (t, lane) = (j / 16, j % 16);

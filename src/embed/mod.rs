@@ -147,7 +147,7 @@ impl Embedder {
             let encoder = encoder();
             (tokenizer.join(), encoder)
         });
-        let encoder = encoder?.0;
+        let (encoder, dim) = encoder?;
         let tokenizer = tokenizer.map_err(|_| anyhow!("the tokenizer loader panicked"))??;
         let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model.config)?)?;
         let positions = cfg.get("max_position_embeddings").and_then(|v| v.as_u64()).unwrap_or(512) as usize;
@@ -160,7 +160,6 @@ impl Embedder {
         let cls_id = special(&["<s>", "[CLS]"]).context("tokenizer has no <s>/[CLS] token")?;
         let sep_id = special(&["</s>", "[SEP]"]).context("tokenizer has no </s>/[SEP] token")?;
         let pad_id = special(&["<pad>", "[PAD]"]).unwrap_or(0);
-        let dim = cfg.get("hidden_size").and_then(|v| v.as_u64()).context("the model config has no hidden_size")? as usize;
         Ok(Self {
             encoder,
             tokenizer,

@@ -307,12 +307,14 @@ impl Index {
     /// The sentence of paragraph `row` closest to `query`, when the paragraph has sentence
     /// vectors (the sentence that most likely answers a question).
     pub fn best_sentence(&self, query: &[f32], row: usize) -> Option<&str> {
-        let r = self.sentence_ranges[row].clone();
-        let d = self.dim();
-        let best = r.clone().max_by(|&a, &b| dot(query, &self.sentences[a * d..(a + 1) * d]).total_cmp(&dot(query, &self.sentences[b * d..(b + 1) * d])))?;
+        if self.sentence_ranges[row].is_empty() {
+            return None;
+        }
+        let scores: Vec<f32> = self.units(row).map(|u| dot(query, u)).collect();
+        let best = (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]))?;
         let units = sentence_units(&self.paragraphs[row].text);
         // The same split that produced the vectors (the format version pins it).
-        (units.len() == r.len()).then(|| units[best - r.start])
+        (units.len() == scores.len()).then(|| units[best])
     }
 
     /// A pair of paragraphs' dense score: `(1 − s)·cos(a, b) + s·max cos(sentence of a,

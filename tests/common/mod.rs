@@ -22,12 +22,15 @@ pub fn seed() -> PathBuf {
 /// The default model, loaded once per test binary.
 pub fn embedder() -> &'static Embedder {
     static E: OnceLock<Embedder> = OnceLock::new();
-    E.get_or_init(|| {
-        let m = model::resolve(DEFAULT_MODEL, &models_dir(), true).expect("default model");
-        let mut e = Embedder::load(&m).expect("load model");
-        e.progress = false;
-        e
-    })
+    E.get_or_init(|| load(Embedder::load))
+}
+
+/// The default model loaded by `how`, with the progress bar off.
+fn load(how: impl FnOnce(&model::ModelDir) -> anyhow::Result<Embedder>) -> Embedder {
+    let m = model::resolve(DEFAULT_MODEL, &models_dir(), true).expect("default model");
+    let mut e = how(&m).expect("load model");
+    e.progress = false;
+    e
 }
 
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -49,15 +52,11 @@ pub fn embedder_with(path: &str) -> &'static Embedder {
         _ => &CANDLE,
     };
     cell.get_or_init(|| {
-        let m = model::resolve(DEFAULT_MODEL, &models_dir(), true).expect("default model");
-        let mut e = match path {
-            "f32" => Embedder::load_with(&m, Precision::F32),
-            "bf16" => Embedder::load_with(&m, Precision::Bf16),
-            _ => Embedder::load_candle(&m, candle_core::Device::Cpu),
-        }
-        .expect("load model");
-        e.progress = false;
-        e
+        load(|m| match path {
+            "f32" => Embedder::load_with(m, Precision::F32),
+            "bf16" => Embedder::load_with(m, Precision::Bf16),
+            _ => Embedder::load_candle(m, candle_core::Device::Cpu),
+        })
     })
 }
 
