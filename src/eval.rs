@@ -5,8 +5,9 @@
 //! "pairs": [{"a", "b", "why"}], "out_of_corpus": ["question", ..]}`. A hit is right when
 //! its text contains one of the answers; a pair end is the paragraph containing its snippet.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -71,11 +72,18 @@ pub struct Report {
 }
 
 fn row_containing(index: &Index, snippet: &str) -> Result<usize> {
-    let rows: Vec<usize> = (0..index.len()).filter(|&r| index.paragraphs[r].text.contains(snippet)).collect();
+    let rows: Vec<usize> = (0..index.len())
+        .filter(|&r| index.paragraphs[r].text.contains(snippet))
+        .collect();
     match rows.as_slice() {
         [r] => Ok(*r),
-        [] => Err(bad_input(format!("gold snippet {snippet:?} is in no paragraph of the index"))),
-        _ => Err(bad_input(format!("gold snippet {snippet:?} is in {} paragraphs; make it unique", rows.len()))),
+        [] => Err(bad_input(format!(
+            "gold snippet {snippet:?} is in no paragraph of the index"
+        ))),
+        _ => Err(bad_input(format!(
+            "gold snippet {snippet:?} is in {} paragraphs; make it unique",
+            rows.len()
+        ))),
     }
 }
 
@@ -88,7 +96,11 @@ pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) ->
         let mut by_lang: BTreeMap<String, QuestionScores> = BTreeMap::new();
         for (q, v) in gold.questions.iter().zip(&vectors) {
             let hits = index.query(&v.vector, &q.query, 10, mode, weight, None);
-            let rank = hits.iter().position(|h| q.answers.iter().any(|a| index.paragraphs[h.row].text.contains(a.as_str())));
+            let rank = hits.iter().position(|h| {
+                q.answers
+                    .iter()
+                    .any(|a| index.paragraphs[h.row].text.contains(a.as_str()))
+            });
             for lang in ["all", q.lang.as_str()] {
                 let s = by_lang.entry(lang.to_string()).or_default();
                 s.questions += 1;
@@ -109,11 +121,16 @@ pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) ->
             s.hit5 /= n;
             s.mrr10 /= n;
         }
-        report.questions.insert(format!("{mode:?}").to_lowercase(), by_lang);
+        report
+            .questions
+            .insert(format!("{mode:?}").to_lowercase(), by_lang);
     }
 
-    let pairs: Vec<(usize, usize)> =
-        gold.pairs.iter().map(|p| Ok((row_containing(index, &p.a)?, row_containing(index, &p.b)?))).collect::<Result<_>>()?;
+    let pairs: Vec<(usize, usize)> = gold
+        .pairs
+        .iter()
+        .map(|p| Ok((row_containing(index, &p.a)?, row_containing(index, &p.b)?)))
+        .collect::<Result<_>>()?;
     for scoring in [LinkScoring::Cosine, LinkScoring::Csls, LinkScoring::Hybrid] {
         let linker = Linker::new(index, 10, f32::MIN).with_scoring(scoring);
         let (mut r5, mut r10) = (0usize, 0usize);
@@ -131,15 +148,27 @@ pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) ->
         let n = (2 * pairs.len()).max(1) as f64;
         report.links.insert(
             format!("{scoring:?}").to_lowercase(),
-            LinkScores { pairs: pairs.len(), recall5: r5 as f64 / n, recall10: r10 as f64 / n },
+            LinkScores {
+                pairs: pairs.len(),
+                recall5: r5 as f64 / n,
+                recall10: r10 as f64 / n,
+            },
         );
     }
 
     if !gold.out_of_corpus.is_empty() {
         let ooc = embedder.embed(&gold.out_of_corpus, Prefix::Query)?;
-        let flagged = ooc.iter().zip(&gold.out_of_corpus).filter(|(e, q)| index.confidence(&e.vector, q) < 0.0).count();
+        let flagged = ooc
+            .iter()
+            .zip(&gold.out_of_corpus)
+            .filter(|(e, q)| index.confidence(&e.vector, q) < 0.0)
+            .count();
         report.out_of_corpus_flagged = flagged as f64 / ooc.len() as f64;
-        let false_alarms = vectors.iter().zip(&queries).filter(|(e, q)| index.confidence(&e.vector, q) < 0.0).count();
+        let false_alarms = vectors
+            .iter()
+            .zip(&queries)
+            .filter(|(e, q)| index.confidence(&e.vector, q) < 0.0)
+            .count();
         report.in_corpus_flagged = false_alarms as f64 / vectors.len().max(1) as f64;
     }
     Ok(report)
@@ -150,12 +179,20 @@ impl fmt::Display for Report {
         writeln!(f, "questions        mode      n   hit@1  hit@5  MRR@10")?;
         for (mode, langs) in &self.questions {
             for (lang, s) in langs {
-                writeln!(f, "  {lang:<14} {mode:<8} {:>3}   {:.3}  {:.3}  {:.3}", s.questions, s.hit1, s.hit5, s.mrr10)?;
+                writeln!(
+                    f,
+                    "  {lang:<14} {mode:<8} {:>3}   {:.3}  {:.3}  {:.3}",
+                    s.questions, s.hit1, s.hit5, s.mrr10
+                )?;
             }
         }
         writeln!(f, "links            scoring   pairs  recall@5  recall@10")?;
         for (scoring, s) in &self.links {
-            writeln!(f, "                 {scoring:<8} {:>5}     {:.3}      {:.3}", s.pairs, s.recall5, s.recall10)?;
+            writeln!(
+                f,
+                "                 {scoring:<8} {:>5}     {:.3}      {:.3}",
+                s.pairs, s.recall5, s.recall10
+            )?;
         }
         writeln!(
             f,
@@ -163,5 +200,138 @@ impl fmt::Display for Report {
             self.out_of_corpus_flagged * 100.0,
             self.in_corpus_flagged * 100.0
         )
+    }
+}
+
+/// Translation-link recall in one direction of a parallel corpus.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Direction {
+    /// Files of the source side with a counterpart on the other side.
+    pub files: usize,
+    /// Source paragraphs measured (see [`evaluate_pairs`]).
+    pub paragraphs: usize,
+    pub recall1: f64,
+    pub recall5: f64,
+    pub recall10: f64,
+}
+
+/// [`evaluate_pairs`]' result: `"zh→en"` → recall.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PairsReport {
+    pub directions: BTreeMap<String, Direction>,
+}
+
+/// Translation-link recall on two folders of translations paired by relative path: for
+/// each paragraph of a file in `a` whose counterpart exists in `b` (and the other way
+/// round), whether one of its first 1/5/10 links (default linking, other documents,
+/// no threshold) lies in the counterpart file. Measured paragraphs are written in their
+/// side's main language (untranslated passages left in the original language are not
+/// translations) and have text found nowhere else in the corpus (boilerplate repeated in
+/// many files has no single right counterpart).
+pub fn evaluate_pairs(index: &Index, a: &Path, b: &Path) -> Result<PairsReport> {
+    use rayon::prelude::*;
+    let roots = [canonical(a)?, canonical(b)?];
+    // Each paragraph's side and path relative to its side's folder.
+    let place: Vec<Option<(usize, PathBuf)>> = (0..index.len())
+        .map(|r| {
+            let file = std::fs::canonicalize(&index.doc_of(r).source).ok()?;
+            roots.iter().enumerate().find_map(|(side, root)| {
+                file.strip_prefix(root)
+                    .ok()
+                    .map(|rel| (side, rel.to_path_buf()))
+            })
+        })
+        .collect();
+    let mut text_count: HashMap<&str, usize> = HashMap::new();
+    for p in &index.paragraphs {
+        *text_count.entry(p.text.as_str()).or_default() += 1;
+    }
+    let mut side_lang = [String::new(), String::new()];
+    let mut files: [std::collections::BTreeSet<&Path>; 2] = Default::default();
+    for side in 0..2 {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for (r, p) in place.iter().enumerate() {
+            if let Some((s, rel)) = p {
+                if *s == side {
+                    *counts.entry(index.lang(r)).or_default() += 1;
+                    files[side].insert(rel.as_path());
+                }
+            }
+        }
+        side_lang[side] = counts
+            .into_iter()
+            .max_by_key(|(l, n)| (*n, *l))
+            .map(|(l, _)| l.to_string())
+            .unwrap_or_default();
+    }
+    if files[0].is_empty() || files[1].is_empty() {
+        return Err(bad_input(format!(
+            "no indexed paragraphs under {} or {}",
+            a.display(),
+            b.display()
+        )));
+    }
+    let linker = Linker::new(index, 10, f32::MIN);
+    let mut report = PairsReport::default();
+    for side in 0..2 {
+        let other = 1 - side;
+        let sources: Vec<usize> = (0..index.len())
+            .filter(|&r| {
+                place[r]
+                    .as_ref()
+                    .is_some_and(|(s, rel)| *s == side && files[other].contains(rel.as_path()))
+                    && index.lang(r) == side_lang[side]
+                    && text_count[index.paragraphs[r].text.as_str()] == 1
+            })
+            .collect();
+        let ranks: Vec<Option<usize>> = sources
+            .par_iter()
+            .map(|&r| {
+                let want = place[r].as_ref().map(|(_, rel)| (other, rel.clone()));
+                linker
+                    .from_row(r, false)
+                    .iter()
+                    .position(|l| place[l.row] == want)
+            })
+            .collect();
+        let n = ranks.len().max(1) as f64;
+        let within =
+            |k: usize| ranks.iter().filter(|r| r.is_some_and(|r| r < k)).count() as f64 / n;
+        let paired = files[side]
+            .iter()
+            .filter(|f| files[other].contains(*f))
+            .count();
+        report.directions.insert(
+            format!("{}→{}", side_lang[side], side_lang[other]),
+            Direction {
+                files: paired,
+                paragraphs: ranks.len(),
+                recall1: within(1),
+                recall5: within(5),
+                recall10: within(10),
+            },
+        );
+    }
+    Ok(report)
+}
+
+fn canonical(dir: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(dir).map_err(|e| bad_input(format!("{}: {e}", dir.display())))
+}
+
+impl fmt::Display for PairsReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "translation links   files  paragraphs  recall@1  recall@5  recall@10"
+        )?;
+        for (dir, d) in &self.directions {
+            writeln!(
+                f,
+                "  {dir:<17} {:>5}  {:>10}     {:.3}     {:.3}      {:.3}",
+                d.files, d.paragraphs, d.recall1, d.recall5, d.recall10
+            )?;
+        }
+        Ok(())
     }
 }

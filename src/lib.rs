@@ -15,5 +15,6 @@ pub mod model;
 pub use error::BadInput;
 pub mod index;
 pub mod ingest;
+pub mod lang;
 pub mod link;
 pub mod output;

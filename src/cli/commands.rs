@@ -69,7 +69,12 @@ pub fn crossref(
     };
     linker.min_score = threshold;
     let links = linker.crossref();
-    let about = About { model: idx.manifest.model.id.clone(), k, min_score: threshold, threshold_note: note };
+    let about = About {
+        model: idx.manifest.model.id.clone(),
+        k,
+        min_score: threshold,
+        threshold_note: note,
+    };
     match out {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -77,7 +82,8 @@ pub fn crossref(
             for f in [Format::Html, Format::Md, Format::Jsonl, Format::Csv] {
                 let path = dir.join(format!("crossref.{}", f.extension()));
                 let tmp = dir.join(format!(".crossref.{}.tmp", f.extension()));
-                let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+                let file = std::fs::File::create(&tmp)
+                    .with_context(|| format!("creating {}", tmp.display()))?;
                 let mut sink = f.sink(Box::new(std::io::BufWriter::new(file)));
                 output::write_crossref(sink.as_mut(), &idx, &links, &about)?;
                 drop(sink);
@@ -111,6 +117,7 @@ fn hit_json(idx: &Index, h: &Hit, terms: &[String], sentence: Option<&str>) -> s
         "doc": idx.doc_of(h.row).title,
         "section": p.section,
         "score": output::round(h.score),
+        "lang": idx.lang(h.row),
         "text": p.text,
         "terms": terms,
         "sentence": sentence,
@@ -135,7 +142,8 @@ pub fn search(
                 Box::new(std::io::stdin().lock())
             } else {
                 Box::new(std::io::BufReader::new(
-                    std::fs::File::open(&path).map_err(|e| bad_input(format!("cannot open {}: {e}", path.display())))?,
+                    std::fs::File::open(&path)
+                        .map_err(|e| bad_input(format!("cannot open {}: {e}", path.display())))?,
                 ))
             };
             let mut qs = Vec::new();
@@ -148,15 +156,25 @@ pub fn search(
             qs
         }
         (Some(_), Some(_)) => return Err(bad_input("give a question or --queries, not both")),
-        (None, None) => return Err(bad_input("give a question, or --queries FILE (- for standard input)")),
+        (None, None) => {
+            return Err(bad_input(
+                "give a question, or --queries FILE (- for standard input)",
+            ))
+        }
     };
     let (idx, embedder) = open_checked(index, model)?;
     let allowed_docs: Option<Vec<String>> = doc.as_ref().map(|d| {
-        idx.documents.iter().filter(|r| r.title.contains(d.as_str()) || r.id.contains(d.as_str())).map(|r| r.id.clone()).collect()
+        idx.documents
+            .iter()
+            .filter(|r| r.title.contains(d.as_str()) || r.id.contains(d.as_str()))
+            .map(|r| r.id.clone())
+            .collect()
     });
     if let (Some(d), Some(a)) = (&doc, &allowed_docs) {
         if a.is_empty() {
-            return Err(bad_input(format!("no document title or id contains {d:?} (see `xref docs`)")));
+            return Err(bad_input(format!(
+                "no document title or id contains {d:?} (see `xref docs`)"
+            )));
         }
     }
     let vectors = embedder.embed(&questions, Prefix::Query)?;
@@ -192,7 +210,14 @@ pub fn search(
             for (i, h) in hits.iter().enumerate() {
                 let p = &idx.paragraphs[h.row];
                 let terms = shared_terms(q, &p.text);
-                writeln!(out, "\n{:>2}. {}  [{:.3}]  {}", i + 1, output::place(&idx, h.row), h.score, p.id)?;
+                writeln!(
+                    out,
+                    "\n{:>2}. {}  [{:.3}]  {}",
+                    i + 1,
+                    output::place(&idx, h.row),
+                    h.score,
+                    p.id
+                )?;
                 if let Some(s) = idx.best_sentence(&v.vector, h.row) {
                     writeln!(out, "    » {}", highlight(s, &terms, mark()))?;
                 }
@@ -218,8 +243,16 @@ pub fn related(
     let linker = Linker::new(&idx, k, f32::MIN);
     let (source_id, source_text, links): (Option<String>, String, Vec<Link>) = match (id, text) {
         (Some(id), None) => {
-            let row = idx.row(&id).ok_or_else(|| bad_input(format!("no paragraph with id {id:?} in the index (see `xref paragraphs`)")))?;
-            (Some(id), idx.paragraphs[row].text.clone(), linker.from_row(row, same_doc))
+            let row = idx.row(&id).ok_or_else(|| {
+                bad_input(format!(
+                    "no paragraph with id {id:?} in the index (see `xref paragraphs`)"
+                ))
+            })?;
+            (
+                Some(id),
+                idx.paragraphs[row].text.clone(),
+                linker.from_row(row, same_doc),
+            )
         }
         (None, Some(text)) => {
             let embedder = load_embedder(model)?;
@@ -236,7 +269,13 @@ pub fn related(
         writeln!(out, "{line}")?;
     } else {
         match source_id.as_deref().and_then(|i| idx.row(i)) {
-            Some(row) => writeln!(out, "{}  {}\n    {}\n", output::place(&idx, row), idx.paragraphs[row].id, source_text)?,
+            Some(row) => writeln!(
+                out,
+                "{}  {}\n    {}\n",
+                output::place(&idx, row),
+                idx.paragraphs[row].id,
+                source_text
+            )?,
             None => writeln!(out, "{source_text}\n")?,
         }
         if links.is_empty() {
@@ -245,7 +284,14 @@ pub fn related(
         for (i, l) in links.iter().enumerate() {
             let p = &idx.paragraphs[l.row];
             let quote = if l.quote { "  quotation" } else { "" };
-            writeln!(out, "{:>2}. {}  [{:.3}]{quote}  {}", i + 1, output::place(&idx, l.row), l.score, p.id)?;
+            writeln!(
+                out,
+                "{:>2}. {}  [{:.3}]{quote}  {}",
+                i + 1,
+                output::place(&idx, l.row),
+                l.score,
+                p.id
+            )?;
             writeln!(out, "    {}\n", highlight(&p.text, &l.terms, mark()))?;
         }
     }
@@ -262,13 +308,41 @@ struct Listing {
 fn listing(paths: &[PathBuf], ingest: &IngestArgs, index: &IndexArgs) -> Result<Listing> {
     if paths.is_empty() {
         let idx = Index::open(&index.dir)?;
-        let docs = idx.documents.iter().map(|d| (d.id.clone(), d.title.clone(), d.source.clone(), d.paragraphs)).collect();
-        let paragraphs = (0..idx.len()).map(|r| (idx.doc_of(r).title.clone(), idx.paragraphs[r].clone())).collect();
+        let docs = idx
+            .documents
+            .iter()
+            .map(|d| {
+                (
+                    d.id.clone(),
+                    d.title.clone(),
+                    d.source.clone(),
+                    d.paragraphs,
+                )
+            })
+            .collect();
+        let paragraphs = (0..idx.len())
+            .map(|r| (idx.doc_of(r).title.clone(), idx.paragraphs[r].clone()))
+            .collect();
         return Ok(Listing { docs, paragraphs });
     }
     let corpus = ingest_corpus(paths, ingest)?;
-    let docs = corpus.documents.iter().map(|d| (d.id.clone(), d.title.clone(), d.source.clone(), d.paragraphs.len())).collect();
-    let paragraphs = corpus.documents.iter().flat_map(|d| d.paragraphs.iter().map(|p| (d.title.clone(), p.clone()))).collect();
+    let docs = corpus
+        .documents
+        .iter()
+        .map(|d| {
+            (
+                d.id.clone(),
+                d.title.clone(),
+                d.source.clone(),
+                d.paragraphs.len(),
+            )
+        })
+        .collect();
+    let paragraphs = corpus
+        .documents
+        .iter()
+        .flat_map(|d| d.paragraphs.iter().map(|p| (d.title.clone(), p.clone())))
+        .collect();
     Ok(Listing { docs, paragraphs })
 }
 
@@ -277,16 +351,30 @@ pub fn docs(paths: &[PathBuf], json: bool, ingest: &IngestArgs, index: &IndexArg
     let mut out = stdout();
     for (i, (id, title, source, n)) in l.docs.iter().enumerate() {
         if json {
-            writeln!(out, "{}", json!({ "doc": title, "paragraphs": n, "source": source }))?;
+            writeln!(
+                out,
+                "{}",
+                json!({ "doc": title, "paragraphs": n, "source": source })
+            )?;
         } else {
-            writeln!(out, "{:>3}. {title}  ({n} paragraphs; {id}; {source})", i + 1)?;
+            writeln!(
+                out,
+                "{:>3}. {title}  ({n} paragraphs; {id}; {source})",
+                i + 1
+            )?;
         }
     }
     out.flush()?;
     Ok(())
 }
 
-pub fn paragraphs(paths: &[PathBuf], doc: Option<String>, json: bool, ingest: &IngestArgs, index: &IndexArgs) -> Result<()> {
+pub fn paragraphs(
+    paths: &[PathBuf],
+    doc: Option<String>,
+    json: bool,
+    ingest: &IngestArgs,
+    index: &IndexArgs,
+) -> Result<()> {
     let l = listing(paths, ingest, index)?;
     let mut out = stdout();
     let mut current = None;
@@ -305,18 +393,34 @@ pub fn paragraphs(paths: &[PathBuf], doc: Option<String>, json: bool, ingest: &I
                 writeln!(out, "## {title}  ({})\n", p.doc_id)?;
                 current = Some(&p.doc_id);
             }
-            let section = p.section.as_deref().map(|s| format!(" › {s}")).unwrap_or_default();
-            writeln!(out, "[{}]{section}  {}:{}-{}\n{}\n", p.id, p.source, p.line_start, p.line_end, p.text)?;
+            let section = p
+                .section
+                .as_deref()
+                .map(|s| format!(" › {s}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "[{}]{section}  {}:{}-{}\n{}\n",
+                p.id, p.source, p.line_start, p.line_end, p.text
+            )?;
         }
     }
     out.flush()?;
     Ok(())
 }
 
-pub fn eval(gold_path: &Path, weight: f32, json: bool, ingest: &IngestArgs, index: &IndexArgs, model: &ModelArgs) -> Result<()> {
-    let bytes = std::fs::read(gold_path).map_err(|e| bad_input(format!("cannot read {}: {e}", gold_path.display())))?;
-    let gold: crate::eval::Gold =
-        serde_json::from_slice(&bytes).map_err(|e| bad_input(format!("{} is not a gold set: {e}", gold_path.display())))?;
+pub fn eval(
+    gold_path: &Path,
+    weight: f32,
+    json: bool,
+    ingest: &IngestArgs,
+    index: &IndexArgs,
+    model: &ModelArgs,
+) -> Result<()> {
+    let bytes = std::fs::read(gold_path)
+        .map_err(|e| bad_input(format!("cannot read {}: {e}", gold_path.display())))?;
+    let gold: crate::eval::Gold = serde_json::from_slice(&bytes)
+        .map_err(|e| bad_input(format!("{} is not a gold set: {e}", gold_path.display())))?;
     let embedder = load_embedder(model)?;
     if let Some(corpus) = &gold.corpus {
         index_paths(&[PathBuf::from(corpus)], false, ingest, index, &embedder)?;
@@ -324,6 +428,41 @@ pub fn eval(gold_path: &Path, weight: f32, json: bool, ingest: &IngestArgs, inde
     let idx = Index::open(&index.dir)?;
     idx.check_model(&embedder)?;
     let report = crate::eval::evaluate(&idx, &embedder, &gold, weight)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+pub fn eval_pairs(
+    a: &Path,
+    b: &Path,
+    json: bool,
+    ingest: &IngestArgs,
+    index: &IndexArgs,
+    model: &ModelArgs,
+) -> Result<()> {
+    for dir in [a, b] {
+        if !dir.is_dir() {
+            return Err(bad_input(format!(
+                "{} is not a folder (--pairs takes two folders of translations)",
+                dir.display()
+            )));
+        }
+    }
+    let embedder = load_embedder(model)?;
+    index_paths(
+        &[a.to_path_buf(), b.to_path_buf()],
+        false,
+        ingest,
+        index,
+        &embedder,
+    )?;
+    let idx = Index::open(&index.dir)?;
+    idx.check_model(&embedder)?;
+    let report = crate::eval::evaluate_pairs(&idx, a, b)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

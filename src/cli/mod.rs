@@ -65,8 +65,18 @@ pub struct IngestArgs {
 
 impl IngestArgs {
     pub fn options(&self) -> IngestOptions {
-        let marker = self.split_marker.as_ref().map(|m| if m == "\\f" { "\x0c".to_string() } else { m.clone() });
-        IngestOptions { max_chars: self.max_chars, split_marker: marker, ..IngestOptions::default() }
+        let marker = self.split_marker.as_ref().map(|m| {
+            if m == "\\f" {
+                "\x0c".to_string()
+            } else {
+                m.clone()
+            }
+        });
+        IngestOptions {
+            max_chars: self.max_chars,
+            split_marker: marker,
+            ..IngestOptions::default()
+        }
     }
 }
 
@@ -156,10 +166,17 @@ pub enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
-    /// Measure retrieval quality on a gold set (indexing its corpus first if needed).
+    /// Measure retrieval quality on a gold set (indexing its corpus first if needed), or
+    /// translation-link recall on a parallel corpus with --pairs.
     Eval {
         /// Gold set JSON (see tests/gold/seed.json).
-        gold: PathBuf,
+        #[arg(required_unless_present = "pairs", conflicts_with = "pairs")]
+        gold: Option<PathBuf>,
+        /// Two folders of translations paired by file name (A/x.md is a translation of
+        /// B/x.md): index both, then measure how often a paragraph's links reach its
+        /// file's counterpart (recall@1/5/10, both directions).
+        #[arg(long, num_args = 2, value_names = ["A", "B"])]
+        pairs: Option<Vec<PathBuf>>,
         /// Weight of the lexical channel in hybrid mode.
         #[arg(long, default_value_t = crate::index::HYBRID_WEIGHT)]
         weight: f32,
@@ -263,7 +280,10 @@ pub fn main() -> i32 {
         Ok(()) => 0,
         Err(e) => {
             // A closed pipe (`xref … | head`) is not an error worth reporting.
-            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
                 return 0;
             }
             eprintln!("xref: error: {e:#}");
@@ -291,26 +311,95 @@ pub fn run(cli: Cli) -> Result<()> {
                 Ok(())
             }
         },
-        Command::Embed { input, output, prefix, model } => cmd_embed(input, output, prefix.into(), &model),
-        Command::Index { paths, rebuild, ingest, index, model } => {
+        Command::Embed {
+            input,
+            output,
+            prefix,
+            model,
+        } => cmd_embed(input, output, prefix.into(), &model),
+        Command::Index {
+            paths,
+            rebuild,
+            ingest,
+            index,
+            model,
+        } => {
             let embedder = load_embedder(&model)?;
             index_paths(&paths, rebuild, &ingest, &index, &embedder)?;
             Ok(())
         }
-        Command::Crossref { paths, out, format, k, min_score, quantile, ingest, index, model } => {
-            commands::crossref(&paths, out.as_deref(), format, k, min_score, quantile, &ingest, &index, &model)
-        }
-        Command::Search { question, queries, k, doc, mode, json, index, model } => {
-            commands::search(question, queries, k, doc, mode, json, &index, &model)
-        }
-        Command::Related { id, text, k, same_doc, json, index, model } => {
-            commands::related(id, text, k, same_doc, json, &index, &model)
-        }
-        Command::Eval { gold, weight, json, ingest, index, model } => {
-            commands::eval(&gold, weight, json, &ingest, &index, &model)
-        }
-        Command::Docs { paths, json, ingest, index } => commands::docs(&paths, json, &ingest, &index),
-        Command::Paragraphs { paths, doc, json, ingest, index } => commands::paragraphs(&paths, doc, json, &ingest, &index),
+        Command::Crossref {
+            paths,
+            out,
+            format,
+            k,
+            min_score,
+            quantile,
+            ingest,
+            index,
+            model,
+        } => commands::crossref(
+            &paths,
+            out.as_deref(),
+            format,
+            k,
+            min_score,
+            quantile,
+            &ingest,
+            &index,
+            &model,
+        ),
+        Command::Search {
+            question,
+            queries,
+            k,
+            doc,
+            mode,
+            json,
+            index,
+            model,
+        } => commands::search(question, queries, k, doc, mode, json, &index, &model),
+        Command::Related {
+            id,
+            text,
+            k,
+            same_doc,
+            json,
+            index,
+            model,
+        } => commands::related(id, text, k, same_doc, json, &index, &model),
+        Command::Eval {
+            gold,
+            pairs,
+            weight,
+            json,
+            ingest,
+            index,
+            model,
+        } => match pairs {
+            Some(dirs) => commands::eval_pairs(&dirs[0], &dirs[1], json, &ingest, &index, &model),
+            None => commands::eval(
+                gold.as_deref().unwrap_or(std::path::Path::new("")),
+                weight,
+                json,
+                &ingest,
+                &index,
+                &model,
+            ),
+        },
+        Command::Docs {
+            paths,
+            json,
+            ingest,
+            index,
+        } => commands::docs(&paths, json, &ingest, &index),
+        Command::Paragraphs {
+            paths,
+            doc,
+            json,
+            ingest,
+            index,
+        } => commands::paragraphs(&paths, doc, json, &ingest, &index),
     }
 }
 
@@ -320,18 +409,27 @@ pub fn load_embedder(args: &ModelArgs) -> Result<Embedder> {
     Embedder::load_with(&m, args.precision.resolve())
 }
 
-fn cmd_embed(input: Option<PathBuf>, output: Option<PathBuf>, prefix: Prefix, args: &ModelArgs) -> Result<()> {
+fn cmd_embed(
+    input: Option<PathBuf>,
+    output: Option<PathBuf>,
+    prefix: Prefix,
+    args: &ModelArgs,
+) -> Result<()> {
     let lines: Vec<String> = match &input {
         Some(p) => {
-            let f = std::fs::File::open(p).map_err(|e| bad_input(format!("cannot open {}: {e}", p.display())))?;
-            read_lines(std::io::BufReader::new(f)).with_context(|| format!("reading {}", p.display()))?
+            let f = std::fs::File::open(p)
+                .map_err(|e| bad_input(format!("cannot open {}: {e}", p.display())))?;
+            read_lines(std::io::BufReader::new(f))
+                .with_context(|| format!("reading {}", p.display()))?
         }
         None => read_lines(std::io::stdin().lock()).context("reading standard input")?,
     };
     let embedder = load_embedder(args)?;
     let embedded = embedder.embed(&lines, prefix)?;
     let sink: Box<dyn Write> = match &output {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        Some(p) => {
+            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = BufWriter::new(sink);
@@ -357,10 +455,21 @@ fn read_lines(r: impl BufRead) -> Result<Vec<String>> {
 }
 
 /// Ingest `paths` (reporting skipped files) and update the index with them.
-pub fn index_paths(paths: &[PathBuf], rebuild: bool, ingest_args: &IngestArgs, index: &IndexArgs, embedder: &Embedder) -> Result<()> {
+pub fn index_paths(
+    paths: &[PathBuf],
+    rebuild: bool,
+    ingest_args: &IngestArgs,
+    index: &IndexArgs,
+    embedder: &Embedder,
+) -> Result<()> {
     let paths: Vec<PathBuf> = if paths.is_empty() {
         let existing = crate::index::Index::open(&index.dir)?;
-        existing.manifest.files.iter().map(|f| PathBuf::from(&f.path)).collect()
+        existing
+            .manifest
+            .files
+            .iter()
+            .map(|f| PathBuf::from(&f.path))
+            .collect()
     } else {
         paths.to_vec()
     };
@@ -392,12 +501,15 @@ pub fn index_paths(paths: &[PathBuf], rebuild: bool, ingest_args: &IngestArgs, i
 
 /// Ingest files, printing a warning for each file skipped.
 pub fn ingest_corpus(paths: &[PathBuf], args: &IngestArgs) -> Result<ingest::Corpus> {
-    let corpus = ingest::ingest_paths(paths, &args.options()).map_err(|e| bad_input(e.to_string()))?;
+    let corpus =
+        ingest::ingest_paths(paths, &args.options()).map_err(|e| bad_input(e.to_string()))?;
     for w in &corpus.warnings {
         eprintln!("xref: warning: {}: {}", w.path, w.message);
     }
     if corpus.documents.is_empty() {
-        return Err(bad_input("no documents found in the given paths (nothing to index)"));
+        return Err(bad_input(
+            "no documents found in the given paths (nothing to index)",
+        ));
     }
     Ok(corpus)
 }

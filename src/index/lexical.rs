@@ -40,14 +40,21 @@ pub fn tokens(text: &str) -> Vec<String> {
             let start = i;
             while i < chars.len() && !is_cjk(chars[i]) {
                 let c = chars[i];
-                let decimal = (c == '.' || c == ',') && i > start && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+                let decimal = (c == '.' || c == ',')
+                    && i > start
+                    && chars[i - 1].is_ascii_digit()
+                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
                 if c.is_alphanumeric() || decimal {
                     i += 1;
                 } else {
                     break;
                 }
             }
-            let mut word: String = chars[start..i].iter().collect::<String>().to_lowercase().replace(',', "");
+            let mut word: String = chars[start..i]
+                .iter()
+                .collect::<String>()
+                .to_lowercase()
+                .replace(',', "");
             if chars.get(i) == Some(&'%') && word.chars().all(|c| c.is_ascii_digit() || c == '.') {
                 word.push('%');
                 i += 1;
@@ -85,7 +92,11 @@ impl Lexical {
             }
         }
         let avgdl = doc_len.iter().map(|&l| l as f32).sum::<f32>() / doc_len.len().max(1) as f32;
-        Self { doc_len, avgdl, postings }
+        Self {
+            doc_len,
+            avgdl,
+            postings,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -96,21 +107,38 @@ impl Lexical {
         self.doc_len.is_empty()
     }
 
-    /// BM25 scores of every row that shares a term with `query` (unsorted).
-    pub fn scores(&self, query: &str) -> HashMap<usize, f32> {
-        let n = self.len() as f32;
-        let mut terms = tokens(query);
+    /// The distinct terms of `text`; `shareable_only` keeps those that a text in another
+    /// script can contain too (Latin words, identifiers and numbers: no CJK bigrams).
+    pub fn terms(text: &str, shareable_only: bool) -> Vec<String> {
+        let mut terms = tokens(text);
+        if shareable_only {
+            terms.retain(|t| !t.chars().next().is_some_and(is_cjk));
+        }
         terms.sort();
         terms.dedup();
+        terms
+    }
+
+    /// BM25 scores of every row that shares a term with `query` (unsorted).
+    pub fn scores(&self, query: &str) -> HashMap<usize, f32> {
+        self.scores_of(&Self::terms(query, false))
+    }
+
+    /// BM25 scores of every row containing one of `terms` (distinct), unsorted.
+    pub fn scores_of(&self, terms: &[String]) -> HashMap<usize, f32> {
+        let n = self.len() as f32;
         let mut acc: HashMap<usize, f32> = HashMap::new();
         for t in terms {
-            let Some(list) = self.postings.get(&t) else { continue };
+            let Some(list) = self.postings.get(t) else {
+                continue;
+            };
             let df = list.len() as f32;
             let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
             for &(row, tf) in list {
                 let tf = tf as f32;
                 let dl = self.doc_len[row as usize] as f32;
-                let s = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / self.avgdl.max(1.0)));
+                let s =
+                    idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / self.avgdl.max(1.0)));
                 *acc.entry(row as usize).or_default() += s;
             }
         }
@@ -120,10 +148,12 @@ impl Lexical {
     /// The BM25 score a row would get for matching every term of `query` once at average
     /// length: the scale that makes scores comparable across queries.
     pub fn ideal(&self, query: &str) -> f32 {
+        self.ideal_of(&Self::terms(query, false))
+    }
+
+    /// [`Lexical::ideal`] of distinct `terms`.
+    pub fn ideal_of(&self, terms: &[String]) -> f32 {
         let n = self.len() as f32;
-        let mut terms = tokens(query);
-        terms.sort();
-        terms.dedup();
         terms
             .iter()
             .map(|t| {
@@ -134,8 +164,17 @@ impl Lexical {
     }
 
     /// The `k` best rows by BM25, best first.
-    pub fn search(&self, query: &str, k: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<(usize, f32)> {
-        let mut hits: Vec<(usize, f32)> = self.scores(query).into_iter().filter(|(r, _)| allow.is_none_or(|f| f(*r))).collect();
+    pub fn search(
+        &self,
+        query: &str,
+        k: usize,
+        allow: Option<&dyn Fn(usize) -> bool>,
+    ) -> Vec<(usize, f32)> {
+        let mut hits: Vec<(usize, f32)> = self
+            .scores(query)
+            .into_iter()
+            .filter(|(r, _)| allow.is_none_or(|f| f(*r)))
+            .collect();
         hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         hits.truncate(k);
         hits
@@ -150,17 +189,30 @@ mod tests {
     fn tokenises_cjk_bigrams_words_and_numbers() {
         assert_eq!(tokens("金融监管"), ["金融", "融监", "监管"]);
         assert_eq!(tokens("龙"), ["龙"]);
-        assert_eq!(tokens("GDP增长5.3%，Green Finance"), ["gdp", "增长", "5.3%", "green", "finance"]);
+        assert_eq!(
+            tokens("GDP增长5.3%，Green Finance"),
+            ["gdp", "增长", "5.3%", "green", "finance"]
+        );
         assert_eq!(tokens("1,200名代表"), ["1200", "名代", "代表"]);
     }
 
     #[test]
     fn bm25_prefers_the_matching_row() {
-        let lx = Lexical::build(&["必须加强金融监管", "绿色发展是高质量发展的底色", "金融服务实体经济"]);
+        let lx = Lexical::build(&[
+            "必须加强金融监管",
+            "绿色发展是高质量发展的底色",
+            "金融服务实体经济",
+        ]);
         let hits = lx.search("金融监管要加强", 3, None);
         assert_eq!(hits[0].0, 0);
         assert!(hits.iter().all(|h| h.0 != 1));
         let only2 = |r: usize| r == 2;
-        assert_eq!(lx.search("金融监管", 3, Some(&only2)).iter().map(|h| h.0).collect::<Vec<_>>(), [2]);
+        assert_eq!(
+            lx.search("金融监管", 3, Some(&only2))
+                .iter()
+                .map(|h| h.0)
+                .collect::<Vec<_>>(),
+            [2]
+        );
     }
 }

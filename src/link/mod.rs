@@ -71,6 +71,39 @@ const CSLS_NEIGHBOURS: usize = 10;
 /// Most targets per source when calibrating (see [`Linker::calibrate`]).
 const CALIBRATION_TARGETS: usize = 20_000;
 
+/// Makes link scores comparable across language pairs.
+///
+/// Even on centred vectors ([`crate::index::langspace`]) the scores of pairs in different
+/// languages spread less than those of same-language pairs, and the lexical channel adds
+/// less across scripts, so one threshold and one ranking would still favour the source's
+/// own language. Each (source language, target language) pair's background distribution
+/// — the scores of cross-document pairs sampled from the corpus — is mapped onto the
+/// distribution of the corpus's largest same-language pair: `s' = μ_ref + σ_ref·(s − μ)/σ`.
+/// A one-language corpus needs none (scores stay as they are).
+#[derive(Debug, Clone, Default)]
+pub struct PairNorm {
+    /// (source language, target language) → (mean, sd) of background scores.
+    stats: HashMap<(String, String), (f32, f32)>,
+    reference: (f32, f32),
+}
+
+impl PairNorm {
+    /// `score` of a pair from a `from`-language text to a `to`-language paragraph, on the
+    /// reference scale.
+    pub fn map(&self, from: &str, to: &str, score: f32) -> f32 {
+        match self.stats.get(&(from.to_string(), to.to_string())) {
+            Some(&(mean, sd)) if sd > 1e-6 => {
+                self.reference.0 + self.reference.1 * (score - mean) / sd
+            }
+            _ => score,
+        }
+    }
+}
+
+/// Sources and targets per language sampled for [`PairNorm`].
+const NORM_SOURCES: usize = 150;
+const NORM_TARGETS: usize = 600;
+
 /// Finds links in an index.
 pub struct Linker<'a> {
     index: &'a Index,
@@ -81,16 +114,115 @@ pub struct Linker<'a> {
     scoring: LinkScoring,
     /// Per-row neighbourhood density, for CSLS.
     density: Vec<f32>,
+    norm: PairNorm,
 }
 
 impl<'a> Linker<'a> {
     /// A linker with the default (hybrid) scoring.
     pub fn new(index: &'a Index, k: usize, min_score: f32) -> Self {
-        Self { index, k, min_score, scoring: LinkScoring::Hybrid, density: Vec::new() }
+        let mut linker = Self {
+            index,
+            k,
+            min_score,
+            scoring: LinkScoring::Hybrid,
+            density: Vec::new(),
+            norm: PairNorm::default(),
+        };
+        linker.norm = linker.pair_norm();
+        linker
+    }
+
+    /// Background statistics per language pair (see [`PairNorm`]); empty for a
+    /// one-language corpus.
+    fn pair_norm(&self) -> PairNorm {
+        use rayon::prelude::*;
+        let idx = self.index;
+        if !idx.is_multilingual() {
+            return PairNorm::default();
+        }
+        let mut by_lang: HashMap<&str, Vec<usize>> = HashMap::new();
+        for r in 0..idx.len() {
+            by_lang.entry(idx.lang(r)).or_default().push(r);
+        }
+        let spread = |rows: &Vec<usize>, m: usize| -> Vec<usize> {
+            (0..m.min(rows.len()))
+                .map(|i| rows[i * rows.len() / m.min(rows.len())])
+                .collect()
+        };
+        let mut stats = HashMap::new();
+        let mut reference = (0.0, 1.0, 0usize);
+        for (&from, rows) in &by_lang {
+            let sources = spread(rows, NORM_SOURCES);
+            for (&to, trows) in &by_lang {
+                let targets = spread(trows, NORM_TARGETS);
+                let scores: Vec<f32> = sources
+                    .par_iter()
+                    .flat_map_iter(|&i| {
+                        let lex = self.lexical_for(&idx.paragraphs[i].text);
+                        let doc = &idx.paragraphs[i].doc_id;
+                        targets
+                            .iter()
+                            .filter(move |&&j| &idx.paragraphs[j].doc_id != doc)
+                            .map(|&j| self.raw_score(i, j, from, &lex))
+                            .collect::<Vec<f32>>()
+                    })
+                    .collect();
+                if scores.len() < 2 {
+                    continue;
+                }
+                let mean = scores.iter().sum::<f32>() / scores.len() as f32;
+                let sd = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f32>()
+                    / scores.len() as f32)
+                    .sqrt();
+                stats.insert((from.to_string(), to.to_string()), (mean, sd));
+                if from == to && rows.len() > reference.2 {
+                    reference = (mean, sd, rows.len());
+                }
+            }
+        }
+        PairNorm {
+            stats,
+            reference: (reference.0, reference.1),
+        }
+    }
+
+    /// The lexical scores of a source text: against same-script paragraphs (all terms)
+    /// and against others (shareable terms only); see [`Index::lexical_scores_across`].
+    fn lexical_for(&self, text: &str) -> Lexical2 {
+        if self.scoring != LinkScoring::Hybrid {
+            return Lexical2::default();
+        }
+        let idx = self.index;
+        let across = if idx.is_multilingual() {
+            idx.lexical_scores_across(text)
+        } else {
+            HashMap::new()
+        };
+        Lexical2 {
+            same: idx.lexical_scores(text),
+            across,
+        }
+    }
+
+    /// The score of pair (source `i`, target `j`) before [`PairNorm`], the source in `lang`.
+    fn raw_score(&self, i: usize, j: usize, lang: &str, lex: &Lexical2) -> f32 {
+        let cos = || dot(self.index.vector(i), self.index.vector(j));
+        match self.scoring {
+            LinkScoring::Cosine => cos(),
+            LinkScoring::Csls => 2.0 * cos() - self.density[i] - self.density[j],
+            LinkScoring::Hybrid => {
+                (1.0 - LINK_LEXICAL_WEIGHT)
+                    * self.index.pair_dense_score(i, j, LINK_SENTENCE_WEIGHT)
+                    + LINK_LEXICAL_WEIGHT * lex.get(self.index.lang(j) == lang, j)
+            }
+        }
     }
 
     pub fn with_scoring(mut self, scoring: LinkScoring) -> Self {
         use rayon::prelude::*;
+        if scoring == self.scoring {
+            return self;
+        }
         self.scoring = scoring;
         if scoring == LinkScoring::Csls && self.density.is_empty() {
             let idx = self.index;
@@ -102,6 +234,7 @@ impl<'a> Linker<'a> {
                 })
                 .collect();
         }
+        self.norm = self.pair_norm();
         self
     }
 
@@ -110,7 +243,12 @@ impl<'a> Linker<'a> {
         let idx = self.index;
         let doc = idx.paragraphs[row].doc_id.as_str();
         let allow = |r: usize| r != row && (same_doc || idx.paragraphs[r].doc_id != doc);
-        self.rank(idx.vector(row), &idx.paragraphs[row].text, Some(row), &allow)
+        self.rank(
+            idx.vector(row),
+            &idx.paragraphs[row].text,
+            Some(row),
+            &allow,
+        )
     }
 
     /// Links from an outside text and its vector, to any document.
@@ -118,38 +256,71 @@ impl<'a> Linker<'a> {
         self.rank(vector, text, None, &|_| true)
     }
 
-    /// Score candidates (dense neighbours, plus lexical ones for hybrid scoring), keep the
-    /// best `k` at or above `min_score`.
-    fn rank(&self, vector: &[f32], text: &str, source: Option<usize>, allow: &dyn Fn(usize) -> bool) -> Vec<Link> {
+    /// Score candidates (dense neighbours, plus lexical ones for hybrid scoring, plus the
+    /// nearest paragraphs in other languages on centred vectors), keep the best `k` at or
+    /// above `min_score`.
+    fn rank(
+        &self,
+        vector: &[f32],
+        text: &str,
+        source: Option<usize>,
+        allow: &dyn Fn(usize) -> bool,
+    ) -> Vec<Link> {
         let idx = self.index;
-        let wide = if self.scoring == LinkScoring::Cosine { self.k } else { (5 * self.k).max(50) };
-        let (rows, lex) = if self.scoring == LinkScoring::Hybrid {
+        let lang = source.map_or_else(|| crate::lang::detect(text), |s| idx.lang(s));
+        let wide = if self.scoring == LinkScoring::Cosine {
+            self.k
+        } else {
+            (5 * self.k).max(50)
+        };
+        let lex = self.lexical_for(text);
+        let mut rows: Vec<usize> = if self.scoring == LinkScoring::Hybrid {
             // Paragraph candidates only: a sentence scan per paragraph would make `crossref`
             // quadratic, and on the gold set it finds no link the paragraph candidates miss.
-            idx.hybrid_candidates(vector, text, wide, false, Some(allow))
+            let (mut rows, _) = idx.hybrid_candidates(vector, text, wide, false, Some(allow));
+            let mut across: Vec<(usize, f32)> = lex
+                .across
+                .iter()
+                .filter(|(r, _)| allow(**r))
+                .map(|(r, s)| (*r, *s))
+                .collect();
+            across.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            rows.extend(across.iter().take(wide).map(|x| x.0));
+            rows
         } else {
-            (idx.search(vector, wide, Some(allow)).iter().map(|h| h.row).collect(), HashMap::new())
+            idx.search(vector, wide, Some(allow))
+                .iter()
+                .map(|h| h.row)
+                .collect()
         };
+        rows.extend(idx.cross_language_candidates(vector, lang, wide, Some(allow)));
+        rows.sort_unstable();
+        rows.dedup();
         let mut links: Vec<Link> = rows
             .into_iter()
             .map(|r| {
-                let cos = dot(vector, idx.vector(r));
-                let score = match self.scoring {
-                    LinkScoring::Cosine => cos,
-                    LinkScoring::Csls => {
-                        let own = source.map_or(0.0, |s| self.density[s]);
-                        2.0 * cos - own - self.density[r]
-                    }
-                    LinkScoring::Hybrid => {
-                        let dense = match source {
-                            Some(s) => idx.pair_dense_score(s, r, LINK_SENTENCE_WEIGHT),
-                            None => idx.dense_score(vector, r),
+                let raw = match (source, self.scoring) {
+                    (Some(s), _) => self.raw_score(s, r, lang, &lex),
+                    (None, LinkScoring::Hybrid) => {
+                        let dense = if idx.lang(r) == lang {
+                            idx.dense_score(vector, r)
+                        } else {
+                            idx.dense_score_across(vector, lang, r)
                         };
-                        (1.0 - LINK_LEXICAL_WEIGHT) * dense + LINK_LEXICAL_WEIGHT * lex.get(&r).copied().unwrap_or(0.0)
+                        (1.0 - LINK_LEXICAL_WEIGHT) * dense
+                            + LINK_LEXICAL_WEIGHT * lex.get(idx.lang(r) == lang, r)
                     }
+                    (None, _) => dot(vector, idx.vector(r)),
                 };
-                let quote = cos >= QUOTE_SCORE || shares_run(text, &idx.paragraphs[r].text, QUOTE_RUN);
-                Link { row: r, score, quote, terms: Vec::new() }
+                let score = self.norm.map(lang, idx.lang(r), raw);
+                let quote = dot(vector, idx.vector(r)) >= QUOTE_SCORE
+                    || shares_run(text, &idx.paragraphs[r].text, QUOTE_RUN);
+                Link {
+                    row: r,
+                    score,
+                    quote,
+                    terms: Vec::new(),
+                }
             })
             .filter(|l| l.score >= self.min_score)
             .collect();
@@ -161,18 +332,11 @@ impl<'a> Linker<'a> {
         links
     }
 
-    /// The score this linker gives the pair (`i`, `j`), with `lex_i` the lexical scores of
+    /// The score this linker gives the pair (`i`, `j`), with `lex` the lexical scores of
     /// `i`'s text (hybrid scoring only).
-    fn pair_score(&self, i: usize, j: usize, lex_i: &HashMap<usize, f32>) -> f32 {
-        let cos = dot(self.index.vector(i), self.index.vector(j));
-        match self.scoring {
-            LinkScoring::Cosine => cos,
-            LinkScoring::Csls => 2.0 * cos - self.density[i] - self.density[j],
-            LinkScoring::Hybrid => {
-                (1.0 - LINK_LEXICAL_WEIGHT) * self.index.pair_dense_score(i, j, LINK_SENTENCE_WEIGHT)
-                    + LINK_LEXICAL_WEIGHT * lex_i.get(&j).copied().unwrap_or(0.0)
-            }
-        }
+    fn pair_score(&self, i: usize, j: usize, lex: &Lexical2) -> f32 {
+        let (from, to) = (self.index.lang(i), self.index.lang(j));
+        self.norm.map(from, to, self.raw_score(i, j, from, lex))
     }
 
     /// Calibrate a threshold on this linker's scores of cross-document pairs: every pair
@@ -182,11 +346,15 @@ impl<'a> Linker<'a> {
         use rayon::prelude::*;
         let idx = self.index;
         let n = idx.len();
-        let sources: Vec<usize> = if n <= 3000 { (0..n).collect() } else { (0..600).map(|i| i * n / 600).collect() };
+        let sources: Vec<usize> = if n <= 3000 {
+            (0..n).collect()
+        } else {
+            (0..600).map(|i| i * n / 600).collect()
+        };
         let mut scores: Vec<f32> = sources
             .par_iter()
             .flat_map_iter(|&i| {
-                let lex = if self.scoring == LinkScoring::Hybrid { idx.lexical_scores(&idx.paragraphs[i].text) } else { HashMap::new() };
+                let lex = self.lexical_for(&idx.paragraphs[i].text);
                 let doc = &idx.paragraphs[i].doc_id;
                 let targets = n.min(CALIBRATION_TARGETS);
                 (0..targets)
@@ -197,25 +365,64 @@ impl<'a> Linker<'a> {
             })
             .collect();
         if scores.is_empty() {
-            return Calibration { pairs: 0, mean: 0.0, std: 0.0, quantile, threshold: 0.0 };
+            return Calibration {
+                pairs: 0,
+                mean: 0.0,
+                std: 0.0,
+                quantile,
+                threshold: 0.0,
+            };
         }
         let mean = scores.iter().sum::<f32>() / scores.len() as f32;
-        let std = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / scores.len() as f32).sqrt();
+        let std =
+            (scores.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / scores.len() as f32).sqrt();
         let pos = ((scores.len() - 1) as f64 * quantile.clamp(0.0, 1.0)).round() as usize;
         let (_, &mut threshold, _) = scores.select_nth_unstable_by(pos, |a, b| a.total_cmp(b));
-        Calibration { pairs: scores.len(), mean, std, quantile, threshold }
+        Calibration {
+            pairs: scores.len(),
+            mean,
+            std,
+            quantile,
+            threshold,
+        }
     }
 
     /// Links for every paragraph, in index order.
     pub fn crossref(&self) -> Vec<Vec<Link>> {
         use rayon::prelude::*;
-        (0..self.index.len()).into_par_iter().map(|row| self.from_row(row, false)).collect()
+        (0..self.index.len())
+            .into_par_iter()
+            .map(|row| self.from_row(row, false))
+            .collect()
+    }
+}
+
+/// A source text's normalised lexical scores against same-language paragraphs and against
+/// paragraphs in other languages.
+#[derive(Debug, Default)]
+struct Lexical2 {
+    same: HashMap<usize, f32>,
+    across: HashMap<usize, f32>,
+}
+
+impl Lexical2 {
+    fn get(&self, same_language: bool, row: usize) -> f32 {
+        let map = if same_language {
+            &self.same
+        } else {
+            &self.across
+        };
+        map.get(&row).copied().unwrap_or(0.0)
     }
 }
 
 /// Whether `a` and `b` share a run of at least `run` identical non-space characters.
 pub fn shares_run(a: &str, b: &str, run: usize) -> bool {
-    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<Vec<char>>();
+    let squash = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<Vec<char>>()
+    };
     let (a, b) = (squash(a), squash(b));
     if a.len() < run || b.len() < run {
         return false;
@@ -231,8 +438,16 @@ mod tests {
     #[test]
     fn shared_runs() {
         let quote = "必须牢记高质量发展是新时代的硬道理，全面贯彻新发展理念";
-        assert!(shares_run(&format!("他说：{quote}。"), &format!("会议强调，{quote}，推动经济发展"), 20));
-        assert!(!shares_run("高质量发展是新时代的硬道理", "新质生产力是创新起主导作用的先进生产力", 20));
+        assert!(shares_run(
+            &format!("他说：{quote}。"),
+            &format!("会议强调，{quote}，推动经济发展"),
+            20
+        ));
+        assert!(!shares_run(
+            "高质量发展是新时代的硬道理",
+            "新质生产力是创新起主导作用的先进生产力",
+            20
+        ));
         assert!(!shares_run("short", "short", 20));
     }
 }

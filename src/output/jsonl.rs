@@ -1,6 +1,6 @@
 //! JSON Lines: one object per paragraph (the stable machine interface).
 //!
-//! `{"id", "doc", "section", "text", "links": [{"id", "doc", "section", "score", "quote", "terms", "text"}]}`
+//! `{"id", "doc", "section", "lang", "text", "links": [{"id", "doc", "section", "score", "lang", "quote", "terms", "text"}]}`
 
 use std::io::Write;
 
@@ -29,6 +29,7 @@ pub fn link_json(index: &Index, l: &Link) -> serde_json::Value {
         "doc": index.doc_of(l.row).title,
         "section": p.section,
         "score": round(l.score),
+        "lang": index.lang(l.row),
         "quote": l.quote,
         "terms": l.terms,
         "text": p.text,
@@ -51,6 +52,7 @@ impl Sink for JsonlSink<'_> {
             "id": p.id,
             "doc": index.doc_of(row).title,
             "section": p.section,
+            "lang": index.lang(row),
             "text": p.text,
             "links": links.iter().map(|l| link_json(index, l)).collect::<Vec<_>>(),
         });
