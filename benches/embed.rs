@@ -27,11 +27,20 @@ struct Path {
 }
 
 fn main() -> anyhow::Result<()> {
-    let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(d);
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
     let rounds = env("XREF_BENCH_ROUNDS", 3).max(1);
     let model = resolve(DEFAULT_MODEL, &common::models_dir(), true)?;
     let corpus = ingest_paths(&[common::seed_dir()], &IngestOptions::default())?;
-    let texts: Vec<&str> = corpus.documents.iter().flat_map(|d| d.paragraphs.iter().map(|p| p.text.as_str())).collect();
+    let texts: Vec<&str> = corpus
+        .documents
+        .iter()
+        .flat_map(|d| d.paragraphs.iter().map(|p| p.text.as_str()))
+        .collect();
 
     let mut paths = Vec::new();
     let mut precisions = vec![("f32", Precision::F32)];
@@ -41,18 +50,40 @@ fn main() -> anyhow::Result<()> {
     for (name, p) in precisions {
         let t = Instant::now();
         let embedder = Embedder::load_with(&model, p)?;
-        paths.push(Path { name, embedder, load: t.elapsed().as_secs_f64(), times: vec![], vectors: vec![], latency: vec![] });
+        paths.push(Path {
+            name,
+            embedder,
+            load: t.elapsed().as_secs_f64(),
+            times: vec![],
+            vectors: vec![],
+            latency: vec![],
+        });
     }
     if env("XREF_BENCH_CANDLE", 1) == 1 {
         let t = Instant::now();
         let embedder = Embedder::load_candle(&model, candle_core::Device::Cpu)?;
-        paths.push(Path { name: "candle", embedder, load: t.elapsed().as_secs_f64(), times: vec![], vectors: vec![], latency: vec![] });
+        paths.push(Path {
+            name: "candle",
+            embedder,
+            load: t.elapsed().as_secs_f64(),
+            times: vec![],
+            vectors: vec![],
+            latency: vec![],
+        });
     }
     for p in &mut paths {
         p.embedder.progress = false;
         p.embedder.embed(&texts[..8], Prefix::Passage)?; // warm-up
     }
-    let lens: Vec<usize> = texts.iter().map(|t| paths[0].embedder.tokenize(t, Prefix::Passage).map(|v| v.len())).collect::<anyhow::Result<_>>()?;
+    let lens: Vec<usize> = texts
+        .iter()
+        .map(|t| {
+            paths[0]
+                .embedder
+                .tokenize(t, Prefix::Passage)
+                .map(|v| v.len())
+        })
+        .collect::<anyhow::Result<_>>()?;
     let tokens: usize = lens.iter().sum();
     let flops = common::encoder_flops(&lens, 384, 1536, 12);
 
@@ -69,7 +100,15 @@ fn main() -> anyhow::Result<()> {
         }
     }
     for p in &mut paths {
-        for q in ["金融监管要加强", "What drives new quality productive forces?", "党史学习教育的主要任务"].iter().cycle().take(30) {
+        for q in [
+            "金融监管要加强",
+            "What drives new quality productive forces?",
+            "党史学习教育的主要任务",
+        ]
+        .iter()
+        .cycle()
+        .take(30)
+        {
             let t = Instant::now();
             p.embedder.embed_one(q, Prefix::Query)?;
             p.latency.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -83,11 +122,19 @@ fn main() -> anyhow::Result<()> {
         paths[0].embedder.info().id,
         rayon::current_num_threads()
     );
-    println!("  {:<7} {:>8} {:>9} {:>9} {:>9} {:>13} {:>13}", "path", "load s", "median s", "tokens/s", "GFLOP/s", "query p50 ms", "min cos f32");
+    println!(
+        "  {:<7} {:>8} {:>9} {:>9} {:>9} {:>13} {:>13}",
+        "path", "load s", "median s", "tokens/s", "GFLOP/s", "query p50 ms", "min cos f32"
+    );
     let exact = paths[0].vectors.clone();
     for p in &mut paths {
         let med = common::percentile(&mut p.times, 50.0);
-        let min_cos = p.vectors.iter().zip(&exact).map(|(a, b)| common::cosine(a, b)).fold(1.0f64, f64::min);
+        let min_cos = p
+            .vectors
+            .iter()
+            .zip(&exact)
+            .map(|(a, b)| common::cosine(a, b))
+            .fold(1.0f64, f64::min);
         println!(
             "  {:<7} {:>8.2} {:>9.2} {:>9.0} {:>9.1} {:>13.1} {:>13.6}",
             p.name,
@@ -100,6 +147,9 @@ fn main() -> anyhow::Result<()> {
         );
         println!("          ({})", p.embedder.describe());
     }
-    println!("  peak memory (RSS, all paths loaded)  {:.0} MiB", common::peak_rss_mib());
+    println!(
+        "  peak memory (RSS, all paths loaded)  {:.0} MiB",
+        common::peak_rss_mib()
+    );
     Ok(())
 }

@@ -67,8 +67,14 @@ fn seed_corpus() -> anyhow::Result<()> {
     let t3 = Instant::now();
     Index::update(&tmp, &corpus, &seeds, &embedder, false)?;
     let noop = t3.elapsed().as_secs_f64();
-    println!("index benchmark — seed corpus ({} documents, {} paragraphs)", report.documents, report.paragraphs);
-    println!("  cold index, with model load      {:.2} s (model load {load:.2} s)", load + index_secs);
+    println!(
+        "index benchmark — seed corpus ({} documents, {} paragraphs)",
+        report.documents, report.paragraphs
+    );
+    println!(
+        "  cold index, with model load      {:.2} s (model load {load:.2} s)",
+        load + index_secs
+    );
     println!("  cold index, without model load   {index_secs:.2} s");
     println!("  re-index, nothing changed        {:.3} s", noop);
 
@@ -93,15 +99,27 @@ fn seed_corpus() -> anyhow::Result<()> {
     );
     let mut r = 0.0;
     for row in 0..idx.len() {
-        let a: Vec<usize> = idx.search_graph(idx.vector(row), 10, None).iter().map(|h| h.row).collect();
-        let e: Vec<usize> = idx.search_exact(idx.vector(row), 10, None).iter().map(|h| h.row).collect();
+        let a: Vec<usize> = idx
+            .search_graph(idx.vector(row), 10, None)
+            .iter()
+            .map(|h| h.row)
+            .collect();
+        let e: Vec<usize> = idx
+            .search_exact(idx.vector(row), 10, None)
+            .iter()
+            .map(|h| h.row)
+            .collect();
         r += recall(&a, &e);
     }
     let (ef, used) = idx.graph_use();
     println!(
         "  seed HNSW recall@10 vs exact     {:.4} (calibrated ef {ef}; searches {})",
         r / idx.len() as f64,
-        if used { "use the graph" } else { "scan exactly: cheaper at this size" }
+        if used {
+            "use the graph"
+        } else {
+            "scan exactly: cheaper at this size"
+        }
     );
 
     let t = Instant::now();
@@ -110,7 +128,11 @@ fn seed_corpus() -> anyhow::Result<()> {
     linker.min_score = cal.threshold;
     let links = linker.crossref();
     let n: usize = links.iter().map(|l| l.len()).sum();
-    println!("  crossref (calibrate + link)      {:.1} ms, {n} links, threshold {:.3}", t.elapsed().as_secs_f64() * 1000.0, cal.threshold);
+    println!(
+        "  crossref (calibrate + link)      {:.1} ms, {n} links, threshold {:.3}",
+        t.elapsed().as_secs_f64() * 1000.0,
+        cal.threshold
+    );
     let _ = std::fs::remove_dir_all(&tmp);
 
     Ok(())
@@ -120,7 +142,10 @@ fn seed_corpus() -> anyhow::Result<()> {
 fn synthetic() -> anyhow::Result<()> {
     // Synthetic: N random unit vectors in 384 dimensions (the hardest case for HNSW: no
     // cluster structure), 1000 queries drawn the same way.
-    let n: usize = std::env::var("XREF_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::var("XREF_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
     let dim = 384;
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let mut gauss = move || {
@@ -142,16 +167,35 @@ fn synthetic() -> anyhow::Result<()> {
     let data: Vec<Vec<f32>> = (0..n).map(&mut unit).collect();
     let queries: Vec<Vec<f32>> = (0..200).map(&mut unit).collect();
     let rows: Vec<&[f32]> = data.iter().map(|v| v.as_slice()).collect();
-    let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(d);
-    let (m, efc) = (env("XREF_BENCH_M", ann::MAX_CONNECTIONS), env("XREF_BENCH_EFC", ann::EF_CONSTRUCTION));
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
+    let (m, efc) = (
+        env("XREF_BENCH_M", ann::MAX_CONNECTIONS),
+        env("XREF_BENCH_EFC", ann::EF_CONSTRUCTION),
+    );
     let keep = env("XREF_BENCH_KEEP_PRUNED", 0) == 1;
     let t = Instant::now();
     let ann = Ann::build_with(&rows, m, efc, keep);
     let build = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let exact: Vec<Vec<usize>> = queries.iter().map(|q| exact_search(&rows, q, 10, None).iter().map(|h| h.row).collect()).collect();
+    let exact: Vec<Vec<usize>> = queries
+        .iter()
+        .map(|q| {
+            exact_search(&rows, q, 10, None)
+                .iter()
+                .map(|h| h.row)
+                .collect()
+        })
+        .collect();
     let brute = t.elapsed().as_secs_f64();
-    println!("synthetic — {n} random 384-d unit vectors, {} queries, k=10", queries.len());
+    println!(
+        "synthetic — {n} random 384-d unit vectors, {} queries, k=10",
+        queries.len()
+    );
     println!(
         "  HNSW build (M={m}, ef_c={efc}{}) {build:.1} s ({:.0} points/s), calibrated ef {}",
         if keep { ", keep pruned" } else { "" },
@@ -160,9 +204,16 @@ fn synthetic() -> anyhow::Result<()> {
     );
     println!(
         "  index searches at this size      {}",
-        if ann.graph_pays() { "use the graph" } else { "scan exactly (cheaper than the graph at its calibrated ef)" }
+        if ann.graph_pays() {
+            "use the graph"
+        } else {
+            "scan exactly (cheaper than the graph at its calibrated ef)"
+        }
     );
-    println!("  exact search                     {:.0} queries/s", queries.len() as f64 / brute);
+    println!(
+        "  exact search                     {:.0} queries/s",
+        queries.len() as f64 / brute
+    );
     // The default breadth, then wider ones: the recall/speed trade-off on the hardest data.
     let default = ann.ef();
     let mut sweep = vec![ann::EF_SEARCH, 400, 800, 1600, 3200, default];
@@ -170,12 +221,35 @@ fn synthetic() -> anyhow::Result<()> {
     sweep.dedup();
     for ef in sweep {
         let t = Instant::now();
-        let approx: Vec<Vec<usize>> = queries.iter().map(|q| ann.search_ef(q, 10, ef, None).iter().map(|h| h.row).collect()).collect();
+        let approx: Vec<Vec<usize>> = queries
+            .iter()
+            .map(|q| {
+                ann.search_ef(q, 10, ef, None)
+                    .iter()
+                    .map(|h| h.row)
+                    .collect()
+            })
+            .collect();
         let search = t.elapsed().as_secs_f64();
-        let rec = approx.iter().zip(&exact).map(|(a, e)| recall(a, e)).sum::<f64>() / queries.len() as f64;
-        let tag = if ef == default { "  (calibrated at build: the default)" } else { "" };
-        println!("  HNSW ef={ef:<5} recall@10 {rec:.4}  {:.0} queries/s{tag}", queries.len() as f64 / search);
+        let rec = approx
+            .iter()
+            .zip(&exact)
+            .map(|(a, e)| recall(a, e))
+            .sum::<f64>()
+            / queries.len() as f64;
+        let tag = if ef == default {
+            "  (calibrated at build: the default)"
+        } else {
+            ""
+        };
+        println!(
+            "  HNSW ef={ef:<5} recall@10 {rec:.4}  {:.0} queries/s{tag}",
+            queries.len() as f64 / search
+        );
     }
-    println!("peak memory (RSS)                  {:.0} MiB", common::peak_rss_mib());
+    println!(
+        "peak memory (RSS)                  {:.0} MiB",
+        common::peak_rss_mib()
+    );
     Ok(())
 }

@@ -50,32 +50,57 @@ fn main() -> Result<()> {
     let python = venv(root)?;
     let model = resolve(DEFAULT_MODEL, &common::models_dir(), true)?;
     let script = root.join("benches/peer/peer.py");
-    let status = Command::new(&python).arg(&script).arg("prepare").arg(&model.dir).arg(&work).stdout(Stdio::null()).status()?;
+    let status = Command::new(&python)
+        .arg(&script)
+        .arg("prepare")
+        .arg(&model.dir)
+        .arg(&work)
+        .stdout(Stdio::null())
+        .status()?;
     if !status.success() {
         bail!("preparing the peer models failed");
     }
 
     // The paragraphs, prefixed as every runtime will see them.
     let corpus = ingest_paths(&[common::seed_dir()], &IngestOptions::default())?;
-    let texts: Vec<String> = corpus.documents.iter().flat_map(|d| d.paragraphs.iter().map(|p| format!("passage: {}", p.text))).collect();
+    let texts: Vec<String> = corpus
+        .documents
+        .iter()
+        .flat_map(|d| d.paragraphs.iter().map(|p| format!("passage: {}", p.text)))
+        .collect();
     let texts_path = work.join("texts.json");
     std::fs::write(&texts_path, serde_json::to_string(&texts)?)?;
     let tok = Embedder::load_with(&model, Precision::F32)?;
-    let lens: Vec<usize> = texts.iter().map(|t| tok.tokenize(t, Prefix::None).map(|v| v.len())).collect::<Result<_>>()?;
+    let lens: Vec<usize> = texts
+        .iter()
+        .map(|t| tok.tokenize(t, Prefix::None).map(|v| v.len()))
+        .collect::<Result<_>>()?;
     drop(tok);
     if lens.iter().any(|&l| l > 512) {
-        eprintln!("note: some paragraphs exceed 512 tokens; peers truncate them, xref windows them");
+        eprintln!(
+            "note: some paragraphs exceed 512 tokens; peers truncate them, xref windows them"
+        );
     }
     let tokens: usize = lens.iter().map(|&l| l.min(512)).sum();
-    let flops = common::encoder_flops(&lens.iter().map(|&l| l.min(512)).collect::<Vec<_>>(), 384, 1536, 12);
+    let flops = common::encoder_flops(
+        &lens.iter().map(|&l| l.min(512)).collect::<Vec<_>>(),
+        384,
+        1536,
+        12,
+    );
 
     let sgemm: f64 = {
-        let out = Command::new(&python).arg(&script).arg("sgemm").env("OPENBLAS_NUM_THREADS", threads().to_string()).output()?;
+        let out = Command::new(&python)
+            .arg(&script)
+            .arg("sgemm")
+            .env("OPENBLAS_NUM_THREADS", threads().to_string())
+            .output()?;
         let v: Value = serde_json::from_slice(out.stdout.trim_ascii()).context("sgemm output")?;
         v["gflops"].as_f64().unwrap_or(f64::NAN)
     };
 
-    let wanted = std::env::var("XREF_PEER_RUNTIMES").unwrap_or_else(|_| "xref-bf16,xref-f32,torch-f32,torch-bf16,ort-f32,ort-int8".into());
+    let wanted = std::env::var("XREF_PEER_RUNTIMES")
+        .unwrap_or_else(|_| "xref-bf16,xref-f32,torch-f32,torch-bf16,ort-f32,ort-int8".into());
     let mut workers = Vec::new();
     for name in wanted.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if name == "xref-bf16" && Precision::best_available() != Precision::Bf16 {
@@ -88,17 +113,26 @@ fn main() -> Result<()> {
             c
         } else {
             let mut c = Command::new(&python);
-            c.arg(&script).arg("worker").arg(name).arg(&work).arg(&texts_path);
+            c.arg(&script)
+                .arg("worker")
+                .arg(name)
+                .arg(&work)
+                .arg(&texts_path);
             c
         };
         eprintln!("loading {name}…");
         workers.push(Worker::start(name, &mut cmd)?);
     }
 
-    let rounds: usize = std::env::var("XREF_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let rounds: usize = std::env::var("XREF_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     for round in 0..rounds {
         for w in &mut workers {
-            let secs = w.ask("run")?["secs"].as_f64().ok_or_else(|| anyhow!("{}: no time", w.name))?;
+            let secs = w.ask("run")?["secs"]
+                .as_f64()
+                .ok_or_else(|| anyhow!("{}: no time", w.name))?;
             eprintln!("round {}: {:<10} {secs:.2} s", round + 1, w.name);
             w.times.push(secs);
         }
@@ -111,10 +145,24 @@ fn main() -> Result<()> {
         let peak = w.ask("quit")?["peak_rss_mib"].as_f64().unwrap_or(f64::NAN);
         let _ = w.child.wait();
         let median = common::percentile(&mut w.times, 50.0);
-        rows.push((w.name.clone(), w.load, median, p50, peak, read_vectors(&file, 384)?));
+        rows.push((
+            w.name.clone(),
+            w.load,
+            median,
+            p50,
+            peak,
+            read_vectors(&file, 384)?,
+        ));
     }
-    let exact = rows.iter().find(|r| r.0 == "torch-f32").map(|r| r.5.clone());
-    let xref_time = rows.iter().find(|r| r.0 == "xref-bf16").or_else(|| rows.iter().find(|r| r.0 == "xref-f32")).map(|r| r.2);
+    let exact = rows
+        .iter()
+        .find(|r| r.0 == "torch-f32")
+        .map(|r| r.5.clone());
+    let xref_time = rows
+        .iter()
+        .find(|r| r.0 == "xref-bf16")
+        .or_else(|| rows.iter().find(|r| r.0 == "xref-f32"))
+        .map(|r| r.2);
 
     println!(
         "peer benchmark — seed corpus: {} paragraphs, {tokens} tokens, {:.0} GFLOP; {} threads; {rounds} rounds; sgemm peak {sgemm:.1} GFLOP/s",
@@ -129,7 +177,10 @@ fn main() -> Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for (name, load, median, p50, peak, vecs) in &rows {
         let cos = exact.as_ref().map_or(f64::NAN, |e| {
-            vecs.chunks_exact(384).zip(e.chunks_exact(384)).map(|(a, b)| common::cosine(a, b)).fold(1.0, f64::min)
+            vecs.chunks_exact(384)
+                .zip(e.chunks_exact(384))
+                .map(|(a, b)| common::cosine(a, b))
+                .fold(1.0, f64::min)
         });
         let gflops = flops / median / 1e9;
         println!(
@@ -149,7 +200,11 @@ fn threads() -> usize {
 fn cpu_name() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     format!("{model}, {} cores", threads())
 }
@@ -164,14 +219,27 @@ fn venv(root: &Path) -> Result<PathBuf> {
         return Ok(python);
     }
     let base = std::env::var("XREF_PEER_PYTHON").unwrap_or_else(|_| "python3".into());
-    eprintln!("creating {} with {} (several GB from PyPI, once)…", dir.display(), PEER_PACKAGES.join(" "));
+    eprintln!(
+        "creating {} with {} (several GB from PyPI, once)…",
+        dir.display(),
+        PEER_PACKAGES.join(" ")
+    );
     if !python.exists() {
-        let ok = Command::new(&base).args(["-m", "venv"]).arg(&dir).status().with_context(|| format!("running {base}"))?.success();
+        let ok = Command::new(&base)
+            .args(["-m", "venv"])
+            .arg(&dir)
+            .status()
+            .with_context(|| format!("running {base}"))?
+            .success();
         if !ok {
             bail!("{base} -m venv failed (Debian: apt-get install python3-venv)");
         }
     }
-    let ok = Command::new(&python).args(["-m", "pip", "install", "-q"]).args(PEER_PACKAGES).status()?.success();
+    let ok = Command::new(&python)
+        .args(["-m", "pip", "install", "-q"])
+        .args(PEER_PACKAGES)
+        .status()?
+        .success();
     if !ok {
         bail!("installing the peer packages failed");
     }
@@ -181,9 +249,16 @@ fn venv(root: &Path) -> Result<PathBuf> {
 
 fn read_vectors(path: &Path, dim: usize) -> Result<Vec<f32>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let v: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let v: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
     if !v.len().is_multiple_of(dim) {
-        bail!("{} holds {} floats, not a multiple of {dim}", path.display(), v.len());
+        bail!(
+            "{} holds {} floats, not a multiple of {dim}",
+            path.display(),
+            v.len()
+        );
     }
     Ok(v)
 }
@@ -199,10 +274,21 @@ struct Worker {
 
 impl Worker {
     fn start(name: &str, cmd: &mut Command) -> Result<Self> {
-        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().with_context(|| format!("starting {name}"))?;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut w = Self { name: name.into(), child, stdin, stdout, load: 0.0, times: vec![] };
+        let mut w = Self {
+            name: name.into(),
+            child,
+            stdin,
+            stdout,
+            load: 0.0,
+            times: vec![],
+        };
         let ready = w.read()?;
         w.load = ready["load_s"].as_f64().unwrap_or(f64::NAN);
         Ok(w)
@@ -239,7 +325,11 @@ fn xref_worker(precision: &str, texts: &Path) -> Result<()> {
     let load = t.elapsed().as_secs_f64();
     let out = std::io::stdout();
     let mut out = out.lock();
-    writeln!(out, "{}", serde_json::json!({"ready": true, "load_s": load}))?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::json!({"ready": true, "load_s": load})
+    )?;
     out.flush()?;
     let mut last: Vec<Vec<f32>> = Vec::new();
     for line in std::io::stdin().lock().lines() {
@@ -248,7 +338,11 @@ fn xref_worker(precision: &str, texts: &Path) -> Result<()> {
         let reply = match cmd {
             "run" => {
                 let t = Instant::now();
-                last = e.embed(&texts, Prefix::None)?.into_iter().map(|v| v.vector).collect();
+                last = e
+                    .embed(&texts, Prefix::None)?
+                    .into_iter()
+                    .map(|v| v.vector)
+                    .collect();
                 serde_json::json!({"secs": t.elapsed().as_secs_f64()})
             }
             "query" => {
@@ -256,18 +350,27 @@ fn xref_worker(precision: &str, texts: &Path) -> Result<()> {
                     .map(|_| {
                         let t = Instant::now();
                         // As xref embeds a question: the query prefix, on the query path.
-                        e.embed_one("金融监管要加强", Prefix::Query).map(|_| t.elapsed().as_secs_f64() * 1000.0)
+                        e.embed_one("金融监管要加强", Prefix::Query)
+                            .map(|_| t.elapsed().as_secs_f64() * 1000.0)
                     })
                     .collect::<Result<_>>()?;
                 serde_json::json!({"p50_ms": common::percentile(&mut lat, 50.0)})
             }
             "save" => {
-                let bytes: Vec<u8> = last.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+                let bytes: Vec<u8> = last
+                    .iter()
+                    .flatten()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect();
                 std::fs::write(arg, bytes)?;
                 serde_json::json!({"saved": arg})
             }
             "quit" => {
-                writeln!(out, "{}", serde_json::json!({"peak_rss_mib": common::peak_rss_mib()}))?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"peak_rss_mib": common::peak_rss_mib()})
+                )?;
                 out.flush()?;
                 return Ok(());
             }

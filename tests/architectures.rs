@@ -30,40 +30,68 @@ fn write_model_as(dir: &Path, arch: Architecture, dtype: DType, prefix: &str) ->
     // Random values: both encoders read the same file, so only their agreement matters.
     let t = |shape: &[usize], scale: f64, offset: f64| {
         let x = Tensor::randn(0f32, 1f32, shape, &dev).unwrap();
-        ((x * scale).unwrap() + offset).unwrap().to_dtype(DType::F32).unwrap()
+        ((x * scale).unwrap() + offset)
+            .unwrap()
+            .to_dtype(DType::F32)
+            .unwrap()
     };
     let mut w: HashMap<String, Tensor> = HashMap::new();
     let types = if arch == Architecture::Bert { 2 } else { 1 };
-    w.insert("embeddings.word_embeddings.weight".into(), t(&[VOCAB, HIDDEN], 0.5, 0.0));
-    w.insert("embeddings.position_embeddings.weight".into(), t(&[POSITIONS, HIDDEN], 0.5, 0.0));
-    w.insert("embeddings.token_type_embeddings.weight".into(), t(&[types, HIDDEN], 0.5, 0.0));
+    w.insert(
+        "embeddings.word_embeddings.weight".into(),
+        t(&[VOCAB, HIDDEN], 0.5, 0.0),
+    );
+    w.insert(
+        "embeddings.position_embeddings.weight".into(),
+        t(&[POSITIONS, HIDDEN], 0.5, 0.0),
+    );
+    w.insert(
+        "embeddings.token_type_embeddings.weight".into(),
+        t(&[types, HIDDEN], 0.5, 0.0),
+    );
     let ln = |w: &mut HashMap<String, Tensor>, name: String| {
         w.insert(format!("{name}.weight"), t(&[HIDDEN], 0.1, 1.0));
         w.insert(format!("{name}.bias"), t(&[HIDDEN], 0.1, 0.0));
     };
     ln(&mut w, "embeddings.LayerNorm".into());
     for l in 0..LAYERS {
-        ln(&mut w, format!("encoder.layer.{l}.attention.output.LayerNorm"));
+        ln(
+            &mut w,
+            format!("encoder.layer.{l}.attention.output.LayerNorm"),
+        );
         ln(&mut w, format!("encoder.layer.{l}.output.LayerNorm"));
     }
     let t2 = |shape: &[usize]| Tensor::randn(0f32, 0.15f32, shape, &dev).unwrap();
     for l in 0..LAYERS {
         let p = format!("encoder.layer.{l}");
         for part in ["query", "key", "value"] {
-            w.insert(format!("{p}.attention.self.{part}.weight"), t2(&[HIDDEN, HIDDEN]));
+            w.insert(
+                format!("{p}.attention.self.{part}.weight"),
+                t2(&[HIDDEN, HIDDEN]),
+            );
             w.insert(format!("{p}.attention.self.{part}.bias"), t2(&[HIDDEN]));
         }
-        w.insert(format!("{p}.attention.output.dense.weight"), t2(&[HIDDEN, HIDDEN]));
+        w.insert(
+            format!("{p}.attention.output.dense.weight"),
+            t2(&[HIDDEN, HIDDEN]),
+        );
         w.insert(format!("{p}.attention.output.dense.bias"), t2(&[HIDDEN]));
         w.insert(format!("{p}.intermediate.dense.weight"), t2(&[FFN, HIDDEN]));
         w.insert(format!("{p}.intermediate.dense.bias"), t2(&[FFN]));
         w.insert(format!("{p}.output.dense.weight"), t2(&[HIDDEN, FFN]));
         w.insert(format!("{p}.output.dense.bias"), t2(&[HIDDEN]));
     }
-    let w: HashMap<String, Tensor> = w.into_iter().map(|(k, v)| (format!("{prefix}{k}"), v.to_dtype(dtype).unwrap())).collect();
+    let w: HashMap<String, Tensor> = w
+        .into_iter()
+        .map(|(k, v)| (format!("{prefix}{k}"), v.to_dtype(dtype).unwrap()))
+        .collect();
     let weights = dir.join("model.safetensors");
     candle_core::safetensors::save(&w, &weights).unwrap();
-    let model_type = if arch == Architecture::Bert { "bert" } else { "xlm-roberta" };
+    let model_type = if arch == Architecture::Bert {
+        "bert"
+    } else {
+        "xlm-roberta"
+    };
     let config = serde_json::json!({
         "model_type": model_type, "hidden_size": HIDDEN, "num_attention_heads": HEADS,
         "num_hidden_layers": LAYERS, "intermediate_size": FFN, "hidden_act": "gelu",
@@ -97,12 +125,20 @@ fn check(arch: Architecture) {
 }
 
 fn check_model(model: &ModelDir, arch: Architecture) {
-    let max = if arch == Architecture::Bert { POSITIONS } else { POSITIONS - 2 };
+    let max = if arch == Architecture::Bert {
+        POSITIONS
+    } else {
+        POSITIONS - 2
+    };
     // Token ids avoid the padding id (1), as real text does.
     let seqs: Vec<Vec<u32>> = [1usize, 2, 5, 17, 33, max]
         .iter()
         .enumerate()
-        .map(|(s, &len)| (0..len).map(|i| (4 + (i * 37 + s * 11) % (VOCAB - 4)) as u32).collect())
+        .map(|(s, &len)| {
+            (0..len)
+                .map(|i| (4 + (i * 37 + s * 11) % (VOCAB - 4)) as u32)
+                .collect()
+        })
         .collect();
     let refs: Vec<&[u32]> = seqs.iter().map(Vec::as_slice).collect();
     let (plain, _) = Encoder::load_candle(model, &Device::Cpu).unwrap();
@@ -111,7 +147,11 @@ fn check_model(model: &ModelDir, arch: Architecture) {
         for (precision, min) in [(Precision::F32, 0.99999), (Precision::Bf16, 0.999)] {
             let (native, dim) = Encoder::load(model, &Device::Cpu, precision).unwrap();
             assert_eq!(dim, HIDDEN);
-            assert!(native.describe().starts_with("native"), "{}", native.describe());
+            assert!(
+                native.describe().starts_with("native"),
+                "{}",
+                native.describe()
+            );
             // Packed together, and one at a time.
             let together = native.encode(&refs, pooling, 1, false).unwrap();
             for (i, (a, b)) in together.iter().zip(&want).enumerate() {
@@ -153,11 +193,18 @@ fn native_reads_f16_weights_under_a_prefix() {
 fn unsupported_activation_falls_back_to_candle() {
     let tmp = tempfile::tempdir().unwrap();
     let model = write_model(tmp.path(), Architecture::Bert);
-    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model.config).unwrap()).unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model.config).unwrap()).unwrap();
     config["hidden_act"] = "relu".into();
     std::fs::write(&model.config, config.to_string()).unwrap();
     let (encoder, _) = Encoder::load(&model, &Device::Cpu, Precision::Bf16).unwrap();
-    assert!(encoder.describe().starts_with("candle"), "{}", encoder.describe());
-    let out = encoder.encode(&[&[5, 6, 7]], Pooling::Mean, 1, false).unwrap();
+    assert!(
+        encoder.describe().starts_with("candle"),
+        "{}",
+        encoder.describe()
+    );
+    let out = encoder
+        .encode(&[&[5, 6, 7]], Pooling::Mean, 1, false)
+        .unwrap();
     assert_eq!(out[0].len(), HIDDEN);
 }

@@ -27,7 +27,12 @@ fn reference() -> Reference {
 fn token_ids_match_reference_exactly() {
     let e = embedder();
     for item in reference().items {
-        assert_eq!(e.tokenize(&item.text, Prefix::None).unwrap(), item.token_ids, "{}", item.text);
+        assert_eq!(
+            e.tokenize(&item.text, Prefix::None).unwrap(),
+            item.token_ids,
+            "{}",
+            item.text
+        );
     }
 }
 
@@ -63,15 +68,27 @@ fn prefixes_are_added_per_kind() {
     assert_eq!(with_prefix, reference().items[0].token_ids);
     let q = e.embed_one("金融监管要加强", Prefix::Query).unwrap();
     let p = e.embed_one("金融监管要加强", Prefix::Passage).unwrap();
-    assert!(cosine(&q, &p) < 0.9999, "query and passage prefixes must differ");
+    assert!(
+        cosine(&q, &p) < 0.9999,
+        "query and passage prefixes must differ"
+    );
 }
 
 #[test]
 fn cross_lingual_translation_beats_unrelated_chinese() {
     let e = embedder();
-    let zh = e.embed_one("必须加强对金融行业的监督管理", Prefix::Query).unwrap();
-    let en = e.embed_one("Supervision and regulation of the financial industry must be strengthened", Prefix::Query).unwrap();
-    let other = e.embed_one("春节期间各地举办了丰富多彩的庙会活动", Prefix::Query).unwrap();
+    let zh = e
+        .embed_one("必须加强对金融行业的监督管理", Prefix::Query)
+        .unwrap();
+    let en = e
+        .embed_one(
+            "Supervision and regulation of the financial industry must be strengthened",
+            Prefix::Query,
+        )
+        .unwrap();
+    let other = e
+        .embed_one("春节期间各地举办了丰富多彩的庙会活动", Prefix::Query)
+        .unwrap();
     let (t, u) = (cosine(&zh, &en), cosine(&zh, &other));
     assert!(t > u + 0.02, "translation {t} should beat unrelated {u}");
 }
@@ -81,7 +98,10 @@ fn long_texts_are_windowed_not_truncated() {
     let e = embedder();
     let head = "习近平强调，要及时将科技创新成果应用到具体产业和产业链上，改造提升传统产业，培育壮大新兴产业，布局建设未来产业，完善现代化产业体系。".repeat(25);
     let tail = "The football club won the championship after a dramatic penalty shoot-out in the final minutes of the match. ".repeat(25);
-    assert!(e.tokenize(&head, Prefix::Passage).unwrap().len() > e.max_len(), "head alone must exceed one window");
+    assert!(
+        e.tokenize(&head, Prefix::Passage).unwrap().len() > e.max_len(),
+        "head alone must exceed one window"
+    );
     let long = format!("{head}{tail}");
     let full = e.embed_one(&long, Prefix::Passage).unwrap();
     let head_only = e.embed_one(&head, Prefix::Passage).unwrap();
@@ -107,7 +127,12 @@ fn every_encoder_path_matches_reference() {
             let alone = e.embed_one(&item.text, Prefix::None).unwrap();
             for (how, v) in [("alone", &alone), ("batched", &got.vector)] {
                 let c = cosine(v, &item.embedding);
-                assert!(c >= 0.9999, "{path} {how}: {}: cosine {c} ({})", item.text, e.describe());
+                assert!(
+                    c >= 0.9999,
+                    "{path} {how}: {}: cosine {c} ({})",
+                    item.text,
+                    e.describe()
+                );
             }
         }
     }
@@ -121,13 +146,25 @@ fn native_f32_matches_candle_plain_path_on_seed() {
     paragraphs.sort_by_key(|p| p.len());
     // 48 paragraphs spread over the length range, the longest included.
     let step = paragraphs.len().div_ceil(47);
-    let mut sample: Vec<&str> = paragraphs.iter().step_by(step).map(String::as_str).collect();
+    let mut sample: Vec<&str> = paragraphs
+        .iter()
+        .step_by(step)
+        .map(String::as_str)
+        .collect();
     sample.push(paragraphs.last().unwrap());
-    let native = common::embedder_with("f32").embed(&sample, Prefix::Passage).unwrap();
-    let plain = common::embedder_with("candle").embed(&sample, Prefix::Passage).unwrap();
+    let native = common::embedder_with("f32")
+        .embed(&sample, Prefix::Passage)
+        .unwrap();
+    let plain = common::embedder_with("candle")
+        .embed(&sample, Prefix::Passage)
+        .unwrap();
     for ((a, b), text) in native.iter().zip(&plain).zip(&sample) {
         let c = cosine(&a.vector, &b.vector);
-        assert!(c >= 0.99999, "cosine {c} for a {}-token paragraph: {text}", a.tokens);
+        assert!(
+            c >= 0.99999,
+            "cosine {c} for a {}-token paragraph: {text}",
+            a.tokens
+        );
     }
 }
 
@@ -135,8 +172,16 @@ fn native_f32_matches_candle_plain_path_on_seed() {
 #[test]
 fn bf16_fast_path_is_within_0999_of_exact_on_every_seed_paragraph() {
     let paragraphs = common::seed_paragraphs();
-    let exact = common::embedder_with("f32").embed(&paragraphs, Prefix::Passage).unwrap();
-    let fast = common::embedder_with("bf16").embed(&paragraphs, Prefix::Passage).unwrap();
-    let worst = exact.iter().zip(&fast).map(|(a, b)| cosine(&a.vector, &b.vector)).fold(1.0f32, f32::min);
+    let exact = common::embedder_with("f32")
+        .embed(&paragraphs, Prefix::Passage)
+        .unwrap();
+    let fast = common::embedder_with("bf16")
+        .embed(&paragraphs, Prefix::Passage)
+        .unwrap();
+    let worst = exact
+        .iter()
+        .zip(&fast)
+        .map(|(a, b)| cosine(&a.vector, &b.vector))
+        .fold(1.0f32, f32::min);
     assert!(worst >= 0.999, "lowest cosine bf16 vs f32: {worst}");
 }

@@ -665,7 +665,9 @@ fn declared_titles_win_over_headings() {
     assert_eq!(d.title, "年度报告");
     assert_eq!(d.paragraphs[0].section.as_deref(), Some("附件一"));
 
-    let html = format!("<html><head><title>公告</title></head><body><h1>附件一</h1><p>{body}</p></body></html>");
+    let html = format!(
+        "<html><head><title>公告</title></head><body><h1>附件一</h1><p>{body}</p></body></html>"
+    );
     let d = &ingest_bytes(html.as_bytes(), "c.html", &IngestOptions::default()).unwrap()[0];
     assert_eq!(d.title, "公告");
     assert_eq!(d.paragraphs[0].section.as_deref(), Some("附件一"));

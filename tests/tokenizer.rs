@@ -8,7 +8,10 @@ fn both() -> (Unigram, tokenizers::Tokenizer) {
     let path = common::models_dir().join("multilingual-e5-small/tokenizer.json");
     common::embedder(); // fetches the model if absent
     let text = std::fs::read_to_string(&path).unwrap();
-    (Unigram::from_json(&text).expect("the e5 tokenizer has the XLM-R layout"), tokenizers::Tokenizer::from_file(&path).unwrap())
+    (
+        Unigram::from_json(&text).expect("the e5 tokenizer has the XLM-R layout"),
+        tokenizers::Tokenizer::from_file(&path).unwrap(),
+    )
 }
 
 fn check(fast: &Unigram, reference: &tokenizers::Tokenizer, text: &str) {
@@ -27,7 +30,11 @@ fn same_ids_as_tokenizers_on_the_seed_corpus() {
         }
     }
     // The raw file too, line by line: page numbers, headers, odd spacing.
-    for line in std::fs::read_to_string(common::seed()).unwrap().lines().take(3000) {
+    for line in std::fs::read_to_string(common::seed())
+        .unwrap()
+        .lines()
+        .take(3000)
+    {
         check(&fast, &reference, line);
     }
 }

@@ -72,9 +72,16 @@ mod tests {
     #[test]
     fn marks_shared_terms() {
         let text = "科技创新是发展新质生产力的核心要素";
-        let h = highlight(text, &shared_terms("新质生产力的核心要素是什么？", text), Mark::Stars);
+        let h = highlight(
+            text,
+            &shared_terms("新质生产力的核心要素是什么？", text),
+            Mark::Stars,
+        );
         assert_eq!(h, "科技创新是发展**新质生产力的核心要素**");
         let text = "Green finance matters";
-        assert_eq!(highlight(text, &shared_terms("green finance?", text), Mark::Stars), "**Green** **finance** matters");
+        assert_eq!(
+            highlight(text, &shared_terms("green finance?", text), Mark::Stars),
+            "**Green** **finance** matters"
+        );
     }
 }

@@ -76,7 +76,9 @@ impl std::str::FromStr for PrecisionChoice {
             "f32" | "exact" => Ok(Self(Some(Precision::F32))),
             "bf16" | "fast" => Ok(Self(Some(Precision::Bf16))),
             "auto" | "" => Ok(Self(None)),
-            _ => Err(format!("unknown precision {s:?} (expected auto, f32 or bf16)")),
+            _ => Err(format!(
+                "unknown precision {s:?} (expected auto, f32 or bf16)"
+            )),
         }
     }
 }
@@ -114,8 +116,15 @@ impl Config {
         if cfg.hidden_act != "gelu" {
             return Err(format!("activation {:?}", cfg.hidden_act));
         }
-        if cfg.position_embedding_type.as_deref().is_some_and(|t| t != "absolute") {
-            return Err(format!("position embeddings {:?}", cfg.position_embedding_type));
+        if cfg
+            .position_embedding_type
+            .as_deref()
+            .is_some_and(|t| t != "absolute")
+        {
+            return Err(format!(
+                "position embeddings {:?}",
+                cfg.position_embedding_type
+            ));
         }
         Ok(cfg)
     }
@@ -141,13 +150,28 @@ struct Linear {
 impl Linear {
     fn new(weight: Vec<f32>, bias: Vec<f32>, n: usize, k: usize, precision: Precision) -> Self {
         let packed = (precision == Precision::Bf16).then(|| PackedBf16::pack(&weight, n, k));
-        Self { weight, packed, bias, n, k }
+        Self {
+            weight,
+            packed,
+            bias,
+            n,
+            k,
+        }
     }
 
     /// `out[m×n] = x[m×k] · Wᵀ + b`.
-    fn forward(&self, x: &[f32], m: usize, out: &mut [f32], scratch: &mut Vec<u32>, precision: Precision) {
+    fn forward(
+        &self,
+        x: &[f32],
+        m: usize,
+        out: &mut [f32],
+        scratch: &mut Vec<u32>,
+        precision: Precision,
+    ) {
         match (&self.packed, precision) {
-            (Some(w), Precision::Bf16) => kernels::linear_bf16(x, m, self.k, w, &self.bias, out, scratch),
+            (Some(w), Precision::Bf16) => {
+                kernels::linear_bf16(x, m, self.k, w, &self.bias, out, scratch)
+            }
             _ => kernels::linear_f32(x, m, self.k, &self.weight, self.n, &self.bias, out),
         }
     }
@@ -171,8 +195,15 @@ struct Layer {
 enum Table {
     /// The file mapped on its own, so that only the table's pages stay mapped (and counted
     /// in the resident set) once the layer weights have been copied out.
-    Mapped { map: memmap2::Mmap, offset: usize, rows: usize },
-    Owned { data: Vec<f32>, rows: usize },
+    Mapped {
+        map: memmap2::Mmap,
+        offset: usize,
+        rows: usize,
+    },
+    Owned {
+        data: Vec<f32>,
+        rows: usize,
+    },
 }
 
 /// A table's rows, ready to read: little-endian f32 bytes, or values.
@@ -184,16 +215,28 @@ enum Rows<'a> {
 impl Table {
     /// Map `name`'s rows from the safetensors file `path`.
     fn map(path: &Path, name: &str, rows: usize, dim: usize) -> Result<Self> {
-        let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
         // SAFETY: read-only map of a file xref never modifies in place (fetches build a new
         // directory and rename it).
-        let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("mapping {}", path.display()))?;
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .with_context(|| format!("mapping {}", path.display()))?;
         let (header, meta) = safetensors::SafeTensors::read_metadata(&map[..])?;
-        let info = meta.info(name).ok_or_else(|| anyhow!("tensor {name} is missing"))?;
+        let info = meta
+            .info(name)
+            .ok_or_else(|| anyhow!("tensor {name} is missing"))?;
         let (start, end) = info.data_offsets;
-        ensure!(end - start == rows * dim * 4, "tensor {name} holds {} bytes, not {rows}×{dim} f32", end - start);
+        ensure!(
+            end - start == rows * dim * 4,
+            "tensor {name} holds {} bytes, not {rows}×{dim} f32",
+            end - start
+        );
         let offset = 8 + header + start;
-        ensure!(offset + rows * dim * 4 <= map.len(), "{} is truncated", path.display());
+        ensure!(
+            offset + rows * dim * 4 <= map.len(),
+            "{} is truncated",
+            path.display()
+        );
         Ok(Table::Mapped { offset, map, rows })
     }
 
@@ -215,7 +258,10 @@ impl Rows<'_> {
     fn row_into(&self, r: usize, dim: usize, out: &mut [f32]) {
         match self {
             Rows::Bytes(bytes) => {
-                for (o, b) in out.iter_mut().zip(bytes[r * dim * 4..(r + 1) * dim * 4].chunks_exact(4)) {
+                for (o, b) in out
+                    .iter_mut()
+                    .zip(bytes[r * dim * 4..(r + 1) * dim * 4].chunks_exact(4))
+                {
                     *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                 }
             }
@@ -288,53 +334,112 @@ thread_local! {
 impl Bert {
     /// Load from a safetensors file, for a config [`Config::native`] accepted. Errors, never
     /// panics, on missing or misshapen tensors.
-    pub fn load(weights: &Path, cfg: &Config, architecture: Architecture, precision: Precision) -> Result<Self> {
-        let (hidden, heads, ffn) = (cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size);
-        ensure!(heads > 0 && hidden % heads == 0, "hidden size {hidden} is not divisible by {heads} heads");
-        let precision = if precision == Precision::Bf16 && !kernels::cpu().avx512_bf16 { Precision::F32 } else { precision };
+    pub fn load(
+        weights: &Path,
+        cfg: &Config,
+        architecture: Architecture,
+        precision: Precision,
+    ) -> Result<Self> {
+        let (hidden, heads, ffn) = (
+            cfg.hidden_size,
+            cfg.num_attention_heads,
+            cfg.intermediate_size,
+        );
+        ensure!(
+            heads > 0 && hidden % heads == 0,
+            "hidden size {hidden} is not divisible by {heads} heads"
+        );
+        let precision = if precision == Precision::Bf16 && !kernels::cpu().avx512_bf16 {
+            Precision::F32
+        } else {
+            precision
+        };
 
         // SAFETY: the weights file is mapped read-only; xref never writes to a model file in
         // place (fetches build a new directory and rename it).
-        let st = unsafe { MmapedSafetensors::new(weights) }
-            .map_err(|e| anyhow!("{} is not a readable safetensors file: {e}", weights.display()))?;
+        let st = unsafe { MmapedSafetensors::new(weights) }.map_err(|e| {
+            anyhow!(
+                "{} is not a readable safetensors file: {e}",
+                weights.display()
+            )
+        })?;
         let prefix = ["", "bert.", "roberta.", "model."]
             .into_iter()
-            .find(|p| st.get(&format!("{p}embeddings.word_embeddings.weight")).is_ok())
-            .ok_or_else(|| anyhow!("no embeddings.word_embeddings.weight in {}", weights.display()))?;
+            .find(|p| {
+                st.get(&format!("{p}embeddings.word_embeddings.weight"))
+                    .is_ok()
+            })
+            .ok_or_else(|| {
+                anyhow!(
+                    "no embeddings.word_embeddings.weight in {}",
+                    weights.display()
+                )
+            })?;
 
-        let dims = |name: &str| -> Option<Vec<usize>> { st.get(&format!("{prefix}{name}")).ok().map(|t| t.shape().to_vec()) };
+        let dims = |name: &str| -> Option<Vec<usize>> {
+            st.get(&format!("{prefix}{name}"))
+                .ok()
+                .map(|t| t.shape().to_vec())
+        };
         let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
             let full = format!("{prefix}{name}");
             let have = dims(name).ok_or_else(|| anyhow!("tensor {full} is missing"))?;
-            ensure!(have == shape, "tensor {full} has shape {have:?}, expected {shape:?}");
+            ensure!(
+                have == shape,
+                "tensor {full} has shape {have:?}, expected {shape:?}"
+            );
             let view = st.get(&full)?;
             if view.dtype() == safetensors::Dtype::F32 {
                 // Straight from the mapped bytes: one copy, not two (candle's `load` + `to_vec1`).
-                return Ok(view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect());
+                return Ok(view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect());
             }
-            let t = st.load(&full, &Device::Cpu).with_context(|| format!("tensor {full}"))?;
-            ensure!(t.dtype().is_float(), "tensor {full} has type {:?}, not a float type", t.dtype());
+            let t = st
+                .load(&full, &Device::Cpu)
+                .with_context(|| format!("tensor {full}"))?;
+            ensure!(
+                t.dtype().is_float(),
+                "tensor {full} has type {:?}, not a float type",
+                t.dtype()
+            );
             Ok(t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
         };
         let get_ln = |name: &str| -> Result<LayerNorm> {
-            let w = get(&format!("{name}.weight"), &[hidden]).or_else(|_| get(&format!("{name}.gamma"), &[hidden]))?;
-            let b = get(&format!("{name}.bias"), &[hidden]).or_else(|_| get(&format!("{name}.beta"), &[hidden]))?;
+            let w = get(&format!("{name}.weight"), &[hidden])
+                .or_else(|_| get(&format!("{name}.gamma"), &[hidden]))?;
+            let b = get(&format!("{name}.bias"), &[hidden])
+                .or_else(|_| get(&format!("{name}.beta"), &[hidden]))?;
             Ok(LayerNorm { gamma: w, beta: b })
         };
 
         let word_name = format!("{prefix}embeddings.word_embeddings.weight");
         let word_dims = dims("embeddings.word_embeddings.weight").unwrap_or_default();
-        ensure!(word_dims.len() == 2 && word_dims[1] == hidden, "tensor {word_name} has shape {word_dims:?}");
+        ensure!(
+            word_dims.len() == 2 && word_dims[1] == hidden,
+            "tensor {word_name} has shape {word_dims:?}"
+        );
         let vocab = word_dims[0];
         let word_mapped = st.get(&word_name)?.dtype() == safetensors::Dtype::F32;
-        let word_values = if word_mapped { None } else { Some(get("embeddings.word_embeddings.weight", &word_dims)?) };
+        let word_values = if word_mapped {
+            None
+        } else {
+            Some(get("embeddings.word_embeddings.weight", &word_dims)?)
+        };
         let max_positions = dims("embeddings.position_embeddings.weight")
             .ok_or_else(|| anyhow!("position embeddings are missing"))?
             .first()
             .copied()
             .unwrap_or(0);
-        let positions = get("embeddings.position_embeddings.weight", &[max_positions, hidden])?;
-        let types = dims("embeddings.token_type_embeddings.weight").and_then(|d| d.first().copied()).unwrap_or(0);
+        let positions = get(
+            "embeddings.position_embeddings.weight",
+            &[max_positions, hidden],
+        )?;
+        let types = dims("embeddings.token_type_embeddings.weight")
+            .and_then(|d| d.first().copied())
+            .unwrap_or(0);
         let token_type = if types > 0 {
             get("embeddings.token_type_embeddings.weight", &[types, hidden])?[..hidden].to_vec()
         } else {
@@ -349,12 +454,21 @@ impl Bert {
                 let mut qkv_w = Vec::with_capacity(3 * hidden * hidden);
                 let mut qkv_b = Vec::with_capacity(3 * hidden);
                 for part in ["query", "key", "value"] {
-                    qkv_w.extend(get(&format!("{l}.attention.self.{part}.weight"), &[hidden, hidden])?);
+                    qkv_w.extend(get(
+                        &format!("{l}.attention.self.{part}.weight"),
+                        &[hidden, hidden],
+                    )?);
                     qkv_b.extend(get(&format!("{l}.attention.self.{part}.bias"), &[hidden])?);
                 }
                 let linear = |name: &str, n: usize, k: usize| -> Result<Linear> {
                     let w = get(&format!("{l}.{name}.weight"), &[n, k])?;
-                    Ok(Linear::new(w, get(&format!("{l}.{name}.bias"), &[n])?, n, k, precision))
+                    Ok(Linear::new(
+                        w,
+                        get(&format!("{l}.{name}.bias"), &[n])?,
+                        n,
+                        k,
+                        precision,
+                    ))
                 };
                 Ok(Layer {
                     qkv: Linear::new(qkv_w, qkv_b, 3 * hidden, hidden, precision),
@@ -408,16 +522,29 @@ impl Bert {
 
     /// Encode sequences (token ids, special tokens included) and pool each one, at
     /// `precision` (bf16 runs as f32 unless the encoder was loaded for bf16).
-    pub fn encode(&self, seqs: &[&[u32]], pooling: Pooling, precision: Precision) -> Result<Vec<Vec<f32>>> {
+    pub fn encode(
+        &self,
+        seqs: &[&[u32]],
+        pooling: Pooling,
+        precision: Precision,
+    ) -> Result<Vec<Vec<f32>>> {
         let total: usize = seqs.iter().map(|s| s.len()).sum();
         if seqs.is_empty() {
             return Ok(Vec::new());
         }
         for s in seqs {
             ensure!(!s.is_empty(), "an empty sequence");
-            ensure!(s.len() <= self.max_len(), "a sequence of {} tokens exceeds the model's {}", s.len(), self.max_len());
+            ensure!(
+                s.len() <= self.max_len(),
+                "a sequence of {} tokens exceeds the model's {}",
+                s.len(),
+                self.max_len()
+            );
             if let Some(bad) = s.iter().find(|&&t| t as usize >= self.words.rows()) {
-                bail!("token id {bad} is outside the vocabulary ({})", self.words.rows());
+                bail!(
+                    "token id {bad} is outside the vocabulary ({})",
+                    self.words.rows()
+                );
             }
         }
         let starts: Vec<usize> = seqs
@@ -428,7 +555,10 @@ impl Bert {
                 Some(start)
             })
             .collect();
-        let batch = Batch { seqs, starts: &starts };
+        let batch = Batch {
+            seqs,
+            starts: &starts,
+        };
 
         let mut guard = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
         let ws = &mut *guard;
@@ -436,7 +566,13 @@ impl Bert {
         x.inplace_op1(&EmbedOp { bert: self, batch })?;
         let buffers = RefCell::new(&mut ws.buffers);
         for layer in &self.layers {
-            x.inplace_op1(&LayerOp { bert: self, layer, batch, precision, buffers: &buffers })?;
+            x.inplace_op1(&LayerOp {
+                bert: self,
+                layer,
+                batch,
+                precision,
+                buffers: &buffers,
+            })?;
         }
 
         let pooled = seqs
@@ -457,17 +593,25 @@ impl Bert {
         let xp = SendPtr(x.as_mut_ptr());
         b.seqs.par_iter().zip(b.starts).for_each(|(s, &start)| {
             // SAFETY: each sequence writes its own rows `start..start + len`.
-            let rows = unsafe { std::slice::from_raw_parts_mut(xp.get().add(start * h), s.len() * h) };
+            let rows =
+                unsafe { std::slice::from_raw_parts_mut(xp.get().add(start * h), s.len() * h) };
             for (i, (row, &tok)) in rows.chunks_exact_mut(h).zip(s.iter()).enumerate() {
                 words.row_into(tok as usize, h, row);
-                let pos = &self.positions[(self.position_offset + i) * h..(self.position_offset + i + 1) * h];
+                let pos = &self.positions
+                    [(self.position_offset + i) * h..(self.position_offset + i + 1) * h];
                 for ((a, p), t) in row.iter_mut().zip(pos).zip(&self.token_type) {
                     *a += p + t;
                 }
             }
             let zeros = vec![0f32; h];
             for row in rows.chunks_exact_mut(h) {
-                kernels::add_layernorm(row, &zeros, &self.ln_embed.gamma, &self.ln_embed.beta, self.eps);
+                kernels::add_layernorm(
+                    row,
+                    &zeros,
+                    &self.ln_embed.gamma,
+                    &self.ln_embed.beta,
+                    self.eps,
+                );
             }
         });
     }
@@ -481,14 +625,30 @@ impl Bert {
         grow(&mut ws.tmp, total * h);
         grow(&mut ws.ffn, total * f);
         // Attention.
-        l.qkv.forward(x, total, &mut ws.qkv[..total * 3 * h], &mut ws.scratch, p);
+        l.qkv
+            .forward(x, total, &mut ws.qkv[..total * 3 * h], &mut ws.scratch, p);
         self.attention(b, &ws.qkv[..total * 3 * h], &mut ws.ctx[..total * h]);
-        l.out.forward(&ws.ctx[..total * h], total, &mut ws.tmp[..total * h], &mut ws.scratch, p);
+        l.out.forward(
+            &ws.ctx[..total * h],
+            total,
+            &mut ws.tmp[..total * h],
+            &mut ws.scratch,
+            p,
+        );
         self.add_norm(x, &ws.tmp[..total * h], &l.ln_attn);
         // Feed-forward.
-        l.ffn_in.forward(x, total, &mut ws.ffn[..total * f], &mut ws.scratch, p);
-        ws.ffn[..total * f].par_chunks_mut(ROWS_PER_TASK * f).for_each(kernels::gelu);
-        l.ffn_out.forward(&ws.ffn[..total * f], total, &mut ws.tmp[..total * h], &mut ws.scratch, p);
+        l.ffn_in
+            .forward(x, total, &mut ws.ffn[..total * f], &mut ws.scratch, p);
+        ws.ffn[..total * f]
+            .par_chunks_mut(ROWS_PER_TASK * f)
+            .for_each(kernels::gelu);
+        l.ffn_out.forward(
+            &ws.ffn[..total * f],
+            total,
+            &mut ws.tmp[..total * h],
+            &mut ws.scratch,
+            p,
+        );
         self.add_norm(x, &ws.tmp[..total * h], &l.ln_ffn);
     }
 
@@ -508,11 +668,17 @@ impl Bert {
         let scale = 1.0 / (dh as f32).sqrt();
         let cp = SendPtr(ctx.as_mut_ptr());
         let ctx_len = ctx.len();
-        let tasks: Vec<(usize, usize)> = (0..seqs.len()).flat_map(|s| (0..heads).map(move |hd| (s, hd))).collect();
+        let tasks: Vec<(usize, usize)> = (0..seqs.len())
+            .flat_map(|s| (0..heads).map(move |hd| (s, hd)))
+            .collect();
         tasks.par_iter().for_each(|&(s, hd)| {
             let (len, start) = (seqs[s].len(), starts[s]);
             let rows = &qkv[start * 3 * h..(start + len) * 3 * h];
-            let (q, k, v) = (&rows[hd * dh..], &rows[h + hd * dh..], &rows[2 * h + hd * dh..]);
+            let (q, k, v) = (
+                &rows[hd * dh..],
+                &rows[h + hd * dh..],
+                &rows[2 * h + hd * dh..],
+            );
             SCORES.with(|cell| {
                 let mut scores = cell.borrow_mut();
                 if scores.len() < len * len {
@@ -521,13 +687,41 @@ impl Bert {
                 let sc = &mut scores[..len * len];
                 // scores = Q · Kᵀ (scaled in the softmax).
                 // SAFETY: `sc` holds len×len values; Q and K rows lie within `rows`.
-                unsafe { kernels::matmul_strided(len, len, dh, sc.as_mut_ptr(), len, q, 3 * h, 1, k, 1, 3 * h) };
+                unsafe {
+                    kernels::matmul_strided(
+                        len,
+                        len,
+                        dh,
+                        sc.as_mut_ptr(),
+                        len,
+                        q,
+                        3 * h,
+                        1,
+                        k,
+                        1,
+                        3 * h,
+                    )
+                };
                 kernels::softmax(sc, len, scale);
                 let first = start * h + hd * dh;
                 assert!(first + (len - 1) * h + dh <= ctx_len);
                 // SAFETY: in bounds (asserted); this task alone writes columns hd*dh..(hd+1)*dh
                 // of its sequence's rows.
-                unsafe { kernels::matmul_strided(len, dh, len, cp.get().add(first), h, sc, len, 1, v, 3 * h, 1) };
+                unsafe {
+                    kernels::matmul_strided(
+                        len,
+                        dh,
+                        len,
+                        cp.get().add(first),
+                        h,
+                        sc,
+                        len,
+                        1,
+                        v,
+                        3 * h,
+                        1,
+                    )
+                };
             });
         });
     }
@@ -585,7 +779,8 @@ impl InplaceOp1 for LayerOp<'_> {
     fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
         let x = values(storage, layout)?;
         let mut buffers = self.buffers.borrow_mut();
-        self.bert.layer(self.layer, self.batch, x, &mut buffers, self.precision);
+        self.bert
+            .layer(self.layer, self.batch, x, &mut buffers, self.precision);
         Ok(())
     }
 }

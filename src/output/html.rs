@@ -16,7 +16,10 @@ pub struct HtmlSink<'w> {
 
 impl<'w> HtmlSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        Self { out, edition: Edition::default() }
+        Self {
+            out,
+            edition: Edition::default(),
+        }
     }
 }
 
@@ -58,7 +61,13 @@ impl Sink for HtmlSink<'_> {
         )?;
         writeln!(self.out, "<nav><h2>Contents</h2><ol>")?;
         for d in &index.documents {
-            writeln!(self.out, "<li><a href=\"#{}\">{}</a> — {} paragraphs</li>", anchor(&d.id), esc(&d.title), d.paragraphs)?;
+            writeln!(
+                self.out,
+                "<li><a href=\"#{}\">{}</a> — {} paragraphs</li>",
+                anchor(&d.id),
+                esc(&d.title),
+                d.paragraphs
+            )?;
         }
         writeln!(self.out, "</ol></nav>")?;
         Ok(())
@@ -68,21 +77,46 @@ impl Sink for HtmlSink<'_> {
         let p = &index.paragraphs[row];
         let opening = self.edition.advance(index, row);
         if let Some(d) = opening.doc {
-            writeln!(self.out, "<h2 id=\"{}\">{}</h2>\n<p class=\"src\">{}, lines {}–{}</p>", anchor(&d.id), esc(&d.title), esc(&d.source), d.line_start, d.line_end)?;
+            writeln!(
+                self.out,
+                "<h2 id=\"{}\">{}</h2>\n<p class=\"src\">{}, lines {}–{}</p>",
+                anchor(&d.id),
+                esc(&d.title),
+                esc(&d.source),
+                d.line_start,
+                d.line_end
+            )?;
         }
         if let Some(section) = opening.section {
             writeln!(self.out, "<h3>{}</h3>", esc(section))?;
         }
-        writeln!(self.out, "<p class=\"para\" id=\"{}\">{}<span class=\"pid\">{}</span></p>", anchor(&p.id), esc(&p.text), esc(&p.id))?;
+        writeln!(
+            self.out,
+            "<p class=\"para\" id=\"{}\">{}<span class=\"pid\">{}</span></p>",
+            anchor(&p.id),
+            esc(&p.text),
+            esc(&p.id)
+        )?;
         if !links.is_empty() {
             writeln!(self.out, "<ul class=\"links\">")?;
             for l in links {
                 let t = &index.paragraphs[l.row];
-                let quote = if l.quote { " <span class=\"quote\">quotation</span>" } else { "" };
+                let quote = if l.quote {
+                    " <span class=\"quote\">quotation</span>"
+                } else {
+                    ""
+                };
                 let shared = if l.terms.is_empty() {
                     String::new()
                 } else {
-                    format!(" <span class=\"terms\">{}</span>", l.terms.iter().map(|t| format!("<mark>{}</mark>", esc(t))).collect::<Vec<_>>().join(" "))
+                    format!(
+                        " <span class=\"terms\">{}</span>",
+                        l.terms
+                            .iter()
+                            .map(|t| format!("<mark>{}</mark>", esc(t)))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
                 };
                 writeln!(
                     self.out,

@@ -16,7 +16,10 @@ pub struct MarkdownSink<'w> {
 
 impl<'w> MarkdownSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        Self { out, edition: Edition::default() }
+        Self {
+            out,
+            edition: Edition::default(),
+        }
     }
 }
 
@@ -24,7 +27,10 @@ impl<'w> MarkdownSink<'w> {
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|') {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|'
+        ) {
             out.push('\\');
         }
         out.push(c);
@@ -48,7 +54,14 @@ impl Sink for MarkdownSink<'_> {
         )?;
         writeln!(self.out, "## Contents\n")?;
         for (i, d) in index.documents.iter().enumerate() {
-            writeln!(self.out, "{}. [{}](#{}) — {} paragraphs", i + 1, escape(&d.title), anchor(&d.id), d.paragraphs)?;
+            writeln!(
+                self.out,
+                "{}. [{}](#{}) — {} paragraphs",
+                i + 1,
+                escape(&d.title),
+                anchor(&d.id),
+                d.paragraphs
+            )?;
         }
         writeln!(self.out)?;
         Ok(())
@@ -58,16 +71,34 @@ impl Sink for MarkdownSink<'_> {
         let p = &index.paragraphs[row];
         let opening = self.edition.advance(index, row);
         if let Some(d) = opening.doc {
-            writeln!(self.out, "<a id=\"{}\"></a>\n\n## {}\n\n*{}, lines {}–{}*\n", anchor(&d.id), escape(&d.title), escape(&d.source), d.line_start, d.line_end)?;
+            writeln!(
+                self.out,
+                "<a id=\"{}\"></a>\n\n## {}\n\n*{}, lines {}–{}*\n",
+                anchor(&d.id),
+                escape(&d.title),
+                escape(&d.source),
+                d.line_start,
+                d.line_end
+            )?;
         }
         if let Some(section) = opening.section {
             writeln!(self.out, "### {}\n", escape(section))?;
         }
-        writeln!(self.out, "<a id=\"{}\"></a>{} <sub>`{}`</sub>\n", anchor(&p.id), escape(&p.text), p.id)?;
+        writeln!(
+            self.out,
+            "<a id=\"{}\"></a>{} <sub>`{}`</sub>\n",
+            anchor(&p.id),
+            escape(&p.text),
+            p.id
+        )?;
         for l in links {
             let t = &index.paragraphs[l.row];
             let quote = if l.quote { " · **quotation**" } else { "" };
-            let shared = if l.terms.is_empty() { String::new() } else { format!(" · shared: {}", escape(&l.terms.join(", "))) };
+            let shared = if l.terms.is_empty() {
+                String::new()
+            } else {
+                format!(" · shared: {}", escape(&l.terms.join(", ")))
+            };
             writeln!(
                 self.out,
                 "> → [{}](#{}) ({:.3}{quote}{shared}): {}",

@@ -69,7 +69,12 @@ pub struct About {
 }
 
 /// Write the whole list through `sink`.
-pub fn write_crossref(sink: &mut dyn Sink, index: &Index, links: &[Vec<Link>], about: &About) -> Result<()> {
+pub fn write_crossref(
+    sink: &mut dyn Sink,
+    index: &Index,
+    links: &[Vec<Link>],
+    about: &About,
+) -> Result<()> {
     sink.begin(index, about)?;
     for (row, l) in links.iter().enumerate() {
         sink.paragraph(index, row, l)?;
@@ -98,7 +103,15 @@ pub fn snippet(text: &str, n: usize) -> String {
 
 /// An HTML/Markdown-safe anchor for a paragraph or document id.
 pub fn anchor(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' }).collect()
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// Where an annotated edition (Markdown, HTML) has got to, so that each document's header
@@ -119,7 +132,10 @@ pub(crate) struct Opening<'a> {
 impl Edition {
     pub(crate) fn advance<'a>(&mut self, index: &'a Index, row: usize) -> Opening<'a> {
         let p = &index.paragraphs[row];
-        let mut opening = Opening { doc: None, section: None };
+        let mut opening = Opening {
+            doc: None,
+            section: None,
+        };
         if self.doc.as_deref() != Some(p.doc_id.as_str()) {
             opening.doc = Some(index.doc_of(row));
             self.doc = Some(p.doc_id.clone());

@@ -62,6 +62,11 @@ pub fn embedder_with(path: &str) -> &'static Embedder {
 
 /// Every paragraph of the seed corpus.
 pub fn seed_paragraphs() -> Vec<String> {
-    let corpus = xref::ingest::ingest_paths(&[seed()], &xref::ingest::IngestOptions::default()).expect("ingest seed");
-    corpus.documents.into_iter().flat_map(|d| d.paragraphs.into_iter().map(|p| p.text)).collect()
+    let corpus = xref::ingest::ingest_paths(&[seed()], &xref::ingest::IngestOptions::default())
+        .expect("ingest seed");
+    corpus
+        .documents
+        .into_iter()
+        .flat_map(|d| d.paragraphs.into_iter().map(|p| p.text))
+        .collect()
 }
