@@ -428,12 +428,7 @@ pub fn eval(
     let idx = Index::open(&index.dir)?;
     idx.check_model(&embedder)?;
     let report = crate::eval::evaluate(&idx, &embedder, &gold, weight)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{report}");
-    }
-    Ok(())
+    print_report(&report, json)
 }
 
 pub fn eval_pairs(
@@ -463,8 +458,13 @@ pub fn eval_pairs(
     let idx = Index::open(&index.dir)?;
     idx.check_model(&embedder)?;
     let report = crate::eval::evaluate_pairs(&idx, a, b)?;
+    print_report(&report, json)
+}
+
+/// An evaluation report as pretty JSON or as its readable table.
+fn print_report<R: serde::Serialize + std::fmt::Display>(report: &R, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
         print!("{report}");
     }
