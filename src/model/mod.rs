@@ -63,11 +63,31 @@ pub struct ModelDir {
     pub info: ModelInfo,
 }
 
-/// Where models live: `XREF_MODELS` or `./models`.
-pub fn default_models_root() -> PathBuf {
-    std::env::var_os("XREF_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("models"))
+/// Where models live, for a run given `explicit` (`--models-dir` or `XREF_MODELS`):
+///
+/// 1. `explicit`, when given;
+/// 2. `./models/` when it already holds the default model (a project checkout after
+///    `xref model fetch`);
+/// 3. otherwise the user's cache directory (`$XDG_CACHE_HOME/xref/models`, usually
+///    `~/.cache/xref/models` on Linux; the platform convention elsewhere), so a second run
+///    from any directory finds what the first one fetched.
+///
+/// Falls back to `./models/` where the platform names no cache directory.
+pub fn models_root(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("XREF_MODELS").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let local = PathBuf::from("models");
+    if local.join(DEFAULT_MODEL).join("xref.json").is_file() {
+        return local;
+    }
+    match dirs::cache_dir() {
+        Some(cache) => cache.join("xref").join("models"),
+        None => local,
+    }
 }
 
 /// Resolve `spec` to a model on disk, fetching it if it is absent (and `fetch` allows).

@@ -1,6 +1,7 @@
 //! JSON Lines: one object per paragraph (the stable machine interface).
 //!
-//! `{"id", "doc", "section", "lang", "text", "links": [{"id", "doc", "section", "score", "lang", "quote", "terms", "text"}]}`
+//! `{"id", "doc", "section", "lang", "text", "links": [{"id", "doc", "section", "score", "lang", "quote", "terms", "text"}]}`;
+//! records from PDF sources also carry `"page"` (1-based) last.
 
 use std::io::Write;
 
@@ -24,16 +25,27 @@ impl<'w> JsonlSink<'w> {
 /// The JSON object of one link (shared by `crossref`, `related` and `search`).
 pub fn link_json(index: &Index, l: &Link) -> serde_json::Value {
     let p = &index.paragraphs[l.row];
-    json!({
-        "id": p.id,
-        "doc": index.doc_of(l.row).title,
-        "section": p.section,
-        "score": round(l.score),
-        "lang": index.lang(l.row),
-        "quote": l.quote,
-        "terms": l.terms,
-        "text": p.text,
-    })
+    with_page(
+        json!({
+            "id": p.id,
+            "doc": index.doc_of(l.row).title,
+            "section": p.section,
+            "score": round(l.score),
+            "lang": index.lang(l.row),
+            "quote": l.quote,
+            "terms": l.terms,
+            "text": p.text,
+        }),
+        p.page,
+    )
+}
+
+/// Add `"page"` (PDF sources only) at the end of a record.
+pub fn with_page(mut v: serde_json::Value, page: Option<u32>) -> serde_json::Value {
+    if let (Some(page), Some(o)) = (page, v.as_object_mut()) {
+        o.insert("page".into(), page.into());
+    }
+    v
 }
 
 /// Scores with 4 decimals: stable output without float noise.
@@ -48,14 +60,17 @@ impl Sink for JsonlSink<'_> {
 
     fn paragraph(&mut self, index: &Index, row: usize, links: &[Link]) -> Result<()> {
         let p = &index.paragraphs[row];
-        let line = json!({
-            "id": p.id,
-            "doc": index.doc_of(row).title,
-            "section": p.section,
-            "lang": index.lang(row),
-            "text": p.text,
-            "links": links.iter().map(|l| link_json(index, l)).collect::<Vec<_>>(),
-        });
+        let line = with_page(
+            json!({
+                "id": p.id,
+                "doc": index.doc_of(row).title,
+                "section": p.section,
+                "lang": index.lang(row),
+                "text": p.text,
+                "links": links.iter().map(|l| link_json(index, l)).collect::<Vec<_>>(),
+            }),
+            p.page,
+        );
         writeln!(self.out, "{line}")?;
         Ok(())
     }

@@ -19,7 +19,7 @@ use crate::link::Link;
 
 pub use self::csv::CsvSink;
 pub use self::html::HtmlSink;
-pub use self::jsonl::{link_json as jsonl_link, round, JsonlSink};
+pub use self::jsonl::{link_json as jsonl_link, round, with_page, JsonlSink};
 pub use self::markdown::MarkdownSink;
 
 /// Output formats of `xref crossref`.
@@ -82,13 +82,17 @@ pub fn write_crossref(
     sink.finish()
 }
 
-/// "Title › section" for a paragraph row.
+/// "Title › section" for a paragraph row, with ", p. N" for PDF sources.
 pub fn place(index: &Index, row: usize) -> String {
     let p = &index.paragraphs[row];
     let title = &index.doc_of(row).title;
-    match &p.section {
+    let place = match &p.section {
         Some(s) => format!("{title} › {s}"),
         None => title.clone(),
+    };
+    match p.page {
+        Some(page) => format!("{place}, p. {page}"),
+        None => place,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Shared test fixtures: the real model (fetched once into `models/` if absent) and the seed.
+//! Shared test fixtures: the real model (fetched once if absent, see [`models_dir`]) and the seed.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -11,8 +11,18 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Where the tests find the model: the folder `xref` itself would use when run from the
+/// project root (`./models/` if it holds the model, else the user's cache), so the README's
+/// first command and the tests share one download.
 pub fn models_dir() -> PathBuf {
-    root().join("models")
+    if let Some(p) = std::env::var_os("XREF_MODELS").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let local = root().join("models");
+    if local.join(DEFAULT_MODEL).join("xref.json").is_file() {
+        return local;
+    }
+    model::models_root(None)
 }
 
 pub fn seed() -> PathBuf {
@@ -69,4 +79,101 @@ pub fn seed_paragraphs() -> Vec<String> {
         .into_iter()
         .flat_map(|d| d.paragraphs.into_iter().map(|p| p.text))
         .collect()
+}
+
+/// Print `html` to `pdf` with Debian's headless Chromium (a real PDF producer: CID fonts
+/// with ToUnicode maps, subsetting, its own line layout).
+pub fn print_pdf(html: &Path, pdf: &Path) {
+    let profile = pdf.with_extension("chromium-profile");
+    let _ = std::fs::remove_dir_all(&profile);
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.canonicalize().unwrap().display()))
+        .output()
+        .expect("run chromium (Debian's package `chromium`, installed by .ci/run)");
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        out.status.success() && pdf.is_file(),
+        "chromium did not print {}: {}",
+        html.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The seed as the booklet it was extracted from, in HTML: the text's lines as printed
+/// lines, its pages as pages, its paragraph gaps as gaps. The extraction's quirk of a
+/// blank line after every line is undone: one blank line is a wrap, two or more are a gap,
+/// and two lines with no blank line between them straddle a page break (the conventions
+/// `ingest::layout` documents for this file).
+pub fn seed_as_html() -> String {
+    let text = std::fs::read_to_string(seed()).unwrap();
+    let mut pages: Vec<Vec<&str>> = vec![Vec::new()];
+    let (mut seen, mut blanks) = (false, 0);
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            blanks += 1;
+            continue;
+        }
+        if seen && blanks == 0 {
+            pages.push(Vec::new());
+        } else if seen && blanks >= 2 {
+            pages.last_mut().unwrap().push("");
+        }
+        pages.last_mut().unwrap().push(line);
+        seen = true;
+        blanks = 0;
+    }
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut html = String::from(
+        "<!doctype html><meta charset=\"utf-8\"><style>@page{size:A4;margin:18mm}\
+         body{font:10pt \"Noto Serif CJK SC\",serif}\
+         .p{white-space:pre;break-after:page}.p:last-child{break-after:auto}</style>\n",
+    );
+    for page in pages {
+        let lines: Vec<String> = page.iter().map(|l| esc(l)).collect();
+        html.push_str(&format!("<div class=\"p\">{}</div>\n", lines.join("\n")));
+    }
+    html
+}
+
+/// The seed printed to PDF (once per test binary), in `dir`.
+pub fn seed_pdf(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let html = dir.join("seed.html");
+    let pdf = dir.join("seed.pdf");
+    std::fs::write(&html, seed_as_html()).unwrap();
+    print_pdf(&html, &pdf);
+    std::fs::remove_file(&html).unwrap();
+    pdf
+}
+
+/// Run a Python script (for real producers: python-docx, zipfile).
+pub fn python(script: &str, args: &[&Path]) {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "python3 failed (python-docx is installed by .ci/run): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -1,0 +1,338 @@
+//! PDF input: the text layer of each page, in reading order, as plain text that the
+//! plain-text pipeline ([`super::layout`], [`super::docsplit`], [`super::reflow`]) then
+//! treats like any PDF-extracted file.
+//!
+//! **Why pdf-extract.** Measured on the seed printed by headless Chromium (79 pages, CID
+//! fonts with ToUnicode maps, 1.4 MB): `pdf-extract` (on `lopdf`) returns the Chinese text
+//! exactly; `lopdf`'s own `extract_text` returns mojibake for Identity-H fonts; MuPDF and
+//! Poppler bindings extract well but are AGPL/GPL, which an MIT crate cannot link. So the
+//! PDF is parsed by `lopdf` and its glyphs are decoded and positioned by `pdf-extract`;
+//! xref only turns positioned glyphs into lines ([`Page`]).
+//!
+//! * **Lines and gaps.** Glyphs are grouped into lines by their baseline; a space is put
+//!   where the horizontal gap exceeds 15 % of the font size (CJK text has none); a blank
+//!   line where the gap to the previous line exceeds 1.6 × the page's usual line pitch, so
+//!   the re-flow sees paragraph breaks as it does in extracted text. Pages are separated by
+//!   form feeds, which the layout analysis treats as page breaks (running headers and page
+//!   numbers are dropped there).
+//! * **Characters.** Fonts often map CJK glyphs to Kangxi radicals (`⼗` U+2F17 for `十`);
+//!   these and CJK compatibility ideographs are folded to the unified ideographs.
+//! * **Bounded work.** Pages are decoded in parallel, each under `catch_unwind` (the crate
+//!   panics on some malformed input); the whole file runs on its own thread and is
+//!   abandoned after [`TIME_LIMIT`]. Encrypted files, files without a text layer (scans)
+//!   and unparseable files are errors that name the file; the caller skips them.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
+use rayon::prelude::*;
+
+/// Wall-clock bound for one PDF.
+pub const TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// Pages beyond this are not read (a bound on memory and time; 20,000 pages of text is
+/// far more than any book).
+pub const MAX_PAGES: usize = 20_000;
+
+/// Why a PDF yields no text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PdfError {
+    Encrypted,
+    Unreadable(String),
+    NoText { pages: usize },
+    TooSlow,
+}
+
+impl std::fmt::Display for PdfError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PdfError::Encrypted => write!(
+                f,
+                "the PDF is encrypted (password-protected); decrypt it first"
+            ),
+            PdfError::Unreadable(why) => write!(f, "not a readable PDF ({why})"),
+            PdfError::NoText { pages } => write!(
+                f,
+                "no text layer in {pages} page(s): a scanned or image-only PDF; run OCR on it first"
+            ),
+            PdfError::TooSlow => write!(
+                f,
+                "text extraction took longer than {} s, abandoned",
+                TIME_LIMIT.as_secs()
+            ),
+        }
+    }
+}
+
+/// The text of every page, in page order.
+pub fn pages(bytes: &[u8]) -> Result<Vec<String>, PdfError> {
+    let owned = bytes.to_vec();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("xref-pdf".into())
+        .spawn(move || {
+            let _ = tx.send(pages_now(&owned));
+        })
+        .map_err(|e| PdfError::Unreadable(e.to_string()))?;
+    match rx.recv_timeout(TIME_LIMIT) {
+        Ok(r) => r,
+        Err(_) => Err(PdfError::TooSlow),
+    }
+}
+
+fn pages_now(bytes: &[u8]) -> Result<Vec<String>, PdfError> {
+    let doc = std::panic::catch_unwind(|| pdf_extract::Document::load_mem(bytes))
+        .map_err(|_| PdfError::Unreadable("the parser gave up".into()))?
+        .map_err(|e| {
+            let msg = e.to_string();
+            if msg.to_ascii_lowercase().contains("encrypt") {
+                PdfError::Encrypted
+            } else {
+                PdfError::Unreadable(msg)
+            }
+        })?;
+    if doc.is_encrypted() || doc.trailer.get(b"Encrypt").is_ok() {
+        return Err(PdfError::Encrypted);
+    }
+    let numbers: Vec<u32> = doc.get_pages().keys().copied().take(MAX_PAGES).collect();
+    if numbers.is_empty() {
+        return Err(PdfError::Unreadable("no pages".into()));
+    }
+    let texts: Vec<Option<String>> = numbers
+        .par_iter()
+        .map(|&n| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let mut page = Page::default();
+                pdf_extract::output_doc_page(&doc, &mut page, n).ok()?;
+                Some(page.text())
+            }))
+            .ok()
+            .flatten()
+        })
+        .collect();
+    let read = texts.iter().filter(|t| t.is_some()).count();
+    let texts: Vec<String> = texts.into_iter().map(Option::unwrap_or_default).collect();
+    let chars: usize = texts
+        .iter()
+        .map(|t| t.chars().filter(|c| !c.is_whitespace()).count())
+        .sum();
+    if read == 0 {
+        return Err(PdfError::Unreadable("no page could be decoded".into()));
+    }
+    // Under 10 visible characters a page on average: page numbers at most.
+    if chars < 10 * numbers.len() {
+        return Err(PdfError::NoText {
+            pages: numbers.len(),
+        });
+    }
+    Ok(texts)
+}
+
+/// One glyph: baseline position (y down from the top), font size, advance, text.
+struct Glyph {
+    x: f64,
+    y: f64,
+    size: f64,
+    end: f64,
+    text: String,
+}
+
+/// Collects a page's glyphs from pdf-extract and lays them out as lines.
+#[derive(Default)]
+pub struct Page {
+    height: f64,
+    glyphs: Vec<Glyph>,
+}
+
+impl OutputDev for Page {
+    fn begin_page(
+        &mut self,
+        _: u32,
+        media_box: &MediaBox,
+        _: Option<(f64, f64, f64, f64)>,
+    ) -> Result<(), OutputError> {
+        self.height = media_box.ury - media_box.lly;
+        Ok(())
+    }
+    fn end_page(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+    fn output_character(
+        &mut self,
+        trm: &Transform,
+        width: f64,
+        _spacing: f64,
+        font_size: f64,
+        text: &str,
+    ) -> Result<(), OutputError> {
+        let size = ((trm.m11 * font_size) * (trm.m22 * font_size)).abs().sqrt();
+        let x = trm.m31;
+        self.glyphs.push(Glyph {
+            x,
+            y: self.height - trm.m32,
+            size,
+            end: x + width * size,
+            text: fold(text),
+        });
+        Ok(())
+    }
+    fn begin_word(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+    fn end_word(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+    fn end_line(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+}
+
+impl Page {
+    /// The page as lines: glyphs in content order, a new line when the baseline moves by
+    /// more than half the font size, a blank line before unusually wide gaps.
+    pub fn text(&self) -> String {
+        // Lines: (baseline, text).
+        let mut lines: Vec<(f64, String)> = Vec::new();
+        let mut last: Option<&Glyph> = None;
+        for g in &self.glyphs {
+            if g.text.trim().is_empty() && g.text != " " {
+                continue;
+            }
+            match last {
+                Some(l) if (g.y - l.y).abs() <= l.size.max(g.size) * 0.5 => {
+                    let line = &mut lines.last_mut().unwrap().1;
+                    if g.x > l.end + g.size * 0.15 && !line.ends_with(' ') && g.text != " " {
+                        line.push(' ');
+                    }
+                    line.push_str(&g.text);
+                }
+                _ => lines.push((g.y, g.text.clone())),
+            }
+            last = Some(g);
+        }
+        // The usual pitch: the median positive distance between consecutive baselines.
+        let mut pitches: Vec<f64> = lines
+            .windows(2)
+            .map(|w| w[1].0 - w[0].0)
+            .filter(|d| *d > 0.0)
+            .collect();
+        pitches.sort_by(f64::total_cmp);
+        let pitch = pitches.get(pitches.len() / 2).copied().unwrap_or(0.0);
+        let mut out = String::new();
+        for (i, (y, text)) in lines.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+                let gap = y - lines[i - 1].0;
+                if pitch > 0.0 && gap > pitch * 1.6 {
+                    out.push('\n');
+                }
+            }
+            out.push_str(text);
+        }
+        out
+    }
+}
+
+/// Kangxi radicals (U+2F00–U+2FD5), CJK radicals supplement (U+2E80–U+2EF3) and CJK
+/// compatibility ideographs (U+F900–U+FAFF) to the unified ideographs they stand for; the
+/// two- and three-em dashes (U+2E3A/B) to the "——" that Chinese text types.
+fn fold(s: &str) -> String {
+    use unicode_normalization::char::decompose_compatible;
+    let needs = |c: char| matches!(c as u32, 0x2E3A | 0x2E3B | 0x2E80..=0x2EF3 | 0x2F00..=0x2FD5 | 0xF900..=0xFAFF);
+    if !s.chars().any(needs) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        // Two- and three-em dashes: fonts draw "——" as one glyph.
+        match c {
+            '\u{2E3A}' => {
+                out.push_str("——");
+                continue;
+            }
+            '\u{2E3B}' => {
+                out.push_str("———");
+                continue;
+            }
+            _ => {}
+        }
+        if needs(c) {
+            let mut d = String::new();
+            decompose_compatible(c, |x| d.push(x));
+            if d.chars().count() == 1 && !d.starts_with(c) {
+                out.push_str(&d);
+                continue;
+            }
+            if let Some(u) = radical_supplement(c) {
+                out.push(u);
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The few CJK radicals supplement forms with no compatibility decomposition that fonts
+/// use for common simplified characters.
+fn radical_supplement(c: char) -> Option<char> {
+    Some(match c {
+        '⻅' => '见',
+        '⻉' => '贝',
+        '⻋' => '车',
+        '⻓' => '长',
+        '⻔' => '门',
+        '⻘' => '青',
+        '⻙' => '韦',
+        '⻚' => '页',
+        '⻛' => '风',
+        '⻜' => '飞',
+        '⻝' => '食',
+        '⻢' => '马',
+        '⻣' => '骨',
+        '⻤' => '鬼',
+        '⻥' => '鱼',
+        '⻦' => '鸟',
+        '⻧' => '卤',
+        '⻨' => '麦',
+        '⻩' => '黄',
+        '⻬' => '齐',
+        '⻮' => '齿',
+        '⻯' => '龙',
+        '⻰' => '龙',
+        '⻁' => '虎',
+        '⻳' => '龟',
+        '⻆' => '角',
+        '⻄' => '西',
+        '⺠' => '民',
+        '⺟' => '母',
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radicals_fold_to_ideographs() {
+        assert_eq!(fold("第⼗⼀次"), "第十一次");
+        assert_eq!(fold("⻢兴瑞"), "马兴瑞");
+        assert_eq!(fold("⽣产⼒"), "生产力");
+        assert_eq!(fold("abc，。"), "abc，。");
+        assert_eq!(fold("报告\u{2E3A}2024年"), "报告——2024年");
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(matches!(
+            pages(b"%PDF-1.7\n1 0 obj <<"),
+            Err(PdfError::Unreadable(_))
+        ));
+        assert!(matches!(
+            pages(b"not a pdf at all"),
+            Err(PdfError::Unreadable(_))
+        ));
+    }
+}
