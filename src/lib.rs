@@ -4,7 +4,8 @@
 //! [`ingest`] (files → documents → paragraphs) → [`embed`] (paragraphs → vectors, with
 //! [`model`] obtaining the weights) → [`index`] (vectors + metadata on disk, HNSW search) →
 //! [`link`] (nearest neighbours → cross-document links) → [`output`] (links → JSONL, CSV,
-//! Markdown, HTML). [`cli`] is the glue behind the `xref` binary.
+//! Markdown, HTML). [`serve`] answers the same over HTTP with a reading view in the
+//! browser. [`cli`] is the glue behind the `xref` binary.
 
 pub mod cli;
 pub mod embed;
@@ -18,3 +19,4 @@ pub mod ingest;
 pub mod lang;
 pub mod link;
 pub mod output;
+pub mod serve;

@@ -6,19 +6,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use serde_json::Value;
 
 fn xref(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xref"))
-        .args(args)
-        .env("XREF_MODELS", common::models_dir())
-        .env_remove("XREF_INDEX")
-        .env_remove("XREF_MODEL")
-        .current_dir(common::root())
-        .output()
-        .expect("run xref")
+    common::xref(args)
 }
 
 fn ok(out: &Output) -> String {
@@ -40,21 +32,12 @@ fn stderr(out: &Output) -> String {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("cli", name)
 }
 
 /// The seed indexed once for this test binary.
 fn seed_index() -> &'static str {
-    static DIR: OnceLock<String> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = scratch("seed-index").join("idx");
-        let d = dir.to_str().unwrap().to_string();
-        ok(&xref(&["index", "seeds/", "--index", &d]));
-        d
-    })
+    common::seed_index("cli").to_str().unwrap()
 }
 
 fn jsonl(s: &str) -> Vec<Value> {

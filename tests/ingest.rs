@@ -820,10 +820,7 @@ fn json_round_trip() {
 mod common;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ingest-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("ingest", name)
 }
 
 fn ingest_file(path: &Path) -> Result<Vec<Document>, IngestError> {

@@ -10,7 +10,7 @@ use super::highlight::{highlight, Mark};
 use super::{index_paths, ingest_corpus, load_embedder, IndexArgs, IngestArgs, ModelArgs};
 use crate::embed::Prefix;
 use crate::error::bad_input;
-use crate::index::{Hit, Index, Mode, HYBRID_WEIGHT};
+use crate::index::{Index, Mode, HYBRID_WEIGHT};
 use crate::link::terms::shared_terms;
 use crate::link::{Link, Linker};
 use crate::output::{self, jsonl_link, About, Format};
@@ -110,23 +110,6 @@ pub fn crossref(
     Ok(())
 }
 
-fn hit_json(idx: &Index, h: &Hit, terms: &[String], sentence: Option<&str>) -> serde_json::Value {
-    let p = &idx.paragraphs[h.row];
-    output::with_page(
-        json!({
-            "id": p.id,
-            "doc": idx.doc_of(h.row).title,
-            "section": p.section,
-            "score": output::round(h.score),
-            "lang": idx.lang(h.row),
-            "text": p.text,
-            "terms": terms,
-            "sentence": sentence,
-        }),
-        p.page,
-    )
-}
-
 #[allow(clippy::too_many_arguments)]
 pub fn search(
     question: Option<String>,
@@ -166,13 +149,7 @@ pub fn search(
         }
     };
     let (idx, embedder) = open_checked(index, model)?;
-    let allowed_docs: Option<Vec<String>> = doc.as_ref().map(|d| {
-        idx.documents
-            .iter()
-            .filter(|r| r.title.contains(d.as_str()) || r.id.contains(d.as_str()))
-            .map(|r| r.id.clone())
-            .collect()
-    });
+    let allowed_docs: Option<Vec<String>> = doc.as_ref().map(|d| idx.documents_matching(d));
     if let (Some(d), Some(a)) = (&doc, &allowed_docs) {
         if a.is_empty() {
             return Err(bad_input(format!(
@@ -192,15 +169,7 @@ pub fn search(
         };
         let confidence = idx.confidence(&v.vector, q);
         if json {
-            let line = json!({
-                "query": q,
-                "hits": hits
-                    .iter()
-                    .map(|h| hit_json(&idx, h, &shared_terms(q, &idx.paragraphs[h.row].text), idx.best_sentence(&v.vector, h.row)))
-                    .collect::<Vec<_>>(),
-                "confidence": output::round(confidence),
-                "in_corpus": confidence >= 0.0,
-            });
+            let line = output::search_json(&idx, q, &v.vector, &hits, confidence);
             writeln!(out, "{line}")?;
         } else {
             writeln!(out, "? {q}")?;

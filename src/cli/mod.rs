@@ -174,6 +174,19 @@ pub enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// Serve the reading view and the HTTP API (JSON) over the index, in the browser at
+    /// http://127.0.0.1:7878/ by default. A generation committed by `xref index` while it
+    /// runs is picked up without a restart.
+    Serve {
+        /// Address to listen on. The default is this machine only; give 0.0.0.0:PORT to
+        /// let other machines in.
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        addr: std::net::SocketAddr,
+        #[command(flatten)]
+        index: IndexArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
     /// Measure retrieval quality on a gold set (indexing its corpus first if needed), or
     /// translation-link recall on a parallel corpus with --pairs.
     Eval {
@@ -376,6 +389,10 @@ pub fn run(cli: Cli) -> Result<()> {
             index,
             model,
         } => commands::related(id, text, k, same_doc, json, &index, &model),
+        Command::Serve { addr, index, model } => {
+            let embedder = load_embedder(&model)?;
+            crate::serve::Server::open(&index.dir, embedder)?.run(addr)
+        }
         Command::Eval {
             gold,
             pairs,

@@ -536,6 +536,15 @@ impl Index {
     }
 
     /// The document record of a paragraph row.
+    /// Ids of the documents whose title or id contains `needle` (the `--doc` filter).
+    pub fn documents_matching(&self, needle: &str) -> Vec<String> {
+        self.documents
+            .iter()
+            .filter(|r| r.title.contains(needle) || r.id.contains(needle))
+            .map(|r| r.id.clone())
+            .collect()
+    }
+
     pub fn doc_of(&self, row: usize) -> &DocRecord {
         &self.documents[self.doc_rows[&self.paragraphs[row].doc_id]]
     }

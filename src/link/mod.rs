@@ -132,6 +132,24 @@ impl<'a> Linker<'a> {
         linker
     }
 
+    /// A linker reusing background statistics computed earlier for the same index (a
+    /// server keeps them per index generation instead of sampling per request).
+    pub fn with_norm(index: &'a Index, k: usize, min_score: f32, norm: PairNorm) -> Self {
+        Self {
+            index,
+            k,
+            min_score,
+            scoring: LinkScoring::Hybrid,
+            density: Vec::new(),
+            norm,
+        }
+    }
+
+    /// This linker's per-language-pair background statistics.
+    pub fn norm(&self) -> &PairNorm {
+        &self.norm
+    }
+
     /// Background statistics per language pair (see [`PairNorm`]); empty for a
     /// one-language corpus.
     fn pair_norm(&self) -> PairNorm {

@@ -9,7 +9,8 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::{About, Sink};
-use crate::index::Index;
+use crate::index::{Hit, Index};
+use crate::link::terms::shared_terms;
 use crate::link::Link;
 
 pub struct JsonlSink<'w> {
@@ -46,6 +47,40 @@ pub fn with_page(mut v: serde_json::Value, page: Option<u32>) -> serde_json::Val
         o.insert("page".into(), page.into());
     }
     v
+}
+
+/// One hit of a search: the object of `"hits"` in `xref search --json`.
+pub fn hit_json(index: &Index, hit: &Hit, query: &str, vector: &[f32]) -> serde_json::Value {
+    let p = &index.paragraphs[hit.row];
+    with_page(
+        json!({
+            "id": p.id,
+            "doc": index.doc_of(hit.row).title,
+            "section": p.section,
+            "score": round(hit.score),
+            "lang": index.lang(hit.row),
+            "text": p.text,
+            "terms": shared_terms(query, &p.text),
+            "sentence": index.best_sentence(vector, hit.row),
+        }),
+        p.page,
+    )
+}
+
+/// One answered question: a line of `xref search --json` (and `GET /api/search`).
+pub fn search_json(
+    index: &Index,
+    query: &str,
+    vector: &[f32],
+    hits: &[Hit],
+    confidence: f32,
+) -> serde_json::Value {
+    json!({
+        "query": query,
+        "hits": hits.iter().map(|h| hit_json(index, h, query, vector)).collect::<Vec<_>>(),
+        "confidence": round(confidence),
+        "in_corpus": confidence >= 0.0,
+    })
 }
 
 /// Scores with 4 decimals: stable output without float noise.

@@ -19,7 +19,9 @@ use crate::link::Link;
 
 pub use self::csv::CsvSink;
 pub use self::html::HtmlSink;
-pub use self::jsonl::{link_json as jsonl_link, round, with_page, JsonlSink};
+pub use self::jsonl::{
+    hit_json, link_json as jsonl_link, round, search_json, with_page, JsonlSink,
+};
 pub use self::markdown::MarkdownSink;
 
 /// Output formats of `xref crossref`.

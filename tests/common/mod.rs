@@ -1,6 +1,9 @@
 //! Shared test fixtures: the real model (fetched once if absent, see [`models_dir`]) and the seed.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod served;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -87,17 +90,8 @@ pub fn print_pdf(html: &Path, pdf: &Path) {
     let profile = pdf.with_extension("chromium-profile");
     let _ = std::fs::remove_dir_all(&profile);
     let out = std::process::Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-pdf-header-footer",
-        ])
+        .args(browser::CHROMIUM_FLAGS)
+        .arg("--no-pdf-header-footer")
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--print-to-pdf={}", pdf.display()))
         .arg(format!("file://{}", html.canonicalize().unwrap().display()))
@@ -176,4 +170,39 @@ pub fn python(script: &str, args: &[&Path]) {
         "python3 failed (python-docx is installed by .ci/run): {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A fresh scratch folder `{prefix}-{name}` under the target's test directory.
+pub fn scratch(prefix: &str, name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{prefix}-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Run the `xref` binary from the project root with the test models.
+pub fn xref(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_xref"))
+        .args(args)
+        .env("XREF_MODELS", models_dir())
+        .env_remove("XREF_INDEX")
+        .env_remove("XREF_MODEL")
+        .current_dir(root())
+        .output()
+        .expect("run xref")
+}
+
+/// The seed indexed once per test binary, under `{prefix}-seed-index/idx`.
+pub fn seed_index(prefix: &str) -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = scratch(prefix, "seed-index").join("idx");
+        let out = xref(&["index", "seeds/", "--index", dir.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "indexing the seed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
 }

@@ -1,0 +1,309 @@
+//! `xref serve` end to end: the HTTP API against the CLI's contracts and its bounds, a new
+//! index generation picked up while serving, and the reading view clicked through in a
+//! real browser (Debian's chromium via chromedriver).
+
+#[path = "common/browser.rs"]
+mod browser;
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn xref(args: &[&str]) -> Output {
+    let out = common::xref(args);
+    assert!(
+        out.status.success(),
+        "xref {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn scratch(name: &str) -> PathBuf {
+    common::scratch("serve", name)
+}
+
+fn seed_index() -> &'static Path {
+    common::seed_index("serve")
+}
+
+use common::served::Served;
+
+/// Requests to a running server.
+trait Client {
+    /// GET `path`: status and body as JSON (or a string).
+    fn get(&self, path: &str) -> (u16, Value);
+    fn post(&self, path: &str, body: Value) -> (u16, Value);
+    fn text(&self, path: &str) -> (String, String);
+}
+
+impl Client for Served {
+    fn get(&self, path: &str) -> (u16, Value) {
+        answer(ureq::get(&format!("{}{path}", self.base)).call())
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        answer(ureq::post(&format!("{}{path}", self.base)).send_json(body))
+    }
+
+    fn text(&self, path: &str) -> (String, String) {
+        let r = ureq::get(&format!("{}{path}", self.base)).call().unwrap();
+        let kind = r.header("content-type").unwrap_or("").to_string();
+        (kind, r.into_string().unwrap())
+    }
+}
+
+fn answer(r: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+    let (code, resp) = match r {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(code, r)) => (code, r),
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let body = resp.into_string().unwrap();
+    (
+        code,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn the_api_answers_as_the_cli_does_and_refuses_bad_requests() {
+    let idx = seed_index();
+    let s = Served::start(idx);
+    let (code, health) = s.get("/api/health");
+    assert_eq!(code, 200);
+    assert_eq!(health["paragraphs"], 275);
+    assert_eq!(health["documents"], 15);
+
+    let (_, docs) = s.get("/api/docs");
+    let docs = docs.as_array().unwrap();
+    assert_eq!(docs.len(), 15);
+    let first = docs[0]["id"].as_str().unwrap();
+    let (code, doc) = s.get(&format!("/api/docs/{first}?links=3"));
+    assert_eq!(code, 200);
+    assert_eq!(
+        doc["paragraphs"].as_array().unwrap().len(),
+        docs[0]["paragraphs"].as_u64().unwrap() as usize
+    );
+    let linked = doc["paragraphs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["links"].as_array().unwrap().clone());
+    for l in linked {
+        assert!(l["score"].as_f64().unwrap() >= doc["min_score"].as_f64().unwrap());
+        assert_ne!(l["id"].as_str().unwrap().split('.').next(), Some(first));
+    }
+
+    // GET /api/search is one line of `xref search --json`, exactly.
+    let q = "What drives new quality productive forces?";
+    let (code, hit) = s.get(&format!("/api/search?q={}&k=5", enc(q)));
+    assert_eq!(code, 200);
+    let cli = xref(&[
+        "search",
+        q,
+        "--json",
+        "-k",
+        "5",
+        "--index",
+        idx.to_str().unwrap(),
+    ]);
+    let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(hit, cli);
+    // POST: a batch; doc filters.
+    let (code, batch) = s.post(
+        "/api/search",
+        json!({"queries": [q, "金融监管"], "k": 3, "doc": "金融"}),
+    );
+    assert_eq!(code, 200, "{batch}");
+    let results = batch["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        for h in r["hits"].as_array().unwrap() {
+            assert!(h["doc"].as_str().unwrap().contains("金融"), "{h}");
+        }
+    }
+    // Related: the links of `xref related --json`.
+    let id = hit["hits"][0]["id"].as_str().unwrap();
+    let (code, rel) = s.get(&format!("/api/related/{id}?k=4"));
+    assert_eq!(code, 200);
+    let cli = xref(&[
+        "related",
+        id,
+        "--json",
+        "-k",
+        "4",
+        "--index",
+        idx.to_str().unwrap(),
+    ]);
+    assert_eq!(rel, serde_json::from_slice::<Value>(&cli.stdout).unwrap());
+    // Crossref in its four formats.
+    for (format, kind, start) in [
+        ("jsonl", "application/jsonl", "{\"id\""),
+        ("csv", "text/csv", "source_id,"),
+        ("md", "text/markdown", "#"),
+        ("html", "text/html", "<!doctype html>"),
+    ] {
+        let (k, body) = s.text(&format!("/api/crossref?format={format}&k=3"));
+        assert!(k.starts_with(kind), "{format}: {k}");
+        assert!(
+            body.trim_start()
+                .to_lowercase()
+                .starts_with(&start.to_lowercase()),
+            "{format}: {}",
+            &body[..100.min(body.len())]
+        );
+    }
+    let (k, page) = s.text("/");
+    assert!(k.starts_with("text/html") && page.contains("/app.js"));
+
+    // Bad requests: JSON errors with the right status, never a crash.
+    let long = "问".repeat(2_001);
+    for (path, want) in [
+        ("/api/docs/no-such-doc".to_string(), 404),
+        ("/api/related/no-such-id".to_string(), 404),
+        ("/api/search?q=".to_string(), 400),
+        ("/api/search?q=x&k=0".to_string(), 400),
+        ("/api/search?q=x&k=abc".to_string(), 400),
+        ("/api/search?q=x&mode=psychic".to_string(), 400),
+        ("/api/search?q=x&doc=no-such-title".to_string(), 404),
+        (format!("/api/search?q={}", enc(&long)), 413),
+        ("/api/crossref?format=pdf".to_string(), 400),
+        ("/api/docs/%FF%FE".to_string(), 400),
+        (
+            "/api/related/%C0%AF..%C0%AF..%C0%AFetc%C0%AFpasswd".to_string(),
+            400,
+        ),
+        ("/../../etc/passwd".to_string(), 404),
+        ("/api/nothing".to_string(), 404),
+    ] {
+        let (code, body) = s.get(&path);
+        assert_eq!(code, want, "{path}: {body}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+    let (code, _) = s.post("/api/search", json!({"queries": vec!["q"; 65]}));
+    assert_eq!(code, 413);
+    let (code, _) = s.post("/api/search", json!({"queries": ["x".repeat(300_000)]}));
+    assert_eq!(code, 413);
+    let (code, body) = s.post("/api/search", json!({"nonsense": true}));
+    assert!((400..500).contains(&code), "{body}");
+    assert_eq!(s.get("/api/health").0, 200, "still serving");
+}
+
+#[test]
+fn a_new_index_generation_is_served_without_a_restart() {
+    let dir = scratch("reload");
+    let corpus = dir.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    std::fs::write(
+        corpus.join("a.md"),
+        "# 甲\n\n优化营商环境是推动高质量发展的重要举措，各地区要持续深化改革。\n",
+    )
+    .unwrap();
+    std::fs::write(
+        corpus.join("b.md"),
+        "# 乙\n\n持续优化营商环境，推动经济高质量发展，深化重点领域改革。\n",
+    )
+    .unwrap();
+    let idx = dir.join("idx");
+    let (c, i) = (corpus.to_str().unwrap(), idx.to_str().unwrap());
+    xref(&["index", c, "--index", i]);
+    let s = Served::start(&idx);
+    let (_, before) = s.get("/api/health");
+    assert_eq!(before["documents"], 2);
+    std::fs::write(
+        corpus.join("c.md"),
+        "# 丙\n\nImproving the business environment is key to high-quality development.\n",
+    )
+    .unwrap();
+    xref(&["index", c, "--index", i]);
+    let t = Instant::now();
+    loop {
+        let (code, h) = s.get("/api/health");
+        assert_eq!(code, 200, "served throughout the swap");
+        if h["documents"] == 3 {
+            assert_ne!(h["generation"], before["generation"]);
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "new generation not picked up: {h}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (_, docs) = s.get("/api/docs");
+    assert_eq!(docs.as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn the_reading_view_clicks_through_search_document_margin_and_comparison() {
+    let s = Served::start(seed_index());
+    let dir = scratch("browser");
+    let b = browser::Browser::start(&dir);
+    b.goto(&format!("{}/", s.base));
+    b.find("#docs a");
+    // Search: type a question, Enter; hits grouped by document.
+    let q = b.find("#q");
+    b.keys(&q, "新质生产力的核心要素是什么？\u{E007}");
+    let hit = b.find(".group .hit");
+    assert!(b.text(&hit).contains("新质生产力"), "{}", b.text(&hit));
+    assert!(
+        b.js("return document.querySelectorAll('.group h2').length")
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    // Hit → its document, scrolled to the paragraph (deep link in the URL).
+    let hit_id = b.js("return document.querySelector('.group .hit').dataset.id");
+    b.click(&hit);
+    b.find(".row.focus");
+    assert_eq!(
+        b.js("return document.querySelector('.row.focus').dataset.id"),
+        hit_id
+    );
+    let url = b.js("return location.hash").as_str().unwrap().to_string();
+    assert!(url.starts_with("#/doc/") && url.contains("/p/"), "{url}");
+    // Margin link → side-by-side comparison with the shared terms marked.
+    b.js("document.getElementById('threshold').value = 0.3; document.getElementById('threshold').dispatchEvent(new Event('input'))");
+    let link = b.find(".row .margin .link");
+    let target = b.js("return document.querySelector('.row .margin .link').dataset.id");
+    b.click(&link);
+    b.wait("!document.getElementById('compare').hidden");
+    let right = b.text(&b.find("#side-b"));
+    assert!(right.contains(target.as_str().unwrap()), "{right}");
+    assert!(
+        b.js("return document.querySelectorAll('#side-a mark').length")
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    b.screenshot(&dir.join("compare.png"));
+    // Esc closes it; j/k move through paragraphs.
+    b.press("\u{E00C}");
+    b.wait("document.getElementById('compare').hidden");
+    let before = b.js("return document.querySelector('.row.focus')?.dataset.id || ''");
+    b.press("j");
+    b.wait(&format!("document.querySelector('.row.focus') && document.querySelector('.row.focus').dataset.id !== {before}"));
+    // A deep link opens the same view in a fresh page; Chinese renders as text.
+    b.goto(&format!("{}/{url}", s.base));
+    b.wait(&format!("document.body.dataset.ready === {}", json!(url)));
+    assert_eq!(
+        b.js("return document.querySelector('.row.focus').dataset.id"),
+        hit_id
+    );
+    b.screenshot(&dir.join("document.png"));
+}
