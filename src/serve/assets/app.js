@@ -34,8 +34,13 @@ async function api(path) {
   return body;
 }
 
+// The documents filter: words a title must contain (any of them), and -words it must not.
 function docFilter() { return $("#docfilter").value.trim(); }
-function allowedDoc(title) { const f = docFilter(); return !f || title.includes(f); }
+function allowedDoc(title) {
+  const words = docFilter().split(/\s+/).filter(Boolean);
+  const inc = words.filter(w => !w.startsWith("-")), exc = words.filter(w => w.startsWith("-") && w.length > 1).map(w => w.slice(1));
+  return (!inc.length || inc.some(w => title.includes(w))) && !exc.some(w => title.includes(w));
+}
 
 async function loadDocs() {
   const [health, docs] = await Promise.all([api("/api/health"), api("/api/docs")]);
@@ -102,10 +107,10 @@ async function showSearch(q) {
   $("#q").value = q;
   const main = $("#main");
   main.innerHTML = `<p class="hint">Searching…</p>`;
-  const doc = docFilter();
   let r;
-  try { r = await api(`/api/search?k=20&q=${encodeURIComponent(q)}${doc ? `&doc=${encodeURIComponent(doc)}` : ""}`); }
+  try { r = await api(`/api/search?k=${docFilter() ? 50 : 20}&q=${encodeURIComponent(q)}`); }
   catch (e) { main.innerHTML = `<p class="warn">${esc(e.message)}</p>`; return; }
+  r.hits = r.hits.filter(h => allowedDoc(h.doc)).slice(0, 20);
   const groups = new Map();
   for (const h of r.hits) { if (!groups.has(h.doc)) groups.set(h.doc, []); groups.get(h.doc).push(h); }
   let html = `<h1>${esc(r.query)}</h1>`;
@@ -202,7 +207,10 @@ $("#threshold").addEventListener("input", e => {
   $("#threshold-value").textContent = state.threshold.toFixed(3);
   rerender();
 });
-$("#docfilter").addEventListener("change", rerender);
+$("#docfilter").addEventListener("change", () => {
+  rerender();
+  if (location.hash.startsWith("#/search/")) route();
+});
 $("#close").addEventListener("click", closeCompare);
 $("#copy").addEventListener("click", () => {
   const c = state.compare;
