@@ -136,7 +136,15 @@ impl Browser {
         }
     }
 
+    /// Click an element, first scrolled to the middle of the viewport (as a reader would
+    /// see it; not under the page's sticky header).
     pub fn click(&self, element: &str) {
+        self.post(
+            "/execute/sync",
+            json!({"script": "arguments[0].scrollIntoView({block: 'center'})",
+                   "args": [{ ELEMENT: element }]}),
+        )
+        .unwrap();
         self.post(&format!("/element/{element}/click"), json!({}))
             .unwrap();
     }

@@ -7,6 +7,7 @@
 
 const $ = (sel, el = document) => el.querySelector(sel);
 const $$ = (sel, el = document) => Array.from(el.querySelectorAll(sel));
+const SNIPPET = 90; // characters of a margin link's text shown before "more"
 const state = { docs: [], threshold: 0.5, doc: null, focus: -1, cache: new Map() };
 
 function esc(s) {
@@ -66,12 +67,12 @@ async function getDoc(id) {
 }
 
 function linkHtml(l, from) {
-  const snip = l.text.length > 140 ? l.text.slice(0, 140) + "…" : l.text;
+  const snip = l.text.length > SNIPPET ? l.text.slice(0, SNIPPET) + "…" : l.text;
   return `<a class="link" href="#/compare/${encodeURIComponent(from)}/${encodeURIComponent(l.id)}" data-id="${esc(l.id)}" data-score="${l.score}">
     <span class="ltitle">${esc(l.doc)}</span>${l.section ? ` › ${esc(l.section)}` : ""}
     <span class="score">${l.score.toFixed(3)}</span>${l.quote ? ` <span class="quote">quotation</span>` : ""}
     <br><span class="snip" data-full="${esc(l.text)}" data-terms="${esc(JSON.stringify(l.terms))}">${highlight(snip, l.terms)}</span>
-    ${l.text.length > 140 ? `<button class="more" type="button">more</button>` : ""}</a>`;
+    ${l.text.length > SNIPPET ? `<button class="more" type="button">more</button>` : ""}</a>`;
 }
 
 async function showDoc(id, pid) {
@@ -87,7 +88,7 @@ async function showDoc(id, pid) {
     const links = (p.links || []).filter(l => l.score >= state.threshold && allowedDoc(l.doc));
     html += `<div class="row" id="${esc(p.id)}" data-id="${esc(p.id)}">
       <p class="para" lang="${esc(p.lang)}">${esc(p.text)}${p.page ? `<span class="page">p. ${p.page}</span>` : ""}</p>
-      <div class="margin">${links.map(l => linkHtml(l, p.id)).join("") || ""}</div></div>`;
+      <div class="margin">${links.map(l => linkHtml(l, p.id)).join("")}${links.length > 3 ? `<button class="more-links" type="button">+${links.length - 3} more</button>` : ""}</div></div>`;
   }
   main.innerHTML = html;
   state.focus = -1;
@@ -174,6 +175,8 @@ function rerender() {
 }
 
 document.addEventListener("click", e => {
+  const extra = e.target.closest(".more-links");
+  if (extra) { extra.closest(".margin").classList.add("open"); extra.remove(); return; }
   const more = e.target.closest(".more");
   if (more) {
     e.preventDefault();
