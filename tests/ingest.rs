@@ -1122,3 +1122,23 @@ fn restructuredtext_primer_from_docutils() {
         .iter()
         .all(|p| !p.text.contains("An example::")));
 }
+
+#[test]
+fn markdown_by_commonmark_rules() {
+    let md = "# 手册\n\n<!-- 注释不应出现在正文里 -->\n\n正文第一段，介绍这个工具的用途和基本用法，[参见][ref]。\n\n[ref]: https://example.org/a-long-reference-target\n\n    indented code block stays apart from the prose\n\n| 选项 | 含义 |\n|---|---|\n| -n | 显示行号并继续处理 |\n\n- 第一层列表项的内容\n  - 第二层列表项的内容\n- 第一层的另一项内容\n\n<div>原始 HTML 块不是正文内容。</div>\n";
+    let d = &ingest_bytes(md.as_bytes(), "m.md", &IngestOptions::default()).unwrap()[0];
+    assert_eq!(d.title, "手册");
+    let texts: Vec<&str> = d.paragraphs.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        vec![
+            "正文第一段，介绍这个工具的用途和基本用法，参见。",
+            "indented code block stays apart from the prose",
+            "选项 | 含义; -n | 显示行号并继续处理",
+            "第一层列表项的内容第二层列表项的内容第一层的另一项内容",
+        ],
+        "{:#?}",
+        d.paragraphs
+    );
+    assert_eq!(d.paragraphs[1].line_start, 9);
+}

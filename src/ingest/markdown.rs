@@ -1,92 +1,19 @@
-//! Markdown input.
+//! Markdown input, parsed by `pulldown-cmark` (CommonMark with tables).
 //!
-//! Paragraphs are separated by blank lines; lines inside one are joined like
-//! wrapped text. `#` … `######` (and setext `===`/`---` underlines) are
-//! headings: when the file has exactly one level-1 heading it is the document
-//! title and not a section; with several, the first gives the title and all of
-//! them are sections. Without any, a `title:` in YAML front matter is used.
-//! Consecutive list items form one block (so a short list is one passage, not
-//! a row of fragments); fenced code blocks are one block each. Inline markup
-//! is reduced to its text: links and images keep their label, emphasis and
-//! code markers are dropped.
+//! Headings (ATX and setext): when the file has exactly one level-1 heading it is the
+//! document title and not a section; with several, the first gives the title and all of
+//! them are sections. Without any, a `title:` in YAML front matter is used. Paragraphs
+//! keep their wrapped lines joined; a list (with its nested lists) is one block, so a
+//! short list is one passage, not a row of fragments; a code block (fenced or indented) is
+//! one block; a table is one block, cells joined with " | " and rows with "; ". Raw HTML,
+//! link reference definitions and comments are left out. Inline markup is reduced to its
+//! text: links and images keep their label, emphasis and code markers are dropped.
+
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::reflow::{title_from_headings, Block};
-use super::text::normalize_spaces;
+use super::text::{normalize_spaces, normalize_title_spaces};
 use super::Part;
-
-/// Strip inline Markdown markup.
-pub fn clean_inline(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let chars: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        // ![alt](url) and [text](url)
-        if c == '[' || (c == '!' && chars.get(i + 1) == Some(&'[')) {
-            let open = if c == '!' { i + 1 } else { i };
-            if let Some(close) = chars[open..]
-                .iter()
-                .position(|&x| x == ']')
-                .map(|p| p + open)
-            {
-                if chars.get(close + 1) == Some(&'(') {
-                    if let Some(end) = chars[close..]
-                        .iter()
-                        .position(|&x| x == ')')
-                        .map(|p| p + close)
-                    {
-                        out.extend(&chars[open + 1..close]);
-                        i = end + 1;
-                        continue;
-                    }
-                }
-            }
-        }
-        match c {
-            '*' | '`' => {}
-            '_' => {
-                let prev = i.checked_sub(1).map(|p| chars[p]);
-                let next = chars.get(i + 1).copied();
-                let inner = prev.is_some_and(|p| p.is_alphanumeric())
-                    && next.is_some_and(|n| n.is_alphanumeric());
-                if inner {
-                    out.push('_');
-                }
-            }
-            _ => out.push(c),
-        }
-        i += 1;
-    }
-    normalize_spaces(&out)
-}
-
-fn atx_heading(t: &str) -> Option<(u8, &str)> {
-    let level = t.chars().take_while(|&c| c == '#').count();
-    if !(1..=6).contains(&level) {
-        return None;
-    }
-    let rest = &t[level..];
-    if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
-        return None;
-    }
-    Some((level as u8, rest.trim().trim_end_matches('#').trim()))
-}
-
-fn list_marker(t: &str) -> Option<&str> {
-    for m in ["- ", "* ", "+ "] {
-        if let Some(r) = t.strip_prefix(m) {
-            return Some(r);
-        }
-    }
-    let d = t.chars().take_while(|c| c.is_ascii_digit()).count();
-    if d > 0 && d <= 3 {
-        let rest = &t[d..];
-        if let Some(r) = rest.strip_prefix(". ").or_else(|| rest.strip_prefix(") ")) {
-            return Some(r);
-        }
-    }
-    None
-}
 
 /// Parse Markdown text into document parts (several when `marker` splits).
 pub fn parse(text: &str, marker: Option<&str>) -> Vec<Part> {
@@ -114,10 +41,6 @@ pub fn parse(text: &str, marker: Option<&str>) -> Vec<Part> {
 }
 
 fn parse_part(lines: Vec<(usize, String)>) -> Part {
-    let mut blocks: Vec<Block> = Vec::new();
-    let mut cur = Block::default();
-    let mut in_list = false;
-    let mut fence: Option<&'static str> = None;
     let mut front_title = None;
     let mut start = 0;
     // YAML front matter.
@@ -136,76 +59,103 @@ fn parse_part(lines: Vec<(usize, String)>) -> Part {
             start = end + 2;
         }
     }
-    let flush = |cur: &mut Block, blocks: &mut Vec<Block>, in_list: &mut bool| {
-        if !cur.text.is_empty() {
-            blocks.push(std::mem::take(cur));
-        }
-        *in_list = false;
+    let body = &lines[start.min(lines.len())..];
+    // The text to parse, and the source line where each of its lines starts.
+    let mut text = String::new();
+    let mut starts: Vec<(usize, usize)> = Vec::new(); // (byte offset, source line)
+    for (no, l) in body {
+        starts.push((text.len(), *no));
+        text.push_str(l);
+        text.push('\n');
+    }
+    let line_at = |offset: usize| -> usize {
+        let i = starts.partition_point(|s| s.0 <= offset);
+        starts[i.saturating_sub(1)].1
     };
-    for (no, raw) in lines.iter().skip(start) {
-        let no = *no;
-        let t = raw.trim();
-        if let Some(f) = fence {
-            if t.starts_with(f) {
-                fence = None;
-                flush(&mut cur, &mut blocks, &mut in_list);
-            } else if !t.is_empty() {
-                cur.push(t, no);
-            }
-            continue;
-        }
-        if t.starts_with("```") || t.starts_with("~~~") {
-            flush(&mut cur, &mut blocks, &mut in_list);
-            fence = Some(if t.starts_with("```") { "```" } else { "~~~" });
-            continue;
-        }
-        if t.is_empty() {
-            flush(&mut cur, &mut blocks, &mut in_list);
-            continue;
-        }
-        if t.starts_with("<!--") {
-            continue;
-        }
-        if let Some((level, h)) = atx_heading(t) {
-            flush(&mut cur, &mut blocks, &mut in_list);
-            let mut b = Block {
-                heading: Some(level),
-                ..Block::default()
-            };
-            b.push(&clean_inline(h), no);
-            blocks.push(b);
-            continue;
-        }
-        let rule = t.len() >= 3 && (t.chars().all(|c| c == '=') || t.chars().all(|c| c == '-'));
-        if rule || (t.len() >= 2 && t.chars().all(|c| c == '=')) {
-            if cur.spans.len() == 1 && !in_list && cur.heading.is_none() {
-                cur.heading = Some(if t.starts_with('=') { 1 } else { 2 });
-                cur.spans[0].1 = cur.spans[0].1.min(no);
-            }
-            flush(&mut cur, &mut blocks, &mut in_list);
-            continue;
-        }
-        if t == "***" || t == "___" {
-            flush(&mut cur, &mut blocks, &mut in_list);
-            continue;
-        }
-        let t = t.trim_start_matches('>').trim();
-        let t = match list_marker(t) {
-            Some(item) => {
-                if !in_list {
-                    flush(&mut cur, &mut blocks, &mut in_list);
-                }
-                in_list = true;
-                item
-            }
-            None => t,
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut b = Builder::default();
+    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    for (event, range) in Parser::new_ext(&text, opts).into_offset_iter() {
+        let no = if starts.is_empty() {
+            1
+        } else {
+            line_at(range.start)
         };
-        let cleaned = clean_inline(t);
-        if !cleaned.is_empty() {
-            cur.push(&cleaned, no);
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                b.flush(&mut blocks);
+                b.heading = Some(heading_level(level));
+            }
+            Event::End(TagEnd::Heading(_)) => b.flush(&mut blocks),
+            Event::Start(Tag::List(_)) => {
+                if b.lists == 0 {
+                    b.flush(&mut blocks);
+                }
+                b.lists += 1;
+            }
+            Event::End(TagEnd::List(_)) => {
+                b.lists -= 1;
+                if b.lists == 0 {
+                    b.flush(&mut blocks);
+                }
+            }
+            Event::Start(Tag::Item) => b.line_break(),
+            Event::Start(Tag::Paragraph)
+            | Event::End(TagEnd::Paragraph)
+            | Event::Start(Tag::BlockQuote(_))
+            | Event::End(TagEnd::BlockQuote(_)) => {
+                if b.lists == 0 && b.table.is_none() {
+                    b.flush(&mut blocks);
+                } else {
+                    b.line_break();
+                }
+            }
+            Event::Start(Tag::CodeBlock(_)) => {
+                if b.lists == 0 {
+                    b.flush(&mut blocks);
+                }
+                b.code = true;
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                b.code = false;
+                if b.lists == 0 {
+                    b.flush(&mut blocks);
+                }
+            }
+            Event::Start(Tag::Table(_)) => {
+                b.flush(&mut blocks);
+                b.table = Some(Vec::new());
+            }
+            Event::End(TagEnd::Table) => {
+                if let Some(rows) = b.table.take() {
+                    b.line = rows.join("; ");
+                    b.line_no = b.line_no.max(no);
+                }
+                b.flush(&mut blocks);
+            }
+            Event::End(TagEnd::TableCell) => b.cell(),
+            Event::End(TagEnd::TableHead) | Event::End(TagEnd::TableRow) => b.row(),
+            Event::Text(t) | Event::Code(t) => {
+                if b.code {
+                    // Code keeps its lines as separate pieces.
+                    for l in t.lines() {
+                        b.line.push_str(l);
+                        b.line_no = no;
+                        b.line_break();
+                    }
+                } else {
+                    if b.line.is_empty() {
+                        b.line_no = no;
+                    }
+                    b.line.push_str(&t);
+                }
+            }
+            Event::SoftBreak | Event::HardBreak => b.line_break(),
+            // Raw HTML (comments included), footnote marks, rules: not text.
+            _ => {}
         }
     }
-    flush(&mut cur, &mut blocks, &mut in_list);
+    b.flush(&mut blocks);
 
     let title = title_from_headings(&mut blocks, front_title);
     let first = lines.first().map_or(0, |l| l.0);
@@ -219,5 +169,78 @@ fn parse_part(lines: Vec<(usize, String)>) -> Part {
         blocks,
         meta: Vec::new(),
         lines: (first, last),
+    }
+}
+
+fn heading_level(level: HeadingLevel) -> u8 {
+    match level {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}
+
+/// The block being built from parser events.
+#[derive(Default)]
+struct Builder {
+    block: Block,
+    /// Text of the current source line (inline events concatenated).
+    line: String,
+    line_no: usize,
+    heading: Option<u8>,
+    /// Nesting depth of lists (a top-level list is one block).
+    lists: usize,
+    code: bool,
+    /// Rows of the table being read, and the cells of the current row.
+    table: Option<Vec<String>>,
+    cells: Vec<String>,
+}
+
+impl Builder {
+    /// End the current line: it becomes a piece of the block (joined like wrapped text).
+    fn line_break(&mut self) {
+        let piece = normalize_spaces(&self.line);
+        if !piece.is_empty() {
+            self.block.push(&piece, self.line_no);
+        }
+        if self.heading.is_some() {
+            let raw = normalize_title_spaces(&self.line);
+            if !raw.is_empty() {
+                let t = self.block.title_text.get_or_insert_with(String::new);
+                if !t.is_empty() {
+                    t.push(' ');
+                }
+                t.push_str(&raw);
+            }
+        }
+        self.line.clear();
+    }
+
+    fn cell(&mut self) {
+        self.cells
+            .push(normalize_spaces(&std::mem::take(&mut self.line)));
+    }
+
+    fn row(&mut self) {
+        let cells: Vec<String> = std::mem::take(&mut self.cells)
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .collect();
+        if let (Some(rows), false) = (self.table.as_mut(), cells.is_empty()) {
+            rows.push(cells.join(" | "));
+        }
+    }
+
+    /// Close the block being built, if it has text.
+    fn flush(&mut self, blocks: &mut Vec<Block>) {
+        self.line_break();
+        let mut block = std::mem::take(&mut self.block);
+        block.heading = self.heading.take();
+        if !block.text.is_empty() {
+            blocks.push(block);
+        }
     }
 }

@@ -17,9 +17,13 @@
 //!   numbers are dropped there).
 //! * **Characters.** Fonts often map CJK glyphs to Kangxi radicals (`⼗` U+2F17 for `十`);
 //!   these and CJK compatibility ideographs are folded to the unified ideographs.
-//! * **Bounded work.** Pages are decoded in parallel, each under `catch_unwind` (the crate
-//!   panics on some malformed input); the whole file runs on its own thread and is
-//!   abandoned after [`TIME_LIMIT`]. Encrypted files, files without a text layer (scans)
+//! * **Bounded work.** The document is decoded in one pass under `catch_unwind` (the crate
+//!   panics on some malformed input); after a panic, page by page in parallel, each under
+//!   its own `catch_unwind`, keeping the pages that decode. The whole file runs on its own
+//!   thread and is abandoned after [`TIME_LIMIT`].
+//! * **Speed.** pdf-extract rebuilt every font (and parsed its ToUnicode map) on every
+//!   page; xref uses it patched to cache fonts per document (`vendor/pdf-extract/`),
+//!   13× faster. Encrypted files, files without a text layer (scans)
 //!   and unparseable files are errors that name the file; the caller skips them.
 
 use std::panic::AssertUnwindSafe;
@@ -31,8 +35,8 @@ use rayon::prelude::*;
 /// Wall-clock bound for one PDF.
 pub const TIME_LIMIT: Duration = Duration::from_secs(120);
 
-/// Pages beyond this are not read (a bound on memory and time; 20,000 pages of text is
-/// far more than any book).
+/// A file with more pages is refused (a bound on memory and time; 20,000 pages is far
+/// more than any book).
 pub const MAX_PAGES: usize = 20_000;
 
 /// Why a PDF yields no text.
@@ -95,22 +99,47 @@ fn pages_now(bytes: &[u8]) -> Result<Vec<String>, PdfError> {
     if doc.is_encrypted() || doc.trailer.get(b"Encrypt").is_ok() {
         return Err(PdfError::Encrypted);
     }
-    let numbers: Vec<u32> = doc.get_pages().keys().copied().take(MAX_PAGES).collect();
+    let numbers: Vec<u32> = doc.get_pages().keys().copied().collect();
     if numbers.is_empty() {
         return Err(PdfError::Unreadable("no pages".into()));
     }
-    let texts: Vec<Option<String>> = numbers
-        .par_iter()
-        .map(|&n| {
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                let mut page = Page::default();
-                pdf_extract::output_doc_page(&doc, &mut page, n).ok()?;
-                Some(page.text())
-            }))
-            .ok()
-            .flatten()
+    if numbers.len() > MAX_PAGES {
+        return Err(PdfError::Unreadable(format!(
+            "{} pages, more than the {MAX_PAGES} read from one file",
+            numbers.len()
+        )));
+    }
+    // One pass over the document (fonts decoded once, see vendor/pdf-extract/PATCHED.md);
+    // if the crate panics on some page, each page again on its own, keeping the good ones.
+    let whole = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut pages = Pages::default();
+        pdf_extract::output_doc(&doc, &mut pages).ok()?;
+        (pages.done.len() == numbers.len()).then(|| {
+            pages
+                .done
+                .iter()
+                .map(Page::text)
+                .map(Some)
+                .collect::<Vec<_>>()
         })
-        .collect();
+    }))
+    .ok()
+    .flatten();
+    let texts: Vec<Option<String>> = match whole {
+        Some(t) => t,
+        None => numbers
+            .par_iter()
+            .map(|&n| {
+                std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    let mut page = Page::default();
+                    pdf_extract::output_doc_page(&doc, &mut page, n).ok()?;
+                    Some(page.text())
+                }))
+                .ok()
+                .flatten()
+            })
+            .collect(),
+    };
     let read = texts.iter().filter(|t| t.is_some()).count();
     let texts: Vec<String> = texts.into_iter().map(Option::unwrap_or_default).collect();
     let chars: usize = texts
@@ -136,6 +165,49 @@ struct Glyph {
     size: f64,
     end: f64,
     text: String,
+}
+
+/// Collects every page of a document.
+#[derive(Default)]
+struct Pages {
+    current: Page,
+    done: Vec<Page>,
+}
+
+impl OutputDev for Pages {
+    fn begin_page(
+        &mut self,
+        n: u32,
+        media_box: &MediaBox,
+        art_box: Option<(f64, f64, f64, f64)>,
+    ) -> Result<(), OutputError> {
+        self.current = Page::default();
+        self.current.begin_page(n, media_box, art_box)
+    }
+    fn end_page(&mut self) -> Result<(), OutputError> {
+        self.done.push(std::mem::take(&mut self.current));
+        Ok(())
+    }
+    fn output_character(
+        &mut self,
+        trm: &Transform,
+        width: f64,
+        spacing: f64,
+        font_size: f64,
+        text: &str,
+    ) -> Result<(), OutputError> {
+        self.current
+            .output_character(trm, width, spacing, font_size, text)
+    }
+    fn begin_word(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+    fn end_word(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+    fn end_line(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
 }
 
 /// Collects a page's glyphs from pdf-extract and lays them out as lines.
