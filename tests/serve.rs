@@ -168,6 +168,21 @@ fn the_api_answers_as_the_cli_does_and_refuses_bad_requests() {
             &body[..100.min(body.len())]
         );
     }
+    // The OpenAPI description names every route the router serves.
+    let (_, spec) = s.get("/api/openapi.json");
+    for route in [
+        "/api/health",
+        "/api/docs",
+        "/api/docs/{doc}",
+        "/api/search",
+        "/api/related/{id}",
+        "/api/crossref",
+    ] {
+        assert!(
+            spec["paths"][route].is_object(),
+            "{route} missing from openapi.json"
+        );
+    }
     let (k, page) = s.text("/");
     assert!(k.starts_with("text/html") && page.contains("/app.js"));
 

@@ -19,6 +19,7 @@ use crate::output::{self, About, Format};
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const STYLE_CSS: &str = include_str!("assets/style.css");
+const OPENAPI: &str = include_str!("assets/openapi.json");
 
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
@@ -33,6 +34,10 @@ pub fn router(server: Arc<Server>) -> Router {
         .route(
             "/style.css",
             get(|| async { asset("text/css; charset=utf-8", STYLE_CSS) }),
+        )
+        .route(
+            "/api/openapi.json",
+            get(|| async { asset("application/json", OPENAPI) }),
         )
         .route("/api/health", get(health))
         .route("/api/docs", get(docs))
