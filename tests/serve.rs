@@ -268,6 +268,13 @@ fn a_new_index_generation_is_served_without_a_restart() {
     }
     let (_, docs) = s.get("/api/docs");
     assert_eq!(docs.as_array().unwrap().len(), 3);
+    // A damaged pointer (or generation) is not served: the last good one stays.
+    std::fs::write(idx.join("CURRENT"), "gen-999999 0000\n").unwrap();
+    std::thread::sleep(Duration::from_millis(2_500));
+    let (code, h) = s.get("/api/health");
+    assert_eq!(code, 200);
+    assert_eq!(h["documents"], 3, "{h}");
+    assert_eq!(s.get("/api/docs").1.as_array().unwrap().len(), 3);
 }
 
 #[test]

@@ -162,6 +162,8 @@ pub struct Server {
     batcher: Batcher,
     cache: Mutex<HashMap<String, Vec<f32>>>,
     current: RwLock<Arc<Snapshot>>,
+    /// The `CURRENT` pointer whose generation last failed to open.
+    failed: Mutex<Option<String>>,
 }
 
 impl Server {
@@ -175,6 +177,7 @@ impl Server {
             embedder,
             cache: Mutex::new(HashMap::new()),
             current: RwLock::new(Arc::new(snap)),
+            failed: Mutex::new(None),
         })
     }
 
@@ -224,15 +227,25 @@ impl Server {
             .clone()
     }
 
-    /// Pick up a new index generation if one was committed; `Ok(true)` when swapped.
+    /// Pick up a new index generation if one was committed; `Ok(true)` when swapped. A
+    /// generation that fails to open is reported once, not retried until `CURRENT` moves.
     pub fn refresh(&self) -> Result<bool> {
         let now = pointer(&self.dir)?;
-        if now == self.snapshot().generation {
+        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        if now == self.snapshot().generation || failed.as_deref() == Some(now.as_str()) {
             return Ok(false);
         }
-        let snap = Arc::new(Snapshot::open(&self.dir, &self.embedder)?);
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = snap;
-        Ok(true)
+        match Snapshot::open(&self.dir, &self.embedder) {
+            Ok(snap) => {
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+                *failed = None;
+                Ok(true)
+            }
+            Err(e) => {
+                *failed = Some(now);
+                Err(e)
+            }
+        }
     }
 
     /// Serve on `addr` until the process is stopped. Prints the address it listens on
@@ -255,15 +268,24 @@ impl Server {
             let watcher = server.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(1));
+                let mut last_error = String::new();
                 loop {
                     tick.tick().await;
                     let s = watcher.clone();
-                    match tokio::task::spawn_blocking(move || s.refresh()).await {
-                        Ok(Ok(true)) => eprintln!("xref: serving a new index generation"),
-                        Ok(Ok(false)) => {}
-                        Ok(Err(e)) => eprintln!("xref: keeping the current index: {e:#}"),
-                        Err(e) => eprintln!("xref: index watcher failed: {e}"),
+                    let error = match tokio::task::spawn_blocking(move || s.refresh()).await {
+                        Ok(Ok(true)) => {
+                            eprintln!("xref: serving a new index generation");
+                            String::new()
+                        }
+                        Ok(Ok(false)) => continue,
+                        Ok(Err(e)) => format!("keeping the current index: {e:#}"),
+                        Err(e) => format!("index watcher failed: {e}"),
+                    };
+                    // Each problem is reported once, not every second.
+                    if !error.is_empty() && error != last_error {
+                        eprintln!("xref: {error}");
                     }
+                    last_error = error;
                 }
             });
             axum::serve(listener, api::router(server))
