@@ -8,7 +8,7 @@
 
 #[path = "common.rs"]
 mod common;
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 #[path = "../tests/common/mod.rs"]
 mod fixtures;
 

@@ -9,7 +9,7 @@
 //! largest document in headless chromium (chromedriver) and reports the time from
 //! navigation start to the document rendered with its margins (median of 5).
 
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 #[path = "../tests/common/mod.rs"]
 mod fixtures;
 

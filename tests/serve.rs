@@ -2,10 +2,9 @@
 //! index generation picked up while serving, and the reading view clicked through in a
 //! real browser (Debian's chromium via chromedriver).
 
-#[path = "common/browser.rs"]
-mod browser;
 mod common;
 
+use common::browser;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};

@@ -137,6 +137,11 @@ pub struct Manifest {
     pub ef_search: Option<usize>,
 }
 
+/// How a question's dense scores are mapped per target language: `(mean, sd)` of its
+/// scores against each language, and the reference `(mean, sd)` they are mapped onto
+/// (`None` for a one-language corpus).
+pub type QuestionNorm<'a> = Option<(HashMap<&'a str, (f32, f32)>, (f32, f32))>;
+
 /// A document as the index keeps it (its paragraphs live in `paragraphs.jsonl`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocRecord {
@@ -665,11 +670,7 @@ impl Index {
     /// question's own language's, else the largest language's. `None` for a one-language
     /// corpus. Makes an answer in another language rank with, not below, one in the
     /// question's language (see `link::PairNorm` for the same idea on links).
-    fn question_norm(
-        &self,
-        vector: &[f32],
-        lang: &str,
-    ) -> Option<(HashMap<&str, (f32, f32)>, (f32, f32))> {
+    fn question_norm(&self, vector: &[f32], lang: &str) -> QuestionNorm<'_> {
         let space = self.space.as_ref()?;
         let centred = langspace::centre(vector, space.centroid(lang).0);
         let mut acc: HashMap<&str, (f64, f64, usize)> = HashMap::new();
@@ -708,13 +709,7 @@ impl Index {
     /// A question's dense score for `row`: [`Index::dense_score`] in its own language,
     /// [`Index::dense_score_across`] in another, mapped by `norm` (see
     /// [`Index::question_norm`]).
-    fn question_dense(
-        &self,
-        vector: &[f32],
-        lang: &str,
-        row: usize,
-        norm: &Option<(HashMap<&str, (f32, f32)>, (f32, f32))>,
-    ) -> f32 {
+    fn question_dense(&self, vector: &[f32], lang: &str, row: usize, norm: &QuestionNorm) -> f32 {
         let Some((stats, reference)) = norm else {
             return self.dense_score(vector, row);
         };
