@@ -1,0 +1,291 @@
+//! [`Index::update`]: bring an index in line with a corpus, reusing stored vectors for
+//! unchanged text, and commit the result as a new generation.
+
+use super::*;
+
+impl Index {
+    /// Bring the index under `root` in line with `corpus` (ingested from `given` paths).
+    pub fn update(
+        root: &Path,
+        corpus: &Corpus,
+        given: &[PathBuf],
+        embedder: &Embedder,
+        rebuild: bool,
+    ) -> Result<UpdateReport> {
+        let lock = WriteLock::acquire(root)?;
+        // An index of another format version is rebuilt (its vectors cannot be reused).
+        let outdated = store::current_generation(root)?
+            .and_then(|(dir, _)| stored_version(&dir))
+            .filter(|&v| v != VERSION as u64);
+        let old = if rebuild || outdated.is_some() {
+            None
+        } else {
+            Self::open_if_exists(root)?
+        };
+        let stamp = ModelStamp::of(embedder.info(), embedder.dim());
+        if let Some(old) = &old {
+            old.check_model(embedder)?;
+        }
+        let mut report = UpdateReport {
+            upgraded_from: outdated,
+            ..UpdateReport::default()
+        };
+
+        // Files of the new index: every ingested file, plus previously indexed files that lie
+        // outside the given paths and still exist.
+        let given_abs: Vec<PathBuf> = given
+            .iter()
+            .filter_map(|p| std::fs::canonicalize(p).ok())
+            .collect();
+        let mut sources: Vec<(FileEntry, Vec<&Document>)> = Vec::new();
+        let mut by_source: BTreeMap<&str, Vec<&Document>> = BTreeMap::new();
+        for d in &corpus.documents {
+            by_source.entry(d.source.as_str()).or_default().push(d);
+        }
+        let old_files: HashMap<&str, &FileEntry> = old
+            .iter()
+            .flat_map(|o| o.manifest.files.iter())
+            .map(|f| (f.canonical.as_str(), f))
+            .collect();
+        for (source, docs) in by_source {
+            let canonical = std::fs::canonicalize(source)
+                .with_context(|| format!("resolving {source}"))?
+                .to_string_lossy()
+                .into_owned();
+            let sha256 = sha256_file(Path::new(source))?;
+            match old_files.get(canonical.as_str()) {
+                None => report.files_added += 1,
+                Some(f) if f.sha256 == sha256 => report.files_unchanged += 1,
+                Some(_) => report.files_changed += 1,
+            }
+            let paragraphs = docs.iter().map(|d| d.paragraphs.len()).sum();
+            sources.push((
+                FileEntry {
+                    path: source.to_string(),
+                    canonical,
+                    sha256,
+                    documents: docs.len(),
+                    paragraphs,
+                },
+                docs,
+            ));
+        }
+        let mut kept_old_files: Vec<FileEntry> = Vec::new();
+        if let Some(old) = &old {
+            for f in &old.manifest.files {
+                if sources.iter().any(|(s, _)| s.canonical == f.canonical) {
+                    continue;
+                }
+                let under_given = given_abs
+                    .iter()
+                    .any(|g| Path::new(&f.canonical).starts_with(g));
+                if under_given || !Path::new(&f.canonical).exists() {
+                    report.files_removed += 1;
+                } else {
+                    kept_old_files.push(f.clone());
+                }
+            }
+        }
+
+        // Assemble documents, paragraphs and vectors; embed only text not seen before.
+        let old_vectors: HashMap<&str, usize> = old
+            .iter()
+            .flat_map(|o| {
+                o.paragraphs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.text.as_str(), i))
+            })
+            .collect();
+        let mut documents = Vec::new();
+        let mut paragraphs: Vec<Paragraph> = Vec::new();
+        let mut files = Vec::new();
+        if let Some(old) = &old {
+            for f in &kept_old_files {
+                for d in old.documents.iter().filter(|d| d.source == f.path) {
+                    documents.push(d.clone());
+                    paragraphs.extend(old.paragraphs.iter().filter(|p| p.doc_id == d.id).cloned());
+                }
+                files.push(f.clone());
+            }
+        }
+        for (entry, docs) in sources {
+            for d in docs {
+                documents.push(DocRecord {
+                    id: d.id.clone(),
+                    title: d.title.clone(),
+                    source: d.source.clone(),
+                    line_start: d.line_start,
+                    line_end: d.line_end,
+                    paragraphs: d.paragraphs.len(),
+                });
+                paragraphs.extend(d.paragraphs.iter().cloned());
+            }
+            files.push(entry);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for p in &paragraphs {
+            if !seen.insert(p.id.as_str()) {
+                return Err(bad_input(format!(
+                    "two paragraphs share the id {} (the same file given twice?)",
+                    p.id
+                )));
+            }
+        }
+        let dim = stamp.dim;
+        let mut vectors = vec![0f32; paragraphs.len() * dim];
+        // Each paragraph's sentence vectors (empty for a one-sentence paragraph).
+        let mut sentences: Vec<Vec<f32>> = vec![Vec::new(); paragraphs.len()];
+        let mut todo: Vec<usize> = Vec::new();
+        for (i, p) in paragraphs.iter().enumerate() {
+            match (&old, old_vectors.get(p.text.as_str())) {
+                (Some(o), Some(&j)) => {
+                    vectors[i * dim..(i + 1) * dim].copy_from_slice(o.vector(j));
+                    let r = &o.sentence_ranges[j];
+                    sentences[i] = o.sentences[r.start * dim..r.end * dim].to_vec();
+                    report.reused += 1;
+                }
+                _ => todo.push(i),
+            }
+        }
+        report.embedded = todo.len();
+        report.documents = documents.len();
+        report.paragraphs = paragraphs.len();
+        let nothing_changed = old.as_ref().is_some_and(|o| {
+            todo.is_empty()
+                && report.files_removed == 0
+                && o.manifest.files == files
+                && o.paragraphs == paragraphs
+        });
+        if nothing_changed {
+            return Ok(report);
+        }
+        if !todo.is_empty() {
+            // Each new paragraph, then its sentences, in one run of the encoder.
+            let mut texts: Vec<&str> = Vec::new();
+            let mut spans = Vec::with_capacity(todo.len());
+            for &i in &todo {
+                let start = texts.len();
+                texts.push(paragraphs[i].text.as_str());
+                texts.extend(sentence_units(&paragraphs[i].text));
+                spans.push(start..texts.len());
+            }
+            let embedded = embedder.embed(&texts, Prefix::Passage)?;
+            for (&i, span) in todo.iter().zip(spans) {
+                vectors[i * dim..(i + 1) * dim].copy_from_slice(&embedded[span.start].vector);
+                sentences[i] = embedded[span.start + 1..span.end]
+                    .iter()
+                    .flat_map(|e| e.vector.iter().copied())
+                    .collect();
+            }
+        }
+        drop(old);
+
+        let manifest = Manifest {
+            format: FORMAT.into(),
+            version: VERSION,
+            model: stamp,
+            files,
+            documents: documents.len(),
+            paragraphs: paragraphs.len(),
+            checksums: BTreeMap::new(),
+            ef_search: None,
+        };
+        write_generation(
+            root,
+            &lock,
+            manifest,
+            &documents,
+            &paragraphs,
+            &vectors,
+            &sentences,
+        )?;
+        report.written = true;
+        Ok(report)
+    }
+}
+
+fn write_generation(
+    root: &Path,
+    lock: &WriteLock,
+    mut manifest: Manifest,
+    documents: &[DocRecord],
+    paragraphs: &[Paragraph],
+    vectors: &[f32],
+    sentences: &[Vec<f32>],
+) -> Result<()> {
+    let generation = NewGeneration::create(root, lock)?;
+    let dir = generation.dir.clone();
+    write_jsonl(&dir.join("documents.jsonl"), documents)?;
+    write_jsonl(&dir.join("paragraphs.jsonl"), paragraphs)?;
+    let bytes: Vec<u8> = vectors.iter().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(dir.join("vectors.f32"), &bytes)?;
+    let rows: Vec<&[f32]> = vectors.chunks_exact(manifest.model.dim).collect();
+    let ann = Ann::build(&rows);
+    let texts: Vec<&str> = paragraphs.iter().map(|p| p.text.as_str()).collect();
+    std::fs::write(
+        dir.join("lexical.json"),
+        serde_json::to_vec(&Lexical::build(&texts))?,
+    )?;
+    let langs: Vec<&str> = texts.iter().map(|t| crate::lang::detect(t)).collect();
+    std::fs::write(dir.join("languages.json"), serde_json::to_vec(&langs)?)?;
+    let mut names = vec![
+        "documents.jsonl".to_string(),
+        "paragraphs.jsonl".into(),
+        "lexical.json".into(),
+        "languages.json".into(),
+    ];
+    manifest
+        .checksums
+        .insert("vectors.f32".into(), sha256_bytes(&bytes));
+    let dim = manifest.model.dim;
+    let counts: Vec<u8> = sentences
+        .iter()
+        .flat_map(|s| ((s.len() / dim) as u32).to_le_bytes())
+        .collect();
+    let sbytes: Vec<u8> = sentences
+        .iter()
+        .flatten()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    std::fs::write(dir.join("sentences.u32"), &counts)?;
+    std::fs::write(dir.join("sentences.f32"), &sbytes)?;
+    manifest
+        .checksums
+        .insert("sentences.u32".into(), sha256_bytes(&counts));
+    manifest
+        .checksums
+        .insert("sentences.f32".into(), sha256_bytes(&sbytes));
+    names.extend(ann.dump(&dir)?);
+    manifest.ef_search = Some(ann.ef());
+    for name in names {
+        manifest
+            .checksums
+            .insert(name.clone(), sha256_file(&dir.join(&name))?);
+    }
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest)?,
+    )?;
+    generation.commit(lock)?;
+    Ok(())
+}
+
+/// The format version in a generation's manifest, if it is an xref manifest at all.
+fn stored_version(dir: &Path) -> Option<u64> {
+    let head: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).ok()?).ok()?;
+    (head.get("format")?.as_str()? == FORMAT).then(|| head.get("version")?.as_u64())?
+}
+
+fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+    let mut w = BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    for r in rows {
+        serde_json::to_writer(&mut w, r)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    Ok(())
+}
