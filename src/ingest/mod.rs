@@ -263,12 +263,15 @@ fn ingest_with_slug(
             }
             let pages = pdf::pages(bytes).map_err(|e| unreadable(e.to_string()))?;
             let mut text = String::new();
+            let mut line = 1;
             for (i, page) in pages.iter().enumerate() {
                 if i > 0 {
                     text.push_str("\n\x0c");
+                    line += 1;
                 }
-                page_starts.push(text.matches('\n').count() + 1);
+                page_starts.push(line);
                 text.push_str(page);
+                line += page.matches('\n').count();
             }
             text_parts(&text, opts)
         }
