@@ -25,18 +25,9 @@ pub fn percentile(xs: &mut [f64], p: f64) -> f64 {
     xs[i]
 }
 
-/// The models folder `xref` would use from the project root.
+/// The models folder `xref` uses from the project root (benches run there), made absolute.
 pub fn models_dir() -> std::path::PathBuf {
-    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-    if std::env::var_os("XREF_MODELS").is_none()
-        && local
-            .join(xref::model::DEFAULT_MODEL)
-            .join("xref.json")
-            .is_file()
-    {
-        return local;
-    }
-    xref::model::models_root(None)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(xref::model::models_root(None))
 }
 
 pub fn seed_dir() -> std::path::PathBuf {

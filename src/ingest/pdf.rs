@@ -131,9 +131,9 @@ fn pages_now(bytes: &[u8]) -> Result<Vec<String>, PdfError> {
             .par_iter()
             .map(|&n| {
                 std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    let mut page = Page::default();
-                    pdf_extract::output_doc_page(&doc, &mut page, n).ok()?;
-                    Some(page.text())
+                    let mut pages = Pages::default();
+                    pdf_extract::output_doc_page(&doc, &mut pages, n).ok()?;
+                    pages.done.first().map(Page::text)
                 }))
                 .ok()
                 .flatten()
@@ -167,7 +167,7 @@ struct Glyph {
     text: String,
 }
 
-/// Collects every page of a document.
+/// Collects the glyphs of every page pdf-extract decodes.
 #[derive(Default)]
 struct Pages {
     current: Page,
@@ -177,57 +177,18 @@ struct Pages {
 impl OutputDev for Pages {
     fn begin_page(
         &mut self,
-        n: u32,
-        media_box: &MediaBox,
-        art_box: Option<(f64, f64, f64, f64)>,
-    ) -> Result<(), OutputError> {
-        self.current = Page::default();
-        self.current.begin_page(n, media_box, art_box)
-    }
-    fn end_page(&mut self) -> Result<(), OutputError> {
-        self.done.push(std::mem::take(&mut self.current));
-        Ok(())
-    }
-    fn output_character(
-        &mut self,
-        trm: &Transform,
-        width: f64,
-        spacing: f64,
-        font_size: f64,
-        text: &str,
-    ) -> Result<(), OutputError> {
-        self.current
-            .output_character(trm, width, spacing, font_size, text)
-    }
-    fn begin_word(&mut self) -> Result<(), OutputError> {
-        Ok(())
-    }
-    fn end_word(&mut self) -> Result<(), OutputError> {
-        Ok(())
-    }
-    fn end_line(&mut self) -> Result<(), OutputError> {
-        Ok(())
-    }
-}
-
-/// Collects a page's glyphs from pdf-extract and lays them out as lines.
-#[derive(Default)]
-pub struct Page {
-    height: f64,
-    glyphs: Vec<Glyph>,
-}
-
-impl OutputDev for Page {
-    fn begin_page(
-        &mut self,
         _: u32,
         media_box: &MediaBox,
         _: Option<(f64, f64, f64, f64)>,
     ) -> Result<(), OutputError> {
-        self.height = media_box.ury - media_box.lly;
+        self.current = Page {
+            height: media_box.ury - media_box.lly,
+            glyphs: Vec::new(),
+        };
         Ok(())
     }
     fn end_page(&mut self) -> Result<(), OutputError> {
+        self.done.push(std::mem::take(&mut self.current));
         Ok(())
     }
     fn output_character(
@@ -240,9 +201,9 @@ impl OutputDev for Page {
     ) -> Result<(), OutputError> {
         let size = ((trm.m11 * font_size) * (trm.m22 * font_size)).abs().sqrt();
         let x = trm.m31;
-        self.glyphs.push(Glyph {
+        self.current.glyphs.push(Glyph {
             x,
-            y: self.height - trm.m32,
+            y: self.current.height - trm.m32,
             size,
             end: x + width * size,
             text: fold(text),
@@ -260,10 +221,17 @@ impl OutputDev for Page {
     }
 }
 
+/// One page's glyphs, laid out as lines by [`Page::text`].
+#[derive(Default)]
+struct Page {
+    height: f64,
+    glyphs: Vec<Glyph>,
+}
+
 impl Page {
     /// The page as lines: glyphs in content order, a new line when the baseline moves by
     /// more than half the font size, a blank line before unusually wide gaps.
-    pub fn text(&self) -> String {
+    fn text(&self) -> String {
         // Lines: (baseline, text).
         let mut lines: Vec<(f64, String)> = Vec::new();
         let mut last: Option<&Glyph> = None;

@@ -14,18 +14,12 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Where the tests find the model: the folder `xref` itself would use when run from the
-/// project root (`./models/` if it holds the model, else the user's cache), so the README's
-/// first command and the tests share one download.
+/// Where the tests find the model: the folder `xref` itself uses from the project root
+/// ([`model::models_root`]: `XREF_MODELS`, `./models/` if it holds the model, else the
+/// user's cache), made absolute, so the README's first command and the tests share one
+/// download.
 pub fn models_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("XREF_MODELS").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let local = root().join("models");
-    if local.join(DEFAULT_MODEL).join("xref.json").is_file() {
-        return local;
-    }
-    model::models_root(None)
+    root().join(model::models_root(None))
 }
 
 pub fn seed() -> PathBuf {
