@@ -419,23 +419,31 @@ fn docs_json_shape_and_reindex_embeds_nothing() {
     );
 }
 
+/// The seed is too small for the index to store a graph (an exact scan is cheaper), so the
+/// graph is built here over its stored vectors, as `xref index` builds it for large corpora.
 #[test]
 fn hnsw_recall_against_exact_search_on_the_seed() {
+    use xref::index::ann::{self, Ann};
     let idx = xref::index::Index::open(Path::new(seed_index())).unwrap();
+    assert!(!idx.graph_use().1, "275 paragraphs are scanned exactly");
+    let flat: Vec<f32> = idx.vectors().concat();
+    let graph = Ann::build_with(
+        std::sync::Arc::new(flat),
+        idx.dim(),
+        ann::MAX_CONNECTIONS,
+        ann::EF_CONSTRUCTION,
+        false,
+    );
     let (mut found, mut total) = (0, 0);
     for row in 0..idx.len() {
         let q = idx.vector(row);
         // Every point is reachable: it finds itself first.
         assert_eq!(
-            idx.search_graph(q, 1, None)[0].row,
+            graph.search(q, 1, None)[0].row,
             row,
             "point {row} unreachable"
         );
-        let approx: Vec<usize> = idx
-            .search_graph(q, 10, None)
-            .iter()
-            .map(|h| h.row)
-            .collect();
+        let approx: Vec<usize> = graph.search(q, 10, None).iter().map(|h| h.row).collect();
         let exact = idx.search_exact(q, 10, None);
         total += exact.len();
         found += exact.iter().filter(|h| approx.contains(&h.row)).count();
@@ -666,7 +674,8 @@ fn a_killed_indexer_leaves_the_previous_index_usable() {
         "--index",
         &idx,
     ]));
-    // Start indexing the whole seed (tens of seconds of embedding) and kill it mid-way.
+    // Index the whole seed (seconds of embedding, five checkpoints) and kill -9 it as soon
+    // as its first chunk of vectors is checkpointed.
     let mut child = Command::new(env!("CARGO_BIN_EXE_xref"))
         .args(["index", "seeds/", "--index", &idx])
         .env("XREF_MODELS", common::models_dir())
@@ -674,13 +683,26 @@ fn a_killed_indexer_leaves_the_previous_index_usable() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(4000));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "indexing finished too soon to test a kill"
-    );
+    let journal = Path::new(&idx).join("journal");
+    let chunks = |dir: &Path| -> usize {
+        std::fs::read_dir(dir).map_or(0, |d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".bin"))
+            })
+            .count()
+        })
+    };
+    while chunks(&journal) == 0 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "indexing finished before its first checkpoint"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     child.kill().unwrap();
     child.wait().unwrap();
+    let saved = chunks(&journal);
     let after = ok(&xref(&[
         "search",
         "--json",
@@ -691,6 +713,37 @@ fn a_killed_indexer_leaves_the_previous_index_usable() {
         &idx,
     ]));
     assert_eq!(before, after, "the previous index answers as before");
+    // The same job again resumes from the checkpoints: what was embedded is not lost.
+    let resumed = xref(&["index", "seeds/", "--index", &idx]);
+    ok(&resumed);
+    let err = stderr(&resumed);
+    let count = |what: &str| -> usize {
+        let at = err
+            .find(what)
+            .unwrap_or_else(|| panic!("no `{what}` in: {err}"));
+        err[..at]
+            .split(|c: char| !c.is_ascii_digit())
+            .rfind(|s| !s.is_empty())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        count(" resumed from an interrupted run") >= 64 * saved,
+        "{saved} checkpoints of 64 paragraphs: {err}"
+    );
+    assert_eq!(count(" embedded") + count(" resumed"), 275, "{err}");
+    assert!(!journal.exists(), "a commit removes the journal");
+    // The resumed index holds the vectors an index built in one go holds.
+    let (one_go, resumed) = (
+        xref::index::Index::open(Path::new(seed_index())).unwrap(),
+        xref::index::Index::open(Path::new(&idx)).unwrap(),
+    );
+    for (row, p) in one_go.paragraphs.iter().enumerate() {
+        let other = resumed.row(&p.id).expect("every seed paragraph");
+        let cos = common::cosine(one_go.vector(row), resumed.vector(other));
+        assert!(cos > 0.9999, "{}: cosine {cos}", p.id);
+    }
     // The next write succeeds and sweeps what the killed one left.
     std::fs::write(
         dir.join("docs/c.txt"),

@@ -502,12 +502,17 @@ pub fn index_paths(
     let t = std::time::Instant::now();
     let report = crate::index::Index::update(&index.dir, &corpus, &paths, embedder, rebuild)?;
     eprintln!(
-        "xref: index {}: {} documents, {} paragraphs ({} embedded, {} reused; files: {} new, {} changed, {} unchanged, {} removed) in {:.1}s{}",
+        "xref: index {}: {} documents, {} paragraphs ({} embedded, {} reused{}; files: {} new, {} changed, {} unchanged, {} removed) in {:.1}s{}",
         index.dir.display(),
         report.documents,
         report.paragraphs,
         report.embedded,
         report.reused,
+        if report.resumed > 0 {
+            format!(", {} resumed from an interrupted run", report.resumed)
+        } else {
+            String::new()
+        },
         report.files_added,
         report.files_changed,
         report.files_unchanged,

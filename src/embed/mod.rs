@@ -240,6 +240,25 @@ impl Embedder {
         texts: &[S],
         prefix: Prefix,
     ) -> Result<Vec<Embedded>> {
+        self.embed_inner(texts, prefix, true)
+    }
+
+    /// [`Embedder::embed`] without a progress bar of its own: one part of a larger job that
+    /// shows its progress with [`Embedder::items_bar`].
+    pub fn embed_part<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        prefix: Prefix,
+    ) -> Result<Vec<Embedded>> {
+        self.embed_inner(texts, prefix, false)
+    }
+
+    fn embed_inner<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        prefix: Prefix,
+        bar: bool,
+    ) -> Result<Vec<Embedded>> {
         let prefix_len = if self.prefix_str(prefix).is_empty() {
             0
         } else {
@@ -256,7 +275,11 @@ impl Embedder {
         windows.sort_by_key(|w| w.ids.len());
 
         let total_tokens: usize = windows.iter().map(|w| w.ids.len()).sum();
-        let bar = self.progress_bar(texts.len(), total_tokens);
+        let bar = if bar {
+            self.progress_bar(texts.len(), total_tokens)
+        } else {
+            ProgressBar::hidden()
+        };
         // Per text: weighted sum of pooled window vectors, and the weight.
         let mut sums = vec![vec![0f32; self.dim]; texts.len()];
         let mut weights = vec![0f32; texts.len()];
@@ -367,6 +390,22 @@ impl Embedder {
             "the model produced non-finite values"
         );
         Ok(rows)
+    }
+
+    /// A progress bar over `n` items called `what` (on a terminal only, and only when this
+    /// embedder shows progress).
+    pub fn items_bar(&self, n: usize, what: &str) -> ProgressBar {
+        if !self.progress || n < 16 || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(n as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "embedding {{bar:30}} {{pos}}/{{len}} {what}  {{per_sec}}  eta {{eta}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
     }
 
     fn progress_bar(&self, texts: usize, tokens: usize) -> ProgressBar {

@@ -1,9 +1,15 @@
-//! Approximate nearest neighbours: an `hnsw_rs` graph over unit vectors, with the guards its
-//! known pitfalls call for.
+//! Approximate nearest neighbours: an `hnsw_rs` graph over the index's own stored vectors,
+//! with the guards its known pitfalls call for.
 //!
+//! * No second copy of the vectors: the graph's points are row numbers (`[u32; 1]`), and
+//!   [`RowDistance`] looks the rows up in the index's vectors (shared, `Arc`); a query is
+//!   passed as its `f32` components' bits, told apart by its length. The dump's data file
+//!   thus holds 20 bytes a point instead of the 1.5 KB of an f32 copy.
 //! * Distance: `1 - dot`, clamped at 0. `hnsw_rs`'s own `DistDot` asserts `1 - dot >= 0`,
 //!   which rounding breaks for a vector and itself (a panic on `related` of an indexed text).
-//! * Empty graphs are never dumped or loaded (loading an empty dump panics upstream, #15).
+//! * Only where it pays: below [`MIN_GRAPH_POINTS`] an exact scan is faster than a graph
+//!   search at the smallest breadth, so no graph is built or stored (empty graphs, which
+//!   hnsw_rs cannot reload (#15), are never dumped either).
 //! * `HnswIo` keeps a borrow on the loaded graph (#19): the loader is moved onto the heap
 //!   and leaked, a few hundred bytes per opened index in a short-lived process.
 //! * Loading asserts rather than errors on malformed files, so callers verify checksums
@@ -14,6 +20,7 @@
 //!   on a sample of its points ([`Ann::calibrate`]) and stored in the manifest.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use hnsw_rs::prelude::*;
@@ -33,16 +40,34 @@ const CALIBRATION_SAMPLE: usize = 200;
 /// vectors an exact scan answers 141 queries/s, the graph 317 at ef 96 and 27 at ef 1,600).
 /// Below `ef · GRAPH_COST_PER_EF` points an exact scan is faster and exact.
 pub const GRAPH_COST_PER_EF: usize = 350;
+/// Fewer points than this are always scanned exactly, so [`Ann::build`] builds no graph.
+pub const MIN_GRAPH_POINTS: usize = EF_SEARCH * GRAPH_COST_PER_EF;
 const CALIBRATION_K: usize = 10;
 const BASENAME: &str = "graph";
 
-/// Cosine distance on unit vectors, safe against rounding.
-#[derive(Default, Clone, Copy)]
-pub struct CosineDistance;
+/// Cosine distance between stored rows (points are `[row]`) and queries (points are the
+/// `dim` components' bits), safe against rounding.
+#[derive(Clone)]
+pub struct RowDistance {
+    rows: Arc<Vec<f32>>,
+    dim: usize,
+}
 
-impl Distance<f32> for CosineDistance {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        (1.0 - crate::embed::dot(a, b)).max(0.0)
+impl RowDistance {
+    fn resolve<'a>(&'a self, point: &'a [u32]) -> &'a [f32] {
+        match point {
+            [row] => {
+                let r = *row as usize * self.dim;
+                &self.rows[r..r + self.dim]
+            }
+            query => bytemuck::cast_slice(query),
+        }
+    }
+}
+
+impl Distance<u32> for RowDistance {
+    fn eval(&self, a: &[u32], b: &[u32]) -> f32 {
+        (1.0 - crate::embed::dot(self.resolve(a), self.resolve(b))).max(0.0)
     }
 }
 
@@ -54,41 +79,61 @@ pub struct Hit {
 }
 
 pub struct Ann {
-    graph: Option<Hnsw<'static, f32, CosineDistance>>,
+    graph: Option<Hnsw<'static, u32, RowDistance>>,
     /// Search breadth calibrated at build time (see [`Ann::calibrate`]).
     ef: usize,
 }
 
-impl Ann {
-    /// Build a graph over `vectors` (row `i` gets id `i`).
-    pub fn build(vectors: &[&[f32]]) -> Self {
-        Self::build_with(vectors, MAX_CONNECTIONS, EF_CONSTRUCTION, false)
-    }
+/// Rows of `dim` components as slices.
+fn row_slices(rows: &[f32], dim: usize) -> Vec<&[f32]> {
+    rows.chunks_exact(dim).collect()
+}
 
-    /// [`Ann::build`] with explicit parameters (for benchmarks and experiments).
-    pub fn build_with(
-        vectors: &[&[f32]],
-        m: usize,
-        ef_construction: usize,
-        keep_pruned: bool,
-    ) -> Self {
-        if vectors.is_empty() {
+impl Ann {
+    /// The graph over `rows` (unit vectors of `dim` components; row `i` gets id `i`) where
+    /// it pays ([`MIN_GRAPH_POINTS`]), else none (searches scan exactly).
+    pub fn build(rows: Arc<Vec<f32>>, dim: usize) -> Self {
+        if rows.len() / dim.max(1) < MIN_GRAPH_POINTS {
             return Self {
                 graph: None,
                 ef: EF_SEARCH,
             };
         }
-        let n = vectors.len();
+        Self::build_with(rows, dim, MAX_CONNECTIONS, EF_CONSTRUCTION, false)
+    }
+
+    /// A graph over `rows` whatever their number, with explicit parameters (for tests,
+    /// benchmarks and experiments).
+    pub fn build_with(
+        rows: Arc<Vec<f32>>,
+        dim: usize,
+        m: usize,
+        ef_construction: usize,
+        keep_pruned: bool,
+    ) -> Self {
+        assert!(dim >= 2, "a row id and a query must differ in length");
+        let n = rows.len() / dim;
+        if n == 0 {
+            return Self {
+                graph: None,
+                ef: EF_SEARCH,
+            };
+        }
+        let distance = RowDistance {
+            rows: rows.clone(),
+            dim,
+        };
         // hnsw_rs only dumps graphs created with the maximum number of layers (16).
-        let mut graph = Hnsw::new(m, n, 16, ef_construction, CosineDistance);
+        let mut graph = Hnsw::new(m, n, 16, ef_construction, distance);
         graph.set_keeping_pruned(keep_pruned);
-        let data: Vec<(&[f32], usize)> = vectors.iter().enumerate().map(|(i, v)| (*v, i)).collect();
+        let ids: Vec<[u32; 1]> = (0..n as u32).map(|i| [i]).collect();
+        let data: Vec<(&[u32], usize)> = ids.iter().enumerate().map(|(i, v)| (&v[..], i)).collect();
         graph.parallel_insert_slice(&data);
         let mut ann = Self {
             graph: Some(graph),
             ef: EF_SEARCH,
         };
-        ann.ef = ann.calibrate(vectors);
+        ann.ef = ann.calibrate(&row_slices(&rows, dim));
         ann
     }
 
@@ -146,10 +191,15 @@ impl Ann {
         self.ef
     }
 
-    /// Whether a graph search at the calibrated breadth is cheaper than an exact scan
-    /// (see [`GRAPH_COST_PER_EF`]).
+    /// Whether there is a graph and a search at its calibrated breadth is cheaper than an
+    /// exact scan (see [`GRAPH_COST_PER_EF`]).
     pub fn graph_pays(&self) -> bool {
-        self.ef.saturating_mul(GRAPH_COST_PER_EF) < self.len()
+        self.graph.is_some() && self.ef.saturating_mul(GRAPH_COST_PER_EF) < self.len()
+    }
+
+    /// Whether a graph was built (see [`MIN_GRAPH_POINTS`]).
+    pub fn has_graph(&self) -> bool {
+        self.graph.is_some()
     }
 
     pub fn len(&self) -> usize {
@@ -174,23 +224,30 @@ impl Ann {
         ])
     }
 
-    /// Load a graph dumped by [`Ann::dump`]; `expected` is the number of points it must hold
-    /// and `ef` the breadth calibrated when it was built.
-    pub fn load(dir: &Path, expected: usize, ef: usize) -> Result<Self> {
-        if expected == 0 {
-            return Ok(Self { graph: None, ef });
-        }
+    /// Load a graph dumped by [`Ann::dump`] over `rows` (`dim` components each); `None` for
+    /// a generation stored without one; `ef` is the breadth calibrated when it was built.
+    pub fn load(dir: &Path, rows: Arc<Vec<f32>>, dim: usize, ef: Option<usize>) -> Result<Self> {
+        let expected = rows.len() / dim.max(1);
+        let Some(ef) = ef.filter(|_| expected > 0) else {
+            return Ok(Self {
+                graph: None,
+                ef: EF_SEARCH,
+            });
+        };
         let dir = dir.to_path_buf();
+        let distance = RowDistance { rows, dim };
         let loaded = std::panic::catch_unwind(move || {
             let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir, BASENAME)));
-            io.load_hnsw::<f32, CosineDistance>()
+            io.load_hnsw_with_dist::<u32, RowDistance>(distance)
         });
         let graph = match loaded {
             Ok(Ok(g)) => g,
             Ok(Err(e)) => return Err(anyhow!("the HNSW graph is unreadable: {e}")),
             Err(_) => return Err(anyhow!("the HNSW graph is corrupt")),
         };
-        if graph.get_nb_point() != expected {
+        if graph.get_nb_point() != expected
+            || graph.get_point_indexation().get_data_dimension() != 1
+        {
             return Err(anyhow!(
                 "the HNSW graph holds {} points, the store {expected}",
                 graph.get_nb_point()
@@ -226,6 +283,7 @@ impl Ann {
             return vec![];
         }
         let ef = ef.max(k);
+        let query: &[u32] = bytemuck::cast_slice(query);
         let found = match allow {
             Some(f) => {
                 let filter = |id: &usize| f(*id);
@@ -299,7 +357,12 @@ mod tests {
     fn calibrated_breadth_keeps_recall_on_unseen_queries() {
         let data = random_unit(6000, 384, 0x9E37_79B9_7F4A_7C15);
         let rows: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-        let ann = Ann::build(&rows);
+        let flat = Arc::new(data.concat());
+        assert!(
+            Ann::build(flat.clone(), 384).graph.is_none(),
+            "too few points for a graph"
+        );
+        let ann = Ann::build_with(flat, 384, MAX_CONNECTIONS, EF_CONSTRUCTION, false);
         assert!(
             ann.ef() > EF_SEARCH,
             "random data needs more than the minimum breadth"

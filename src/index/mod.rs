@@ -8,6 +8,8 @@
 //! format, the checksums of every file and the model before anything is searched.
 
 pub mod ann;
+pub mod codec;
+pub mod journal;
 pub mod langspace;
 pub mod lexical;
 mod query;
@@ -83,9 +85,20 @@ pub fn sentence_units(text: &str) -> Vec<&str> {
 }
 
 pub const FORMAT: &str = "xref-index";
-/// Version 2 added sentence vectors, version 3 each paragraph's language; an update over an
+/// Version 2 added sentence vectors, version 3 each paragraph's language, version 4 stored
+/// vectors as 8-bit rows ([`codec`]) and a graph without a copy of them; an update over an
 /// older index re-embeds everything.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
+
+/// The paragraphs, one JSON record a line, gzip-compressed.
+pub const PARAGRAPHS: &str = "paragraphs.jsonl.gz";
+/// The BM25 postings ([`Lexical`]) as JSON, gzip-compressed.
+pub const LEXICAL: &str = "lexical.json.gz";
+/// Paragraph vectors, row `i` = paragraph `i` ([`codec`] rows).
+pub const VECTORS: &str = "vectors.i8";
+/// Sentence vectors of multi-sentence paragraphs, paragraph by paragraph ([`codec`] rows);
+/// `sentences.u32` holds how many each paragraph has.
+pub const SENTENCES: &str = "sentences.i8";
 
 /// Where the index lives unless `--index` or `XREF_INDEX` say otherwise.
 pub const DEFAULT_DIR: &str = ".xref";
@@ -134,7 +147,8 @@ pub struct Manifest {
     pub paragraphs: usize,
     /// sha256 of every other file in the generation.
     pub checksums: BTreeMap<String, String>,
-    /// HNSW search breadth calibrated for this graph (absent in older indexes).
+    /// HNSW search breadth calibrated for the graph; absent when the generation has no graph
+    /// (fewer paragraphs than [`ann::MIN_GRAPH_POINTS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ef_search: Option<usize>,
 }
@@ -168,6 +182,8 @@ pub struct UpdateReport {
     pub embedded: usize,
     /// Paragraphs whose stored vector was reused.
     pub reused: usize,
+    /// Paragraphs whose vectors an interrupted earlier run had embedded (see [`journal`]).
+    pub resumed: usize,
     /// Whether a new generation was written.
     pub written: bool,
     /// The format version of an index that was rebuilt because it was older.
@@ -179,7 +195,8 @@ pub struct Index {
     pub manifest: Manifest,
     pub documents: Vec<DocRecord>,
     pub paragraphs: Vec<Paragraph>,
-    vectors: Vec<f32>,
+    /// Unit vectors, row by row (shared with the HNSW graph, whose points refer to them).
+    vectors: std::sync::Arc<Vec<f32>>,
     /// Sentence vectors of multi-sentence paragraphs (see [`sentence_units`]), in paragraph
     /// order; `sentence_ranges[row]` locates a paragraph's, `sentence_owner[s]` the reverse.
     sentences: Vec<f32>,
@@ -193,7 +210,8 @@ pub struct Index {
     space: Option<LangSpace>,
     cjk_ratio: f32,
     by_id: HashMap<String, usize>,
-    doc_rows: HashMap<String, usize>,
+    /// Each paragraph's document, as an index into `documents`.
+    doc_of: Vec<u32>,
 }
 
 impl Index {
@@ -254,50 +272,48 @@ impl Index {
         let documents: Vec<DocRecord> =
             read_jsonl(&dir.join("documents.jsonl")).map_err(|e| corrupt(format!("{e:#}")))?;
         let paragraphs: Vec<Paragraph> =
-            read_jsonl(&dir.join("paragraphs.jsonl")).map_err(|e| corrupt(format!("{e:#}")))?;
-        let raw = std::fs::read(dir.join("vectors.f32"))
-            .map_err(|e| corrupt(format!("vectors.f32: {e}")))?;
+            read_jsonl(&dir.join(PARAGRAPHS)).map_err(|e| corrupt(format!("{e:#}")))?;
         let dim = manifest.model.dim;
+        let vectors = codec::decode(
+            &std::fs::read(dir.join(VECTORS)).map_err(|e| corrupt(format!("{VECTORS}: {e}")))?,
+            dim,
+        )
+        .ok_or_else(|| corrupt(format!("{VECTORS} is malformed")))?;
         if paragraphs.len() != manifest.paragraphs
             || documents.len() != manifest.documents
-            || raw.len() != paragraphs.len() * dim * 4
+            || vectors.len() != paragraphs.len() * dim
         {
             return Err(corrupt(
                 "its files disagree on the number of paragraphs".into(),
             ));
         }
-        let vectors: Vec<f32> = raw
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
         let counts = std::fs::read(dir.join("sentences.u32"))
             .map_err(|e| corrupt(format!("sentences.u32: {e}")))?;
-        let sraw = std::fs::read(dir.join("sentences.f32"))
-            .map_err(|e| corrupt(format!("sentences.f32: {e}")))?;
+        let sentences = codec::decode(
+            &std::fs::read(dir.join(SENTENCES))
+                .map_err(|e| corrupt(format!("{SENTENCES}: {e}")))?,
+            dim,
+        )
+        .ok_or_else(|| corrupt(format!("{SENTENCES} is malformed")))?;
         let counts: Vec<usize> = counts
             .chunks_exact(4)
             .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
             .collect();
         let total: usize = counts.iter().sum();
-        if counts.len() != paragraphs.len() || sraw.len() != total * dim * 4 {
+        if counts.len() != paragraphs.len() || sentences.len() != total * dim {
             return Err(corrupt(
                 "its sentence files disagree with the paragraphs".into(),
             ));
         }
-        let sentences: Vec<f32> = sraw
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
         let (sentence_ranges, sentence_owner) = sentence_layout(&counts);
         let lexical: Lexical = serde_json::from_slice(
-            &std::fs::read(dir.join("lexical.json"))
-                .map_err(|e| corrupt(format!("lexical.json: {e}")))?,
+            &read_maybe_gz(&dir.join(LEXICAL)).map_err(|e| corrupt(format!("{LEXICAL}: {e}")))?,
         )
-        .map_err(|e| corrupt(format!("lexical.json: {e}")))?;
+        .map_err(|e| corrupt(format!("{LEXICAL}: {e}")))?;
         if lexical.len() != paragraphs.len() {
-            return Err(corrupt(
-                "lexical.json disagrees on the number of paragraphs".into(),
-            ));
+            return Err(corrupt(format!(
+                "{LEXICAL} disagrees on the number of paragraphs"
+            )));
         }
         let langs: Vec<String> = serde_json::from_slice(
             &std::fs::read(dir.join("languages.json"))
@@ -310,18 +326,24 @@ impl Index {
             ));
         }
         let space = LangSpace::build(&langs, &vectors, &sentences, &sentence_owner, dim);
-        let ef = manifest.ef_search.unwrap_or(ann::EF_SEARCH);
-        let ann = Ann::load(dir, paragraphs.len(), ef).map_err(|e| corrupt(format!("{e:#}")))?;
+        let vectors = std::sync::Arc::new(vectors);
+        let ann = Ann::load(dir, vectors.clone(), dim, manifest.ef_search)
+            .map_err(|e| corrupt(format!("{e:#}")))?;
         let by_id = paragraphs
             .iter()
             .enumerate()
             .map(|(i, p)| (p.id.clone(), i))
             .collect();
-        let doc_rows = documents
+        let doc_rows: HashMap<String, usize> = documents
             .iter()
             .enumerate()
             .map(|(i, d)| (d.id.clone(), i))
             .collect();
+        let doc_of = paragraphs
+            .iter()
+            .map(|p| doc_rows.get(&p.doc_id).map(|&d| d as u32))
+            .collect::<Option<Vec<u32>>>()
+            .ok_or_else(|| corrupt("a paragraph names a document it does not hold".into()))?;
         let sample: String = paragraphs
             .iter()
             .take(200)
@@ -342,7 +364,7 @@ impl Index {
             space,
             cjk_ratio,
             by_id,
-            doc_rows,
+            doc_of,
         })
     }
 
@@ -408,13 +430,41 @@ fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let f = std::fs::File::open(path).with_context(|| format!("opening {name}"))?;
+    let bytes = read_maybe_gz(path).with_context(|| format!("reading {name}"))?;
     let mut out = Vec::new();
-    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+    for (i, line) in bytes.lines().enumerate() {
         let line = line.with_context(|| format!("reading {name}"))?;
         out.push(serde_json::from_str(&line).with_context(|| format!("{name} line {}", i + 1))?);
     }
     Ok(out)
+}
+
+/// A file's bytes, gunzipped when its name ends in `.gz`.
+fn read_maybe_gz(path: &Path) -> std::io::Result<Vec<u8>> {
+    let raw = std::fs::read(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::with_capacity(raw.len() * 4);
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&raw[..]), &mut out)?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Write `bytes` to `path`, gzip-compressed when its name ends in `.gz`.
+fn write_maybe_gz(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = BufWriter::new(file);
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut gz = flate2::write::GzEncoder::new(&mut w, flate2::Compression::new(4));
+        gz.write_all(bytes)?;
+        gz.finish()?;
+    } else {
+        w.write_all(bytes)?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

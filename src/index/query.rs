@@ -167,7 +167,7 @@ impl Index {
     }
 
     pub fn doc_of(&self, row: usize) -> &DocRecord {
-        &self.documents[self.doc_rows[&self.paragraphs[row].doc_id]]
+        &self.documents[self.doc_of[row] as usize]
     }
 
     /// Nearest rows, best first, optionally restricted: through the HNSW graph where it is
@@ -193,6 +193,16 @@ impl Index {
         allow: Option<&dyn Fn(usize) -> bool>,
     ) -> Vec<Hit> {
         self.ann.search(query, k, allow)
+    }
+
+    /// The document of paragraph `row`, as an index into [`Index::documents`].
+    pub fn doc_index(&self, row: usize) -> usize {
+        self.doc_of[row] as usize
+    }
+
+    /// Whether this generation stores an HNSW graph (see [`ann::MIN_GRAPH_POINTS`]).
+    pub fn has_graph(&self) -> bool {
+        self.ann.has_graph()
     }
 
     /// The HNSW graph's calibrated search breadth and whether searches use it.
@@ -249,11 +259,9 @@ impl Index {
                 let norm = self.question_norm(vector, lang);
                 let (mut rows, lex) =
                     self.hybrid_candidates(vector, text, (4 * k).max(50), true, allow);
-                let across = if self.is_multilingual() {
-                    self.lexical_scores_across(text)
-                } else {
-                    HashMap::new()
-                };
+                let across = self
+                    .is_multilingual()
+                    .then(|| self.lexical_scorer_across(text));
                 rows.extend(self.cross_language_candidates(vector, lang, (4 * k).max(50), allow));
                 rows.sort_unstable();
                 rows.dedup();
@@ -261,12 +269,10 @@ impl Index {
                     .into_iter()
                     .map(|row| {
                         // Across languages only identifiers and numbers can be shared.
-                        let map = if self.langs[row] == lang || !self.is_multilingual() {
-                            &lex
-                        } else {
-                            &across
+                        let l = match &across {
+                            Some(across) if self.langs[row] != lang => across.get(row),
+                            _ => lex.get(row),
                         };
-                        let l = map.get(&row).copied().unwrap_or(0.0);
                         Hit {
                             row,
                             score: (1.0 - weight) * self.question_dense(vector, lang, row, &norm)
@@ -341,37 +347,28 @@ impl Index {
         }
     }
 
-    /// BM25 scores of the rows sharing terms with `text`, divided by the ideal score of
-    /// `text` (see [`Index::query`]) and capped at 1.
-    pub fn lexical_scores(&self, text: &str) -> HashMap<usize, f32> {
+    /// Lexical scores of `text` against every paragraph: BM25 over the ideal score of its
+    /// terms, capped at 1 (see [`lexical::Scorer`]).
+    pub fn lexical_scorer(&self, text: &str) -> lexical::Scorer<'_> {
         let terms = Lexical::terms(text, false);
-        self.normalised_scores(&terms, self.lexical.ideal_of(&terms))
+        self.lexical.scorer(&terms, self.lexical.ideal_of(&terms))
     }
 
-    /// [`Index::lexical_scores`] over the terms that text in another script can share:
+    /// [`Index::lexical_scorer`] over the terms that text in another script can share:
     /// Latin words, identifiers and numbers (option names and figures survive translation;
-    /// CJK bigrams never match English text). Empty when `text` has none.
+    /// CJK bigrams never match English text); it scores nothing when `text` has none.
     ///
     /// Scores are divided by the ideal score of *all* of the text's terms, so an identifier
     /// that a Chinese paragraph shares with an English one counts for its share of the
     /// paragraph, not as a full match.
-    pub fn lexical_scores_across(&self, text: &str) -> HashMap<usize, f32> {
+    pub fn lexical_scorer_across(&self, text: &str) -> lexical::Scorer<'_> {
         let ideal = self.lexical.ideal_of(&Lexical::terms(text, false));
-        self.normalised_scores(&Lexical::terms(text, true), ideal)
-    }
-
-    fn normalised_scores(&self, terms: &[String], ideal: f32) -> HashMap<usize, f32> {
-        let ideal = ideal.max(f32::MIN_POSITIVE);
-        self.lexical
-            .scores_of(terms)
-            .into_iter()
-            .map(|(r, s)| (r, (s / ideal).min(1.0)))
-            .collect()
+        self.lexical.scorer(&Lexical::terms(text, true), ideal)
     }
 
     /// Candidates for hybrid ranking (questions and links alike): the dense candidates
-    /// ([`Index::dense_candidates`]) and the `n` best lexical rows that `allow` admits, sorted by row, with the
-    /// normalised lexical scores of every row sharing a term with `text`.
+    /// ([`Index::dense_candidates`]) and the `n` best lexical rows that `allow` admits,
+    /// sorted by row, with the lexical scorer of `text`.
     pub fn hybrid_candidates(
         &self,
         vector: &[f32],
@@ -379,16 +376,10 @@ impl Index {
         n: usize,
         with_sentences: bool,
         allow: Option<&dyn Fn(usize) -> bool>,
-    ) -> (Vec<usize>, HashMap<usize, f32>) {
-        let lex = self.lexical_scores(text);
-        let mut lex_rows: Vec<(usize, f32)> = lex
-            .iter()
-            .filter(|(r, _)| allow.is_none_or(|f| f(**r)))
-            .map(|(r, s)| (*r, *s))
-            .collect();
-        lex_rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ) -> (Vec<usize>, lexical::Scorer<'_>) {
+        let lex = self.lexical_scorer(text);
         let mut rows = self.dense_candidates(vector, n, with_sentences, allow);
-        rows.extend(lex_rows.iter().take(n).map(|x| x.0));
+        rows.extend(lex.top(n, allow).into_iter().map(|x| x.0));
         rows.sort_unstable();
         rows.dedup();
         (rows, lex)

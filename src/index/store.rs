@@ -5,7 +5,7 @@
 //! .xref/
 //!   CURRENT          "gen-000007 <sha256 of its manifest.json>\n", replaced by rename
 //!   LOCK             held (flock) by the one writer
-//!   gen-000007/      manifest.json documents.jsonl paragraphs.jsonl vectors.f32 graph.hnsw.*
+//!   gen-000007/      manifest.json documents.jsonl paragraphs.jsonl.gz vectors.i8 … graph.hnsw.*
 //! ```
 //!
 //! A writer builds `tmp-<pid>/`, syncs it, renames it to the next `gen-N`, then replaces

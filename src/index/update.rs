@@ -1,6 +1,7 @@
 //! [`Index::update`]: bring an index in line with a corpus, reusing stored vectors for
 //! unchanged text, and commit the result as a new generation.
 
+use super::journal::{self, Journal};
 use super::*;
 
 impl Index {
@@ -101,10 +102,17 @@ impl Index {
         let mut paragraphs: Vec<Paragraph> = Vec::new();
         let mut files = Vec::new();
         if let Some(old) = &old {
+            // Rows of each old document (rows are grouped by document, in order).
+            let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); old.documents.len()];
+            for row in 0..old.len() {
+                rows_of[old.doc_index(row)].push(row);
+            }
             for f in &kept_old_files {
-                for d in old.documents.iter().filter(|d| d.source == f.path) {
-                    documents.push(d.clone());
-                    paragraphs.extend(old.paragraphs.iter().filter(|p| p.doc_id == d.id).cloned());
+                for (d, doc) in old.documents.iter().enumerate() {
+                    if doc.source == f.path {
+                        documents.push(doc.clone());
+                        paragraphs.extend(rows_of[d].iter().map(|&r| old.paragraphs[r].clone()));
+                    }
                 }
                 files.push(f.clone());
             }
@@ -160,25 +168,53 @@ impl Index {
         if nothing_changed {
             return Ok(report);
         }
+        // Vectors embedded by an earlier run that was killed or failed before its commit.
+        let mut journal = Journal::for_model(root, &stamp);
         if !todo.is_empty() {
-            // Each new paragraph, then its sentences, in one run of the encoder.
+            let resumed = journal.load();
+            todo.retain(
+                |&i| match resumed.get(&journal::text_key(&paragraphs[i].text)) {
+                    Some((v, s)) => {
+                        vectors[i * dim..(i + 1) * dim].copy_from_slice(v);
+                        sentences[i] = s.clone();
+                        false
+                    }
+                    None => true,
+                },
+            );
+            report.resumed = report.embedded - todo.len();
+            report.embedded = todo.len();
+        }
+        // Each new paragraph, then its sentences, chunk by chunk; every chunk is checkpointed
+        // in the journal as soon as it is embedded.
+        let bar = embedder.items_bar(todo.len(), "paragraphs");
+        for chunk in todo.chunks(journal::CHUNK) {
             let mut texts: Vec<&str> = Vec::new();
-            let mut spans = Vec::with_capacity(todo.len());
-            for &i in &todo {
+            let mut spans = Vec::with_capacity(chunk.len());
+            for &i in chunk {
                 let start = texts.len();
                 texts.push(paragraphs[i].text.as_str());
                 texts.extend(sentence_units(&paragraphs[i].text));
                 spans.push(start..texts.len());
             }
-            let embedded = embedder.embed(&texts, Prefix::Passage)?;
-            for (&i, span) in todo.iter().zip(spans) {
+            let embedded = embedder.embed_part(&texts, Prefix::Passage)?;
+            for (&i, span) in chunk.iter().zip(spans) {
                 vectors[i * dim..(i + 1) * dim].copy_from_slice(&embedded[span.start].vector);
                 sentences[i] = embedded[span.start + 1..span.end]
                     .iter()
                     .flat_map(|e| e.vector.iter().copied())
                     .collect();
             }
+            journal.append(chunk.iter().map(|&i| {
+                (
+                    paragraphs[i].text.as_str(),
+                    &vectors[i * dim..(i + 1) * dim],
+                    sentences[i].as_slice(),
+                )
+            }))?;
+            bar.inc(chunk.len() as u64);
         }
+        bar.finish_and_clear();
         drop(old);
 
         let manifest = Manifest {
@@ -200,6 +236,7 @@ impl Index {
             &vectors,
             &sentences,
         )?;
+        journal.clear();
         report.written = true;
         Ok(report)
     }
@@ -217,47 +254,47 @@ fn write_generation(
     let generation = NewGeneration::create(root, lock)?;
     let dir = generation.dir.clone();
     write_jsonl(&dir.join("documents.jsonl"), documents)?;
-    write_jsonl(&dir.join("paragraphs.jsonl"), paragraphs)?;
-    let bytes: Vec<u8> = vectors.iter().flat_map(|x| x.to_le_bytes()).collect();
-    std::fs::write(dir.join("vectors.f32"), &bytes)?;
-    let rows: Vec<&[f32]> = vectors.chunks_exact(manifest.model.dim).collect();
-    let ann = Ann::build(&rows);
+    write_jsonl(&dir.join(PARAGRAPHS), paragraphs)?;
+    let dim = manifest.model.dim;
+    let bytes = codec::encode(vectors, dim);
+    std::fs::write(dir.join(VECTORS), &bytes)?;
+    manifest
+        .checksums
+        .insert(VECTORS.into(), sha256_bytes(&bytes));
     let texts: Vec<&str> = paragraphs.iter().map(|p| p.text.as_str()).collect();
-    std::fs::write(
-        dir.join("lexical.json"),
-        serde_json::to_vec(&Lexical::build(&texts))?,
+    write_maybe_gz(
+        &dir.join(LEXICAL),
+        &serde_json::to_vec(&Lexical::build(&texts))?,
     )?;
     let langs: Vec<&str> = texts.iter().map(|t| crate::lang::detect(t)).collect();
     std::fs::write(dir.join("languages.json"), serde_json::to_vec(&langs)?)?;
     let mut names = vec![
         "documents.jsonl".to_string(),
-        "paragraphs.jsonl".into(),
-        "lexical.json".into(),
+        PARAGRAPHS.into(),
+        LEXICAL.into(),
         "languages.json".into(),
     ];
-    manifest
-        .checksums
-        .insert("vectors.f32".into(), sha256_bytes(&bytes));
-    let dim = manifest.model.dim;
     let counts: Vec<u8> = sentences
         .iter()
         .flat_map(|s| ((s.len() / dim) as u32).to_le_bytes())
         .collect();
-    let sbytes: Vec<u8> = sentences
-        .iter()
-        .flatten()
-        .flat_map(|x| x.to_le_bytes())
-        .collect();
+    let mut sbytes = Vec::new();
+    for row in sentences.iter().flat_map(|s| s.chunks_exact(dim)) {
+        codec::encode_row(row, &mut sbytes);
+    }
     std::fs::write(dir.join("sentences.u32"), &counts)?;
-    std::fs::write(dir.join("sentences.f32"), &sbytes)?;
+    std::fs::write(dir.join(SENTENCES), &sbytes)?;
     manifest
         .checksums
         .insert("sentences.u32".into(), sha256_bytes(&counts));
     manifest
         .checksums
-        .insert("sentences.f32".into(), sha256_bytes(&sbytes));
+        .insert(SENTENCES.into(), sha256_bytes(&sbytes));
+    // The graph points at the vectors as readers will see them (decoded).
+    let stored = codec::decode(&bytes, dim).expect("vectors just encoded");
+    let ann = Ann::build(std::sync::Arc::new(stored), dim);
     names.extend(ann.dump(&dir)?);
-    manifest.ef_search = Some(ann.ef());
+    manifest.ef_search = ann.has_graph().then(|| ann.ef());
     for name in names {
         manifest
             .checksums
@@ -279,13 +316,10 @@ fn stored_version(dir: &Path) -> Option<u64> {
 }
 
 fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let mut w = BufWriter::new(
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-    );
+    let mut bytes = Vec::new();
     for r in rows {
-        serde_json::to_writer(&mut w, r)?;
-        w.write_all(b"\n")?;
+        serde_json::to_writer(&mut bytes, r)?;
+        bytes.push(b'\n');
     }
-    w.flush()?;
-    Ok(())
+    write_maybe_gz(path, &bytes)
 }

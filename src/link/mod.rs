@@ -91,6 +91,9 @@ impl PairNorm {
     /// `score` of a pair from a `from`-language text to a `to`-language paragraph, on the
     /// reference scale.
     pub fn map(&self, from: &str, to: &str, score: f32) -> f32 {
+        if self.stats.is_empty() {
+            return score;
+        }
         match self.stats.get(&(from.to_string(), to.to_string())) {
             Some(&(mean, sd)) if sd > 1e-6 => {
                 self.reference.0 + self.reference.1 * (score - mean) / sd
@@ -176,11 +179,11 @@ impl<'a> Linker<'a> {
                 let scores: Vec<f32> = sources
                     .par_iter()
                     .flat_map_iter(|&i| {
-                        let lex = self.lexical_for(&idx.paragraphs[i].text);
-                        let doc = &idx.paragraphs[i].doc_id;
+                        let lex = self.lexical_for(&idx.paragraphs[i].text, true);
+                        let doc = idx.doc_index(i);
                         targets
                             .iter()
-                            .filter(move |&&j| &idx.paragraphs[j].doc_id != doc)
+                            .filter(move |&&j| idx.doc_index(j) != doc)
                             .map(|&j| self.raw_score(i, j, from, &lex))
                             .collect::<Vec<f32>>()
                     })
@@ -205,20 +208,28 @@ impl<'a> Linker<'a> {
     }
 
     /// The lexical scores of a source text: against same-script paragraphs (all terms)
-    /// and against others (shareable terms only); see [`Index::lexical_scores_across`].
-    fn lexical_for(&self, text: &str) -> Lexical2 {
+    /// and against others (shareable terms only); see [`Index::lexical_scorer_across`].
+    /// `every_row` computes them for all rows at once (for scoring many pairs of one
+    /// source), else row by row on demand.
+    fn lexical_for(&self, text: &str, every_row: bool) -> Lexical2<'a> {
         if self.scoring != LinkScoring::Hybrid {
             return Lexical2::default();
         }
         let idx = self.index;
-        let across = if idx.is_multilingual() {
-            idx.lexical_scores_across(text)
-        } else {
-            HashMap::new()
+        let scores = |scorer: crate::index::lexical::Scorer<'a>| {
+            if every_row {
+                LexScores::All(scorer.dense())
+            } else {
+                LexScores::Rows(scorer)
+            }
         };
         Lexical2 {
-            same: idx.lexical_scores(text),
-            across,
+            same: scores(idx.lexical_scorer(text)),
+            across: if idx.is_multilingual() {
+                scores(idx.lexical_scorer_across(text))
+            } else {
+                LexScores::None
+            },
         }
     }
 
@@ -259,8 +270,8 @@ impl<'a> Linker<'a> {
     /// Links from row `row`: other documents only unless `same_doc`; never itself.
     pub fn from_row(&self, row: usize, same_doc: bool) -> Vec<Link> {
         let idx = self.index;
-        let doc = idx.paragraphs[row].doc_id.as_str();
-        let allow = |r: usize| r != row && (same_doc || idx.paragraphs[r].doc_id != doc);
+        let doc = idx.doc_index(row);
+        let allow = |r: usize| r != row && (same_doc || idx.doc_index(r) != doc);
         self.rank(
             idx.vector(row),
             &idx.paragraphs[row].text,
@@ -291,19 +302,14 @@ impl<'a> Linker<'a> {
         } else {
             (5 * self.k).max(50)
         };
-        let lex = self.lexical_for(text);
+        let lex = self.lexical_for(text, false);
         let mut rows: Vec<usize> = if self.scoring == LinkScoring::Hybrid {
             // Paragraph candidates only: a sentence scan per paragraph would make `crossref`
             // quadratic, and on the gold set it finds no link the paragraph candidates miss.
             let (mut rows, _) = idx.hybrid_candidates(vector, text, wide, false, Some(allow));
-            let mut across: Vec<(usize, f32)> = lex
-                .across
-                .iter()
-                .filter(|(r, _)| allow(**r))
-                .map(|(r, s)| (*r, *s))
-                .collect();
-            across.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            rows.extend(across.iter().take(wide).map(|x| x.0));
+            if let LexScores::Rows(across) = &lex.across {
+                rows.extend(across.top(wide, Some(allow)).into_iter().map(|x| x.0));
+            }
             rows
         } else {
             idx.search(vector, wide, Some(allow))
@@ -330,13 +336,10 @@ impl<'a> Linker<'a> {
                     }
                     (None, _) => dot(vector, idx.vector(r)),
                 };
-                let score = self.norm.map(lang, idx.lang(r), raw);
-                let quote = dot(vector, idx.vector(r)) >= QUOTE_SCORE
-                    || shares_run(text, &idx.paragraphs[r].text, QUOTE_RUN);
                 Link {
                     row: r,
-                    score,
-                    quote,
+                    score: self.norm.map(lang, idx.lang(r), raw),
+                    quote: false,
                     terms: Vec::new(),
                 }
             })
@@ -345,6 +348,8 @@ impl<'a> Linker<'a> {
         links.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
         links.truncate(self.k);
         for l in &mut links {
+            l.quote = dot(vector, idx.vector(l.row)) >= QUOTE_SCORE
+                || shares_run(text, &idx.paragraphs[l.row].text, QUOTE_RUN);
             l.terms = terms::shared_terms(text, &idx.paragraphs[l.row].text);
         }
         links
@@ -372,12 +377,12 @@ impl<'a> Linker<'a> {
         let mut scores: Vec<f32> = sources
             .par_iter()
             .flat_map_iter(|&i| {
-                let lex = self.lexical_for(&idx.paragraphs[i].text);
-                let doc = &idx.paragraphs[i].doc_id;
+                let lex = self.lexical_for(&idx.paragraphs[i].text, true);
+                let doc = idx.doc_index(i);
                 let targets = n.min(CALIBRATION_TARGETS);
                 (0..targets)
                     .map(move |t| t * n / targets)
-                    .filter(move |&j| (n > 3000 || j > i) && &idx.paragraphs[j].doc_id != doc)
+                    .filter(move |&j| (n > 3000 || j > i) && idx.doc_index(j) != doc)
                     .map(|j| self.pair_score(i, j, &lex))
                     .collect::<Vec<f32>>()
             })
@@ -417,20 +422,39 @@ impl<'a> Linker<'a> {
 
 /// A source text's normalised lexical scores against same-language paragraphs and against
 /// paragraphs in other languages.
-#[derive(Debug, Default)]
-struct Lexical2 {
-    same: HashMap<usize, f32>,
-    across: HashMap<usize, f32>,
+#[derive(Default)]
+struct Lexical2<'a> {
+    same: LexScores<'a>,
+    across: LexScores<'a>,
 }
 
-impl Lexical2 {
+/// Lexical scores of one source text: none (not hybrid scoring, or no other language),
+/// row by row on demand, or all rows at once.
+#[derive(Default)]
+enum LexScores<'a> {
+    #[default]
+    None,
+    Rows(crate::index::lexical::Scorer<'a>),
+    All(Vec<f32>),
+}
+
+impl LexScores<'_> {
+    fn get(&self, row: usize) -> f32 {
+        match self {
+            Self::None => 0.0,
+            Self::Rows(s) => s.get(row),
+            Self::All(v) => v[row],
+        }
+    }
+}
+
+impl Lexical2<'_> {
     fn get(&self, same_language: bool, row: usize) -> f32 {
-        let map = if same_language {
-            &self.same
+        if same_language {
+            self.same.get(row)
         } else {
-            &self.across
-        };
-        map.get(&row).copied().unwrap_or(0.0)
+            self.across.get(row)
+        }
     }
 }
 

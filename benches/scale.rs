@@ -1,0 +1,353 @@
+//! Scale benchmark on real text: the Python 3.11 and PostgreSQL 15 manuals (~133,000
+//! paragraphs, Debian's documentation packages) at growing corpus sizes.
+//!
+//!     bash benches/scale/fetch.sh target/scale
+//!     cargo bench --bench scale                         # 10k, 30k, 100k paragraphs
+//!     XREF_SCALE_SIZES=10000 cargo bench --bench scale  # one size
+//!     XREF_SCALE_CACHE_ONLY=1 cargo bench --bench scale # only embed (fill the cache)
+//!
+//! The corpus is embedded once (paragraph and sentence vectors, as `xref index` embeds
+//! them) into an embedding cache in the index journal's format (`target/scale/cache/`,
+//! resumable like `xref index` itself). Each size's index is then built by `Index::update`
+//! resuming from that cache (hard links into the new index's `journal/`), so the figures
+//! are everything after embedding: ingest of the subset excluded, graph, postings, write.
+//! Per size: build time, bytes on disk against the paragraphs' text, open time, peak RSS,
+//! crossref (calibration + links), question latency (embed + hybrid ranking), and the
+//! HNSW graph against the exact scan (queries/s, recall@10) on 300 of the corpus's
+//! paragraphs as queries.
+
+#[path = "common.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use xref::embed::{Embedder, Prefix};
+use xref::index::journal::{self, Journal};
+use xref::index::{sentence_units, Index, Mode, ModelStamp, HYBRID_WEIGHT};
+use xref::ingest::{ingest_paths, Corpus, Document, IngestOptions};
+use xref::link::{Linker, DEFAULT_QUANTILE};
+use xref::model::{resolve, DEFAULT_MODEL};
+
+const QUESTIONS: &[&str] = &[
+    "How do I open a file for appending text?",
+    "How can I create a temporary directory that is removed automatically?",
+    "What is the difference between a list and a tuple?",
+    "How do I parse command-line arguments?",
+    "How do I run a subprocess and capture its output?",
+    "How are default argument values evaluated?",
+    "How can I sort a list of dictionaries by a key?",
+    "What does the global interpreter lock do?",
+    "How do I create an index on several columns?",
+    "How do I grant a user read-only access to a table?",
+    "What isolation levels do transactions support?",
+    "How does VACUUM reclaim storage?",
+    "How do I back up a database with pg_dump?",
+    "How can I see which queries are running right now?",
+    "What is a common table expression?",
+    "How do I store JSON documents and query their fields?",
+    "How do I set up streaming replication to a standby server?",
+    "Which locks does ALTER TABLE take?",
+    "How do I write a trigger function?",
+    "How are NULL values sorted in ORDER BY?",
+];
+
+fn main() -> anyhow::Result<()> {
+    let base = std::env::var_os("XREF_SCALE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/scale"));
+    let corpus_dir = base.join("corpus");
+    if !corpus_dir.is_dir() {
+        eprintln!(
+            "no scale corpus in {}: run `bash benches/scale/fetch.sh {}` first",
+            corpus_dir.display(),
+            base.display()
+        );
+        std::process::exit(2);
+    }
+    let mut sizes: Vec<usize> = std::env::var("XREF_SCALE_SIZES")
+        .unwrap_or_else(|_| "10000,30000,100000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    sizes.sort();
+
+    let t = Instant::now();
+    let corpus = ingest_paths(std::slice::from_ref(&corpus_dir), &IngestOptions::default())?;
+    let ingest_s = t.elapsed().as_secs_f64();
+    // Files in a fixed pseudo-random order (both manuals mixed); a size takes whole files
+    // from the front until it has that many paragraphs.
+    let mut by_file: BTreeMap<&str, Vec<&Document>> = BTreeMap::new();
+    for d in &corpus.documents {
+        by_file.entry(d.source.as_str()).or_default().push(d);
+    }
+    let mut files: Vec<(&str, Vec<&Document>)> = by_file.into_iter().collect();
+    files.sort_by_key(|(s, _)| xref::index::store::sha256_bytes(s.as_bytes()));
+    let (total, text) = size(&corpus);
+    println!(
+        "scale benchmark — {} files, {} paragraphs, {:.1} MB of paragraph text (ingest {:.1} s); {} cores",
+        files.len(),
+        total,
+        text as f64 / 1e6,
+        ingest_s,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let subset = |n: usize| -> Corpus {
+        let mut documents = Vec::new();
+        let mut count = 0;
+        for (_, docs) in &files {
+            if count >= n {
+                break;
+            }
+            for d in docs {
+                count += d.paragraphs.len();
+                documents.push((*d).clone());
+            }
+        }
+        Corpus {
+            documents,
+            warnings: Vec::new(),
+        }
+    };
+
+    let model = resolve(DEFAULT_MODEL, &common::models_dir(), true)?;
+    let embedder = Embedder::load(&model)?;
+    let stamp = ModelStamp::of(embedder.info(), embedder.dim());
+    let largest = subset(*sizes.last().unwrap_or(&0));
+    let cache_root = base.join("cache");
+    fill_cache(&cache_root, &stamp, &embedder, &largest)?;
+    if std::env::var_os("XREF_SCALE_CACHE_ONLY").is_some() {
+        return Ok(());
+    }
+
+    println!(
+        "{:>8} {:>9} {:>9} {:>8} {:>7} {:>8} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7}",
+        "paras",
+        "build s",
+        "disk MB",
+        "×text",
+        "open s",
+        "RSS MB",
+        "crossref",
+        "q p50 ms",
+        "q p95 ms",
+        "exact q/s",
+        "graph q/s",
+        "r@10"
+    );
+    for &n in &sizes {
+        let sub = subset(n);
+        let (paragraphs, text) = size(&sub);
+        let dir = base.join(format!("index-{n}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        link_cache(&cache_root, &dir, paragraphs.div_ceil(journal::CHUNK))?;
+        reset_peak_rss();
+        let t = Instant::now();
+        let report = Index::update(&dir, &sub, &[], &embedder, true)?;
+        let build = t.elapsed().as_secs_f64();
+        assert_eq!(report.embedded, 0, "the cache holds every paragraph");
+        let (generation, _) = xref::index::store::current_generation(&dir)?.expect("written");
+        let disk = dir_bytes(&generation)?;
+        let t = Instant::now();
+        let idx = Index::open(&dir)?;
+        let open = t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let mut linker = Linker::new(&idx, 5, f32::MIN);
+        let cal = linker.calibrate(DEFAULT_QUANTILE);
+        let calibration = t.elapsed().as_secs_f64();
+        linker.min_score = cal.threshold;
+        let links = linker.crossref();
+        let crossref = t.elapsed().as_secs_f64();
+        let nlinks: usize = links.iter().map(Vec::len).sum();
+        drop(links);
+
+        let mut lat = Vec::new();
+        for q in QUESTIONS.iter().cycle().take(60) {
+            let t = Instant::now();
+            let v = embedder.embed_one(q, Prefix::Query)?;
+            let _ = idx.query(&v, q, 10, Mode::Hybrid, HYBRID_WEIGHT, None);
+            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let rss = common::peak_rss_mib();
+
+        // The graph against the exact scan, on stored paragraphs as queries (each excluded
+        // from its own answers by taking 11 and dropping itself).
+        let sample: Vec<usize> = (0..300).map(|i| i * idx.len() / 300).collect();
+        let t = Instant::now();
+        let exact: Vec<Vec<usize>> = sample
+            .iter()
+            .map(|&r| top10(idx.search_exact(idx.vector(r), 11, None), r))
+            .collect();
+        let exact_qps = sample.len() as f64 / t.elapsed().as_secs_f64();
+        let (ef, pays) = idx.graph_use();
+        let (graph_qps, recall) = if idx.has_graph() {
+            let t = Instant::now();
+            let approx: Vec<Vec<usize>> = sample
+                .iter()
+                .map(|&r| top10(idx.search_graph(idx.vector(r), 11, None), r))
+                .collect();
+            let qps = sample.len() as f64 / t.elapsed().as_secs_f64();
+            let found: usize = approx
+                .iter()
+                .zip(&exact)
+                .map(|(a, e)| e.iter().filter(|x| a.contains(x)).count())
+                .sum();
+            let wanted: usize = exact.iter().map(Vec::len).sum();
+            (qps, found as f64 / wanted as f64)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        println!(
+            "{:>8} {:>9.1} {:>9.1} {:>8.1} {:>7.2} {:>8.0} {:>8.1}s {:>9.1} {:>9.1} {:>10.0} {:>10.0} {:>7.3}",
+            paragraphs,
+            build,
+            disk as f64 / 1e6,
+            disk as f64 / text as f64,
+            open,
+            rss,
+            crossref,
+            common::percentile(&mut lat.clone(), 50.0),
+            common::percentile(&mut lat, 95.0),
+            exact_qps,
+            graph_qps,
+            recall,
+        );
+        println!(
+            "         text {:.1} MB; {nlinks} links above {:.3} (calibration {:.1} s on {} pairs); graph {} (ef {ef}), searches {}",
+            text as f64 / 1e6,
+            cal.threshold,
+            calibration,
+            cal.pairs,
+            if idx.has_graph() { "stored" } else { "not stored" },
+            if pays { "use it" } else { "scan exactly" }
+        );
+        if std::env::var_os("XREF_SCALE_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    Ok(())
+}
+
+/// Paragraphs and bytes of paragraph text.
+fn size(corpus: &Corpus) -> (usize, usize) {
+    let paragraphs = corpus.documents.iter().flat_map(|d| &d.paragraphs);
+    (
+        paragraphs.clone().count(),
+        paragraphs.map(|p| p.text.len()).sum(),
+    )
+}
+
+/// Rows other than `own`, at most 10.
+fn top10(hits: Vec<xref::index::Hit>, own: usize) -> Vec<usize> {
+    hits.into_iter()
+        .map(|h| h.row)
+        .filter(|&r| r != own)
+        .take(10)
+        .collect()
+}
+
+/// Embed every paragraph of `corpus` not yet in the cache, in journal chunks (paragraph
+/// order, duplicates included), so that an interrupted run resumes.
+fn fill_cache(
+    root: &Path,
+    stamp: &ModelStamp,
+    embedder: &Embedder,
+    corpus: &Corpus,
+) -> anyhow::Result<()> {
+    let mut journal = Journal::for_model(root, stamp);
+    let have = journal.load();
+    let paragraphs: Vec<&str> = corpus
+        .documents
+        .iter()
+        .flat_map(|d| &d.paragraphs)
+        .map(|p| p.text.as_str())
+        .collect();
+    let todo: Vec<&str> = paragraphs
+        .iter()
+        .copied()
+        .filter(|t| !have.contains_key(&journal::text_key(t)))
+        .collect();
+    drop(have);
+    if todo.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "embedding {} paragraphs into the cache {} (once; resumable)",
+        todo.len(),
+        root.display()
+    );
+    let bar = embedder.items_bar(todo.len(), "paragraphs");
+    let (t, mut tokens) = (Instant::now(), 0usize);
+    for chunk in todo.chunks(journal::CHUNK) {
+        let mut texts: Vec<&str> = Vec::new();
+        let mut spans = Vec::new();
+        for p in chunk {
+            let start = texts.len();
+            texts.push(p);
+            texts.extend(sentence_units(p));
+            spans.push(start..texts.len());
+        }
+        let out = embedder.embed_part(&texts, Prefix::Passage)?;
+        tokens += out.iter().map(|e| e.tokens).sum::<usize>();
+        let rows: Vec<(Vec<f32>, Vec<f32>)> = spans
+            .iter()
+            .map(|s| {
+                let own = out[s.start].vector.clone();
+                let sentences = out[s.start + 1..s.end]
+                    .iter()
+                    .flat_map(|e| e.vector.iter().copied())
+                    .collect();
+                (own, sentences)
+            })
+            .collect();
+        journal.append(
+            chunk
+                .iter()
+                .zip(&rows)
+                .map(|(p, (v, s))| (*p, v.as_slice(), s.as_slice())),
+        )?;
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "embedded {} paragraphs with their sentences: {tokens} tokens in {secs:.0} s = {:.0} tokens/s",
+        todo.len(),
+        tokens as f64 / secs
+    );
+    Ok(())
+}
+
+/// Hard-link the cache's first `chunks` chunks into `<dir>/journal/`, where `Index::update`
+/// resumes from. The cache is in paragraph order and every size takes a prefix of it, so
+/// these hold all of a size's paragraphs (more, where the cache skipped repeated texts).
+fn link_cache(cache: &Path, dir: &Path, chunks: usize) -> anyhow::Result<()> {
+    let to = dir.join(journal::DIR);
+    std::fs::create_dir_all(&to)?;
+    // What a killed first `xref index` leaves: its lock file and its journal.
+    std::fs::write(dir.join("LOCK"), b"")?;
+    let mut names: Vec<_> = std::fs::read_dir(cache.join(journal::DIR))?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .filter(|n| n.to_string_lossy().ends_with(".bin"))
+        .collect();
+    names.sort();
+    for name in names.into_iter().take(chunks) {
+        std::fs::hard_link(cache.join(journal::DIR).join(&name), to.join(name))?;
+    }
+    Ok(())
+}
+
+fn dir_bytes(dir: &Path) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        total += entry?.metadata()?.len();
+    }
+    Ok(total)
+}
+
+/// Reset this process's peak RSS (`VmHWM`), so each size reports its own.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
