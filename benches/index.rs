@@ -192,7 +192,7 @@ fn synthetic() -> anyhow::Result<()> {
     );
     println!(
         "  index searches at this size      {}",
-        if ann.graph_pays() {
+        if ann.graph_pays(10) {
             "use the graph"
         } else {
             "scan exactly (cheaper than the graph at its calibrated ef)"

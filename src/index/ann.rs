@@ -35,13 +35,17 @@ pub const EF_SEARCH: usize = 96;
 pub const RECALL_TARGET: f64 = 0.998;
 /// Points sampled to calibrate the breadth.
 const CALIBRATION_SAMPLE: usize = 200;
-/// A graph search costs about this many exact dot products per unit of search breadth
-/// (hnsw_rs on this project's machine, `cargo bench --bench index`: at 100,000 random
-/// vectors an exact scan answers 141 queries/s, the graph 317 at ef 96 and 27 at ef 1,600).
-/// Below `ef · GRAPH_COST_PER_EF` points an exact scan is faster and exact.
-pub const GRAPH_COST_PER_EF: usize = 350;
-/// Fewer points than this are always scanned exactly, so [`Ann::build`] builds no graph.
-pub const MIN_GRAPH_POINTS: usize = EF_SEARCH * GRAPH_COST_PER_EF;
+/// A graph search costs about this many exact dot products per unit of search breadth, on
+/// real text (`cargo bench --bench scale`, the Python and PostgreSQL manuals on this
+/// project's 2 cores: at 10,574 paragraphs the graph at ef 96 and the exact scan both
+/// answer ~2,400 queries/s; at 30,086, ef 144, the graph 851 and the scan 382, which no
+/// longer fits the caches). Structure-free random vectors cost more per unit (~460 at
+/// 100,000: the graph wanders), but their calibrated breadth is larger too. Below
+/// `ef · GRAPH_COST_PER_EF` points an exact scan is faster and exact.
+pub const GRAPH_COST_PER_EF: usize = 100;
+/// Fewer points than this are always scanned exactly, so [`Ann::build`] builds no graph:
+/// the searches behind questions and links ask for 50 candidates (breadth 200).
+pub const MIN_GRAPH_POINTS: usize = 200 * GRAPH_COST_PER_EF;
 const CALIBRATION_K: usize = 10;
 const BASENAME: &str = "graph";
 
@@ -82,6 +86,58 @@ pub struct Ann {
     graph: Option<Hnsw<'static, u32, RowDistance>>,
     /// Search breadth calibrated at build time (see [`Ann::calibrate`]).
     ef: usize,
+    /// Rows with identical vectors: only the first of each group is in the graph.
+    twins: Twins,
+    /// Rows covered (graph points plus their twins).
+    rows: usize,
+}
+
+/// Groups of rows whose vectors are identical (a paragraph repeated verbatim: a page footer,
+/// "New in version 3.2."). HNSW degrades on exact duplicates: hundreds of points at
+/// distance 0 fill each other's neighbour lists and wall themselves off from the graph
+/// (calibrated breadth 1,093 instead of 96 on the Python and PostgreSQL manuals, where
+/// 18 % of paragraphs repeat another). So only one row of each group is a point, and a
+/// search expands it to the group.
+#[derive(Default)]
+struct Twins {
+    /// Each row's group leader (itself for a row with no twin). Empty: no twins at all.
+    leader: Vec<u32>,
+    /// Leader → every row of its group, ascending (groups of two or more only).
+    groups: std::collections::HashMap<u32, Vec<u32>>,
+}
+
+impl Twins {
+    fn of(rows: &[f32], dim: usize) -> Self {
+        use std::collections::HashMap;
+        let n = rows.len() / dim;
+        let row = |r: usize| -> &[u32] { bytemuck::cast_slice(&rows[r * dim..(r + 1) * dim]) };
+        let mut first: HashMap<&[u32], u32> = HashMap::with_capacity(n);
+        let mut leader = Vec::with_capacity(n);
+        let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
+        for r in 0..n {
+            let l = *first.entry(row(r)).or_insert(r as u32);
+            leader.push(l);
+            if l != r as u32 {
+                groups.entry(l).or_insert_with(|| vec![l]).push(r as u32);
+            }
+        }
+        if groups.is_empty() {
+            leader.clear();
+        }
+        Self { leader, groups }
+    }
+
+    fn is_leader(&self, r: usize) -> bool {
+        self.leader.get(r).is_none_or(|&l| l as usize == r)
+    }
+
+    /// The rows of `leader`'s group (just itself when it has no twin).
+    fn members(&self, leader: usize) -> Vec<usize> {
+        match self.groups.get(&(leader as u32)) {
+            Some(g) => g.iter().map(|&r| r as usize).collect(),
+            None => vec![leader],
+        }
+    }
 }
 
 /// Rows of `dim` components as slices.
@@ -94,10 +150,7 @@ impl Ann {
     /// it pays ([`MIN_GRAPH_POINTS`]), else none (searches scan exactly).
     pub fn build(rows: Arc<Vec<f32>>, dim: usize) -> Self {
         if rows.len() / dim.max(1) < MIN_GRAPH_POINTS {
-            return Self {
-                graph: None,
-                ef: EF_SEARCH,
-            };
+            return Self::none();
         }
         Self::build_with(rows, dim, MAX_CONNECTIONS, EF_CONSTRUCTION, false)
     }
@@ -114,24 +167,27 @@ impl Ann {
         assert!(dim >= 2, "a row id and a query must differ in length");
         let n = rows.len() / dim;
         if n == 0 {
-            return Self {
-                graph: None,
-                ef: EF_SEARCH,
-            };
+            return Self::none();
         }
+        let twins = Twins::of(&rows, dim);
         let distance = RowDistance {
             rows: rows.clone(),
             dim,
         };
+        let ids: Vec<[u32; 1]> = (0..n as u32)
+            .filter(|&i| twins.is_leader(i as usize))
+            .map(|i| [i])
+            .collect();
         // hnsw_rs only dumps graphs created with the maximum number of layers (16).
-        let mut graph = Hnsw::new(m, n, 16, ef_construction, distance);
+        let mut graph = Hnsw::new(m, ids.len(), 16, ef_construction, distance);
         graph.set_keeping_pruned(keep_pruned);
-        let ids: Vec<[u32; 1]> = (0..n as u32).map(|i| [i]).collect();
-        let data: Vec<(&[u32], usize)> = ids.iter().enumerate().map(|(i, v)| (&v[..], i)).collect();
+        let data: Vec<(&[u32], usize)> = ids.iter().map(|v| (&v[..], v[0] as usize)).collect();
         graph.parallel_insert_slice(&data);
         let mut ann = Self {
             graph: Some(graph),
             ef: EF_SEARCH,
+            twins,
+            rows: n,
         };
         ann.ef = ann.calibrate(&row_slices(&rows, dim));
         ann
@@ -150,14 +206,13 @@ impl Ann {
         }
         let s = CALIBRATION_SAMPLE.min(n);
         let sample: Vec<usize> = (0..s).map(|i| i * n / s).collect();
-        let neighbours = |hits: Vec<Hit>, own: usize| -> Vec<usize> {
+        let neighbours = |hits: Vec<Hit>, own: usize| -> Vec<Hit> {
             hits.into_iter()
-                .map(|h| h.row)
-                .filter(|&r| r != own)
+                .filter(|h| h.row != own)
                 .take(CALIBRATION_K)
                 .collect()
         };
-        let truth: Vec<Vec<usize>> = sample
+        let truth: Vec<Vec<Hit>> = sample
             .par_iter()
             .map(|&r| {
                 neighbours(
@@ -173,10 +228,9 @@ impl Ann {
                 .par_iter()
                 .zip(&truth)
                 .map(|(&r, t)| {
-                    neighbours(self.search_ef(vectors[r], CALIBRATION_K + 1, ef, None), r)
-                        .iter()
-                        .filter(|x| t.contains(x))
-                        .count()
+                    let approx =
+                        neighbours(self.search_ef(vectors[r], CALIBRATION_K + 1, ef, None), r);
+                    found_of(&approx, t)
                 })
                 .sum();
             if found as f64 >= RECALL_TARGET * wanted as f64 || ef >= n {
@@ -191,10 +245,20 @@ impl Ann {
         self.ef
     }
 
-    /// Whether there is a graph and a search at its calibrated breadth is cheaper than an
-    /// exact scan (see [`GRAPH_COST_PER_EF`]).
-    pub fn graph_pays(&self) -> bool {
-        self.graph.is_some() && self.ef.saturating_mul(GRAPH_COST_PER_EF) < self.len()
+    fn none() -> Self {
+        Self {
+            graph: None,
+            ef: EF_SEARCH,
+            twins: Twins::default(),
+            rows: 0,
+        }
+    }
+
+    /// Whether there is a graph and a search for `k` neighbours at its breadth (the
+    /// calibrated one, at least `4 · k`) is cheaper than an exact scan (see
+    /// [`GRAPH_COST_PER_EF`]).
+    pub fn graph_pays(&self, k: usize) -> bool {
+        self.graph.is_some() && self.ef.max(4 * k).saturating_mul(GRAPH_COST_PER_EF) < self.rows
     }
 
     /// Whether a graph was built (see [`MIN_GRAPH_POINTS`]).
@@ -202,8 +266,9 @@ impl Ann {
         self.graph.is_some()
     }
 
+    /// Rows the graph covers (its points and their twins).
     pub fn len(&self) -> usize {
-        self.graph.as_ref().map_or(0, |g| g.get_nb_point())
+        self.rows
     }
 
     pub fn is_empty(&self) -> bool {
@@ -227,13 +292,12 @@ impl Ann {
     /// Load a graph dumped by [`Ann::dump`] over `rows` (`dim` components each); `None` for
     /// a generation stored without one; `ef` is the breadth calibrated when it was built.
     pub fn load(dir: &Path, rows: Arc<Vec<f32>>, dim: usize, ef: Option<usize>) -> Result<Self> {
-        let expected = rows.len() / dim.max(1);
-        let Some(ef) = ef.filter(|_| expected > 0) else {
-            return Ok(Self {
-                graph: None,
-                ef: EF_SEARCH,
-            });
+        let n = rows.len() / dim.max(1);
+        let Some(ef) = ef.filter(|_| n > 0) else {
+            return Ok(Self::none());
         };
+        let twins = Twins::of(&rows, dim);
+        let expected = (0..n).filter(|&r| twins.is_leader(r)).count();
         let dir = dir.to_path_buf();
         let distance = RowDistance { rows, dim };
         let loaded = std::panic::catch_unwind(move || {
@@ -256,6 +320,8 @@ impl Ann {
         Ok(Self {
             graph: Some(graph),
             ef: ef.max(1),
+            twins,
+            rows: n,
         })
     }
 
@@ -284,7 +350,17 @@ impl Ann {
         }
         let ef = ef.max(k);
         let query: &[u32] = bytemuck::cast_slice(query);
+        let twins = &self.twins;
+        let admitted = |r: usize| allow.is_none_or(|f| f(r));
+        // A group's leader stands for every row of it: admitted if any of them is.
         let found = match allow {
+            Some(f) if !twins.groups.is_empty() => {
+                let filter = |id: &usize| match twins.groups.get(&(*id as u32)) {
+                    Some(group) => group.iter().any(|&r| f(r as usize)),
+                    None => f(*id),
+                };
+                g.search_filter(query, k, ef, Some(&filter))
+            }
             Some(f) => {
                 let filter = |id: &usize| f(*id);
                 g.search_filter(query, k, ef, Some(&filter))
@@ -293,15 +369,34 @@ impl Ann {
         };
         let mut hits: Vec<Hit> = found
             .into_iter()
-            .map(|n| Hit {
-                row: n.d_id,
-                score: 1.0 - n.distance,
+            .flat_map(|n| {
+                let score = 1.0 - n.distance;
+                twins
+                    .members(n.d_id)
+                    .into_iter()
+                    .filter(|&r| admitted(r))
+                    .map(move |row| Hit { row, score })
             })
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
         hits.truncate(k);
         hits
     }
+}
+
+/// How many of `approx` are true nearest neighbours, given the `exact` ones: a hit counts
+/// when it scores at least the last exact neighbour's score (less rounding), as
+/// ann-benchmarks counts recall, so that among equal scores (repeated texts are common in
+/// real corpora: "New in version 3.2.") any one is right.
+pub fn found_of(approx: &[Hit], exact: &[Hit]) -> usize {
+    let Some(last) = exact.last() else {
+        return 0;
+    };
+    approx
+        .iter()
+        .take(exact.len())
+        .filter(|h| h.score >= last.score - 1e-5)
+        .count()
 }
 
 /// Exact search by brute force: the reference for recall, and the fallback for tiny sets.
@@ -311,7 +406,7 @@ pub fn exact_search(
     k: usize,
     allow: Option<&dyn Fn(usize) -> bool>,
 ) -> Vec<Hit> {
-    let mut hits: Vec<Hit> = vectors
+    let hits: Vec<Hit> = vectors
         .iter()
         .enumerate()
         .filter(|(i, _)| allow.is_none_or(|f| f(*i)))
@@ -320,6 +415,11 @@ pub fn exact_search(
             score: crate::embed::dot(v, query),
         })
         .collect();
+    top_hits(hits, k)
+}
+
+/// The `k` best of `hits`, best first (ties: lower row first).
+pub fn top_hits(mut hits: Vec<Hit>, k: usize) -> Vec<Hit> {
     let k = k.min(hits.len());
     if k == 0 {
         return vec![];
@@ -351,6 +451,38 @@ mod tests {
             .collect()
     }
 
+    /// Repeated vectors are one graph point; a search finds the whole group, and a filter
+    /// that excludes the group's leader still admits its other rows.
+    #[test]
+    fn repeated_vectors_are_one_point_found_as_a_group() {
+        let mut data = random_unit(3000, 64, 11);
+        let dup = data[5].clone();
+        for i in (100..3000).step_by(10) {
+            data[i] = dup.clone();
+        }
+        let ann = Ann::build_with(
+            Arc::new(data.concat()),
+            64,
+            MAX_CONNECTIONS,
+            EF_CONSTRUCTION,
+            false,
+        );
+        assert_eq!(ann.graph.as_ref().unwrap().get_nb_point(), 3000 - 290);
+        assert_eq!(ann.len(), 3000);
+        let hits = ann.search(&dup, 10, None);
+        assert_eq!(hits.len(), 10);
+        assert!(hits.iter().all(|h| h.score > 0.9999), "{hits:?}");
+        assert_eq!(hits[0].row, 5, "ties go to the lower row");
+        let some = |r: usize| r != 5 && r.is_multiple_of(20);
+        let hits = ann.search(&dup, 5, Some(&some));
+        assert_eq!(
+            hits.iter().map(|h| h.row).collect::<Vec<_>>(),
+            [100, 120, 140, 160, 180]
+        );
+        // A point that is not repeated is still its own nearest neighbour.
+        assert_eq!(ann.search(&data[7], 1, None)[0].row, 7);
+    }
+
     /// The calibrated breadth keeps recall@10 ≥ 0.99 for queries the calibration never saw,
     /// on structure-free data (the hardest case), and is larger than the minimum there.
     #[test]
@@ -368,7 +500,7 @@ mod tests {
             "random data needs more than the minimum breadth"
         );
         assert!(
-            !ann.graph_pays(),
+            !ann.graph_pays(10),
             "6,000 points scan faster than a graph search"
         );
         let queries = random_unit(200, 384, 7);

@@ -197,7 +197,8 @@ impl Lexical {
 /// * [`Scorer::top`]: the `n` best rows by the MaxScore algorithm (Turtle & Flood, 1995):
 ///   terms ordered by their largest possible weight, `idf · (k1 + 1)`; once the `n`-th best
 ///   score exceeds the sum of the smallest terms' bounds, rows holding only those terms
-///   cannot enter and their postings are only probed, not walked.
+///   cannot enter and their postings are only probed, not walked. Exact, except that terms
+///   in more rows than [`walk_limit`] are never walked (large corpora only).
 /// * [`Scorer::dense`]: every row's score at once (for scoring many pairs of one source).
 pub struct Scorer<'a> {
     lexical: &'a Lexical,
@@ -284,7 +285,13 @@ impl Scorer<'_> {
         let mut threshold = f32::NEG_INFINITY;
         // Rounding slack: pruning never drops a row that could tie or beat the threshold.
         let slack = 1e-4 * below[order.len()].max(1.0);
-        let mut essential = 0usize;
+        // Terms in more rows than the walk limit are probed, never walked (see
+        // [`walk_limit`]); they are the commonest, hence the first in bound order.
+        let limit = walk_limit(self.lexical.len());
+        let mut essential = order
+            .iter()
+            .take_while(|&&t| self.terms[t].0.len() > limit)
+            .count();
         loop {
             if heap.len() == n {
                 if normalised && threshold >= 1.0 {
@@ -347,6 +354,17 @@ impl Scorer<'_> {
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out
     }
+}
+
+/// Postings longer than this are not walked to find a text's best rows: at most
+/// `max(2,000, rows / 50)`. A term in more rows than that (in English "the", "of", "is";
+/// in Chinese, bigrams such as 发展 in a large corpus) still adds its weight to every row
+/// scored, but rows that share only such terms with the text are not candidates. Corpora
+/// of up to 2,000 paragraphs (the seed, the gold sets) are scored exhaustively as before;
+/// at 100,000 paragraphs walking them made each `crossref` source visit most of the
+/// corpus (`cargo bench --bench scale`).
+pub fn walk_limit(rows: usize) -> usize {
+    (rows / 50).max(2000)
 }
 
 /// An `f32` ordered by `total_cmp`, for the heap.

@@ -115,11 +115,17 @@ impl Index {
             return Vec::new();
         };
         let query = langspace::centre(vector, space.centroid(lang).0);
-        let other = |r: usize| self.langs[r] != lang && allow.is_none_or(|f| f(r));
-        ann::exact_search(&space.rows(), &query, n, Some(&other))
-            .into_iter()
-            .map(|h| h.row)
-            .collect()
+        // Only the other languages' rows: in a corpus that is mostly one language, the few
+        // paragraphs in others are all a source in the main language needs to scan.
+        let hits: Vec<Hit> = space
+            .rows_not_in(lang)
+            .filter(|&r| allow.is_none_or(|f| f(r)))
+            .map(|row| Hit {
+                row,
+                score: dot(&query, space.vector(row)),
+            })
+            .collect();
+        ann::top_hits(hits, n).into_iter().map(|h| h.row).collect()
     }
 
     /// Rows worth scoring for `query`: the `n` nearest paragraphs and, `with_sentences`, the
@@ -178,7 +184,7 @@ impl Index {
         k: usize,
         allow: Option<&dyn Fn(usize) -> bool>,
     ) -> Vec<Hit> {
-        if self.ann.graph_pays() {
+        if self.ann.graph_pays(k) {
             self.ann.search(query, k, allow)
         } else {
             self.search_exact(query, k, allow)
@@ -205,9 +211,10 @@ impl Index {
         self.ann.has_graph()
     }
 
-    /// The HNSW graph's calibrated search breadth and whether searches use it.
+    /// The HNSW graph's calibrated search breadth and whether searches for 10 neighbours
+    /// use it.
     pub fn graph_use(&self) -> (usize, bool) {
-        (self.ann.ef(), self.ann.graph_pays())
+        (self.ann.ef(), self.ann.graph_pays(10))
     }
 
     /// Rows answering a question, best first, by `mode`: `Dense` ([`Index::dense_score`] of
