@@ -86,10 +86,10 @@ pub fn sentence_units(text: &str) -> Vec<&str> {
 
 pub const FORMAT: &str = "xref-index";
 /// Version 2 added sentence vectors, version 3 each paragraph's language, version 4 stored
-/// vectors as 8-bit rows ([`codec`]) and a graph without a copy of them, version 5
-/// compressed paragraphs and postings; an update over an older index re-embeds everything
-/// (its journal of an interrupted run is still reused).
-pub const VERSION: u32 = 5;
+/// vectors as 8-bit rows ([`codec`]), a graph without a copy of them and compressed
+/// paragraphs and postings; an update over an older index re-embeds everything (its
+/// journal of an interrupted run is still reused).
+pub const VERSION: u32 = 4;
 
 /// The paragraphs, one JSON record a line, gzip-compressed.
 pub const PARAGRAPHS: &str = "paragraphs.jsonl.gz";
