@@ -245,7 +245,8 @@ impl Ann {
         self.ef
     }
 
-    fn none() -> Self {
+    /// No graph: every search scans exactly.
+    pub fn none() -> Self {
         Self {
             graph: None,
             ef: EF_SEARCH,
@@ -354,15 +355,11 @@ impl Ann {
         let admitted = |r: usize| allow.is_none_or(|f| f(r));
         // A group's leader stands for every row of it: admitted if any of them is.
         let found = match allow {
-            Some(f) if !twins.groups.is_empty() => {
+            Some(f) => {
                 let filter = |id: &usize| match twins.groups.get(&(*id as u32)) {
                     Some(group) => group.iter().any(|&r| f(r as usize)),
                     None => f(*id),
                 };
-                g.search_filter(query, k, ef, Some(&filter))
-            }
-            Some(f) => {
-                let filter = |id: &usize| f(*id);
                 g.search_filter(query, k, ef, Some(&filter))
             }
             None => g.search(query, k, ef),
@@ -406,13 +403,21 @@ pub fn exact_search(
     k: usize,
     allow: Option<&dyn Fn(usize) -> bool>,
 ) -> Vec<Hit> {
-    let hits: Vec<Hit> = vectors
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| allow.is_none_or(|f| f(*i)))
-        .map(|(i, v)| Hit {
-            row: i,
-            score: crate::embed::dot(v, query),
+    let rows = (0..vectors.len()).filter(|&i| allow.is_none_or(|f| f(i)));
+    exact_search_rows(rows, |i| vectors[i], query, k)
+}
+
+/// [`exact_search`] over the given `rows`, each row's vector from `vector`.
+pub fn exact_search_rows<'v>(
+    rows: impl Iterator<Item = usize>,
+    vector: impl Fn(usize) -> &'v [f32],
+    query: &[f32],
+    k: usize,
+) -> Vec<Hit> {
+    let hits: Vec<Hit> = rows
+        .map(|row| Hit {
+            row,
+            score: crate::embed::dot(vector(row), query),
         })
         .collect();
     top_hits(hits, k)

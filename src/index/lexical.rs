@@ -119,17 +119,10 @@ impl Lexical {
         terms
     }
 
-    /// BM25 scores of every row that shares a term with `query` (unsorted).
-    pub fn scores(&self, query: &str) -> HashMap<usize, f32> {
-        let terms = Self::terms(query, false);
-        let scorer = self.scorer(&terms, 1.0);
-        let mut acc: HashMap<usize, f32> = HashMap::new();
-        for (list, idf) in &scorer.terms {
-            for &(row, tf) in *list {
-                *acc.entry(row as usize).or_default() += self.weight(*idf, tf, row);
-            }
-        }
-        acc
+    /// BM25's inverse document frequency of a term in `df` rows.
+    fn idf(&self, df: usize) -> f32 {
+        let (n, df) = (self.len() as f32, df as f32);
+        ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
     }
 
     /// The BM25 weight of a term with inverse document frequency `idf` occurring `tf` times
@@ -143,36 +136,23 @@ impl Lexical {
     /// Scores of `terms` (distinct, in [`Lexical::terms`] order), divided by `ideal` and
     /// capped at 1, row by row on demand: see [`Scorer`].
     pub fn scorer<'a>(&'a self, terms: &[String], ideal: f32) -> Scorer<'a> {
-        let n = self.len() as f32;
         Scorer {
             lexical: self,
             terms: terms
                 .iter()
                 .filter_map(|t| self.postings.get(t))
-                .map(|list| {
-                    let df = list.len() as f32;
-                    (list.as_slice(), ((n - df + 0.5) / (df + 0.5) + 1.0).ln())
-                })
+                .map(|list| (list.as_slice(), self.idf(list.len())))
                 .collect(),
             ideal: ideal.max(f32::MIN_POSITIVE),
         }
     }
 
-    /// The BM25 score a row would get for matching every term of `query` once at average
-    /// length: the scale that makes scores comparable across queries.
-    pub fn ideal(&self, query: &str) -> f32 {
-        self.ideal_of(&Self::terms(query, false))
-    }
-
-    /// [`Lexical::ideal`] of distinct `terms`.
+    /// The BM25 score a row would get for matching each of `terms` (distinct) once at
+    /// average length: the scale that makes scores comparable across queries.
     pub fn ideal_of(&self, terms: &[String]) -> f32 {
-        let n = self.len() as f32;
         terms
             .iter()
-            .map(|t| {
-                let df = self.postings.get(t).map_or(0.0, |l| l.len() as f32);
-                ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
-            })
+            .map(|t| self.idf(self.postings.get(t).map_or(0, Vec::len)))
             .sum()
     }
 
@@ -208,11 +188,6 @@ pub struct Scorer<'a> {
 }
 
 impl Scorer<'_> {
-    /// Whether no query term occurs in the index.
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
     fn raw(&self, row: usize) -> f32 {
         let row = row as u32;
         let mut s = 0.0;
@@ -452,7 +427,14 @@ mod tests {
             let terms = Lexical::terms(q, false);
             let ideal = lx.ideal_of(&terms);
             let scorer = lx.scorer(&terms, ideal);
-            let exhaustive = lx.scores(q);
+            // The oracle: every posting of every term accumulated, in term order.
+            let mut exhaustive: HashMap<usize, f32> = HashMap::new();
+            for t in &terms {
+                for &(row, tf) in lx.postings.get(t).map_or(&[][..], Vec::as_slice) {
+                    let idf = lx.idf(lx.postings[t].len());
+                    *exhaustive.entry(row as usize).or_default() += lx.weight(idf, tf, row);
+                }
+            }
             let dense = scorer.dense();
             for (row, &d) in dense.iter().enumerate() {
                 let want = exhaustive.get(&row).map_or(0.0, |s| (s / ideal).min(1.0));

@@ -117,15 +117,13 @@ impl Index {
         let query = langspace::centre(vector, space.centroid(lang).0);
         // Only the other languages' rows: in a corpus that is mostly one language, the few
         // paragraphs in others are all a source in the main language needs to scan.
-        let hits: Vec<Hit> = space
+        let rows = space
             .rows_not_in(lang)
-            .filter(|&r| allow.is_none_or(|f| f(r)))
-            .map(|row| Hit {
-                row,
-                score: dot(&query, space.vector(row)),
-            })
-            .collect();
-        ann::top_hits(hits, n).into_iter().map(|h| h.row).collect()
+            .filter(|&r| allow.is_none_or(|f| f(r)));
+        ann::exact_search_rows(rows, |r| space.vector(r), &query, n)
+            .into_iter()
+            .map(|h| h.row)
+            .collect()
     }
 
     /// Rows worth scoring for `query`: the `n` nearest paragraphs and, `with_sentences`, the
@@ -264,8 +262,8 @@ impl Index {
             Mode::Hybrid => {
                 let lang = crate::lang::detect(text);
                 let norm = self.question_norm(vector, lang);
-                let (mut rows, lex) =
-                    self.hybrid_candidates(vector, text, (4 * k).max(50), true, allow);
+                let lex = self.lexical_scorer(text);
+                let mut rows = self.hybrid_candidates(vector, &lex, (4 * k).max(50), true, allow);
                 let across = self
                     .is_multilingual()
                     .then(|| self.lexical_scorer_across(text));
@@ -374,22 +372,21 @@ impl Index {
     }
 
     /// Candidates for hybrid ranking (questions and links alike): the dense candidates
-    /// ([`Index::dense_candidates`]) and the `n` best lexical rows that `allow` admits,
-    /// sorted by row, with the lexical scorer of `text`.
+    /// ([`Index::dense_candidates`]) and the `n` best rows by `lex` (the text's
+    /// [`Index::lexical_scorer`]) that `allow` admits, sorted by row.
     pub fn hybrid_candidates(
         &self,
         vector: &[f32],
-        text: &str,
+        lex: &lexical::Scorer<'_>,
         n: usize,
         with_sentences: bool,
         allow: Option<&dyn Fn(usize) -> bool>,
-    ) -> (Vec<usize>, lexical::Scorer<'_>) {
-        let lex = self.lexical_scorer(text);
+    ) -> Vec<usize> {
         let mut rows = self.dense_candidates(vector, n, with_sentences, allow);
         rows.extend(lex.top(n, allow).into_iter().map(|x| x.0));
         rows.sort_unstable();
         rows.dedup();
-        (rows, lex)
+        rows
     }
 
     /// Whether a question is likely answered by this corpus, as a margin: the best cosine

@@ -291,8 +291,12 @@ fn write_generation(
         .checksums
         .insert(SENTENCES.into(), sha256_bytes(&sbytes));
     // The graph points at the vectors as readers will see them (decoded).
-    let stored = codec::decode(&bytes, dim).expect("vectors just encoded");
-    let ann = Ann::build(std::sync::Arc::new(stored), dim);
+    let ann = if paragraphs.len() >= ann::MIN_GRAPH_POINTS {
+        let stored = codec::decode(&bytes, dim).expect("vectors just encoded");
+        Ann::build(std::sync::Arc::new(stored), dim)
+    } else {
+        Ann::none()
+    };
     names.extend(ann.dump(&dir)?);
     manifest.ef_search = ann.has_graph().then(|| ann.ef());
     for name in names {

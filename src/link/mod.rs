@@ -303,10 +303,11 @@ impl<'a> Linker<'a> {
             (5 * self.k).max(50)
         };
         let lex = self.lexical_for(text, false);
-        let mut rows: Vec<usize> = if self.scoring == LinkScoring::Hybrid {
+        // Hybrid scoring has lexical scores (row by row), the others none.
+        let mut rows: Vec<usize> = if let LexScores::Rows(same) = &lex.same {
             // Paragraph candidates only: a sentence scan per paragraph would make `crossref`
             // quadratic, and on the gold set it finds no link the paragraph candidates miss.
-            let (mut rows, _) = idx.hybrid_candidates(vector, text, wide, false, Some(allow));
+            let mut rows = idx.hybrid_candidates(vector, same, wide, false, Some(allow));
             if let LexScores::Rows(across) = &lex.across {
                 rows.extend(across.top(wide, Some(allow)).into_iter().map(|x| x.0));
             }
