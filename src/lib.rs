@@ -7,6 +7,8 @@
 //! Markdown, HTML). [`serve`] answers the same over HTTP with a reading view in the
 //! browser. [`cli`] is the glue behind the `xref` binary.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod cli;
 pub mod embed;
 pub mod error;

@@ -45,8 +45,9 @@ impl Encoder {
     /// candle's own model (the plain path).
     pub fn load_candle(model: &ModelDir, device: &Device) -> Result<(Self, usize)> {
         let config = std::fs::read_to_string(&model.config)?;
-        // SAFETY: the weights file is memory-mapped read-only; xref never writes to a model
-        // file while it is loaded (fetches build a new directory and rename it into place).
+        // SAFETY: the weights file is memory-mapped read-only, and xref never writes to a
+        // model file in place (fetches build a new directory and rename it into place), so
+        // the mapped bytes do not change for as long as candle holds the map.
         let vb =
             unsafe { VarBuilder::from_mmaped_safetensors(&[&model.weights], DType::F32, device) }
                 .with_context(|| {

@@ -429,7 +429,10 @@ fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
-        // SAFETY: mallopt only adjusts allocator thresholds; it is safe to call at any time.
+        // SAFETY: `mallopt` takes two integers (no pointers, nothing to keep valid), only
+        // changes glibc's thresholds for mapping large blocks and trimming the heap, and takes
+        // the arena lock itself, so it may run while other threads allocate; `ONCE` runs it
+        // once.
         ONCE.call_once(|| unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, MAX_ACTIVATION_BYTES as i32);
             libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);

@@ -1,0 +1,333 @@
+//! The forward pass: [`Bert::encode`] runs the embeddings and each transformer layer as
+//! candle in-place ops over the packed hidden states, then pools.
+
+use std::cell::RefCell;
+
+use anyhow::{bail, ensure, Result};
+use candle_core::{CpuStorage, DType, Device, InplaceOp1, Layout, Tensor};
+use rayon::prelude::*;
+
+use super::kernels::{self, SendPtr};
+use super::weights::{Layer, LayerNorm};
+use super::{Bert, Precision};
+use crate::model::Pooling;
+
+/// Buffers grown to the largest batch seen and reused: the hidden-state tensor, and the
+/// layer op's intermediate activations.
+#[derive(Default)]
+pub(super) struct Workspace {
+    hidden: Option<Tensor>,
+    buffers: Buffers,
+}
+
+#[derive(Default)]
+struct Buffers {
+    qkv: Vec<f32>,
+    ctx: Vec<f32>,
+    tmp: Vec<f32>,
+    ffn: Vec<f32>,
+    scratch: Vec<u32>,
+}
+
+impl Workspace {
+    /// A `[rows × dim]` view of the hidden-state tensor, grown if needed.
+    fn hidden(&mut self, rows: usize, dim: usize) -> Result<Tensor> {
+        let have = self.hidden.as_ref().map_or(0, |t| t.dims()[0]);
+        if have < rows {
+            self.hidden = None; // free the old one first
+            self.hidden = Some(Tensor::zeros((rows, dim), DType::F32, &Device::Cpu)?);
+        }
+        let t = self.hidden.as_ref().expect("allocated above");
+        Ok(t.narrow(0, 0, rows)?)
+    }
+}
+
+fn grow(v: &mut Vec<f32>, len: usize) {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+}
+
+/// Rows per parallel chunk in element-wise passes.
+const ROWS_PER_TASK: usize = 16;
+
+thread_local! {
+    /// Attention scores of one (sequence, head), per worker thread.
+    static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Bert {
+    /// Encode sequences (token ids, special tokens included) and pool each one, at
+    /// `precision` (bf16 runs as f32 unless the encoder was loaded for bf16).
+    pub fn encode(
+        &self,
+        seqs: &[&[u32]],
+        pooling: Pooling,
+        precision: Precision,
+    ) -> Result<Vec<Vec<f32>>> {
+        let total: usize = seqs.iter().map(|s| s.len()).sum();
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        for s in seqs {
+            ensure!(!s.is_empty(), "an empty sequence");
+            ensure!(
+                s.len() <= self.max_len(),
+                "a sequence of {} tokens exceeds the model's {}",
+                s.len(),
+                self.max_len()
+            );
+            if let Some(bad) = s.iter().find(|&&t| t as usize >= self.words.rows()) {
+                bail!(
+                    "token id {bad} is outside the vocabulary ({})",
+                    self.words.rows()
+                );
+            }
+        }
+        let starts: Vec<usize> = seqs
+            .iter()
+            .scan(0, |acc, s| {
+                let start = *acc;
+                *acc += s.len();
+                Some(start)
+            })
+            .collect();
+        let batch = Batch {
+            seqs,
+            starts: &starts,
+        };
+
+        let mut guard = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
+        let ws = &mut *guard;
+        let x = ws.hidden(total, self.hidden)?;
+        x.inplace_op1(&EmbedOp { bert: self, batch })?;
+        let buffers = RefCell::new(&mut ws.buffers);
+        for layer in &self.layers {
+            x.inplace_op1(&LayerOp {
+                bert: self,
+                layer,
+                batch,
+                precision,
+                buffers: &buffers,
+            })?;
+        }
+
+        let pooled = seqs
+            .iter()
+            .zip(&starts)
+            .map(|(s, &start)| match pooling {
+                Pooling::Cls => x.get(start),
+                Pooling::Mean => x.narrow(0, start, s.len())?.mean(0),
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Tensor::stack(&pooled, 0)?.to_vec2::<f32>()?)
+    }
+
+    /// Word + position + token-type embeddings, then layer norm.
+    fn embed_tokens(&self, b: Batch, x: &mut [f32]) {
+        let h = self.hidden;
+        let words = self.words.view();
+        let x_len = x.len();
+        let xp = SendPtr(x.as_mut_ptr());
+        b.seqs.par_iter().zip(b.starts).for_each(|(s, &start)| {
+            assert!((start + s.len()) * h <= x_len);
+            // SAFETY: the rows `start..start + len` lie within `x` (asserted) and belong to
+            // this sequence alone (see `Batch`), so tasks get disjoint parts of `x`, which is
+            // borrowed mutably for the whole call and not used otherwise meanwhile.
+            let rows =
+                unsafe { std::slice::from_raw_parts_mut(xp.get().add(start * h), s.len() * h) };
+            for (i, (row, &tok)) in rows.chunks_exact_mut(h).zip(s.iter()).enumerate() {
+                words.row_into(tok as usize, h, row);
+                let pos = &self.positions
+                    [(self.position_offset + i) * h..(self.position_offset + i + 1) * h];
+                for ((a, p), t) in row.iter_mut().zip(pos).zip(&self.token_type) {
+                    *a += p + t;
+                }
+            }
+            let zeros = vec![0f32; h];
+            for row in rows.chunks_exact_mut(h) {
+                kernels::add_layernorm(
+                    row,
+                    &zeros,
+                    &self.ln_embed.gamma,
+                    &self.ln_embed.beta,
+                    self.eps,
+                );
+            }
+        });
+    }
+
+    /// One transformer layer over the packed hidden states `x` (`total × hidden`), in place.
+    fn layer(&self, l: &Layer, b: Batch, x: &mut [f32], ws: &mut Buffers, p: Precision) {
+        let (h, f) = (self.hidden, self.ffn);
+        let total = x.len() / h;
+        grow(&mut ws.qkv, total * 3 * h);
+        grow(&mut ws.ctx, total * h);
+        grow(&mut ws.tmp, total * h);
+        grow(&mut ws.ffn, total * f);
+        // Attention.
+        l.qkv
+            .forward(x, total, &mut ws.qkv[..total * 3 * h], &mut ws.scratch, p);
+        self.attention(b, &ws.qkv[..total * 3 * h], &mut ws.ctx[..total * h]);
+        l.out.forward(
+            &ws.ctx[..total * h],
+            total,
+            &mut ws.tmp[..total * h],
+            &mut ws.scratch,
+            p,
+        );
+        self.add_norm(x, &ws.tmp[..total * h], &l.ln_attn);
+        // Feed-forward.
+        l.ffn_in
+            .forward(x, total, &mut ws.ffn[..total * f], &mut ws.scratch, p);
+        ws.ffn[..total * f]
+            .par_chunks_mut(ROWS_PER_TASK * f)
+            .for_each(kernels::gelu);
+        l.ffn_out.forward(
+            &ws.ffn[..total * f],
+            total,
+            &mut ws.tmp[..total * h],
+            &mut ws.scratch,
+            p,
+        );
+        self.add_norm(x, &ws.tmp[..total * h], &l.ln_ffn);
+    }
+
+    /// `x = LayerNorm(x + y)`, rows spread over threads.
+    fn add_norm(&self, x: &mut [f32], y: &[f32], ln: &LayerNorm) {
+        let chunk = ROWS_PER_TASK * self.hidden;
+        x.par_chunks_mut(chunk)
+            .zip(y.par_chunks(chunk))
+            .for_each(|(x, y)| kernels::add_layernorm(x, y, &ln.gamma, &ln.beta, self.eps));
+    }
+
+    /// Scaled dot-product attention per (sequence, head), each on its own length.
+    fn attention(&self, b: Batch, qkv: &[f32], ctx: &mut [f32]) {
+        let (seqs, starts) = (b.seqs, b.starts);
+        let (h, heads) = (self.hidden, self.heads);
+        let dh = h / heads;
+        let scale = 1.0 / (dh as f32).sqrt();
+        let cp = SendPtr(ctx.as_mut_ptr());
+        let ctx_len = ctx.len();
+        let tasks: Vec<(usize, usize)> = (0..seqs.len())
+            .flat_map(|s| (0..heads).map(move |hd| (s, hd)))
+            .collect();
+        tasks.par_iter().for_each(|&(s, hd)| {
+            let (len, start) = (seqs[s].len(), starts[s]);
+            let rows = &qkv[start * 3 * h..(start + len) * 3 * h];
+            let (q, k, v) = (
+                &rows[hd * dh..],
+                &rows[h + hd * dh..],
+                &rows[2 * h + hd * dh..],
+            );
+            SCORES.with(|cell| {
+                let mut scores = cell.borrow_mut();
+                if scores.len() < len * len {
+                    scores.resize(len * len, 0.0);
+                }
+                let sc = &mut scores[..len * len];
+                // scores = Q · Kᵀ (scaled in the softmax).
+                // SAFETY: C is `sc`, len×len values (row stride len), in this thread's own
+                // score buffer, so it overlaps neither Q nor K (in `qkv`) and no other thread
+                // touches it. (`matmul_strided` checks the reads of Q and K itself.)
+                unsafe {
+                    kernels::matmul_strided(
+                        len,
+                        len,
+                        dh,
+                        sc.as_mut_ptr(),
+                        len,
+                        q,
+                        3 * h,
+                        1,
+                        k,
+                        1,
+                        3 * h,
+                    )
+                };
+                kernels::softmax(sc, len, scale);
+                let first = start * h + hd * dh;
+                assert!(first + (len - 1) * h + dh <= ctx_len);
+                // SAFETY: C is len rows × dh columns at `first` with row stride h: in
+                // bounds of `ctx` (asserted). This task alone writes columns
+                // hd*dh..(hd+1)*dh of its sequence's rows, which no other sequence shares
+                // (see `Batch`); `ctx` is borrowed mutably for the whole call and is neither
+                // `sc` (thread-local) nor `qkv`, where V lies.
+                unsafe {
+                    kernels::matmul_strided(
+                        len,
+                        dh,
+                        len,
+                        cp.get().add(first),
+                        h,
+                        sc,
+                        len,
+                        1,
+                        v,
+                        3 * h,
+                        1,
+                    )
+                };
+            });
+        });
+    }
+}
+
+/// The sequences of a batch and where each starts in the packed rows: `starts[i]` is the
+/// sum of the lengths before sequence `i` (so no two sequences share a row).
+#[derive(Clone, Copy)]
+struct Batch<'a> {
+    seqs: &'a [&'a [u32]],
+    starts: &'a [usize],
+}
+
+/// The contiguous f32 values a custom op works on.
+fn values<'a>(storage: &'a mut CpuStorage, layout: &Layout) -> candle_core::Result<&'a mut [f32]> {
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg("the hidden states must be contiguous".into()))?;
+    match storage {
+        CpuStorage::F32(v) => Ok(&mut v[start..end]),
+        _ => candle_core::bail!("the hidden states must be f32"),
+    }
+}
+
+/// The embedding layer as a candle op: fills the hidden states from the batch's tokens.
+struct EmbedOp<'a> {
+    bert: &'a Bert,
+    batch: Batch<'a>,
+}
+
+impl InplaceOp1 for EmbedOp<'_> {
+    fn name(&self) -> &'static str {
+        "xref-bert-embeddings"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        self.bert.embed_tokens(self.batch, values(storage, layout)?);
+        Ok(())
+    }
+}
+
+/// One transformer layer as a candle op over the packed hidden states.
+struct LayerOp<'a> {
+    bert: &'a Bert,
+    layer: &'a Layer,
+    batch: Batch<'a>,
+    precision: Precision,
+    buffers: &'a RefCell<&'a mut Buffers>,
+}
+
+impl InplaceOp1 for LayerOp<'_> {
+    fn name(&self) -> &'static str {
+        "xref-bert-layer"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let x = values(storage, layout)?;
+        let mut buffers = self.buffers.borrow_mut();
+        self.bert
+            .layer(self.layer, self.batch, x, &mut buffers, self.precision);
+        Ok(())
+    }
+}
