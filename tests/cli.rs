@@ -484,24 +484,63 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Rewrite the current generation's manifest (and its checksum in `CURRENT`) to claim
+/// format `version`.
+fn set_format_version(idx: &str, version: u32) {
+    let pointer = std::fs::read_to_string(Path::new(idx).join("CURRENT")).unwrap();
+    let current = pointer.split_whitespace().next().unwrap().to_string();
+    let manifest_path = Path::new(idx).join(&current).join("manifest.json");
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["version"] = version.into();
+    let bytes = serde_json::to_vec_pretty(&manifest).unwrap();
+    std::fs::write(&manifest_path, &bytes).unwrap();
+    std::fs::write(
+        Path::new(idx).join("CURRENT"),
+        format!("{current} {}", xref::index::store::sha256_bytes(&bytes)),
+    )
+    .unwrap();
+}
+
+/// An index of format version 4 (the same vectors, its graph in hnsw_rs's dump format) is
+/// still read, and `xref index` rewrites it in the current format without embedding again.
+#[test]
+fn an_index_of_format_4_is_read_then_rewritten_with_its_vectors() {
+    let (dir, idx) = small_corpus("format-4");
+    set_format_version(&idx, 4);
+    let search = || {
+        jsonl(&ok(&xref(&[
+            "search",
+            "--json",
+            "金融风险",
+            "--index",
+            &idx,
+        ])))
+    };
+    let before = search();
+    let out = xref(&["index", dir.join("docs").to_str().unwrap(), "--index", &idx]);
+    ok(&out);
+    assert!(
+        stderr(&out).contains("(0 embedded") && stderr(&out).contains("vectors reused"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(search(), before);
+    let pointer = std::fs::read_to_string(Path::new(&idx).join("CURRENT")).unwrap();
+    let current = pointer.split_whitespace().next().unwrap().to_string();
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(Path::new(&idx).join(&current).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["version"], xref::index::VERSION);
+}
+
 /// An index written by an older format (here: version 1, before sentence vectors) is
 /// refused by searches with a clear error, and `xref index` rebuilds it in place.
 #[test]
 fn an_index_of_an_older_format_is_refused_then_rebuilt() {
     let (dir, idx) = small_corpus("old-format");
-    let pointer = std::fs::read_to_string(Path::new(&idx).join("CURRENT")).unwrap();
-    let current = pointer.split_whitespace().next().unwrap().to_string();
-    let manifest_path = Path::new(&idx).join(&current).join("manifest.json");
-    let mut manifest: Value =
-        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
-    manifest["version"] = 1.into();
-    let bytes = serde_json::to_vec_pretty(&manifest).unwrap();
-    std::fs::write(&manifest_path, &bytes).unwrap();
-    std::fs::write(
-        Path::new(&idx).join("CURRENT"),
-        format!("{current} {}", xref::index::store::sha256_bytes(&bytes)),
-    )
-    .unwrap();
+    set_format_version(&idx, 1);
 
     let out = xref(&["search", "金融", "--index", &idx]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

@@ -518,12 +518,14 @@ pub fn index_paths(
         report.files_unchanged,
         report.files_removed,
         t.elapsed().as_secs_f32(),
-        if !report.written {
-            " (already up to date)"
-        } else if report.upgraded_from.is_some() {
-            " (rebuilt: the index had an older format)"
-        } else {
-            ""
+        match report.upgraded_from {
+            _ if !report.written => " (already up to date)".to_string(),
+            Some(v) if report.reused > 0 => format!(
+                " (rewritten in format version {}, vectors reused: the index had an older format, version {v})",
+                crate::index::VERSION
+            ),
+            Some(_) => " (rebuilt: the index had an older format)".to_string(),
+            None => String::new(),
         }
     );
     Ok(())

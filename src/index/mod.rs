@@ -9,6 +9,7 @@
 
 pub mod ann;
 pub mod codec;
+pub mod graph;
 pub mod journal;
 pub mod langspace;
 pub mod lexical;
@@ -84,12 +85,34 @@ pub fn sentence_units(text: &str) -> Vec<&str> {
     }
 }
 
+/// An `f32` ordered by `total_cmp`, for heaps of scores or distances.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) struct Score(pub f32);
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
 pub const FORMAT: &str = "xref-index";
 /// Version 2 added sentence vectors, version 3 each paragraph's language, version 4 stored
 /// vectors as 8-bit rows ([`codec`]), a graph without a copy of them and compressed
-/// paragraphs and postings; an update over an older index re-embeds everything (its
-/// journal of an interrupted run is still reused).
-pub const VERSION: u32 = 4;
+/// paragraphs and postings, version 5 the graph as flat neighbour lists ([`graph`]).
+/// Versions from [`OLDEST_READABLE`] are read (a version 4 graph is ignored: searches scan
+/// exactly) and an update rewrites them with their vectors reused; an update over an older
+/// index re-embeds everything (its journal of an interrupted run is still reused).
+pub const VERSION: u32 = 5;
+/// The oldest format version whose vectors this xref reads.
+pub const OLDEST_READABLE: u32 = 4;
 
 /// The paragraphs, one JSON record a line, gzip-compressed.
 pub const PARAGRAPHS: &str = "paragraphs.jsonl.gz";
@@ -255,14 +278,17 @@ impl Index {
             )));
         }
         let version = head.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
-        if version != VERSION as u64 {
+        if !(OLDEST_READABLE as u64..=VERSION as u64).contains(&version) {
             return Err(bad_input(format!(
                 "index {} has format version {version}; this xref reads version {VERSION}: rebuild it with `xref index --rebuild PATH…`",
                 dir.display()
             )));
         }
-        let manifest: Manifest =
+        let mut manifest: Manifest =
             serde_json::from_value(head).map_err(|e| corrupt(format!("manifest.json: {e}")))?;
+        if version < 5 {
+            manifest.ef_search = None; // an hnsw_rs dump: not read any more
+        }
         for (name, sum) in &manifest.checksums {
             let path = dir.join(name);
             let got = sha256_file(&path).map_err(|e| corrupt(format!("{name}: {e:#}")))?;

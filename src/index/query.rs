@@ -136,11 +136,10 @@ impl Index {
         with_sentences: bool,
         allow: Option<&dyn Fn(usize) -> bool>,
     ) -> Vec<usize> {
-        let d = self.dim();
-        let sentences: Vec<&[f32]> = self.sentences.chunks_exact(d).collect();
         let owner_allowed = |s: usize| allow.is_none_or(|f| f(self.sentence_owner[s]));
         let by_sentence = if with_sentences {
-            ann::exact_search(&sentences, query, n, Some(&owner_allowed))
+            let scores = ann::scan(&self.sentences, self.dim(), query);
+            ann::top_of_scores(&scores, n, Some(&owner_allowed))
         } else {
             Vec::new()
         };
@@ -383,7 +382,7 @@ impl Index {
         allow: Option<&dyn Fn(usize) -> bool>,
     ) -> Vec<usize> {
         let mut rows = self.dense_candidates(vector, n, with_sentences, allow);
-        rows.extend(lex.top(n, allow).into_iter().map(|x| x.0));
+        rows.extend(lex.candidates(n, allow));
         rows.sort_unstable();
         rows.dedup();
         rows
@@ -396,8 +395,8 @@ impl Index {
     /// [`SAME_LANGUAGE_MIN`], any other to [`CROSS_LANGUAGE_MIN`]. Both were calibrated with
     /// `xref eval` on the seed's gold set, where they separate every out-of-corpus question.
     pub fn confidence(&self, vector: &[f32], question: &str) -> f32 {
-        let top = (0..self.len())
-            .map(|r| dot(vector, self.vector(r)))
+        let top = ann::scan(&self.vectors, self.dim(), vector)
+            .into_iter()
             .fold(f32::MIN, f32::max);
         let same = (cjk_ratio(question) >= 0.5) == (self.cjk_ratio >= 0.5);
         top - if same {
@@ -414,6 +413,6 @@ impl Index {
         k: usize,
         allow: Option<&dyn Fn(usize) -> bool>,
     ) -> Vec<Hit> {
-        ann::exact_search(&self.vectors(), query, k, allow)
+        ann::top_of_scores(&ann::scan(&self.vectors, self.dim(), query), k, allow)
     }
 }

@@ -14,11 +14,13 @@ impl Index {
         rebuild: bool,
     ) -> Result<UpdateReport> {
         let lock = WriteLock::acquire(root)?;
-        // An index of another format version is rebuilt (its vectors cannot be reused).
+        // An index of another format version is rewritten; below [`OLDEST_READABLE`] its
+        // vectors cannot be reused.
         let outdated = store::current_generation(root)?
             .and_then(|(dir, _)| stored_version(&dir))
             .filter(|&v| v != VERSION as u64);
-        let old = if rebuild || outdated.is_some() {
+        let unreadable = outdated.is_some_and(|v| v < OLDEST_READABLE as u64);
+        let old = if rebuild || unreadable {
             None
         } else {
             Self::open_if_exists(root)?
@@ -160,7 +162,8 @@ impl Index {
         report.documents = documents.len();
         report.paragraphs = paragraphs.len();
         let nothing_changed = old.as_ref().is_some_and(|o| {
-            todo.is_empty()
+            outdated.is_none()
+                && todo.is_empty()
                 && report.files_removed == 0
                 && o.manifest.files == files
                 && o.paragraphs == paragraphs

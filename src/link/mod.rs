@@ -309,7 +309,7 @@ impl<'a> Linker<'a> {
             // quadratic, and on the gold set it finds no link the paragraph candidates miss.
             let mut rows = idx.hybrid_candidates(vector, same, wide, false, Some(allow));
             if let LexScores::Rows(across) = &lex.across {
-                rows.extend(across.top(wide, Some(allow)).into_iter().map(|x| x.0));
+                rows.extend(across.candidates(wide, Some(allow)));
             }
             rows
         } else {

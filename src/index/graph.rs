@@ -1,0 +1,338 @@
+//! The HNSW graph as the index stores and searches it: neighbour lists of row numbers,
+//! level by level, in flat arrays (`graph.u32`).
+//!
+//! hnsw_rs builds the graph ([`super::ann::Ann::build_with`]); its structure is then copied
+//! out into [`Graph`] and searched here. Measured on the Python and PostgreSQL manuals
+//! (`cargo bench --bench scale`): hnsw_rs's dump took ~600 bytes a point (17 per neighbour
+//! link) where this file takes ~200 (4 per link), and its search, which allocates a
+//! reference-counted point and a hashed `visited` entry for every point it looks at, spent
+//! as much time in that bookkeeping as in distances. The search below is the same
+//! algorithm (Malkov & Yashunin, 2018: greedy descent through the upper levels, then a
+//! best-first search of breadth `ef` on level 0) over arrays and a reusable `visited` mark.
+//!
+//! File layout, all `u32` little-endian: `XRG1`, rows, entry point, levels; level 0:
+//! `rows + 1` offsets, then the links; each upper level: its point count `m`, its `m`
+//! points (ascending rows), `m + 1` offsets, the links. Every number is checked on reading:
+//! a damaged file is an error, never a panic or a wrong answer.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use anyhow::{bail, Result};
+
+use super::Score as D;
+
+const MAGIC: &[u8; 4] = b"XRG1";
+
+/// One level above the base: its points (ascending rows) and their neighbour lists.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Level {
+    points: Vec<u32>,
+    offsets: Vec<u32>,
+    links: Vec<u32>,
+}
+
+impl Level {
+    fn neighbours(&self, row: u32) -> &[u32] {
+        match self.points.binary_search(&row) {
+            Ok(i) => &self.links[self.offsets[i] as usize..self.offsets[i + 1] as usize],
+            Err(_) => &[],
+        }
+    }
+}
+
+/// An HNSW graph over rows `0..rows` (rows absent from it have no links).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graph {
+    rows: usize,
+    entry: u32,
+    /// Level 0, indexed by row.
+    offsets: Vec<u32>,
+    links: Vec<u32>,
+    /// Levels 1, 2, … (the last one holds the entry point).
+    upper: Vec<Level>,
+}
+
+thread_local! {
+    /// Per thread: a mark per row and the current search's mark, so that "visited" is reset
+    /// by incrementing a number, not by clearing `rows` entries.
+    static VISITED: RefCell<(Vec<u32>, u32)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+impl Graph {
+    /// The graph hnsw_rs built over `rows` rows (its points' ids are row numbers).
+    pub fn from_hnsw<T, D2>(hnsw: &hnsw_rs::hnsw::Hnsw<'_, T, D2>, rows: usize) -> Self
+    where
+        T: Clone + Send + Sync + std::fmt::Debug,
+        D2: hnsw_rs::prelude::Distance<T> + Send + Sync,
+    {
+        let indexation = hnsw.get_point_indexation();
+        // Per level: (row, neighbour rows), in any order.
+        let mut levels: Vec<Vec<(u32, Vec<u32>)>> = Vec::new();
+        let mut entry = (0u8, 0u32);
+        for point in indexation {
+            let row = point.get_origin_id() as u32;
+            let level = point.get_point_id().0;
+            if levels.is_empty() || level > entry.0 {
+                entry = (level, row);
+            }
+            for (l, list) in point.get_neighborhood_id().into_iter().enumerate() {
+                if l > level as usize {
+                    break;
+                }
+                if levels.len() <= l {
+                    levels.resize_with(l + 1, Vec::new);
+                }
+                levels[l].push((row, list.iter().map(|n| n.d_id as u32).collect()));
+            }
+        }
+        let mut graph = Graph {
+            rows,
+            entry: entry.1,
+            offsets: vec![0; rows + 1],
+            links: Vec::new(),
+            upper: Vec::new(),
+        };
+        let mut levels = levels.into_iter();
+        if let Some(mut base) = levels.next() {
+            base.sort_unstable_by_key(|p| p.0);
+            let mut next = base.iter().peekable();
+            for r in 0..rows {
+                if let Some((_, list)) = next.next_if(|p| p.0 as usize == r) {
+                    graph.links.extend(list);
+                }
+                graph.offsets[r + 1] = graph.links.len() as u32;
+            }
+        }
+        for mut points in levels {
+            points.sort_unstable_by_key(|p| p.0);
+            let mut level = Level {
+                offsets: vec![0],
+                ..Level::default()
+            };
+            for (row, list) in points {
+                level.points.push(row);
+                level.links.extend(list);
+                level.offsets.push(level.links.len() as u32);
+            }
+            graph.upper.push(level);
+        }
+        // Levels above the entry point's hold only it, with no links: nothing to keep.
+        while graph.upper.last().is_some_and(|l| l.links.is_empty()) {
+            graph.upper.pop();
+        }
+        graph
+    }
+
+    /// Rows the graph spans.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Rows with a place in the graph (rows with links, or the entry point).
+    pub fn points(&self) -> usize {
+        (0..self.rows)
+            .filter(|&r| self.offsets[r + 1] > self.offsets[r] || r as u32 == self.entry)
+            .count()
+    }
+
+    fn base(&self, row: u32) -> &[u32] {
+        &self.links[self.offsets[row as usize] as usize..self.offsets[row as usize + 1] as usize]
+    }
+
+    /// The `ef` rows nearest by `distance` (smaller is nearer) found from the entry point,
+    /// nearest first, with their distances. `touch` is called for the rows of a neighbour
+    /// list before their distances are taken (a caller prefetches their vectors: the search
+    /// waits on memory more than it computes).
+    pub fn search(
+        &self,
+        ef: usize,
+        distance: impl Fn(u32) -> f32,
+        touch: impl Fn(u32),
+    ) -> Vec<(u32, f32)> {
+        if self.rows == 0 || ef == 0 {
+            return Vec::new();
+        }
+        let (mut ep, mut d_ep) = (self.entry, distance(self.entry));
+        for level in self.upper.iter().rev() {
+            loop {
+                let before = ep;
+                for &n in level.neighbours(ep) {
+                    let d = distance(n);
+                    if d < d_ep {
+                        (ep, d_ep) = (n, d);
+                    }
+                }
+                if ep == before {
+                    break;
+                }
+            }
+        }
+        VISITED.with(|cell| {
+            let (marks, mark) = &mut *cell.borrow_mut();
+            if marks.len() < self.rows || *mark == u32::MAX {
+                marks.clear();
+                marks.resize(self.rows.max(marks.len()), 0);
+                *mark = 0;
+            }
+            *mark += 1;
+            let mark = *mark;
+            let mut candidates = BinaryHeap::with_capacity(ef * 2);
+            let mut best: BinaryHeap<(D, u32)> = BinaryHeap::with_capacity(ef + 1);
+            marks[ep as usize] = mark;
+            candidates.push(Reverse((D(d_ep), ep)));
+            best.push((D(d_ep), ep));
+            while let Some(Reverse((D(d), c))) = candidates.pop() {
+                if best.len() >= ef && d > best.peek().map_or(f32::INFINITY, |w| w.0 .0) {
+                    break;
+                }
+                let list = self.base(c);
+                for &n in list {
+                    if marks[n as usize] != mark {
+                        touch(n);
+                    }
+                }
+                for &n in list {
+                    let seen = &mut marks[n as usize];
+                    if *seen == mark {
+                        continue;
+                    }
+                    *seen = mark;
+                    let dn = distance(n);
+                    let worst = best.peek().map_or(f32::INFINITY, |w| w.0 .0);
+                    if best.len() < ef || dn < worst {
+                        candidates.push(Reverse((D(dn), n)));
+                        best.push((D(dn), n));
+                        if best.len() > ef {
+                            best.pop();
+                        }
+                    }
+                }
+            }
+            best.into_sorted_vec()
+                .into_iter()
+                .map(|(D(d), r)| (r, d))
+                .collect()
+        })
+    }
+
+    /// The file's bytes (see the module's documentation).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut words: Vec<u32> = vec![
+            u32::from_le_bytes(*MAGIC),
+            self.rows as u32,
+            self.entry,
+            1 + self.upper.len() as u32,
+        ];
+        words.extend(&self.offsets);
+        words.extend(&self.links);
+        for level in &self.upper {
+            words.push(level.points.len() as u32);
+            words.extend(&level.points);
+            words.extend(&level.offsets);
+            words.extend(&level.links);
+        }
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// A graph read back from [`Graph::to_bytes`], checked for `rows` rows.
+    pub fn from_bytes(bytes: &[u8], rows: usize) -> Result<Self> {
+        if !bytes.len().is_multiple_of(4) || bytes.len() < 16 || &bytes[..4] != MAGIC {
+            bail!("not an xref graph file");
+        }
+        let words: Vec<u32> = bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let mut at: usize = 1;
+        let mut take = |n: usize| -> Result<&[u32]> {
+            let Some(slice) = words.get(at..at.saturating_add(n)) else {
+                bail!("the graph file is truncated");
+            };
+            at += n;
+            Ok(slice)
+        };
+        let head = take(3)?;
+        let (stored_rows, entry, levels) = (head[0] as usize, head[1], head[2] as usize);
+        if stored_rows != rows {
+            bail!("the graph spans {stored_rows} rows, the store {rows}");
+        }
+        if (entry as usize) >= rows.max(1) || levels == 0 || levels > 64 {
+            bail!("the graph file's header is damaged");
+        }
+        let lists = |offsets: &[u32], links: &[u32]| -> Result<()> {
+            let monotone = offsets.windows(2).all(|w| w[0] <= w[1]);
+            if offsets.first() != Some(&0)
+                || !monotone
+                || offsets.last().map(|&l| l as usize) != Some(links.len())
+                || links.iter().any(|&l| l as usize >= rows)
+            {
+                bail!("the graph file's neighbour lists are damaged");
+            }
+            Ok(())
+        };
+        let offsets = take(rows + 1)?.to_vec();
+        let links = take(*offsets.last().unwrap_or(&0) as usize)?.to_vec();
+        lists(&offsets, &links)?;
+        let mut upper = Vec::new();
+        for _ in 1..levels {
+            let m = take(1)?[0] as usize;
+            let points = take(m)?.to_vec();
+            let offsets = take(m + 1)?.to_vec();
+            let links = take(*offsets.last().unwrap_or(&0) as usize)?.to_vec();
+            lists(&offsets, &links)?;
+            if !points.windows(2).all(|w| w[0] < w[1]) || points.iter().any(|&p| p as usize >= rows)
+            {
+                bail!("the graph file's levels are damaged");
+            }
+            upper.push(Level {
+                points,
+                offsets,
+                links,
+            });
+        }
+        if at != words.len() {
+            bail!("the graph file has trailing data");
+        }
+        Ok(Self {
+            rows,
+            entry,
+            offsets,
+            links,
+            upper,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_files_are_errors() {
+        let graph = Graph {
+            rows: 3,
+            entry: 1,
+            offsets: vec![0, 1, 3, 4],
+            links: vec![1, 0, 2, 1],
+            upper: vec![Level {
+                points: vec![1],
+                offsets: vec![0, 0],
+                links: vec![],
+            }],
+        };
+        let bytes = graph.to_bytes();
+        assert_eq!(Graph::from_bytes(&bytes, 3).unwrap(), graph);
+        assert!(Graph::from_bytes(&bytes, 4).is_err(), "row count differs");
+        assert!(Graph::from_bytes(&bytes[..bytes.len() - 4], 3).is_err());
+        for i in 4..bytes.len() / 4 {
+            let mut bad = bytes.clone();
+            bad[i * 4..i * 4 + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+            assert!(Graph::from_bytes(&bad, 3).is_err(), "word {i} damaged");
+        }
+        // Searching a tiny graph from its entry finds the nearest row.
+        let near = |r: u32| (r as f32 - 2.0).abs();
+        assert_eq!(graph.search(2, near, |_| ())[0], (2, 0.0));
+    }
+}
