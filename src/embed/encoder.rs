@@ -114,6 +114,48 @@ impl Encoder {
         matches!(self, Encoder::Native(_))
     }
 
+    /// Encode token sequences and mean-pool each of `spans[i]` (token ranges of sequence
+    /// `i`), several vectors from one forward pass; `exact` as in [`Encoder::encode`].
+    pub fn encode_spans(
+        &self,
+        seqs: &[&[u32]],
+        spans: &[Vec<std::ops::Range<usize>>],
+        pad_id: u32,
+        exact: bool,
+    ) -> Result<Vec<Vec<Vec<f32>>>> {
+        match self {
+            Encoder::Native(b) => b.encode_spans(
+                seqs,
+                spans,
+                if exact { Precision::F32 } else { b.precision() },
+            ),
+            Encoder::Candle { .. } => {
+                anyhow::ensure!(spans.len() == seqs.len(), "one list of spans per sequence");
+                let states = self.states(seqs, pad_id)?;
+                spans
+                    .iter()
+                    .enumerate()
+                    .map(|(i, list)| {
+                        let seq = states.get(i)?;
+                        list.iter()
+                            .map(|r| {
+                                anyhow::ensure!(
+                                    r.start < r.end && r.end <= seqs[i].len(),
+                                    "a span outside its sequence"
+                                );
+                                Ok(seq
+                                    .narrow(0, r.start, r.len())?
+                                    .mean(0)?
+                                    .to_dtype(DType::F32)?
+                                    .to_vec1()?)
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+        }
+    }
+
     /// Encode token sequences (special tokens included) and pool each one; `exact` asks
     /// the native encoder for its f32 path even when bf16 is loaded.
     pub fn encode(
@@ -129,26 +171,9 @@ impl Encoder {
                 pooling,
                 if exact { Precision::F32 } else { b.precision() },
             ),
-            Encoder::Candle { model, device } => {
-                let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
-                let mut ids = Vec::with_capacity(seqs.len() * len);
-                let mut mask = Vec::with_capacity(seqs.len() * len);
-                for s in seqs {
-                    ids.extend_from_slice(s);
-                    ids.extend(std::iter::repeat_n(pad_id, len - s.len()));
-                    mask.extend(std::iter::repeat_n(1u32, s.len()));
-                    mask.extend(std::iter::repeat_n(0u32, len - s.len()));
-                }
-                let shape = (seqs.len(), len);
-                let ids = Tensor::from_vec(ids, shape, device)?;
-                let mask = Tensor::from_vec(mask, shape, device)?;
-                let types = ids.zeros_like()?;
-                let states = match model {
-                    CandleModel::Bert(m) => m.forward(&ids, &types, Some(&mask))?,
-                    CandleModel::XlmRoberta(m) => {
-                        m.forward(&ids, &mask, &types, None, None, None)?
-                    }
-                };
+            Encoder::Candle { .. } => {
+                let states = self.states(seqs, pad_id)?;
+                let mask = Self::mask(seqs, states.device())?;
                 let pooled = match pooling {
                     Pooling::Cls => states.narrow(1, 0, 1)?.squeeze(1)?,
                     Pooling::Mean => {
@@ -160,5 +185,36 @@ impl Encoder {
                 Ok(pooled.to_dtype(DType::F32)?.to_vec2::<f32>()?)
             }
         }
+    }
+
+    /// candle's last hidden states for `seqs` padded to the longest: `[seqs, len, hidden]`.
+    fn states(&self, seqs: &[&[u32]], pad_id: u32) -> Result<Tensor> {
+        let Encoder::Candle { model, device } = self else {
+            anyhow::bail!("hidden states come from candle's model only");
+        };
+        let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
+        let mut ids = Vec::with_capacity(seqs.len() * len);
+        for s in seqs {
+            ids.extend_from_slice(s);
+            ids.extend(std::iter::repeat_n(pad_id, len - s.len()));
+        }
+        let ids = Tensor::from_vec(ids, (seqs.len(), len), device)?;
+        let mask = Self::mask(seqs, device)?;
+        let types = ids.zeros_like()?;
+        Ok(match model {
+            CandleModel::Bert(m) => m.forward(&ids, &types, Some(&mask))?,
+            CandleModel::XlmRoberta(m) => m.forward(&ids, &mask, &types, None, None, None)?,
+        })
+    }
+
+    /// The attention mask of `seqs` padded to the longest: `[seqs, len]`, 1 for tokens.
+    fn mask(seqs: &[&[u32]], device: &Device) -> Result<Tensor> {
+        let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
+        let mut mask = Vec::with_capacity(seqs.len() * len);
+        for s in seqs {
+            mask.extend(std::iter::repeat_n(1u32, s.len()));
+            mask.extend(std::iter::repeat_n(0u32, len - s.len()));
+        }
+        Ok(Tensor::from_vec(mask, (seqs.len(), len), device)?)
     }
 }

@@ -191,17 +191,37 @@ impl Index {
         // Each new paragraph, then its sentences, chunk by chunk; every chunk is checkpointed
         // in the journal as soon as it is embedded.
         let bar = embedder.items_bar(todo.len(), "paragraphs");
+        let late = late_chunking();
         for chunk in todo.chunks(journal::CHUNK) {
+            // Late chunking: a paragraph's sentence vectors from its own forward pass.
+            let mut separate: Vec<usize> = Vec::new();
+            if late {
+                let whole: Vec<&str> = chunk.iter().map(|&i| paragraphs[i].text.as_str()).collect();
+                let parts: Vec<Vec<std::ops::Range<usize>>> =
+                    whole.iter().map(|t| sentence_spans(t)).collect();
+                let got = embedder.embed_with_parts(&whole, &parts, Prefix::Passage)?;
+                for (&i, got) in chunk.iter().zip(got) {
+                    match got {
+                        Some((v, s)) => {
+                            vectors[i * dim..(i + 1) * dim].copy_from_slice(&v);
+                            sentences[i] = s.concat();
+                        }
+                        None => separate.push(i),
+                    }
+                }
+            } else {
+                separate.extend(chunk);
+            }
             let mut texts: Vec<&str> = Vec::new();
-            let mut spans = Vec::with_capacity(chunk.len());
-            for &i in chunk {
+            let mut spans = Vec::with_capacity(separate.len());
+            for &i in &separate {
                 let start = texts.len();
                 texts.push(paragraphs[i].text.as_str());
                 texts.extend(sentence_units(&paragraphs[i].text));
                 spans.push(start..texts.len());
             }
             let embedded = embedder.embed_part(&texts, Prefix::Passage)?;
-            for (&i, span) in chunk.iter().zip(spans) {
+            for (&i, span) in separate.iter().zip(spans) {
                 vectors[i * dim..(i + 1) * dim].copy_from_slice(&embedded[span.start].vector);
                 sentences[i] = embedded[span.start + 1..span.end]
                     .iter()
@@ -329,4 +349,46 @@ fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
         bytes.push(b'\n');
     }
     write_maybe_gz(path, &bytes)
+}
+
+/// Whether sentence vectors come from their paragraph's forward pass (late chunking; see
+/// [`crate::embed::Embedder::embed_with_parts`]) rather than passes of their own:
+/// `XREF_LATE_CHUNKING=1`.
+fn late_chunking() -> bool {
+    std::env::var("XREF_LATE_CHUNKING").is_ok_and(|v| v == "1")
+}
+
+/// Byte ranges of a paragraph's sentences ([`sentence_units`]), contiguous: each runs from
+/// the end of the one before to its own end (empty for a one-sentence paragraph).
+fn sentence_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut start = 0;
+    sentence_units(text)
+        .into_iter()
+        .map(|u| {
+            let end = u.as_ptr() as usize - text.as_ptr() as usize + u.len();
+            let span = start..end;
+            start = end;
+            span
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentence_spans_are_contiguous_and_end_on_each_sentence() {
+        let text = "  First sentence here. Second one follows!  第三句在这里。";
+        let spans = sentence_spans(text);
+        let units = sentence_units(text);
+        assert_eq!(spans.len(), units.len());
+        assert_eq!(spans[0].start, 0);
+        for (w, u) in spans.windows(2).zip(&units) {
+            assert_eq!(w[0].end, w[1].start);
+            assert!(text[w[0].clone()].ends_with(u), "{:?}", &text[w[0].clone()]);
+        }
+        assert!(text[spans.last().unwrap().clone()].ends_with(units.last().unwrap()));
+        assert!(sentence_spans("One sentence only.").is_empty());
+    }
 }

@@ -65,10 +65,62 @@ impl Bert {
         pooling: Pooling,
         precision: Precision,
     ) -> Result<Vec<Vec<f32>>> {
-        let total: usize = seqs.iter().map(|s| s.len()).sum();
         if seqs.is_empty() {
             return Ok(Vec::new());
         }
+        self.run(seqs, precision, |x, starts| {
+            let pooled = seqs
+                .iter()
+                .zip(starts)
+                .map(|(s, &start)| match pooling {
+                    Pooling::Cls => x.get(start),
+                    Pooling::Mean => x.narrow(0, start, s.len())?.mean(0),
+                })
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            Ok(Tensor::stack(&pooled, 0)?.to_vec2::<f32>()?)
+        })
+    }
+
+    /// Encode sequences and mean-pool each of `spans[i]` (token ranges of sequence `i`):
+    /// several vectors from one forward pass ("late chunking").
+    pub fn encode_spans(
+        &self,
+        seqs: &[&[u32]],
+        spans: &[Vec<std::ops::Range<usize>>],
+        precision: Precision,
+    ) -> Result<Vec<Vec<Vec<f32>>>> {
+        ensure!(spans.len() == seqs.len(), "one list of spans per sequence");
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        for (s, list) in seqs.iter().zip(spans) {
+            ensure!(
+                list.iter().all(|r| r.start < r.end && r.end <= s.len()),
+                "a span outside its sequence"
+            );
+        }
+        self.run(seqs, precision, |x, starts| {
+            spans
+                .iter()
+                .zip(starts)
+                .map(|(list, &start)| {
+                    list.iter()
+                        .map(|r| Ok(x.narrow(0, start + r.start, r.len())?.mean(0)?.to_vec1()?))
+                        .collect()
+                })
+                .collect()
+        })
+    }
+
+    /// Run the encoder over `seqs` (packed) and hand the hidden states, with each
+    /// sequence's first row, to `pool`.
+    fn run<R>(
+        &self,
+        seqs: &[&[u32]],
+        precision: Precision,
+        pool: impl FnOnce(&Tensor, &[usize]) -> Result<R>,
+    ) -> Result<R> {
+        let total: usize = seqs.iter().map(|s| s.len()).sum();
         for s in seqs {
             ensure!(!s.is_empty(), "an empty sequence");
             ensure!(
@@ -112,15 +164,7 @@ impl Bert {
             })?;
         }
 
-        let pooled = seqs
-            .iter()
-            .zip(&starts)
-            .map(|(s, &start)| match pooling {
-                Pooling::Cls => x.get(start),
-                Pooling::Mean => x.narrow(0, start, s.len())?.mean(0),
-            })
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Tensor::stack(&pooled, 0)?.to_vec2::<f32>()?)
+        pool(&x, &starts)
     }
 
     /// Word + position + token-type embeddings, then layer norm.
