@@ -199,16 +199,7 @@ fn parts_pooled_from_one_pass_match_the_whole_and_their_sentences() {
                 ministry to report on spending every quarter. 会议强调，必须坚持稳中求进。";
     let parts = xref::index::sentence_units(text);
     assert_eq!(parts.len(), 3, "{parts:?}");
-    let mut start = 0;
-    let spans: Vec<std::ops::Range<usize>> = parts
-        .iter()
-        .map(|p| {
-            let end = p.as_ptr() as usize - text.as_ptr() as usize + p.len();
-            let span = start..end;
-            start = end;
-            span
-        })
-        .collect();
+    let spans = xref::index::sentence_spans(text);
     let (ids, tokens) = e
         .place_parts(text, &spans, Prefix::Passage)
         .unwrap()

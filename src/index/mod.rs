@@ -441,6 +441,21 @@ impl Index {
     }
 }
 
+/// Byte ranges of a paragraph's sentences ([`sentence_units`]), contiguous: each runs from
+/// the end of the one before to its own end (empty for a one-sentence paragraph).
+pub fn sentence_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut start = 0;
+    sentence_units(text)
+        .into_iter()
+        .map(|u| {
+            let end = u.as_ptr() as usize - text.as_ptr() as usize + u.len();
+            let span = start..end;
+            start = end;
+            span
+        })
+        .collect()
+}
+
 /// Per-paragraph ranges into the sentence vectors, and each sentence's paragraph.
 fn sentence_layout(counts: &[usize]) -> (Vec<std::ops::Range<usize>>, Vec<usize>) {
     let mut ranges = Vec::with_capacity(counts.len());

@@ -358,21 +358,6 @@ fn late_chunking() -> bool {
     std::env::var("XREF_LATE_CHUNKING").is_ok_and(|v| v == "1")
 }
 
-/// Byte ranges of a paragraph's sentences ([`sentence_units`]), contiguous: each runs from
-/// the end of the one before to its own end (empty for a one-sentence paragraph).
-fn sentence_spans(text: &str) -> Vec<std::ops::Range<usize>> {
-    let mut start = 0;
-    sentence_units(text)
-        .into_iter()
-        .map(|u| {
-            let end = u.as_ptr() as usize - text.as_ptr() as usize + u.len();
-            let span = start..end;
-            start = end;
-            span
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
