@@ -7,6 +7,7 @@
 //! * `elementwise`: GELU, softmax, layer norm, f32 → bf16 (and the `erf` / `exp` they use);
 //! * `product_f32`: dot products and f32 matrix products (linear layers, attention);
 //! * `product_bf16`: the bf16 weight packing and the AVX-512 BF16 linear layer;
+//! * `product_i8`: 8-bit vectors and their dot product (the HNSW graph's distances);
 //! * `x86`: the AVX-512 / AVX2 intrinsics behind the products.
 
 /// What this CPU can run, detected once.
@@ -53,9 +54,9 @@ pub fn cpu() -> Cpu {
 // vectorises it. (Defined before the modules so that they can use it.)
 
 macro_rules! multiversion {
-    ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $ty:ty),*) => $imp:ident) => {
+    ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? => $imp:ident) => {
         $(#[$m])*
-        pub fn $name($($arg: $ty),*) {
+        pub fn $name($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 /// The kernel compiled for AVX-512.
@@ -63,13 +64,13 @@ macro_rules! multiversion {
                 /// # Safety
                 /// The CPU must have AVX-512F, BW, DQ and VL, AVX2 and FMA.
                 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-                unsafe fn avx512($($arg: $ty),*) { $imp($($arg),*) }
+                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { $imp($($arg),*) }
                 /// The kernel compiled for AVX2 + FMA.
                 ///
                 /// # Safety
                 /// The CPU must have AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) { $imp($($arg),*) }
+                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { $imp($($arg),*) }
                 let c = $crate::embed::kernels::cpu();
                 if c.avx512 {
                     // SAFETY: `cpu()` detected AVX-512F and BW at run time, and `avx512`
@@ -92,12 +93,14 @@ macro_rules! multiversion {
 mod elementwise;
 mod product_bf16;
 mod product_f32;
+mod product_i8;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 pub use elementwise::{add_layernorm, bf16_to_f32, erf, exp, gelu, softmax, to_bf16};
 pub use product_bf16::{linear_bf16, PackedBf16};
 pub use product_f32::{dot, dot_portable, dots4, linear_f32, matmul_strided};
+pub use product_i8::{dot_i8, quantize_i8};
 
 /// Raw pointer that may cross threads: each thread writes its own disjoint part.
 #[derive(Clone, Copy)]
