@@ -102,19 +102,33 @@ pub struct Ann {
 /// again on the f32 vectors. At 100,125 paragraphs of the Python and PostgreSQL manuals:
 /// see the README's scale table.
 #[derive(Default)]
-struct Codes {
+pub struct Codes {
     bytes: Vec<i8>,
     scales: Vec<f32>,
+    dim: usize,
 }
 
 impl Codes {
-    fn of(rows: &[f32], dim: usize) -> Self {
+    pub fn of(rows: &[f32], dim: usize) -> Self {
         let mut bytes = Vec::with_capacity(rows.len());
         let scales = rows
             .chunks_exact(dim.max(1))
             .map(|r| crate::embed::kernels::quantize_i8(r, &mut bytes))
             .collect();
-        Self { bytes, scales }
+        Self { bytes, scales, dim }
+    }
+
+    /// Every row's approximate cosine with `query`, on every core (see [`scan`]).
+    pub fn scan(&self, query: &[f32]) -> Vec<f32> {
+        use rayon::prelude::*;
+        let mut q = Vec::with_capacity(query.len());
+        let q_scale = crate::embed::kernels::quantize_i8(query, &mut q);
+        self.bytes
+            .par_chunks_exact(self.dim.max(1))
+            .with_min_len(4096)
+            .zip(self.scales.par_iter())
+            .map(|(r, s)| crate::embed::kernels::dot_i8(&q, r) as f32 * q_scale * s)
+            .collect()
     }
 }
 

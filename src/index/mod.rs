@@ -224,6 +224,8 @@ pub struct Index {
     /// Sentence vectors of multi-sentence paragraphs (see [`sentence_units`]), in paragraph
     /// order; `sentence_ranges[row]` locates a paragraph's, `sentence_owner[s]` the reverse.
     sentences: Vec<f32>,
+    /// The sentence vectors as bytes: what a question's scan over them compares.
+    sentence_codes: ann::Codes,
     sentence_ranges: Vec<std::ops::Range<usize>>,
     sentence_owner: Vec<usize>,
     ann: Ann,
@@ -382,6 +384,7 @@ impl Index {
             documents,
             paragraphs,
             vectors,
+            sentence_codes: ann::Codes::of(&sentences, dim),
             sentences,
             sentence_ranges,
             sentence_owner,

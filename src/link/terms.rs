@@ -22,7 +22,31 @@ pub const MAX_TERMS: usize = 8;
 
 /// The key terms `a` and `b` share, longest first.
 pub fn shared_terms(a: &str, b: &str) -> Vec<String> {
-    let vocab: HashSet<String> = tokens(a).into_iter().collect();
+    Vocabulary::of(a).shared_with(b)
+}
+
+/// One text's terms, to find the terms it shares with many others ([`shared_terms`]
+/// tokenises its first text on every call; a source's links reuse this).
+pub struct Vocabulary<'a> {
+    text: &'a str,
+    terms: HashSet<String>,
+}
+
+impl<'a> Vocabulary<'a> {
+    pub fn of(text: &'a str) -> Self {
+        Self {
+            text,
+            terms: tokens(text).into_iter().collect(),
+        }
+    }
+
+    /// The key terms this text and `b` share, longest first.
+    pub fn shared_with(&self, b: &str) -> Vec<String> {
+        shared(self.text, &self.terms, b)
+    }
+}
+
+fn shared(a: &str, vocab: &HashSet<String>, b: &str) -> Vec<String> {
     let chars: Vec<char> = b.chars().collect();
     let mut found: Vec<String> = Vec::new();
     let mut i = 0;

@@ -7,7 +7,10 @@
 pub fn quantize_i8(x: &[f32], out: &mut Vec<i8>) -> f32 {
     let max = x.iter().fold(0f32, |m, v| m.max(v.abs()));
     let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-    out.extend(x.iter().map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8));
+    out.extend(
+        x.iter()
+            .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8),
+    );
     scale
 }
 
