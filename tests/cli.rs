@@ -1208,3 +1208,20 @@ fn the_seed_printed_to_pdf_answers_the_gold_set_like_the_text() {
     let first = &hit["hits"][0];
     assert!(first["page"].as_u64().is_some_and(|p| p >= 1), "{hit:#}");
 }
+
+/// A GPU asked of a build without the `cuda` feature, or a device that does not exist, is
+/// a clear error (exit 2), not a silent fall back to the CPU.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn a_gpu_without_gpu_support_is_a_clear_error() {
+    let (_dir, idx) = small_corpus("no-gpu");
+    let out = xref(&["search", "金融", "--device", "cuda", "--index", &idx]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--features cuda"), "{}", stderr(&out));
+    let out = xref(&["search", "金融", "--device", "tpu", "--index", &idx]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown device"), "{}", stderr(&out));
+    ok(&xref(&[
+        "search", "金融", "--device", "cpu", "--index", &idx,
+    ]));
+}

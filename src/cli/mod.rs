@@ -45,6 +45,10 @@ pub struct ModelArgs {
     /// for questions), `f32` (exact everywhere) or `bf16`.
     #[arg(long, global = true, env = "XREF_PRECISION", default_value = "auto")]
     pub precision: crate::embed::PrecisionChoice,
+    /// Where the model runs: `auto` (a CUDA GPU if this xref was built with the `cuda`
+    /// feature and one is present, else the CPU), `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, global = true, env = "XREF_DEVICE", default_value = "auto")]
+    pub device: crate::embed::DeviceChoice,
 }
 
 impl ModelArgs {
@@ -431,7 +435,7 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Load the model named by `args`, fetching it if absent.
 pub fn load_embedder(args: &ModelArgs) -> Result<Embedder> {
     let m = model::resolve(&args.model, &args.models_root(), true)?;
-    Embedder::load_with(&m, args.precision.resolve())
+    Embedder::load_on(&m, args.precision.resolve(), args.device)
 }
 
 fn cmd_embed(

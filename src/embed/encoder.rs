@@ -28,6 +28,15 @@ impl Encoder {
     /// The native encoder on CPU when it implements the model, else candle's.
     pub fn load(model: &ModelDir, device: &Device, precision: Precision) -> Result<(Self, usize)> {
         let config = std::fs::read_to_string(&model.config)?;
+        if !device.is_cpu() {
+            // A GPU runs candle's model, in bf16 unless f32 is asked for.
+            let dtype = if precision == Precision::F32 {
+                DType::F32
+            } else {
+                DType::BF16
+            };
+            return Self::load_candle_as(model, device, dtype);
+        }
         if let (true, Ok(cfg)) = (device.is_cpu(), native::Config::native(&config)) {
             let b = Bert::load(&model.weights, &cfg, model.architecture, precision).with_context(|| {
                 format!(
@@ -44,18 +53,22 @@ impl Encoder {
 
     /// candle's own model (the plain path).
     pub fn load_candle(model: &ModelDir, device: &Device) -> Result<(Self, usize)> {
+        Self::load_candle_as(model, device, DType::F32)
+    }
+
+    /// candle's own model with its weights in `dtype`.
+    fn load_candle_as(model: &ModelDir, device: &Device, dtype: DType) -> Result<(Self, usize)> {
         let config = std::fs::read_to_string(&model.config)?;
         // SAFETY: the weights file is memory-mapped read-only, and xref never writes to a
         // model file in place (fetches build a new directory and rename it into place), so
         // the mapped bytes do not change for as long as candle holds the map.
-        let vb =
-            unsafe { VarBuilder::from_mmaped_safetensors(&[&model.weights], DType::F32, device) }
-                .with_context(|| {
-                format!(
-                    "{} is not a readable safetensors file; fetch the model again",
-                    model.weights.display()
-                )
-            })?;
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&model.weights], dtype, device) }
+            .with_context(|| {
+            format!(
+                "{} is not a readable safetensors file; fetch the model again",
+                model.weights.display()
+            )
+        })?;
         let bad_weights = || {
             format!(
                 "the weights in {} do not fit {} (corrupt or foreign file?); fetch the model again",
@@ -201,10 +214,12 @@ impl Encoder {
         let ids = Tensor::from_vec(ids, (seqs.len(), len), device)?;
         let mask = Self::mask(seqs, device)?;
         let types = ids.zeros_like()?;
-        Ok(match model {
+        let states = match model {
             CandleModel::Bert(m) => m.forward(&ids, &types, Some(&mask))?,
             CandleModel::XlmRoberta(m) => m.forward(&ids, &mask, &types, None, None, None)?,
-        })
+        };
+        // Pooled in f32 whatever the model ran in.
+        Ok(states.to_dtype(DType::F32)?)
     }
 
     /// The attention mask of `seqs` padded to the longest: `[seqs, len]`, 1 for tokens.

@@ -49,6 +49,56 @@ pub struct Embedded {
 /// allocations with fresh `mmap`s, whose page faults cost a third of the run time).
 const MAX_ACTIVATION_BYTES: usize = 32 << 20;
 
+/// Sequences per batch on a GPU, and the largest activation tensor there.
+const GPU_BATCH: usize = 256;
+const GPU_MAX_ACTIVATION_BYTES: usize = 8 << 30;
+
+/// Where the encoder runs (`--device`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    /// The first CUDA GPU when xref is built with the `cuda` feature and one is present,
+    /// else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    /// CUDA GPU number `n` (needs the `cuda` feature).
+    Cuda(usize),
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            "cuda" | "gpu" => Ok(Self::Cuda(0)),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(Self::Cuda)
+                .ok_or_else(|| {
+                    format!("unknown device {s:?} (expected auto, cpu, cuda or cuda:N)")
+                }),
+        }
+    }
+}
+
+impl DeviceChoice {
+    /// The candle device; an error for a GPU this build or machine cannot use.
+    pub fn device(self) -> Result<Device> {
+        match self {
+            Self::Cpu => Ok(Device::Cpu),
+            Self::Auto if cfg!(feature = "cuda") => Ok(Device::cuda_if_available(0)?),
+            Self::Auto => Ok(Device::Cpu),
+            Self::Cuda(_) if !cfg!(feature = "cuda") => Err(crate::error::bad_input(
+                "this xref was built without GPU support: build it with `cargo build --release --features cuda` (CUDA toolkit needed)",
+            )),
+            Self::Cuda(n) => Device::new_cuda(n)
+                .map_err(|e| crate::error::bad_input(format!("CUDA device {n}: {e}"))),
+        }
+    }
+}
+
 /// Tokens per batch for the native encoder (sequences are packed, not padded).
 const PACKED_BATCH_TOKENS: usize = 4096;
 
@@ -75,6 +125,8 @@ pub struct Embedder {
     pad_id: u32,
     /// Windows per forward pass on candle's encoder (the native one packs by tokens).
     pub batch_size: usize,
+    /// The largest activation tensor a padded batch may make (see [`Embedder::batches`]).
+    max_activation: usize,
     /// Show a progress bar (on a terminal only) when embedding many texts.
     pub progress: bool,
 }
@@ -137,14 +189,23 @@ impl Embedder {
         Self::load_with(model, choice.resolve())
     }
 
-    /// Load at an explicit precision (bf16 runs as f32 on CPUs without AVX-512 BF16).
+    /// Load at an explicit precision (bf16 runs as f32 on CPUs without AVX-512 BF16), on
+    /// the best device available.
     pub fn load_with(model: &ModelDir, precision: Precision) -> Result<Self> {
-        let device = if cfg!(feature = "cuda") {
-            Device::cuda_if_available(0)?
-        } else {
-            Device::Cpu
-        };
-        Self::with_encoder(model, || Encoder::load(model, &device, precision))
+        Self::load_on(model, precision, DeviceChoice::Auto)
+    }
+
+    /// Load at an explicit precision on the chosen device. On a GPU (the `cuda` feature)
+    /// candle's model runs in bf16 (f32 when `precision` is f32) with batches of 256.
+    pub fn load_on(model: &ModelDir, precision: Precision, device: DeviceChoice) -> Result<Self> {
+        let device = device.device()?;
+        let gpu = !device.is_cpu();
+        let mut embedder = Self::with_encoder(model, || Encoder::load(model, &device, precision))?;
+        if gpu {
+            embedder.batch_size = GPU_BATCH;
+            embedder.max_activation = GPU_MAX_ACTIVATION_BYTES;
+        }
+        Ok(embedder)
     }
 
     /// Load candle's own model: the plain path the native encoder is tested against.
@@ -204,6 +265,7 @@ impl Embedder {
             sep_id,
             pad_id,
             batch_size: 16,
+            max_activation: MAX_ACTIVATION_BYTES,
             progress: true,
         })
     }
@@ -447,7 +509,7 @@ impl Embedder {
             while end < windows.len() && end - start < self.batch_size.max(1) {
                 let len = windows[end].ids.len();
                 let per_row = len * (len * self.heads).max(self.ffn) * 4;
-                if (end - start + 1) * per_row > MAX_ACTIVATION_BYTES {
+                if (end - start + 1) * per_row > self.max_activation {
                     break;
                 }
                 end += 1;
