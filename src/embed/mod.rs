@@ -10,6 +10,7 @@
 //! Passages run at the loaded precision; questions always on the exact f32 path.
 
 pub mod bert;
+mod device;
 pub mod encoder;
 pub mod kernels;
 pub mod unigram;
@@ -24,6 +25,8 @@ use tokenizers::Tokenizer;
 
 use crate::model::{Architecture, ModelDir, ModelInfo};
 pub use bert::{Precision, PrecisionChoice};
+pub use device::DeviceChoice;
+use device::{GPU_BATCH, GPU_MAX_ACTIVATION_BYTES};
 use encoder::Encoder;
 
 /// Which model prefix a text gets.
@@ -48,56 +51,6 @@ pub struct Embedded {
 /// Batches are cut so no single activation tensor exceeds this (glibc serves larger
 /// allocations with fresh `mmap`s, whose page faults cost a third of the run time).
 const MAX_ACTIVATION_BYTES: usize = 32 << 20;
-
-/// Sequences per batch on a GPU, and the largest activation tensor there.
-const GPU_BATCH: usize = 256;
-const GPU_MAX_ACTIVATION_BYTES: usize = 8 << 30;
-
-/// Where the encoder runs (`--device`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DeviceChoice {
-    /// The first CUDA GPU when xref is built with the `cuda` feature and one is present,
-    /// else the CPU.
-    #[default]
-    Auto,
-    Cpu,
-    /// CUDA GPU number `n` (needs the `cuda` feature).
-    Cuda(usize),
-}
-
-impl std::str::FromStr for DeviceChoice {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" | "" => Ok(Self::Auto),
-            "cpu" => Ok(Self::Cpu),
-            "cuda" | "gpu" => Ok(Self::Cuda(0)),
-            other => other
-                .strip_prefix("cuda:")
-                .and_then(|n| n.parse().ok())
-                .map(Self::Cuda)
-                .ok_or_else(|| {
-                    format!("unknown device {s:?} (expected auto, cpu, cuda or cuda:N)")
-                }),
-        }
-    }
-}
-
-impl DeviceChoice {
-    /// The candle device; an error for a GPU this build or machine cannot use.
-    pub fn device(self) -> Result<Device> {
-        match self {
-            Self::Cpu => Ok(Device::Cpu),
-            Self::Auto if cfg!(feature = "cuda") => Ok(Device::cuda_if_available(0)?),
-            Self::Auto => Ok(Device::Cpu),
-            Self::Cuda(_) if !cfg!(feature = "cuda") => Err(crate::error::bad_input(
-                "this xref was built without GPU support: build it with `cargo build --release --features cuda` (CUDA toolkit needed)",
-            )),
-            Self::Cuda(n) => Device::new_cuda(n)
-                .map_err(|e| crate::error::bad_input(format!("CUDA device {n}: {e}"))),
-        }
-    }
-}
 
 /// Tokens per batch for the native encoder (sequences are packed, not padded).
 const PACKED_BATCH_TOKENS: usize = 4096;

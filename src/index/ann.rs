@@ -12,7 +12,7 @@
 //!   with `ef_construction` 200 and `M` 24 and the tests check that every point finds itself.
 //! * Recall: the search breadth is calibrated per graph at build time against exact search
 //!   on a sample of its points ([`Ann::calibrate`]) and stored in the manifest.
-//! * Repeated vectors are one point ([`Twins`]); filters are applied after the search
+//! * Repeated vectors are one point (`Twins`); filters are applied after the search
 //!   ([`Ann::search_ef`]).
 
 use std::path::Path;
@@ -21,7 +21,9 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context, Result};
 use hnsw_rs::prelude::*;
 
+pub use super::codec::Codes;
 pub use super::graph::Graph;
+use super::graph::Twins;
 
 /// HNSW parameters.
 pub const MAX_CONNECTIONS: usize = 24;
@@ -94,90 +96,6 @@ pub struct Ann {
     dim: usize,
     /// The rows as bytes with a scale each ([`Codes`]): what the graph search compares.
     codes: Codes,
-}
-
-/// Rows as signed bytes with one scale each (`kernels::quantize_i8`): a graph search
-/// compares a query with 384 bytes a row instead of 1,536 and waits on memory, not
-/// arithmetic, so it reads rows at a quarter of the cost; the rows it returns are scored
-/// again on the f32 vectors. At 100,125 paragraphs of the Python and PostgreSQL manuals:
-/// see the README's scale table.
-#[derive(Default)]
-pub struct Codes {
-    bytes: Vec<i8>,
-    scales: Vec<f32>,
-    dim: usize,
-}
-
-impl Codes {
-    pub fn of(rows: &[f32], dim: usize) -> Self {
-        let mut bytes = Vec::with_capacity(rows.len());
-        let scales = rows
-            .chunks_exact(dim.max(1))
-            .map(|r| crate::embed::kernels::quantize_i8(r, &mut bytes))
-            .collect();
-        Self { bytes, scales, dim }
-    }
-
-    /// Every row's approximate cosine with `query`, on every core (see [`scan`]).
-    pub fn scan(&self, query: &[f32]) -> Vec<f32> {
-        use rayon::prelude::*;
-        let mut q = Vec::with_capacity(query.len());
-        let q_scale = crate::embed::kernels::quantize_i8(query, &mut q);
-        self.bytes
-            .par_chunks_exact(self.dim.max(1))
-            .with_min_len(4096)
-            .zip(self.scales.par_iter())
-            .map(|(r, s)| crate::embed::kernels::dot_i8(&q, r) as f32 * q_scale * s)
-            .collect()
-    }
-}
-
-/// Groups of rows whose vectors are identical (a paragraph repeated verbatim: a page footer,
-/// "New in version 3.2."). HNSW degrades on exact duplicates: hundreds of points at
-/// distance 0 fill each other's neighbour lists and wall themselves off from the graph
-/// (calibrated breadth 1,093 instead of 96 on the Python and PostgreSQL manuals, where
-/// 18 % of paragraphs repeat another). So only one row of each group is a point, and a
-/// search expands it to the group.
-#[derive(Default)]
-struct Twins {
-    /// Each row's group leader (itself for a row with no twin). Empty: no twins at all.
-    leader: Vec<u32>,
-    /// Leader → every row of its group, ascending (groups of two or more only).
-    groups: std::collections::HashMap<u32, Vec<u32>>,
-}
-
-impl Twins {
-    fn of(rows: &[f32], dim: usize) -> Self {
-        use std::collections::HashMap;
-        let n = rows.len() / dim;
-        let row = |r: usize| -> &[u32] { bytemuck::cast_slice(&rows[r * dim..(r + 1) * dim]) };
-        let mut first: HashMap<&[u32], u32> = HashMap::with_capacity(n);
-        let mut leader = Vec::with_capacity(n);
-        let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
-        for r in 0..n {
-            let l = *first.entry(row(r)).or_insert(r as u32);
-            leader.push(l);
-            if l != r as u32 {
-                groups.entry(l).or_insert_with(|| vec![l]).push(r as u32);
-            }
-        }
-        if groups.is_empty() {
-            leader.clear();
-        }
-        Self { leader, groups }
-    }
-
-    fn is_leader(&self, r: usize) -> bool {
-        self.leader.get(r).is_none_or(|&l| l as usize == r)
-    }
-
-    /// The rows of `leader`'s group (just itself when it has no twin).
-    fn members(&self, leader: usize) -> Vec<usize> {
-        match self.groups.get(&(leader as u32)) {
-            Some(g) => g.iter().map(|&r| r as usize).collect(),
-            None => vec![leader],
-        }
-    }
 }
 
 /// Rows of `dim` components as slices.
@@ -403,8 +321,8 @@ impl Ann {
         let codes = &self.codes;
         let distance = |r: u32| {
             let (r, at) = (r as usize, r as usize * dim);
-            let d = crate::embed::kernels::dot_i8(&q, &codes.bytes[at..at + dim]);
-            -(d as f32 * q_scale * codes.scales[r])
+            let d = crate::embed::kernels::dot_i8(&q, &codes.bytes()[at..at + dim]);
+            -(d as f32 * q_scale * codes.scale(r))
         };
         let exact = |r: usize| crate::embed::dot(&self.vectors[r * dim..(r + 1) * dim], query);
         let mut ef = ef.max(k);
@@ -413,7 +331,7 @@ impl Ann {
             // it is the margin for rows the filter drops; without, twice `k` are scored
             // exactly, a margin for the order of 8-bit distances.
             let want = if allow.is_some() { ef } else { (2 * k).min(ef) };
-            let touch = |r: u32| prefetch(&codes.bytes, r as usize * dim, dim);
+            let touch = |r: u32| prefetch(codes.bytes(), r as usize * dim, dim);
             let mut found = g.search(ef, distance, touch);
             let complete = found.len() < ef;
             found.truncate(want);

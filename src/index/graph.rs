@@ -1,5 +1,5 @@
 //! The HNSW graph as the index stores and searches it: neighbour lists of row numbers,
-//! level by level, in flat arrays (`graph.u32`).
+//! level by level, in flat arrays (`graph.u32`); and which rows are its points (`Twins`).
 //!
 //! hnsw_rs builds the graph ([`super::ann::Ann::build_with`]); its structure is then copied
 //! out into [`Graph`] and searched here. Measured on the Python and PostgreSQL manuals
@@ -302,6 +302,54 @@ impl Graph {
             links,
             upper,
         })
+    }
+}
+
+/// Groups of rows whose vectors are identical (a paragraph repeated verbatim: a page footer,
+/// "New in version 3.2."). HNSW degrades on exact duplicates: hundreds of points at
+/// distance 0 fill each other's neighbour lists and wall themselves off from the graph
+/// (calibrated breadth 1,093 instead of 96 on the Python and PostgreSQL manuals, where
+/// 18 % of paragraphs repeat another). So only one row of each group is a point, and a
+/// search expands it to the group.
+#[derive(Default)]
+pub(super) struct Twins {
+    /// Each row's group leader (itself for a row with no twin). Empty: no twins at all.
+    leader: Vec<u32>,
+    /// Leader → every row of its group, ascending (groups of two or more only).
+    groups: std::collections::HashMap<u32, Vec<u32>>,
+}
+
+impl Twins {
+    pub(super) fn of(rows: &[f32], dim: usize) -> Self {
+        use std::collections::HashMap;
+        let n = rows.len() / dim;
+        let row = |r: usize| -> &[u32] { bytemuck::cast_slice(&rows[r * dim..(r + 1) * dim]) };
+        let mut first: HashMap<&[u32], u32> = HashMap::with_capacity(n);
+        let mut leader = Vec::with_capacity(n);
+        let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
+        for r in 0..n {
+            let l = *first.entry(row(r)).or_insert(r as u32);
+            leader.push(l);
+            if l != r as u32 {
+                groups.entry(l).or_insert_with(|| vec![l]).push(r as u32);
+            }
+        }
+        if groups.is_empty() {
+            leader.clear();
+        }
+        Self { leader, groups }
+    }
+
+    pub(super) fn is_leader(&self, r: usize) -> bool {
+        self.leader.get(r).is_none_or(|&l| l as usize == r)
+    }
+
+    /// The rows of `leader`'s group (just itself when it has no twin).
+    pub(super) fn members(&self, leader: usize) -> Vec<usize> {
+        match self.groups.get(&(leader as u32)) {
+            Some(g) => g.iter().map(|&r| r as usize).collect(),
+            None => vec![leader],
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use super::x86;
 use super::{cpu, to_bf16, SendPtr};
 
 /// A linear layer's weight in bf16, packed for the AVX-512 BF16 kernel: for each block of 16
-/// output columns, for each pair of input positions, 16 lanes of (w[2p], w[2p+1]).
+/// output columns, for each pair of input positions, 16 lanes of (`w[2p]`, `w[2p+1]`).
 pub struct PackedBf16 {
     pub n: usize,
     pub k: usize,
