@@ -34,6 +34,22 @@ pub fn seed_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
 }
 
+/// The default model (fetched if absent) and the seed corpus, ingested as `xref` does.
+pub fn model_and_seed() -> anyhow::Result<(xref::model::ModelDir, xref::ingest::Corpus)> {
+    let model = xref::model::resolve(xref::model::DEFAULT_MODEL, &models_dir(), true)?;
+    let corpus = xref::ingest::ingest_paths(&[seed_dir()], &Default::default())?;
+    Ok((model, corpus))
+}
+
+/// Every paragraph's text, in corpus order.
+pub fn paragraph_texts(corpus: &xref::ingest::Corpus) -> Vec<&str> {
+    corpus
+        .documents
+        .iter()
+        .flat_map(|d| d.paragraphs.iter().map(|p| p.text.as_str()))
+        .collect()
+}
+
 /// Useful floating-point work of a BERT encoder (multiply-adds × 2) on sequences of these
 /// lengths: the linear layers plus attention's two products; e5-small's shape by default.
 pub fn encoder_flops(lens: &[usize], hidden: usize, ffn: usize, layers: usize) -> f64 {

@@ -14,8 +14,6 @@ mod common;
 use std::time::Instant;
 
 use xref::embed::{Embedder, Precision, Prefix};
-use xref::ingest::{ingest_paths, IngestOptions};
-use xref::model::{resolve, DEFAULT_MODEL};
 
 struct Path {
     name: &'static str,
@@ -34,13 +32,8 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or(d)
     };
     let rounds = env("XREF_BENCH_ROUNDS", 3).max(1);
-    let model = resolve(DEFAULT_MODEL, &common::models_dir(), true)?;
-    let corpus = ingest_paths(&[common::seed_dir()], &IngestOptions::default())?;
-    let texts: Vec<&str> = corpus
-        .documents
-        .iter()
-        .flat_map(|d| d.paragraphs.iter().map(|p| p.text.as_str()))
-        .collect();
+    let (model, corpus) = common::model_and_seed()?;
+    let texts = common::paragraph_texts(&corpus);
 
     let mut paths = Vec::new();
     let mut precisions = vec![("f32", Precision::F32)];

@@ -1,0 +1,90 @@
+//! Thread scaling of the encoder (#16): the seed's paragraphs embedded as `xref index`
+//! embeds them, by xref's default path (bf16 where the CPU has AVX-512 BF16, else f32) and
+//! by its exact f32 path, on 1, 2, 4, … threads up to the machine's cores.
+//!
+//!     cargo bench --bench threads
+//!     XREF_THREADS=1,8,16 XREF_BENCH_ROUNDS=5 cargo bench --bench threads
+//!
+//! Prints per path and thread count: median time over the rounds, tokens/s, the speedup
+//! over one thread, and the lowest cosine to the one-thread vectors of the same path (the
+//! result must not depend on the thread count). Peers (ONNX Runtime, PyTorch) on the same
+//! paragraphs: `cargo bench --bench peer`.
+
+#[path = "common.rs"]
+mod common;
+
+use std::time::Instant;
+
+use xref::embed::{Embedder, Precision, Prefix};
+
+fn main() -> anyhow::Result<()> {
+    let rounds: usize = std::env::var("XREF_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads: Vec<usize> = match std::env::var("XREF_THREADS") {
+        Ok(list) => list
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect(),
+        Err(_) => {
+            let mut t: Vec<usize> = std::iter::successors(Some(1), |&t| Some(t * 2))
+                .take_while(|&t| t <= cores)
+                .collect();
+            if t.last() != Some(&cores) {
+                t.push(cores);
+            }
+            t
+        }
+    };
+    let (model, corpus) = common::model_and_seed()?;
+    let texts = common::paragraph_texts(&corpus);
+    let mut paths = vec![("f32", Precision::F32)];
+    if Precision::best_available() == Precision::Bf16 {
+        paths.insert(0, ("bf16", Precision::Bf16));
+    }
+    println!(
+        "thread scaling — {} seed paragraphs, {cores} cores, median of {rounds} rounds",
+        texts.len()
+    );
+    println!(
+        "{:>6} {:>8} {:>9} {:>11} {:>8} {:>10}",
+        "path", "threads", "median s", "tokens/s", "speedup", "min cos"
+    );
+    for (name, precision) in paths {
+        let mut embedder = Embedder::load_with(&model, precision)?;
+        embedder.progress = false;
+        let tokens: usize = embedder
+            .embed(&texts, Prefix::Passage)?
+            .iter()
+            .map(|e| e.tokens)
+            .sum();
+        let mut base: Option<(f64, Vec<Vec<f32>>)> = None;
+        for &t in &threads {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build()?;
+            let mut times = Vec::new();
+            let mut vectors = Vec::new();
+            for _ in 0..rounds {
+                let start = Instant::now();
+                let out = pool.install(|| embedder.embed(&texts, Prefix::Passage))?;
+                times.push(start.elapsed().as_secs_f64());
+                vectors = out.into_iter().map(|e| e.vector).collect();
+            }
+            let median = common::percentile(&mut times, 50.0);
+            let (one, reference) = base.get_or_insert_with(|| (median, vectors.clone()));
+            let min_cos = reference
+                .iter()
+                .zip(&vectors)
+                .map(|(a, b)| xref::embed::dot(a, b))
+                .fold(f32::INFINITY, f32::min);
+            println!(
+                "{name:>6} {t:>8} {median:>9.2} {:>11.0} {:>7.2}× {min_cos:>10.6}",
+                tokens as f64 / median,
+                *one / median
+            );
+        }
+    }
+    Ok(())
+}
