@@ -6,8 +6,8 @@
 //!     XREF_THREADS=1,8,16 XREF_BENCH_ROUNDS=5 cargo bench --bench threads
 //!
 //! Prints per path and thread count: median time over the rounds, tokens/s, the speedup
-//! over one thread, and the lowest cosine to the one-thread vectors of the same path (the
-//! result must not depend on the thread count). Peers (ONNX Runtime, PyTorch) on the same
+//! over the first thread count (one by default), and the lowest cosine to that run's
+//! vectors of the same path (the result must not depend on the thread count). Peers (ONNX Runtime, PyTorch) on the same
 //! paragraphs: `cargo bench --bench peer`.
 
 #[path = "common.rs"]
