@@ -137,11 +137,7 @@ impl Encoder {
         exact: bool,
     ) -> Result<Vec<Vec<Vec<f32>>>> {
         match self {
-            Encoder::Native(b) => b.encode_spans(
-                seqs,
-                spans,
-                if exact { Precision::F32 } else { b.precision() },
-            ),
+            Encoder::Native(b) => b.encode_spans(seqs, spans, native_precision(b, exact)),
             Encoder::Candle { .. } => {
                 anyhow::ensure!(spans.len() == seqs.len(), "one list of spans per sequence");
                 let states = self.states(seqs, pad_id)?;
@@ -179,11 +175,7 @@ impl Encoder {
         exact: bool,
     ) -> Result<Vec<Vec<f32>>> {
         match self {
-            Encoder::Native(b) => b.encode(
-                seqs,
-                pooling,
-                if exact { Precision::F32 } else { b.precision() },
-            ),
+            Encoder::Native(b) => b.encode(seqs, pooling, native_precision(b, exact)),
             Encoder::Candle { .. } => {
                 let states = self.states(seqs, pad_id)?;
                 let mask = Self::mask(seqs, states.device())?;
@@ -231,5 +223,14 @@ impl Encoder {
             mask.extend(std::iter::repeat_n(0u32, len - s.len()));
         }
         Ok(Tensor::from_vec(mask, (seqs.len(), len), device)?)
+    }
+}
+
+/// The native encoder's precision for a call: exact (f32) when asked, else its loaded one.
+fn native_precision(b: &Bert, exact: bool) -> Precision {
+    if exact {
+        Precision::F32
+    } else {
+        b.precision()
     }
 }

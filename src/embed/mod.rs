@@ -361,22 +361,20 @@ impl Embedder {
             .zip(parts)
             .map(|(text, parts)| self.place_parts(text, parts, prefix))
             .collect::<Result<_>>()?;
-        let mut windows: Vec<Window> = placed
-            .iter()
-            .enumerate()
-            .filter_map(|(text, p)| {
-                p.as_ref().map(|(ids, _)| Window {
-                    text,
-                    ids: ids.clone(),
-                })
-            })
-            .collect();
+        let mut spans_of = vec![None; texts.len()];
+        let mut windows = Vec::new();
+        for (text, p) in placed.into_iter().enumerate() {
+            if let Some((ids, spans)) = p {
+                windows.push(Window { text, ids });
+                spans_of[text] = Some(spans);
+            }
+        }
         windows.sort_by_key(|w| w.ids.len());
         for batch in self.batches(&windows) {
             let seqs: Vec<&[u32]> = batch.iter().map(|w| w.ids.as_slice()).collect();
             let spans: Vec<Vec<std::ops::Range<usize>>> = batch
                 .iter()
-                .map(|w| placed[w.text].as_ref().expect("placed").1.clone())
+                .map(|w| spans_of[w.text].clone().expect("placed"))
                 .collect();
             let pooled = self
                 .encoder

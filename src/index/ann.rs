@@ -255,9 +255,16 @@ impl Ann {
         Ok(vec![GRAPH_FILE.to_string()])
     }
 
-    /// Load a graph written by [`Ann::dump`] over `rows` (`dim` components each); `None` for
-    /// a generation stored without one; `ef` is the breadth calibrated when it was built.
-    pub fn load(dir: &Path, rows: Arc<Vec<f32>>, dim: usize, ef: Option<usize>) -> Result<Self> {
+    /// Load a graph written by [`Ann::dump`] over `rows` (`dim` components each, `codes`
+    /// the same rows as bytes); `None` for a generation stored without one; `ef` is the
+    /// breadth calibrated when it was built.
+    pub fn load(
+        dir: &Path,
+        rows: Arc<Vec<f32>>,
+        codes: Codes,
+        dim: usize,
+        ef: Option<usize>,
+    ) -> Result<Self> {
         let n = rows.len() / dim.max(1);
         let Some(ef) = ef.filter(|_| n > 0) else {
             return Ok(Self::none());
@@ -277,7 +284,7 @@ impl Ann {
             ef: ef.max(1),
             twins,
             rows: n,
-            codes: Codes::of(&rows, dim),
+            codes,
             vectors: rows,
             dim,
         })
@@ -316,14 +323,9 @@ impl Ann {
         }
         let admitted = |r: usize| allow.is_none_or(|f| f(r));
         let dim = self.dim;
-        let mut q = Vec::with_capacity(dim);
-        let q_scale = crate::embed::kernels::quantize_i8(query, &mut q);
         let codes = &self.codes;
-        let distance = |r: u32| {
-            let (r, at) = (r as usize, r as usize * dim);
-            let d = crate::embed::kernels::dot_i8(&q, &codes.bytes()[at..at + dim]);
-            -(d as f32 * q_scale * codes.scale(r))
-        };
+        let q = Codes::query(query);
+        let distance = |r: u32| -codes.cosine(&q, r as usize);
         let exact = |r: usize| crate::embed::dot(&self.vectors[r * dim..(r + 1) * dim], query);
         let mut ef = ef.max(k);
         loop {
@@ -522,7 +524,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xref-ann-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         assert_eq!(ann.dump(&dir).unwrap(), [GRAPH_FILE]);
-        let back = Ann::load(&dir, flat.clone(), 32, Some(ann.ef())).unwrap();
+        let codes = || Codes::of(&flat, 32);
+        let back = Ann::load(&dir, flat.clone(), codes(), 32, Some(ann.ef())).unwrap();
         for q in data.iter().step_by(97) {
             let odd = |r: usize| r % 2 == 1;
             assert_eq!(back.search(q, 10, None), ann.search(q, 10, None));
@@ -532,13 +535,14 @@ mod tests {
             );
         }
         let fewer = Arc::new(data[..1999].concat());
-        assert!(Ann::load(&dir, fewer, 32, Some(96)).is_err());
+        let fewer_codes = Codes::of(&fewer, 32);
+        assert!(Ann::load(&dir, fewer, fewer_codes, 32, Some(96)).is_err());
         let path = dir.join(GRAPH_FILE);
         let mut bytes = std::fs::read(&path).unwrap();
         let at = bytes.len() / 2;
         bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         std::fs::write(&path, &bytes).unwrap();
-        assert!(Ann::load(&dir, flat, 32, Some(96)).is_err());
+        assert!(Ann::load(&dir, flat.clone(), codes(), 32, Some(96)).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

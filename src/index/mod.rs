@@ -303,7 +303,7 @@ impl Index {
         let paragraphs: Vec<Paragraph> =
             read_jsonl(&dir.join(PARAGRAPHS)).map_err(|e| corrupt(format!("{e:#}")))?;
         let dim = manifest.model.dim;
-        let vectors = codec::decode(
+        let (vectors, codes) = codec::decode_with_codes(
             &std::fs::read(dir.join(VECTORS)).map_err(|e| corrupt(format!("{VECTORS}: {e}")))?,
             dim,
         )
@@ -318,7 +318,7 @@ impl Index {
         }
         let counts = std::fs::read(dir.join("sentences.u32"))
             .map_err(|e| corrupt(format!("sentences.u32: {e}")))?;
-        let sentences = codec::decode(
+        let (sentences, sentence_codes) = codec::decode_with_codes(
             &std::fs::read(dir.join(SENTENCES))
                 .map_err(|e| corrupt(format!("{SENTENCES}: {e}")))?,
             dim,
@@ -356,7 +356,7 @@ impl Index {
         }
         let space = LangSpace::build(&langs, &vectors, &sentences, &sentence_owner, dim);
         let vectors = std::sync::Arc::new(vectors);
-        let ann = Ann::load(dir, vectors.clone(), dim, manifest.ef_search)
+        let ann = Ann::load(dir, vectors.clone(), codes, dim, manifest.ef_search)
             .map_err(|e| corrupt(format!("{e:#}")))?;
         let by_id = paragraphs
             .iter()
@@ -384,7 +384,7 @@ impl Index {
             documents,
             paragraphs,
             vectors,
-            sentence_codes: ann::Codes::of(&sentences, dim),
+            sentence_codes,
             sentences,
             sentence_ranges,
             sentence_owner,
@@ -539,5 +539,20 @@ mod tests {
         let (ranges, owner) = sentence_layout(&[0, 2, 0, 3]);
         assert_eq!(ranges, vec![0..0, 0..2, 2..2, 2..5]);
         assert_eq!(owner, vec![1, 1, 3, 3, 3]);
+    }
+
+    #[test]
+    fn sentence_spans_are_contiguous_and_end_on_each_sentence() {
+        let text = "  First sentence here. Second one follows!  第三句在这里。";
+        let spans = sentence_spans(text);
+        let units = sentence_units(text);
+        assert_eq!(spans.len(), units.len());
+        assert_eq!(spans[0].start, 0);
+        for (w, u) in spans.windows(2).zip(&units) {
+            assert_eq!(w[0].end, w[1].start);
+            assert!(text[w[0].clone()].ends_with(u), "{:?}", &text[w[0].clone()]);
+        }
+        assert!(text[spans.last().unwrap().clone()].ends_with(units.last().unwrap()));
+        assert!(sentence_spans("One sentence only.").is_empty());
     }
 }

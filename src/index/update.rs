@@ -357,23 +357,3 @@ fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
 fn late_chunking() -> bool {
     std::env::var("XREF_LATE_CHUNKING").is_ok_and(|v| v == "1")
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sentence_spans_are_contiguous_and_end_on_each_sentence() {
-        let text = "  First sentence here. Second one follows!  第三句在这里。";
-        let spans = sentence_spans(text);
-        let units = sentence_units(text);
-        assert_eq!(spans.len(), units.len());
-        assert_eq!(spans[0].start, 0);
-        for (w, u) in spans.windows(2).zip(&units) {
-            assert_eq!(w[0].end, w[1].start);
-            assert!(text[w[0].clone()].ends_with(u), "{:?}", &text[w[0].clone()]);
-        }
-        assert!(text[spans.last().unwrap().clone()].ends_with(units.last().unwrap()));
-        assert!(sentence_spans("One sentence only.").is_empty());
-    }
-}
