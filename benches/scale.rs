@@ -27,10 +27,12 @@ use std::time::Instant;
 use xref::embed::{Embedder, Prefix};
 use xref::index::ann::{self, Ann};
 use xref::index::journal::{self, Journal};
-use xref::index::{sentence_units, Index, Mode, ModelStamp, HYBRID_WEIGHT};
+use xref::index::{Index, ModelStamp};
 use xref::ingest::{ingest_paths, Corpus, Document, IngestOptions};
 use xref::link::{Linker, DEFAULT_QUANTILE};
 use xref::model::{resolve, DEFAULT_MODEL};
+use xref::rank::{self, Mode, HYBRID_WEIGHT};
+use xref::text::sentence_units;
 
 const QUESTIONS: &[&str] = &[
     "How do I open a file for appending text?",
@@ -169,7 +171,7 @@ fn main() -> anyhow::Result<()> {
         for q in QUESTIONS.iter().cycle().take(60) {
             let t = Instant::now();
             let v = embedder.embed_one(q, Prefix::Query)?;
-            let _ = idx.query(&v, q, 10, Mode::Hybrid, HYBRID_WEIGHT, None);
+            let _ = rank::answer(&idx, &v, q, 10, Mode::Hybrid, HYBRID_WEIGHT, None);
             lat.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         let rss = common::peak_rss_mib();
@@ -192,7 +194,7 @@ fn main() -> anyhow::Result<()> {
         } else {
             let t = Instant::now();
             built = Ann::build_with(
-                std::sync::Arc::new(idx.vectors().concat()),
+                std::sync::Arc::new(idx.vectors().to_vec()),
                 idx.dim(),
                 ann::MAX_CONNECTIONS,
                 ann::EF_CONSTRUCTION,

@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::embed::{Embedder, Prefix};
 use crate::error::bad_input;
-use crate::index::{Index, Mode};
+use crate::index::Index;
 use crate::link::{LinkScoring, Linker};
+use crate::rank::{self, Mode};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Gold {
@@ -95,7 +96,7 @@ pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) ->
     for mode in [Mode::Dense, Mode::Lexical, Mode::Hybrid] {
         let mut by_lang: BTreeMap<String, QuestionScores> = BTreeMap::new();
         for (q, v) in gold.questions.iter().zip(&vectors) {
-            let hits = index.query(&v.vector, &q.query, 10, mode, weight, None);
+            let hits = rank::answer(index, &v.vector, &q.query, 10, mode, weight, None);
             let rank = hits.iter().position(|h| {
                 q.answers
                     .iter()
@@ -161,13 +162,13 @@ pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) ->
         let flagged = ooc
             .iter()
             .zip(&gold.out_of_corpus)
-            .filter(|(e, q)| index.confidence(&e.vector, q) < 0.0)
+            .filter(|(e, q)| rank::confidence(index, &e.vector, q) < 0.0)
             .count();
         report.out_of_corpus_flagged = flagged as f64 / ooc.len() as f64;
         let false_alarms = vectors
             .iter()
             .zip(&queries)
-            .filter(|(e, q)| index.confidence(&e.vector, q) < 0.0)
+            .filter(|(e, q)| rank::confidence(index, &e.vector, q) < 0.0)
             .count();
         report.in_corpus_flagged = false_alarms as f64 / vectors.len().max(1) as f64;
     }

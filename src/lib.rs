@@ -3,8 +3,9 @@
 //! The pipeline, one module a stage:
 //! [`ingest`] (files → documents → paragraphs) → [`embed`] (paragraphs → vectors, with
 //! [`model`] obtaining the weights) → [`index`] (vectors + metadata on disk, HNSW search) →
-//! [`link`] (nearest neighbours → cross-document links) → [`output`] (links → JSONL, CSV,
-//! Markdown, HTML). [`serve`] answers the same over HTTP with a reading view in the
+//! [`rank`] (the scores: questions, pairs, candidates) → [`link`] (nearest neighbours →
+//! cross-document links) → [`output`] (links → JSONL, CSV, Markdown, HTML). [`text`] holds
+//! the text analysis every stage shares (scripts, language, sentences, terms). [`serve`] answers the same over HTTP with a reading view in the
 //! browser. [`cli`] is the glue behind the `xref` binary.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -18,7 +19,8 @@ pub mod model;
 pub use error::BadInput;
 pub mod index;
 pub mod ingest;
-pub mod lang;
 pub mod link;
 pub mod output;
+pub mod rank;
 pub mod serve;
+pub mod text;

@@ -426,7 +426,7 @@ fn hnsw_recall_against_exact_search_on_the_seed() {
     use xref::index::ann::{self, Ann};
     let idx = xref::index::Index::open(Path::new(seed_index())).unwrap();
     assert!(!idx.graph_use().1, "275 paragraphs are scanned exactly");
-    let flat: Vec<f32> = idx.vectors().concat();
+    let flat: Vec<f32> = idx.vectors().to_vec();
     let graph = Ann::build_with(
         std::sync::Arc::new(flat),
         idx.dim(),

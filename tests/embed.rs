@@ -197,9 +197,9 @@ fn parts_pooled_from_one_pass_match_the_whole_and_their_sentences() {
     let e = embedder();
     let text = "The committee approved the budget for next year. It also asked the \
                 ministry to report on spending every quarter. 会议强调，必须坚持稳中求进。";
-    let parts = xref::index::sentence_units(text);
+    let parts = xref::text::sentence_units(text);
     assert_eq!(parts.len(), 3, "{parts:?}");
-    let spans = xref::index::sentence_spans(text);
+    let spans = xref::text::sentence_spans(text);
     let (ids, tokens) = e
         .place_parts(text, &spans, Prefix::Passage)
         .unwrap()

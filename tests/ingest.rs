@@ -1,7 +1,6 @@
 //! Integration tests for `xref::ingest`.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 use xref::ingest::{
     decode, ingest_bytes, ingest_paths, Document, IngestError, IngestOptions, Paragraph,
 };
@@ -43,9 +42,7 @@ fn para<'a>(doc: &'a Document, prefix: &str) -> &'a Paragraph {
     found[0]
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3000..=0x303F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xFF00..=0xFFEF)
-}
+use xref::text::is_cjk;
 
 // ---------------------------------------------------------------- seed corpus
 
@@ -343,11 +340,10 @@ fn seed_sections() {
 }
 
 #[test]
-fn seed_ingest_is_fast_and_stable() {
+fn seed_ingest_is_stable() {
+    // Its speed is measured by `cargo bench --bench ingest`, not here.
     let bytes = std::fs::read(seed_path()).unwrap();
-    let t = Instant::now();
     let a = ingest_bytes(&bytes, SEED, &IngestOptions::default()).unwrap();
-    assert!(t.elapsed().as_millis() < 500, "seed took {:?}", t.elapsed());
     let b = ingest_bytes(&bytes, SEED, &IngestOptions::default()).unwrap();
     assert_eq!(a, b, "re-ingest is identical");
 
@@ -444,10 +440,8 @@ fn five_megabyte_single_line() {
     let text = sentence.repeat(n);
     assert!(text.len() >= 5 * 1024 * 1024);
     let opts = IngestOptions::default();
-    let t = Instant::now();
+    // Time: `cargo bench --bench ingest` (a quadratic cut would not finish here either).
     let docs = ingest_bytes(text.as_bytes(), "big.txt", &opts).unwrap();
-    let elapsed = t.elapsed();
-    assert!(elapsed.as_secs() < 20, "took {elapsed:?}");
     assert_eq!(docs.len(), 1);
     let paras = &docs[0].paragraphs;
     assert!(paras.len() > 5 * 1024 * 1024 / 3 / 700);

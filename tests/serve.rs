@@ -268,12 +268,31 @@ fn a_new_index_generation_is_served_without_a_restart() {
     let (_, docs) = s.get("/api/docs");
     assert_eq!(docs.as_array().unwrap().len(), 3);
     // A damaged pointer (or generation) is not served: the last good one stays.
+    assert!(
+        before["refused"].is_null() && h_is_clean(&s),
+        "nothing refused yet"
+    );
     std::fs::write(idx.join("CURRENT"), "gen-999999 0000\n").unwrap();
-    std::thread::sleep(Duration::from_millis(2_500));
-    let (code, h) = s.get("/api/health");
-    assert_eq!(code, 200);
+    // The watcher checks once a second; wait until it has seen the damaged pointer.
+    let t = Instant::now();
+    let h = loop {
+        let (code, h) = s.get("/api/health");
+        assert_eq!(code, 200);
+        if !h["refused"].is_null() {
+            break h;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "damage never noticed: {h}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(h["documents"], 3, "{h}");
     assert_eq!(s.get("/api/docs").1.as_array().unwrap().len(), 3);
+}
+
+fn h_is_clean(s: &Served) -> bool {
+    s.get("/api/health").1["refused"].is_null()
 }
 
 #[test]

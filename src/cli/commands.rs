@@ -4,16 +4,16 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde_json::json;
 
 use super::highlight::{highlight, Mark};
 use super::{index_paths, ingest_corpus, load_embedder, IndexArgs, IngestArgs, ModelArgs};
 use crate::embed::Prefix;
 use crate::error::bad_input;
-use crate::index::{Index, Mode, HYBRID_WEIGHT};
+use crate::index::Index;
 use crate::link::terms::shared_terms;
 use crate::link::{Link, Linker};
-use crate::output::{self, jsonl_link, About, Format};
+use crate::output::{self, About, DocumentRecord, Format, LinkRecord, RelatedRecord, SearchRecord};
+use crate::rank::{self, Mode, HYBRID_WEIGHT};
 
 fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
     std::io::BufWriter::new(std::io::stdout().lock())
@@ -163,13 +163,14 @@ pub fn search(
         let hits = match &allowed_docs {
             Some(docs) => {
                 let allow = |r: usize| docs.contains(&idx.paragraphs[r].doc_id);
-                idx.query(&v.vector, q, k, mode, HYBRID_WEIGHT, Some(&allow))
+                rank::answer(&idx, &v.vector, q, k, mode, HYBRID_WEIGHT, Some(&allow))
             }
-            None => idx.query(&v.vector, q, k, mode, HYBRID_WEIGHT, None),
+            None => rank::answer(&idx, &v.vector, q, k, mode, HYBRID_WEIGHT, None),
         };
-        let confidence = idx.confidence(&v.vector, q);
+        let confidence = rank::confidence(&idx, &v.vector, q);
         if json {
-            let line = output::search_json(&idx, q, &v.vector, &hits, confidence);
+            let line =
+                serde_json::to_string(&SearchRecord::new(&idx, q, &v.vector, &hits, confidence))?;
             writeln!(out, "{line}")?;
         } else {
             writeln!(out, "? {q}")?;
@@ -186,11 +187,11 @@ pub fn search(
                     out,
                     "\n{:>2}. {}  [{:.3}]  {}",
                     i + 1,
-                    output::place(&idx, h.row),
+                    output::place_of(&idx, h.row),
                     h.score,
                     p.id
                 )?;
-                if let Some(s) = idx.best_sentence(&v.vector, h.row) {
+                if let Some(s) = rank::best_sentence(&idx, &v.vector, h.row) {
                     writeln!(out, "    » {}", highlight(s, &terms, mark()))?;
                 }
                 writeln!(out, "    {}", highlight(&p.text, &terms, mark()))?;
@@ -237,14 +238,17 @@ pub fn related(
     };
     let mut out = stdout();
     if json {
-        let line = json!({ "id": source_id, "links": links.iter().map(|l| jsonl_link(&idx, l)).collect::<Vec<_>>() });
+        let line = serde_json::to_string(&RelatedRecord {
+            id: source_id.as_deref(),
+            links: links.iter().map(|l| LinkRecord::new(&idx, l)).collect(),
+        })?;
         writeln!(out, "{line}")?;
     } else {
         match source_id.as_deref().and_then(|i| idx.row(i)) {
             Some(row) => writeln!(
                 out,
                 "{}  {}\n    {}\n",
-                output::place(&idx, row),
+                output::place_of(&idx, row),
                 idx.paragraphs[row].id,
                 source_text
             )?,
@@ -260,7 +264,7 @@ pub fn related(
                 out,
                 "{:>2}. {}  [{:.3}]{quote}  {}",
                 i + 1,
-                output::place(&idx, l.row),
+                output::place_of(&idx, l.row),
                 l.score,
                 p.id
             )?;
@@ -326,7 +330,12 @@ pub fn docs(paths: &[PathBuf], json: bool, ingest: &IngestArgs, index: &IndexArg
             writeln!(
                 out,
                 "{}",
-                json!({ "doc": title, "paragraphs": n, "source": source })
+                serde_json::to_string(&DocumentRecord {
+                    id: None,
+                    doc: title,
+                    paragraphs: *n,
+                    source,
+                })?
             )?;
         } else {
             writeln!(
@@ -352,14 +361,16 @@ pub fn paragraphs(
     let mut current = None;
     for (title, p) in &l.paragraphs {
         if let Some(d) = &doc {
-            if !title.contains(d.as_str()) && !p.doc_id.contains(d.as_str()) {
+            if !crate::index::doc_matches(title, &p.doc_id, d) {
                 continue;
             }
         }
         if json {
-            let mut v = serde_json::to_value(p)?;
-            v["doc"] = json!(title);
-            writeln!(out, "{v}")?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string(&ListedParagraph { p, doc: title })?
+            )?;
         } else {
             if current != Some(&p.doc_id) {
                 writeln!(out, "## {title}  ({})\n", p.doc_id)?;
@@ -445,4 +456,12 @@ fn print_report<R: serde::Serialize + std::fmt::Display>(report: &R, json: bool)
         print!("{report}");
     }
     Ok(())
+}
+
+/// A line of `xref paragraphs --json`: the paragraph as stored, then its document's title.
+#[derive(serde::Serialize)]
+struct ListedParagraph<'a> {
+    #[serde(flatten)]
+    p: &'a crate::ingest::Paragraph,
+    doc: &'a str,
 }

@@ -14,6 +14,7 @@ use crate::error::{bad_input, is_bad_input};
 use crate::ingest::{self, IngestOptions};
 use crate::model::{self, DEFAULT_MODEL};
 use crate::output::Format;
+use crate::rank::Mode;
 
 const EXAMPLES: &str = "\
 Example — the whole flow on a folder (fetches the model if absent, indexes, writes the list):
@@ -104,7 +105,7 @@ pub enum Command {
         out: Option<PathBuf>,
         /// Format for standard output (without --out).
         #[arg(long, value_enum, default_value = "md")]
-        format: Format,
+        format: FormatArg,
         /// Most links per paragraph.
         #[arg(short, default_value_t = 5)]
         k: usize,
@@ -150,7 +151,7 @@ pub enum Command {
         doc: Option<String>,
         /// Ranking: dense vectors, lexical BM25, or both fused (best on the gold set).
         #[arg(long, value_enum, default_value = "hybrid")]
-        mode: crate::index::Mode,
+        mode: ModeArg,
         /// JSON Lines output.
         #[arg(long)]
         json: bool,
@@ -203,7 +204,7 @@ pub enum Command {
         #[arg(long, num_args = 2, value_names = ["A", "B"])]
         pairs: Option<Vec<PathBuf>>,
         /// Weight of the lexical channel in hybrid mode.
-        #[arg(long, default_value_t = crate::index::HYBRID_WEIGHT)]
+        #[arg(long, default_value_t = crate::rank::HYBRID_WEIGHT)]
         weight: f32,
         /// Print the report as JSON.
         #[arg(long)]
@@ -271,6 +272,44 @@ pub enum ModelAction {
     },
     /// Print what xref knows about the model (fetching it if absent).
     Info,
+}
+
+/// `--mode` ([`Mode`]).
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum ModeArg {
+    Dense,
+    Lexical,
+    Hybrid,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Dense => Mode::Dense,
+            ModeArg::Lexical => Mode::Lexical,
+            ModeArg::Hybrid => Mode::Hybrid,
+        }
+    }
+}
+
+/// `--format` ([`Format`]).
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum FormatArg {
+    Jsonl,
+    Csv,
+    Md,
+    Html,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Md => Format::Md,
+            FormatArg::Html => Format::Html,
+        }
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -366,7 +405,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => commands::crossref(
             &paths,
             out.as_deref(),
-            format,
+            format.into(),
             k,
             min_score,
             quantile,
@@ -383,7 +422,7 @@ pub fn run(cli: Cli) -> Result<()> {
             json,
             index,
             model,
-        } => commands::search(question, queries, k, doc, mode, json, &index, &model),
+        } => commands::search(question, queries, k, doc, mode.into(), json, &index, &model),
         Command::Related {
             id,
             text,
@@ -462,9 +501,26 @@ fn cmd_embed(
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = BufWriter::new(sink);
+    /// A line of `xref embed`; components written as f64 (the f32 value's exact decimal
+    /// expansion, as since the first version).
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        text: &'a str,
+        tokens: usize,
+        #[serde(serialize_with = "as_f64")]
+        embedding: &'a [f32],
+    }
+    fn as_f64<S: serde::Serializer>(v: &&[f32], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|&x| x as f64))
+    }
     for (text, e) in lines.iter().zip(embedded) {
-        let line = serde_json::json!({ "text": text, "tokens": e.tokens, "embedding": e.vector });
-        writeln!(out, "{line}")?;
+        let line = Line {
+            text,
+            tokens: e.tokens,
+            embedding: &e.vector,
+        };
+        serde_json::to_writer(&mut out, &line)?;
+        writeln!(out)?;
     }
     out.flush()?;
     Ok(())

@@ -8,65 +8,13 @@
 //! The postings are persisted in the index generation as `lexical.json.gz`.
 
 use super::Score;
+use crate::text::{is_han, tokens};
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
-
-pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
-}
-
-/// The terms of a text, in order (with repeats).
-pub fn tokens(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if is_cjk(c) {
-            let start = i;
-            while i < chars.len() && is_cjk(chars[i]) {
-                i += 1;
-            }
-            let run = &chars[start..i];
-            if run.len() == 1 {
-                out.push(run[0].to_string());
-            } else {
-                out.extend(run.windows(2).map(|w| w.iter().collect::<String>()));
-            }
-        } else if c.is_alphanumeric() {
-            let start = i;
-            while i < chars.len() && !is_cjk(chars[i]) {
-                let c = chars[i];
-                let decimal = (c == '.' || c == ',')
-                    && i > start
-                    && chars[i - 1].is_ascii_digit()
-                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
-                if c.is_alphanumeric() || decimal {
-                    i += 1;
-                } else {
-                    break;
-                }
-            }
-            let mut word: String = chars[start..i]
-                .iter()
-                .collect::<String>()
-                .to_lowercase()
-                .replace(',', "");
-            if chars.get(i) == Some(&'%') && word.chars().all(|c| c.is_ascii_digit() || c == '.') {
-                word.push('%');
-                i += 1;
-            }
-            out.push(word);
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
 
 /// BM25 postings over a list of texts (rows).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -113,7 +61,7 @@ impl Lexical {
     pub fn terms(text: &str, shareable_only: bool) -> Vec<String> {
         let mut terms = tokens(text);
         if shareable_only {
-            terms.retain(|t| !t.chars().next().is_some_and(is_cjk));
+            terms.retain(|t| !t.chars().next().is_some_and(is_han));
         }
         terms.sort();
         terms.dedup();

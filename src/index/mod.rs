@@ -13,7 +13,8 @@ pub mod graph;
 pub mod journal;
 pub mod langspace;
 pub mod lexical;
-mod query;
+mod search;
+pub use search::doc_matches;
 pub mod store;
 mod update;
 
@@ -24,66 +25,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::embed::{dot, Embedder, Prefix};
+use crate::embed::{Embedder, Prefix};
 use crate::error::bad_input;
 use crate::ingest::{Corpus, Document, Paragraph};
 use crate::model::ModelInfo;
+use crate::text::{cjk_ratio, sentence_spans, sentence_units};
 use ann::Ann;
 pub use ann::Hit;
 use langspace::LangSpace;
 use lexical::Lexical;
 use store::{sha256_bytes, sha256_file, NewGeneration, WriteLock};
-
-/// How questions are answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Dense,
-    Lexical,
-    Hybrid,
-}
-
-/// Weight of the lexical channel in hybrid mode (tuned with `xref eval`).
-pub const HYBRID_WEIGHT: f32 = 0.1;
-
-/// Best-hit cosine below which a question in the corpus's own language is probably not
-/// answered by it (see [`Index::confidence`]).
-pub const SAME_LANGUAGE_MIN: f32 = 0.85;
-/// The same for a question in another language (cross-lingual scores run lower).
-pub const CROSS_LANGUAGE_MIN: f32 = 0.755;
-
-/// The share of CJK characters among the letters of `text`.
-pub fn cjk_ratio(text: &str) -> f32 {
-    let (mut cjk, mut letters) = (0usize, 0usize);
-    for c in text.chars().filter(|c| c.is_alphabetic()) {
-        letters += 1;
-        if lexical::is_cjk(c) {
-            cjk += 1;
-        }
-    }
-    cjk as f32 / letters.max(1) as f32
-}
-
-/// Weight of a paragraph's best-matching sentence in its dense score for a question; the
-/// rest is the whole paragraph's cosine (see [`Index::dense_score`]; tuned with `xref eval`).
-pub const SENTENCE_WEIGHT: f32 = 0.7;
-/// Sentences shorter than this many characters get no vector of their own.
-pub const MIN_SENTENCE_CHARS: usize = 8;
-
-/// The sentences of a paragraph that the index embeds on their own: none unless it has two
-/// or more of at least [`MIN_SENTENCE_CHARS`] characters (a one-sentence paragraph is its
-/// own sentence).
-pub fn sentence_units(text: &str) -> Vec<&str> {
-    let s: Vec<&str> = crate::ingest::split::sentences(text)
-        .into_iter()
-        .filter(|s| s.chars().count() >= MIN_SENTENCE_CHARS)
-        .collect();
-    if s.len() >= 2 {
-        s
-    } else {
-        Vec::new()
-    }
-}
 
 /// An `f32` ordered by `total_cmp`, for heaps of scores or distances.
 #[derive(Clone, Copy, PartialEq)]
@@ -177,11 +128,6 @@ pub struct Manifest {
     pub ef_search: Option<usize>,
 }
 
-/// How a question's dense scores are mapped per target language: `(mean, sd)` of its
-/// scores against each language, and the reference `(mean, sd)` they are mapped onto
-/// (`None` for a one-language corpus).
-pub type QuestionNorm<'a> = Option<(HashMap<&'a str, (f32, f32)>, (f32, f32))>;
-
 /// A document as the index keeps it (its paragraphs live in `paragraphs.jsonl`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocRecord {
@@ -230,7 +176,7 @@ pub struct Index {
     sentence_owner: Vec<usize>,
     ann: Ann,
     lexical: Lexical,
-    /// Each paragraph's language ([`crate::lang::detect`], stored in `languages.json`).
+    /// Each paragraph's language ([`crate::text::lang::detect`], stored in `languages.json`).
     langs: Vec<String>,
     /// Centred vectors for comparing paragraphs across languages (multilingual corpora only).
     space: Option<LangSpace>,
@@ -429,8 +375,47 @@ impl Index {
         &self.vectors[i * d..(i + 1) * d]
     }
 
-    pub fn vectors(&self) -> Vec<&[f32]> {
-        (0..self.len()).map(|i| self.vector(i)).collect()
+    /// Every stored unit vector, row after row.
+    pub fn vectors(&self) -> &[f32] {
+        &self.vectors
+    }
+
+    /// The range of paragraph `row`'s sentences among the sentence vectors (empty for a
+    /// one-sentence paragraph).
+    pub fn sentence_range(&self, row: usize) -> std::ops::Range<usize> {
+        self.sentence_ranges[row].clone()
+    }
+
+    /// Sentence vector `s` (see [`Index::sentence_range`]).
+    pub fn sentence(&self, s: usize) -> &[f32] {
+        let d = self.dim();
+        &self.sentences[s * d..(s + 1) * d]
+    }
+
+    /// The paragraph that sentence `s` belongs to.
+    pub fn sentence_owner(&self, s: usize) -> usize {
+        self.sentence_owner[s]
+    }
+
+    /// The sentence vectors as 8-bit rows (for rough scans before exact scores).
+    pub fn sentence_codes(&self) -> &ann::Codes {
+        &self.sentence_codes
+    }
+
+    /// Centred vectors for comparing paragraphs across languages; `None` in a
+    /// one-language corpus.
+    pub fn space(&self) -> Option<&LangSpace> {
+        self.space.as_ref()
+    }
+
+    /// The BM25 postings.
+    pub fn lexical(&self) -> &Lexical {
+        &self.lexical
+    }
+
+    /// The share of Han characters among the letters of a sample of the corpus.
+    pub fn cjk_ratio(&self) -> f32 {
+        self.cjk_ratio
     }
 
     /// The vectors a paragraph is matched by, sentence by sentence: its sentences' if it has
@@ -442,21 +427,6 @@ impl Index {
         own.into_iter()
             .chain(r.clone().map(move |s| &self.sentences[s * d..(s + 1) * d]))
     }
-}
-
-/// Byte ranges of a paragraph's sentences ([`sentence_units`]), contiguous: each runs from
-/// the end of the one before to its own end (empty for a one-sentence paragraph).
-pub fn sentence_spans(text: &str) -> Vec<std::ops::Range<usize>> {
-    let mut start = 0;
-    sentence_units(text)
-        .into_iter()
-        .map(|u| {
-            let end = u.as_ptr() as usize - text.as_ptr() as usize + u.len();
-            let span = start..end;
-            start = end;
-            span
-        })
-        .collect()
 }
 
 /// Per-paragraph ranges into the sentence vectors, and each sentence's paragraph.
@@ -517,42 +487,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sentence_units_need_two_real_sentences() {
-        assert_eq!(
-            sentence_units("要坚持把金融服务实体经济作为根本宗旨。深化金融供给侧结构性改革！好。"),
-            vec![
-                "要坚持把金融服务实体经济作为根本宗旨。",
-                "深化金融供给侧结构性改革！"
-            ]
-        );
-        assert_eq!(
-            sentence_units("GDP grew 5.3% last year. Exports rose by 7.1% as well."),
-            vec!["GDP grew 5.3% last year.", "Exports rose by 7.1% as well."]
-        );
-        // One sentence (plus a fragment too short to stand alone) gets no sentence vectors.
-        assert!(sentence_units("会议还研究了其他事项。好。").is_empty());
-        assert!(sentence_units("A single sentence without a full stop").is_empty());
-    }
-
-    #[test]
     fn sentence_layout_maps_both_ways() {
         let (ranges, owner) = sentence_layout(&[0, 2, 0, 3]);
         assert_eq!(ranges, vec![0..0, 0..2, 2..2, 2..5]);
         assert_eq!(owner, vec![1, 1, 3, 3, 3]);
-    }
-
-    #[test]
-    fn sentence_spans_are_contiguous_and_end_on_each_sentence() {
-        let text = "  First sentence here. Second one follows!  第三句在这里。";
-        let spans = sentence_spans(text);
-        let units = sentence_units(text);
-        assert_eq!(spans.len(), units.len());
-        assert_eq!(spans[0].start, 0);
-        for (w, u) in spans.windows(2).zip(&units) {
-            assert_eq!(w[0].end, w[1].start);
-            assert!(text[w[0].clone()].ends_with(u), "{:?}", &text[w[0].clone()]);
-        }
-        assert!(text[spans.last().unwrap().clone()].ends_with(units.last().unwrap()));
-        assert!(sentence_spans("One sentence only.").is_empty());
     }
 }

@@ -289,7 +289,7 @@ fn write_generation(
         &dir.join(LEXICAL),
         &serde_json::to_vec(&Lexical::build(&texts))?,
     )?;
-    let langs: Vec<&str> = texts.iter().map(|t| crate::lang::detect(t)).collect();
+    let langs: Vec<&str> = texts.iter().map(|t| crate::text::lang::detect(t)).collect();
     std::fs::write(dir.join("languages.json"), serde_json::to_vec(&langs)?)?;
     let mut names = vec![
         "documents.jsonl".to_string(),

@@ -22,18 +22,18 @@
 //!   (第三条, （一）学史明理。…) that label opens a section.
 //!
 //! Paragraphs longer than `max_chars` are then split at sentence boundaries
-//! ([`split`](super::split)), and every chunk gets its line range and a stable
+//! ([`split`](crate::text::split)), and every chunk gets its line range and a stable
 //! id `"{doc_id}.{ordinal}-{hash8(text)}"`.
 
 use super::docsplit::is_byline;
 use super::heading::{inline_section, parse_label, standalone_heading, HeadingKind, SectionStack};
 use super::layout::{Line, Sep};
 use super::reflow::Block;
-use super::split::split_chunks;
 use super::text::{
     char_len, ends_terminal, ends_with_close_paren, hash8, normalize_spaces, normalize_title_spaces,
 };
 use super::{IngestOptions, Paragraph};
+use crate::text::split::split_chunks;
 
 /// Salutations addressed to the audience.
 fn is_vocative(s: &str) -> bool {

@@ -2,7 +2,7 @@
 //!
 //! The pipeline for one file ([`ingest_bytes`]):
 //!
-//! 1. [`decode`] the bytes (UTF-8 ± BOM, UTF-16 with BOM, GB18030/GBK; binary
+//! 1. [`decode`](mod@decode) the bytes (UTF-8 ± BOM, UTF-16 with BOM, GB18030/GBK; binary
 //!    and undecodable input are errors naming the file); PDF and Word files are
 //!    read by their own parsers instead.
 //! 2. Parse by extension:
@@ -39,7 +39,6 @@ pub mod markdown;
 pub mod pdf;
 pub mod reflow;
 pub mod rst;
-pub mod split;
 pub mod text;
 
 pub use decode::decode;

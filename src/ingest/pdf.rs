@@ -7,7 +7,7 @@
 //! exactly; `lopdf`'s own `extract_text` returns mojibake for Identity-H fonts; MuPDF and
 //! Poppler bindings extract well but are AGPL/GPL, which an MIT crate cannot link. So the
 //! PDF is parsed by `lopdf` and its glyphs are decoded and positioned by `pdf-extract`;
-//! xref only turns positioned glyphs into lines ([`Page`]).
+//! xref only turns positioned glyphs into lines (`Page`).
 //!
 //! * **Lines and gaps.** Glyphs are grouped into lines by their baseline; a space is put
 //!   where the horizontal gap exceeds 15 % of the font size (CJK text has none); a blank

@@ -3,7 +3,7 @@
 //! A new block starts before a line when any of these holds:
 //!
 //! 1. a blank-line gap separates it from the previous line (see
-//!    [`Sep`](super::layout::Sep): a single blank line in double-spaced text
+//!    [`Sep`]: a single blank line in double-spaced text
 //!    is just a wrap);
 //! 2. the line is indented (≥ 2 columns beyond the file's usual indentation —
 //!    a single leading space is a common page-start artefact, not an indent);

@@ -16,7 +16,7 @@
 //! * **Literal blocks** (after `::`, or `.. code-block::`) are dropped from the passages:
 //!   code links to code by shared identifiers, not by meaning, and swamps links.
 //! * **Lists**: consecutive items form one block, like Markdown lists.
-//! * **Inline markup** is reduced to its text: roles (`:ref:`label <target>`` → label),
+//! * **Inline markup** is reduced to its text: roles (``:ref:`label <target>` `` → label),
 //!   ``literals``, emphasis, hyperlink references (`text <url>`_ → text).
 
 use super::reflow::{title_from_headings, Block};

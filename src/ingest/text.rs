@@ -1,4 +1,5 @@
-//! Character classes and small text utilities shared by every stage.
+//! Character classes and small text utilities of the ingest stage (scripts themselves are
+//! in [`crate::text`]).
 //!
 //! Chinese text extracted from PDFs has two recurring artefacts that these
 //! helpers undo:
@@ -12,6 +13,9 @@
 //! * **Line joins.** A wrapped line is joined to the next with no space when
 //!   either side is CJK, with one space between Latin words, and end-of-line
 //!   hyphenation ("inter-" + "national") is undone.
+
+pub use crate::text::script::{is_cjk, is_cjk_punct, is_han};
+pub use crate::text::split::{is_closer, is_terminal};
 
 /// Coarse class of a character, as far as spacing rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,27 +54,6 @@ pub fn class(c: char) -> CharClass {
     }
 }
 
-/// Ideographs, kana, CJK symbols/punctuation and full-width forms.
-/// Hangul is deliberately excluded: Korean separates words with spaces.
-pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3000..=0x303F   // CJK symbols and punctuation
-        | 0x3040..=0x30FF // kana
-        | 0x3100..=0x312F // bopomofo
-        | 0x31F0..=0x31FF
-        | 0x3400..=0x4DBF // ext A
-        | 0x4E00..=0x9FFF // unified ideographs
-        | 0xF900..=0xFAFF // compatibility ideographs
-        | 0xFE30..=0xFE4F // CJK compatibility forms
-        | 0xFF00..=0xFFEF // half/full-width forms
-        | 0x20000..=0x2FFFF)
-}
-
-/// True for Han ideographs only (used to recognise names, numerals, …).
-pub fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
-}
-
 /// Display width in "half-width cells": wide (CJK) characters count 2.
 pub fn display_width(s: &str) -> usize {
     s.chars()
@@ -82,22 +65,6 @@ pub fn display_width(s: &str) -> usize {
             }
         })
         .sum()
-}
-
-/// Characters that end a sentence or a paragraph line.
-pub fn is_terminal(c: char) -> bool {
-    matches!(
-        c,
-        '。' | '！' | '？' | '!' | '?' | '；' | ';' | '…' | '.' | '：' | ':'
-    )
-}
-
-/// Closing quotes / brackets that may follow terminal punctuation.
-pub fn is_closer(c: char) -> bool {
-    matches!(
-        c,
-        '”' | '’' | '"' | '\'' | '」' | '』' | '》' | '）' | ')' | '】' | ']'
-    )
 }
 
 /// Does `s` end with terminal punctuation, possibly followed by closers?
@@ -151,14 +118,9 @@ fn drop_space_between(a: char, b: char) -> bool {
     }
 }
 
-/// Full-width / ideographic punctuation.
-pub fn is_cjk_punct(c: char) -> bool {
-    matches!(c as u32, 0x3000..=0x303F | 0xFF01..=0xFF0F | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF40 | 0xFF5B..=0xFF65)
-}
-
 /// Normalise whitespace inside one line of body text: collapse runs of
 /// whitespace (including U+3000) to one space, and drop the space entirely
-/// where [`drop_space_between`] says it is an artefact.
+/// where `drop_space_between` says it is an artefact.
 pub fn normalize_spaces(s: &str) -> String {
     normalize_spaces_impl(s, true)
 }

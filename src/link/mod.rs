@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::embed::dot;
 use crate::index::Index;
+use crate::rank::{candidates, dense, link_breadth, Standard, Weights};
 
 /// Default quantile of cross-document pair scores used as the link threshold.
 pub const DEFAULT_QUANTILE: f64 = 0.995;
@@ -52,20 +53,14 @@ pub enum LinkScoring {
     /// mean cosine of `x` to its 10 nearest neighbours; demotes "hub" paragraphs close to
     /// everything. Measured with `xref eval`: no better than cosine on the seed.
     Csls,
-    /// `(1 − w)·dense + w·lex`. `dense` is the pair's sentence-aware score
-    /// ([`Index::pair_dense_score`] with [`LINK_SENTENCE_WEIGHT`]: the paragraphs' cosine
-    /// blended with their best-matching sentences'; for an outside text,
-    /// [`Index::dense_score`]); `lex` is the BM25 score of the source paragraph's text
+    /// `(1 − w)·dense + w·lex` with [`Weights::LINK`]. `dense` is the pair's sentence-aware
+    /// score ([`dense::pair`]: the paragraphs' cosine blended with their best-matching
+    /// sentences'; for an outside text, [`dense::score_in`]); `lex` is the BM25 score of the source paragraph's text
     /// against the target over its ideal score (capped at 1). Scored on the union of the
     /// dense and lexical candidates. The default (link recall in the README). Pairs in
     /// different languages share no terms and are ranked by `(1 − w)·dense` alone.
     Hybrid,
 }
-
-/// Weight `w` of the lexical channel in hybrid link scoring (tuned with `xref eval`).
-pub const LINK_LEXICAL_WEIGHT: f32 = 0.5;
-/// Weight of the best sentence pair in a link's dense score (tuned with `xref eval`).
-pub const LINK_SENTENCE_WEIGHT: f32 = 0.5;
 
 const CSLS_NEIGHBOURS: usize = 10;
 /// Most targets per source when calibrating (see [`Linker::calibrate`]).
@@ -84,9 +79,9 @@ const CALIBRATION_TARGETS: usize = 5_000;
 /// A one-language corpus needs none (scores stay as they are).
 #[derive(Debug, Clone, Default)]
 pub struct PairNorm {
-    /// (source language, target language) → (mean, sd) of background scores.
-    stats: HashMap<(String, String), (f32, f32)>,
-    reference: (f32, f32),
+    /// (source language, target language) → background scores.
+    stats: HashMap<(String, String), Standard>,
+    reference: Standard,
 }
 
 impl PairNorm {
@@ -97,10 +92,8 @@ impl PairNorm {
             return score;
         }
         match self.stats.get(&(from.to_string(), to.to_string())) {
-            Some(&(mean, sd)) if sd > 1e-6 => {
-                self.reference.0 + self.reference.1 * (score - mean) / sd
-            }
-            _ => score,
+            Some(standard) => standard.map(score, &self.reference),
+            None => score,
         }
     }
 }
@@ -173,7 +166,7 @@ impl<'a> Linker<'a> {
                 .collect()
         };
         let mut stats = HashMap::new();
-        let mut reference = (0.0, 1.0, 0usize);
+        let mut reference = (Standard { mean: 0.0, sd: 1.0 }, 0usize);
         for (&from, rows) in &by_lang {
             let sources = spread(rows, NORM_SOURCES);
             for (&to, trows) in &by_lang {
@@ -190,27 +183,23 @@ impl<'a> Linker<'a> {
                             .collect::<Vec<f32>>()
                     })
                     .collect();
-                if scores.len() < 2 {
+                let Some(standard) = Standard::of(&scores) else {
                     continue;
-                }
-                let mean = scores.iter().sum::<f32>() / scores.len() as f32;
-                let sd = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f32>()
-                    / scores.len() as f32)
-                    .sqrt();
-                stats.insert((from.to_string(), to.to_string()), (mean, sd));
-                if from == to && rows.len() > reference.2 {
-                    reference = (mean, sd, rows.len());
+                };
+                stats.insert((from.to_string(), to.to_string()), standard);
+                if from == to && rows.len() > reference.1 {
+                    reference = (standard, rows.len());
                 }
             }
         }
         PairNorm {
             stats,
-            reference: (reference.0, reference.1),
+            reference: reference.0,
         }
     }
 
     /// The lexical scores of a source text: against same-script paragraphs (all terms)
-    /// and against others (shareable terms only); see [`Index::lexical_scorer_across`].
+    /// and against others (shareable terms only); see [`candidates::lexical_across`].
     /// `every_row` computes them for all rows at once (for scoring many pairs of one
     /// source), else row by row on demand.
     fn lexical_for(&self, text: &str, every_row: bool) -> Lexical2<'a> {
@@ -226,9 +215,9 @@ impl<'a> Linker<'a> {
             }
         };
         Lexical2 {
-            same: scores(idx.lexical_scorer(text)),
+            same: scores(candidates::lexical(idx, text)),
             across: if idx.is_multilingual() {
-                scores(idx.lexical_scorer_across(text))
+                scores(candidates::lexical_across(idx, text))
             } else {
                 LexScores::None
             },
@@ -241,11 +230,10 @@ impl<'a> Linker<'a> {
         match self.scoring {
             LinkScoring::Cosine => cos(),
             LinkScoring::Csls => 2.0 * cos() - self.density[i] - self.density[j],
-            LinkScoring::Hybrid => {
-                (1.0 - LINK_LEXICAL_WEIGHT)
-                    * self.index.pair_dense_score(i, j, LINK_SENTENCE_WEIGHT)
-                    + LINK_LEXICAL_WEIGHT * lex.get(self.index.lang(j) == lang, j)
-            }
+            LinkScoring::Hybrid => Weights::LINK.fuse(
+                dense::pair(self.index, i, j, Weights::LINK),
+                lex.get(self.index.lang(j) == lang, j),
+            ),
         }
     }
 
@@ -298,18 +286,18 @@ impl<'a> Linker<'a> {
         allow: &dyn Fn(usize) -> bool,
     ) -> Vec<Link> {
         let idx = self.index;
-        let lang = source.map_or_else(|| crate::lang::detect(text), |s| idx.lang(s));
+        let lang = source.map_or_else(|| crate::text::lang::detect(text), |s| idx.lang(s));
         let wide = if self.scoring == LinkScoring::Cosine {
             self.k
         } else {
-            (5 * self.k).max(50)
+            link_breadth(self.k)
         };
         let lex = self.lexical_for(text, false);
         // Hybrid scoring has lexical scores (row by row), the others none.
         let mut rows: Vec<usize> = if let LexScores::Rows(same) = &lex.same {
             // Paragraph candidates only: a sentence scan per paragraph would make `crossref`
             // quadratic, and on the gold set it finds no link the paragraph candidates miss.
-            let mut rows = idx.hybrid_candidates(vector, same, wide, false, Some(allow));
+            let mut rows = candidates::hybrid(idx, vector, same, wide, false, Some(allow));
             if let LexScores::Rows(across) = &lex.across {
                 rows.extend(across.candidates(wide, Some(allow)));
             }
@@ -320,7 +308,13 @@ impl<'a> Linker<'a> {
                 .map(|h| h.row)
                 .collect()
         };
-        rows.extend(idx.cross_language_candidates(vector, lang, wide, Some(allow)));
+        rows.extend(candidates::across_languages(
+            idx,
+            vector,
+            lang,
+            wide,
+            Some(allow),
+        ));
         rows.sort_unstable();
         rows.dedup();
         let mut links: Vec<Link> = rows
@@ -328,15 +322,11 @@ impl<'a> Linker<'a> {
             .map(|r| {
                 let raw = match (source, self.scoring) {
                     (Some(s), _) => self.raw_score(s, r, lang, &lex),
-                    (None, LinkScoring::Hybrid) => {
-                        let dense = if idx.lang(r) == lang {
-                            idx.dense_score(vector, r)
-                        } else {
-                            idx.dense_score_across(vector, lang, r)
-                        };
-                        (1.0 - LINK_LEXICAL_WEIGHT) * dense
-                            + LINK_LEXICAL_WEIGHT * lex.get(idx.lang(r) == lang, r)
-                    }
+                    (None, LinkScoring::Hybrid) => Weights::LINK.fuse(
+                        // The question's blend: an outside text is matched like one.
+                        dense::score_in(idx, vector, lang, r, Weights::QUESTION),
+                        lex.get(idx.lang(r) == lang, r),
+                    ),
                     (None, _) => dot(vector, idx.vector(r)),
                 };
                 Link {

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use crate::index::lexical::{is_cjk, tokens};
+use crate::text::{is_han, tokens};
 
 /// Characters too common to explain anything on their own.
 const FUNCTION: &str = "的了是在和与及或把被对为将也都就而其之所以这那哪些么什怎如何吗呢吧啊要";
@@ -51,11 +51,11 @@ fn shared(a: &str, vocab: &HashSet<String>, b: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        if is_cjk(chars[i]) {
+        if is_han(chars[i]) {
             // Grow a chain of shared bigrams starting at i.
             let mut end = i;
             while end + 1 < chars.len()
-                && is_cjk(chars[end + 1])
+                && is_han(chars[end + 1])
                 && vocab.contains(&chars[end..end + 2].iter().collect::<String>())
             {
                 end += 1;
@@ -77,7 +77,7 @@ fn shared(a: &str, vocab: &HashSet<String>, b: &str) -> Vec<String> {
             i += 1;
         } else if chars[i].is_alphanumeric() {
             let start = i;
-            while i < chars.len() && chars[i].is_alphanumeric() && !is_cjk(chars[i]) {
+            while i < chars.len() && chars[i].is_alphanumeric() && !is_han(chars[i]) {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
@@ -105,7 +105,7 @@ fn shared(a: &str, vocab: &HashSet<String>, b: &str) -> Vec<String> {
 
 fn meaningful(t: &str) -> bool {
     let n = t.chars().count();
-    if t.chars().any(is_cjk) {
+    if t.chars().any(is_han) {
         n >= 2 && !(n == 2 && t.chars().any(|c| FUNCTION.contains(c)))
     } else {
         (n >= 3 && !STOP_WORDS.contains(&t.to_lowercase().as_str()))

@@ -1,55 +1,59 @@
-//! CSV: one row per link (RFC 4180 quoting), for spreadsheets.
+//! CSV: one row per link (RFC 4180 quoting, by the `csv` crate), for spreadsheets.
 
 use std::io::Write;
 
 use anyhow::Result;
 
-use super::{About, Sink};
-use crate::index::Index;
-use crate::link::Link;
+use super::{About, ParagraphRecord, Sink};
+use crate::index::DocRecord;
 
 pub struct CsvSink<'w> {
-    out: Box<dyn Write + 'w>,
+    out: csv::Writer<Box<dyn Write + 'w>>,
 }
 
 impl<'w> CsvSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        Self { out }
+        Self {
+            out: csv::WriterBuilder::new().from_writer(out),
+        }
     }
 }
 
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+const HEADER: [&str; 11] = [
+    "source_id",
+    "source_doc",
+    "source_section",
+    "target_id",
+    "target_doc",
+    "target_section",
+    "score",
+    "quote",
+    "terms",
+    "source_text",
+    "target_text",
+];
 
 impl Sink for CsvSink<'_> {
-    fn begin(&mut self, _: &Index, _: &About) -> Result<()> {
-        writeln!(self.out, "source_id,source_doc,source_section,target_id,target_doc,target_section,score,quote,terms,source_text,target_text")?;
+    fn begin(&mut self, _: &[DocRecord], _: &About) -> Result<()> {
+        self.out.write_record(HEADER)?;
         Ok(())
     }
 
-    fn paragraph(&mut self, index: &Index, row: usize, links: &[Link]) -> Result<()> {
-        let p = &index.paragraphs[row];
-        for l in links {
-            let t = &index.paragraphs[l.row];
-            let cols = [
-                field(&p.id),
-                field(&index.doc_of(row).title),
-                field(p.section.as_deref().unwrap_or("")),
-                field(&t.id),
-                field(&index.doc_of(l.row).title),
-                field(t.section.as_deref().unwrap_or("")),
-                format!("{:.4}", l.score),
-                l.quote.to_string(),
-                field(&l.terms.join(" ")),
-                field(&p.text),
-                field(&t.text),
-            ];
-            writeln!(self.out, "{}", cols.join(","))?;
+    fn paragraph(&mut self, p: &ParagraphRecord) -> Result<()> {
+        for l in &p.links {
+            self.out.write_record([
+                p.id,
+                p.doc,
+                p.section.unwrap_or(""),
+                l.id,
+                l.doc,
+                l.section.unwrap_or(""),
+                &format!("{:.4}", l.score),
+                if l.quote { "true" } else { "false" },
+                &l.terms.join(" "),
+                p.text,
+                l.text,
+            ])?;
         }
         Ok(())
     }

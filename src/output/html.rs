@@ -5,9 +5,8 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::{anchor, place, snippet, About, Edition, Sink};
-use crate::index::Index;
-use crate::link::Link;
+use super::{anchor, snippet, totals, About, Edition, ParagraphRecord, Sink};
+use crate::index::DocRecord;
 
 pub struct HtmlSink<'w> {
     out: Box<dyn Write + 'w>,
@@ -45,22 +44,23 @@ ul.links{margin:.2rem 0 1rem;padding-left:1.2rem;font-size:.9em;color:#444}ul.li
 .score{color:#777}.quote{background:#fde68a;border-radius:3px;padding:0 .3em;font-size:.8em}:target{background:#fff7d6}.src{color:#777;font-size:.85em}mark{background:#e0f2fe;border-radius:2px;padding:0 .15em;margin-right:.2em}";
 
 impl Sink for HtmlSink<'_> {
-    fn begin(&mut self, index: &Index, about: &About) -> Result<()> {
+    fn begin(&mut self, documents: &[DocRecord], about: &About) -> Result<()> {
+        let (n_docs, n_paragraphs) = totals(documents);
         writeln!(self.out, "<!DOCTYPE html>\n<html lang=\"zh\">\n<head>\n<meta charset=\"utf-8\">\n<title>Cross-references</title>\n<style>{STYLE}</style>\n</head>\n<body>")?;
         writeln!(self.out, "<h1>Cross-references</h1>")?;
         writeln!(
             self.out,
             "<p>{} documents, {} paragraphs. Model <code>{}</code>; at most {} links per paragraph, to other documents, score ≥ {:.3} ({}). \
              <span class=\"quote\">quotation</span> marks passages shared nearly word for word.</p>",
-            index.documents.len(),
-            index.len(),
+            n_docs,
+            n_paragraphs,
             esc(&about.model),
             about.k,
             about.min_score,
             esc(&about.threshold_note)
         )?;
         writeln!(self.out, "<nav><h2>Contents</h2><ol>")?;
-        for d in &index.documents {
+        for d in documents {
             writeln!(
                 self.out,
                 "<li><a href=\"#{}\">{}</a> — {} paragraphs</li>",
@@ -73,9 +73,8 @@ impl Sink for HtmlSink<'_> {
         Ok(())
     }
 
-    fn paragraph(&mut self, index: &Index, row: usize, links: &[Link]) -> Result<()> {
-        let p = &index.paragraphs[row];
-        let opening = self.edition.advance(index, row);
+    fn paragraph(&mut self, p: &ParagraphRecord) -> Result<()> {
+        let opening = self.edition.advance(p);
         if let Some(d) = opening.doc {
             writeln!(
                 self.out,
@@ -93,14 +92,13 @@ impl Sink for HtmlSink<'_> {
         writeln!(
             self.out,
             "<p class=\"para\" id=\"{}\">{}<span class=\"pid\">{}</span></p>",
-            anchor(&p.id),
-            esc(&p.text),
-            esc(&p.id)
+            anchor(p.id),
+            esc(p.text),
+            esc(p.id)
         )?;
-        if !links.is_empty() {
+        if !p.links.is_empty() {
             writeln!(self.out, "<ul class=\"links\">")?;
-            for l in links {
-                let t = &index.paragraphs[l.row];
+            for l in &p.links {
                 let quote = if l.quote {
                     " <span class=\"quote\">quotation</span>"
                 } else {
@@ -121,10 +119,10 @@ impl Sink for HtmlSink<'_> {
                 writeln!(
                     self.out,
                     "<li><a href=\"#{}\">{}</a> <span class=\"score\">{:.3}</span>{quote}{shared}<br>{}</li>",
-                    anchor(&t.id),
-                    esc(&place(index, l.row)),
+                    anchor(l.id),
+                    esc(&l.place()),
                     l.score,
-                    esc(&snippet(&t.text, 80))
+                    esc(&snippet(l.text, 80))
                 )?;
             }
             writeln!(self.out, "</ul>")?;

@@ -5,9 +5,8 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::{anchor, place, snippet, About, Edition, Sink};
-use crate::index::Index;
-use crate::link::Link;
+use super::{anchor, snippet, totals, About, Edition, ParagraphRecord, Sink};
+use crate::index::DocRecord;
 
 pub struct MarkdownSink<'w> {
     out: Box<dyn Write + 'w>,
@@ -39,21 +38,22 @@ fn escape(s: &str) -> String {
 }
 
 impl Sink for MarkdownSink<'_> {
-    fn begin(&mut self, index: &Index, about: &About) -> Result<()> {
+    fn begin(&mut self, documents: &[DocRecord], about: &About) -> Result<()> {
+        let (n_docs, n_paragraphs) = totals(documents);
         writeln!(self.out, "# Cross-references\n")?;
         writeln!(
             self.out,
             "{} documents, {} paragraphs. Model `{}`; at most {} links per paragraph, to other documents, score ≥ {:.3} ({}). \
              Links marked **quotation** share a passage nearly word for word.\n",
-            index.documents.len(),
-            index.len(),
+            n_docs,
+            n_paragraphs,
             about.model,
             about.k,
             about.min_score,
             about.threshold_note
         )?;
         writeln!(self.out, "## Contents\n")?;
-        for (i, d) in index.documents.iter().enumerate() {
+        for (i, d) in documents.iter().enumerate() {
             writeln!(
                 self.out,
                 "{}. [{}](#{}) — {} paragraphs",
@@ -67,9 +67,8 @@ impl Sink for MarkdownSink<'_> {
         Ok(())
     }
 
-    fn paragraph(&mut self, index: &Index, row: usize, links: &[Link]) -> Result<()> {
-        let p = &index.paragraphs[row];
-        let opening = self.edition.advance(index, row);
+    fn paragraph(&mut self, p: &ParagraphRecord) -> Result<()> {
+        let opening = self.edition.advance(p);
         if let Some(d) = opening.doc {
             writeln!(
                 self.out,
@@ -87,12 +86,11 @@ impl Sink for MarkdownSink<'_> {
         writeln!(
             self.out,
             "<a id=\"{}\"></a>{} <sub>`{}`</sub>\n",
-            anchor(&p.id),
-            escape(&p.text),
+            anchor(p.id),
+            escape(p.text),
             p.id
         )?;
-        for l in links {
-            let t = &index.paragraphs[l.row];
+        for l in &p.links {
             let quote = if l.quote { " · **quotation**" } else { "" };
             let shared = if l.terms.is_empty() {
                 String::new()
@@ -102,13 +100,13 @@ impl Sink for MarkdownSink<'_> {
             writeln!(
                 self.out,
                 "> → [{}](#{}) ({:.3}{quote}{shared}): {}",
-                escape(&place(index, l.row)),
-                anchor(&t.id),
+                escape(&l.place()),
+                anchor(l.id),
                 l.score,
-                escape(&snippet(&t.text, 80))
+                escape(&snippet(l.text, 80))
             )?;
         }
-        if !links.is_empty() {
+        if !p.links.is_empty() {
             writeln!(self.out)?;
         }
         Ok(())

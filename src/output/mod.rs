@@ -9,6 +9,9 @@ mod csv;
 mod html;
 mod jsonl;
 mod markdown;
+pub mod record;
+#[cfg(test)]
+mod tests;
 
 use std::io::Write;
 
@@ -19,13 +22,15 @@ use crate::link::Link;
 
 pub use self::csv::CsvSink;
 pub use self::html::HtmlSink;
-pub use self::jsonl::{
-    hit_json, link_json as jsonl_link, round, search_json, with_page, JsonlSink,
-};
+pub use self::jsonl::JsonlSink;
 pub use self::markdown::MarkdownSink;
+pub use self::record::{
+    place, round, DocumentRecord, HitRecord, LinkRecord, ParagraphRecord, RelatedRecord,
+    SearchRecord,
+};
 
 /// Output formats of `xref crossref`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Jsonl,
     Csv,
@@ -56,8 +61,9 @@ impl Format {
 
 /// Receives the cross-reference list, paragraph by paragraph, in index order.
 pub trait Sink {
-    fn begin(&mut self, index: &Index, about: &About) -> Result<()>;
-    fn paragraph(&mut self, index: &Index, row: usize, links: &[Link]) -> Result<()>;
+    /// Before the first paragraph: the documents in order, and how the list was made.
+    fn begin(&mut self, documents: &[DocRecord], about: &About) -> Result<()>;
+    fn paragraph(&mut self, paragraph: &ParagraphRecord) -> Result<()>;
     fn finish(&mut self) -> Result<()>;
 }
 
@@ -77,25 +83,17 @@ pub fn write_crossref(
     links: &[Vec<Link>],
     about: &About,
 ) -> Result<()> {
-    sink.begin(index, about)?;
+    sink.begin(&index.documents, about)?;
     for (row, l) in links.iter().enumerate() {
-        sink.paragraph(index, row, l)?;
+        sink.paragraph(&ParagraphRecord::new(index, row, l))?;
     }
     sink.finish()
 }
 
-/// "Title › section" for a paragraph row, with ", p. N" for PDF sources.
-pub fn place(index: &Index, row: usize) -> String {
+/// "Title › section, p. N" of an indexed paragraph.
+pub fn place_of(index: &Index, row: usize) -> String {
     let p = &index.paragraphs[row];
-    let title = &index.doc_of(row).title;
-    let place = match &p.section {
-        Some(s) => format!("{title} › {s}"),
-        None => title.clone(),
-    };
-    match p.page {
-        Some(page) => format!("{place}, p. {page}"),
-        None => place,
-    }
+    place(&index.doc_of(row).title, p.section.as_deref(), p.page)
 }
 
 /// The first `n` characters of `text`, with an ellipsis when cut.
@@ -136,21 +134,28 @@ pub(crate) struct Opening<'a> {
 }
 
 impl Edition {
-    pub(crate) fn advance<'a>(&mut self, index: &'a Index, row: usize) -> Opening<'a> {
-        let p = &index.paragraphs[row];
+    pub(crate) fn advance<'a>(&mut self, p: &ParagraphRecord<'a>) -> Opening<'a> {
         let mut opening = Opening {
             doc: None,
             section: None,
         };
-        if self.doc.as_deref() != Some(p.doc_id.as_str()) {
-            opening.doc = Some(index.doc_of(row));
-            self.doc = Some(p.doc_id.clone());
+        if self.doc.as_deref() != Some(p.document.id.as_str()) {
+            opening.doc = Some(p.document);
+            self.doc = Some(p.document.id.clone());
             self.section = None;
         }
-        if p.section.is_some() && p.section != self.section {
-            opening.section = p.section.as_deref();
-            self.section = p.section.clone();
+        if p.section.is_some() && p.section != self.section.as_deref() {
+            opening.section = p.section;
+            self.section = p.section.map(str::to_string);
         }
         opening
     }
+}
+
+/// Documents and paragraphs in the list's header.
+pub(crate) fn totals(documents: &[DocRecord]) -> (usize, usize) {
+    (
+        documents.len(),
+        documents.iter().map(|d| d.paragraphs).sum(),
+    )
 }

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use rayon::prelude::*;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{Server, MAX_BATCH, MAX_BODY, MAX_K, MAX_QUERY_CHARS};
-use crate::index::{Mode, HYBRID_WEIGHT};
-use crate::output::{self, About, Format};
+use crate::output::{self, About, DocumentRecord, Format, LinkRecord, RelatedRecord, SearchRecord};
+use crate::rank::{self, Mode, HYBRID_WEIGHT};
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -82,7 +82,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        (
+            self.status,
+            Json(ErrorBody {
+                error: &self.message,
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -119,27 +125,81 @@ fn check_k(k: usize) -> Result<usize, ApiError> {
     Ok(k)
 }
 
-async fn health(State(s): State<Arc<Server>>) -> Json<Value> {
-    let snap = s.snapshot();
-    Json(json!({
-        "status": "ok",
-        "model": snap.index.manifest.model.id,
-        "generation": snap.generation,
-        "documents": snap.index.documents.len(),
-        "paragraphs": snap.index.len(),
-        "threshold": output::round(snap.threshold),
-    }))
+/// `{"error": "…"}`.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
 }
 
-async fn docs(State(s): State<Arc<Server>>) -> Json<Value> {
+/// `GET /api/health`.
+#[derive(Serialize)]
+struct Health<'a> {
+    status: &'static str,
+    model: &'a str,
+    generation: &'a str,
+    documents: usize,
+    paragraphs: usize,
+    threshold: f64,
+    refused: Option<String>,
+}
+
+/// `GET /api/docs/{doc}`: a document's paragraphs in order.
+#[derive(Serialize)]
+struct DocView<'a> {
+    id: &'a str,
+    doc: &'a str,
+    source: &'a str,
+    min_score: f64,
+    paragraphs: Vec<DocParagraph<'a>>,
+}
+
+/// A paragraph of [`DocView`], with its links when they were asked for.
+#[derive(Serialize)]
+struct DocParagraph<'a> {
+    id: &'a str,
+    section: Option<&'a str>,
+    lang: &'a str,
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    links: Option<Vec<LinkRecord<'a>>>,
+}
+
+/// `POST /api/search`: one answer per question.
+#[derive(Serialize)]
+struct Results {
+    results: Vec<Value>,
+}
+
+async fn health(State(s): State<Arc<Server>>) -> Response {
     let snap = s.snapshot();
-    let docs: Vec<Value> = snap
+    Json(Health {
+        status: "ok",
+        model: &snap.index.manifest.model.id,
+        generation: &snap.generation,
+        documents: snap.index.documents.len(),
+        paragraphs: snap.index.len(),
+        threshold: output::round(snap.threshold),
+        refused: s.refused(),
+    })
+    .into_response()
+}
+
+async fn docs(State(s): State<Arc<Server>>) -> Response {
+    let snap = s.snapshot();
+    let docs: Vec<DocumentRecord> = snap
         .index
         .documents
         .iter()
-        .map(|d| json!({ "id": d.id, "doc": d.title, "paragraphs": d.paragraphs, "source": d.source }))
+        .map(|d| DocumentRecord {
+            id: Some(&d.id),
+            doc: &d.title,
+            paragraphs: d.paragraphs,
+            source: &d.source,
+        })
         .collect();
-    Json(Value::from(docs))
+    Json(docs).into_response()
 }
 
 #[derive(Deserialize)]
@@ -176,34 +236,42 @@ async fn doc(
             .filter(|&r| idx.paragraphs[r].doc_id == id)
             .collect();
         // Each paragraph's links are independent: ranked in parallel.
-        let paragraphs: Vec<Value> = rows
+        let links: Vec<Vec<crate::link::Link>> = rows
             .par_iter()
             .map(|&r| {
-                let para = &idx.paragraphs[r];
-                let mut v = output::with_page(
-                    json!({ "id": para.id, "section": para.section, "lang": idx.lang(r), "text": para.text }),
-                    para.page,
-                );
                 if p.links > 0 {
-                    let links: Vec<Value> = linker
-                        .from_row(r, false)
-                        .iter()
-                        .map(|l| output::jsonl_link(idx, l))
-                        .collect();
-                    v["links"] = Value::from(links);
+                    linker.from_row(r, false)
+                } else {
+                    Vec::new()
                 }
-                v
             })
             .collect();
-        json!({
-            "id": d.id,
-            "doc": d.title,
-            "source": d.source,
-            "min_score": output::round(min),
-            "paragraphs": paragraphs,
-        })
+        let paragraphs = rows
+            .iter()
+            .zip(&links)
+            .map(|(&r, links)| {
+                let para = &idx.paragraphs[r];
+                DocParagraph {
+                    id: &para.id,
+                    section: para.section.as_deref(),
+                    lang: idx.lang(r),
+                    text: &para.text,
+                    page: para.page,
+                    links: (p.links > 0)
+                        .then(|| links.iter().map(|l| LinkRecord::new(idx, l)).collect()),
+                }
+            })
+            .collect();
+        let view = DocView {
+            id: &d.id,
+            doc: &d.title,
+            source: &d.source,
+            min_score: output::round(min),
+            paragraphs,
+        };
+        Json(view).into_response()
     });
-    Ok(Json(out).into_response())
+    Ok(out)
 }
 
 #[derive(Deserialize)]
@@ -255,7 +323,7 @@ async fn search_post(
         ));
     }
     let answers = answer(&s, b.queries, b.k, b.mode, b.doc).await?;
-    Ok(Json(json!({ "results": answers })).into_response())
+    Ok(Json(Results { results: answers }).into_response())
 }
 
 /// Answer questions as `xref search --json` does.
@@ -307,14 +375,14 @@ async fn answer(
                 let hits = match &allowed {
                     Some(ids) => {
                         let allow = |r: usize| ids.contains(&idx.paragraphs[r].doc_id);
-                        idx.query(&v, q, k, mode, HYBRID_WEIGHT, Some(&allow))
+                        rank::answer(idx, &v, q, k, mode, HYBRID_WEIGHT, Some(&allow))
                     }
-                    None => idx.query(&v, q, k, mode, HYBRID_WEIGHT, None),
+                    None => rank::answer(idx, &v, q, k, mode, HYBRID_WEIGHT, None),
                 };
-                let confidence = idx.confidence(&v, q);
-                output::search_json(idx, q, &v, &hits, confidence)
+                let confidence = rank::confidence(idx, &v, q);
+                serde_json::to_value(SearchRecord::new(idx, q, &v, &hits, confidence))
             })
-            .collect())
+            .collect::<Result<_, _>>()?)
     })
     .await
     .map_err(|e| anyhow::anyhow!("search task failed: {e}"))??;
@@ -349,11 +417,14 @@ async fn related(
         snap.linker(k, p.min_score.unwrap_or(f32::MIN))
             .from_row(row, p.same_doc)
     });
-    let links: Vec<Value> = links
-        .iter()
-        .map(|l| output::jsonl_link(&snap.index, l))
-        .collect();
-    Ok(Json(json!({ "id": id, "links": links })).into_response())
+    let related = RelatedRecord {
+        id: Some(&id),
+        links: links
+            .iter()
+            .map(|l| LinkRecord::new(&snap.index, l))
+            .collect(),
+    };
+    Ok(Json(related).into_response())
 }
 
 #[derive(Deserialize)]

@@ -164,6 +164,9 @@ pub struct Server {
     current: RwLock<Arc<Snapshot>>,
     /// The `CURRENT` pointer whose generation last failed to open.
     failed: Mutex<Option<String>>,
+    /// Why the last check kept the served generation although `CURRENT` had moved (see
+    /// [`Server::refused`]).
+    refused: Mutex<Option<String>>,
 }
 
 impl Server {
@@ -178,6 +181,7 @@ impl Server {
             cache: Mutex::new(HashMap::new()),
             current: RwLock::new(Arc::new(snap)),
             failed: Mutex::new(None),
+            refused: Mutex::new(None),
         })
     }
 
@@ -230,9 +234,33 @@ impl Server {
     /// Pick up a new index generation if one was committed; `Ok(true)` when swapped. A
     /// generation that fails to open is reported once, not retried until `CURRENT` moves.
     pub fn refresh(&self) -> Result<bool> {
+        let result = self.try_refresh();
+        let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        match &result {
+            Err(e) => *refused = Some(format!("{e:#}")),
+            Ok(true) => *refused = None,
+            Ok(false) => {}
+        }
+        result
+    }
+
+    /// Why the generation `CURRENT` names is not served (it failed to open, or `CURRENT`
+    /// is unreadable), as of the last check; `None` when the served one is current.
+    pub fn refused(&self) -> Option<String> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn try_refresh(&self) -> Result<bool> {
         let now = pointer(&self.dir)?;
         let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
-        if now == self.snapshot().generation || failed.as_deref() == Some(now.as_str()) {
+        if now == self.snapshot().generation {
+            *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            return Ok(false);
+        }
+        if failed.as_deref() == Some(now.as_str()) {
             return Ok(false);
         }
         match Snapshot::open(&self.dir, &self.embedder) {

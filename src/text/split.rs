@@ -13,7 +13,7 @@
 //! Units are packed greedily into chunks; chunk boundaries are trimmed of
 //! whitespace. The result is a list of byte ranges into the input.
 
-use super::text::{is_cjk, is_closer};
+use super::script::is_cjk;
 use std::ops::Range;
 
 #[derive(Clone, Copy)]
@@ -87,6 +87,55 @@ pub fn sentences(text: &str) -> Vec<&str> {
         .into_iter()
         .filter_map(|(r, _)| trim_range(text, r))
         .map(|r| &text[r])
+        .collect()
+}
+
+/// Characters that end a sentence or a paragraph line.
+pub fn is_terminal(c: char) -> bool {
+    matches!(
+        c,
+        '。' | '！' | '？' | '!' | '?' | '；' | ';' | '…' | '.' | '：' | ':'
+    )
+}
+
+/// Closing quotes / brackets that may follow terminal punctuation.
+pub fn is_closer(c: char) -> bool {
+    matches!(
+        c,
+        '”' | '’' | '"' | '\'' | '」' | '』' | '》' | '）' | ')' | '】' | ']'
+    )
+}
+
+/// Sentences shorter than this many characters get no vector of their own.
+pub const MIN_SENTENCE_CHARS: usize = 8;
+
+/// The sentences of a paragraph that the index embeds on their own: none unless it has two
+/// or more of at least [`MIN_SENTENCE_CHARS`] characters (a one-sentence paragraph is its
+/// own sentence).
+pub fn sentence_units(text: &str) -> Vec<&str> {
+    let s: Vec<&str> = sentences(text)
+        .into_iter()
+        .filter(|s| s.chars().count() >= MIN_SENTENCE_CHARS)
+        .collect();
+    if s.len() >= 2 {
+        s
+    } else {
+        Vec::new()
+    }
+}
+
+/// Byte ranges of a paragraph's sentences ([`sentence_units`]), contiguous: each runs from
+/// the end of the one before to its own end (empty for a one-sentence paragraph).
+pub fn sentence_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut start = 0;
+    sentence_units(text)
+        .into_iter()
+        .map(|u| {
+            let end = u.as_ptr() as usize - text.as_ptr() as usize + u.len();
+            let span = start..end;
+            start = end;
+            span
+        })
         .collect()
 }
 
@@ -174,5 +223,38 @@ mod tests {
             parts,
             vec!["Growth was 5.3% in 2023.", "Next sentence here."]
         );
+    }
+
+    #[test]
+    fn sentence_units_need_two_real_sentences() {
+        assert_eq!(
+            sentence_units("要坚持把金融服务实体经济作为根本宗旨。深化金融供给侧结构性改革！好。"),
+            vec![
+                "要坚持把金融服务实体经济作为根本宗旨。",
+                "深化金融供给侧结构性改革！"
+            ]
+        );
+        assert_eq!(
+            sentence_units("GDP grew 5.3% last year. Exports rose by 7.1% as well."),
+            vec!["GDP grew 5.3% last year.", "Exports rose by 7.1% as well."]
+        );
+        // One sentence (plus a fragment too short to stand alone) gets no sentence vectors.
+        assert!(sentence_units("会议还研究了其他事项。好。").is_empty());
+        assert!(sentence_units("A single sentence without a full stop").is_empty());
+    }
+
+    #[test]
+    fn sentence_spans_are_contiguous_and_end_on_each_sentence() {
+        let text = "  First sentence here. Second one follows!  第三句在这里。";
+        let spans = sentence_spans(text);
+        let units = sentence_units(text);
+        assert_eq!(spans.len(), units.len());
+        assert_eq!(spans[0].start, 0);
+        for (w, u) in spans.windows(2).zip(&units) {
+            assert_eq!(w[0].end, w[1].start);
+            assert!(text[w[0].clone()].ends_with(u), "{:?}", &text[w[0].clone()]);
+        }
+        assert!(text[spans.last().unwrap().clone()].ends_with(units.last().unwrap()));
+        assert!(sentence_spans("One sentence only.").is_empty());
     }
 }

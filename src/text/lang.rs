@@ -11,20 +11,10 @@
 //! `.`, `$` or a digit, or containing a digit or underscore, is an identifier. A Han
 //! character counts as 1/1.7 of a word (the average length of a Chinese word).
 
+use super::script::{is_han, is_hangul, is_kana};
+
 /// Codes returned by [`detect`].
 pub const CODES: [&str; 7] = ["zh", "ja", "ko", "en", "ru", "ar", "und"];
-
-fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
-}
-
-fn is_kana(c: char) -> bool {
-    matches!(c as u32, 0x3040..=0x30FF | 0x31F0..=0x31FF)
-}
-
-fn is_hangul(c: char) -> bool {
-    matches!(c as u32, 0xAC00..=0xD7AF | 0x1100..=0x11FF | 0x3130..=0x318F)
-}
 
 /// The language of `text`: `"zh"`, `"ja"`, `"ko"`, `"en"` (any Latin-script text), `"ru"`
 /// (Cyrillic), `"ar"` (Arabic script) or `"und"` (no letters).

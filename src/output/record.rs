@@ -1,0 +1,195 @@
+//! The records behind every output: a paragraph with its links (`crossref`), one link
+//! (`crossref`, `related`, the API), one hit and an answered question (`search`), a
+//! document (`docs`). The JSON shapes are contracts (README, `serve/assets/openapi.json`):
+//! fields serialise in declaration order, scores with four decimals, `page` only for PDF
+//! sources and always last.
+
+use serde::{Serialize, Serializer};
+
+use crate::index::{DocRecord, Hit, Index};
+use crate::link::terms::shared_terms;
+use crate::link::Link;
+use crate::rank;
+
+/// Scores with 4 decimals: stable output without float noise.
+pub fn round(x: f32) -> f64 {
+    (x as f64 * 10_000.0).round() / 10_000.0
+}
+
+fn rounded<S: Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(round(*x))
+}
+
+/// "Title › section", with ", p. N" for PDF sources.
+pub fn place(doc: &str, section: Option<&str>, page: Option<u32>) -> String {
+    let place = match section {
+        Some(s) => format!("{doc} › {s}"),
+        None => doc.to_string(),
+    };
+    match page {
+        Some(page) => format!("{place}, p. {page}"),
+        None => place,
+    }
+}
+
+/// One link: its target paragraph, score, quotation mark and shared terms.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LinkRecord<'a> {
+    pub id: &'a str,
+    /// The target's document title.
+    pub doc: &'a str,
+    pub section: Option<&'a str>,
+    #[serde(serialize_with = "rounded")]
+    pub score: f32,
+    pub lang: &'a str,
+    pub quote: bool,
+    pub terms: &'a [String],
+    pub text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+}
+
+impl<'a> LinkRecord<'a> {
+    pub fn new(index: &'a Index, link: &'a Link) -> Self {
+        let p = &index.paragraphs[link.row];
+        Self {
+            id: &p.id,
+            doc: &index.doc_of(link.row).title,
+            section: p.section.as_deref(),
+            score: link.score,
+            lang: index.lang(link.row),
+            quote: link.quote,
+            terms: &link.terms,
+            text: &p.text,
+            page: p.page,
+        }
+    }
+
+    /// Where the target is ("Title › section, p. N").
+    pub fn place(&self) -> String {
+        place(self.doc, self.section, self.page)
+    }
+}
+
+/// A paragraph and its links: one line of `xref crossref --format jsonl`, one paragraph of
+/// every other format.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParagraphRecord<'a> {
+    pub id: &'a str,
+    /// The paragraph's document (not serialised: `doc` is its title).
+    #[serde(skip)]
+    pub document: &'a DocRecord,
+    pub doc: &'a str,
+    pub section: Option<&'a str>,
+    pub lang: &'a str,
+    pub text: &'a str,
+    pub links: Vec<LinkRecord<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+}
+
+impl<'a> ParagraphRecord<'a> {
+    pub fn new(index: &'a Index, row: usize, links: &'a [Link]) -> Self {
+        let p = &index.paragraphs[row];
+        let document = index.doc_of(row);
+        Self {
+            id: &p.id,
+            document,
+            doc: &document.title,
+            section: p.section.as_deref(),
+            lang: index.lang(row),
+            text: &p.text,
+            links: links.iter().map(|l| LinkRecord::new(index, l)).collect(),
+            page: p.page,
+        }
+    }
+
+    /// Where the paragraph is ("Title › section, p. N").
+    pub fn place(&self) -> String {
+        place(self.doc, self.section, self.page)
+    }
+}
+
+/// One hit of a search: an element of `"hits"` in `xref search --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HitRecord<'a> {
+    pub id: &'a str,
+    pub doc: &'a str,
+    pub section: Option<&'a str>,
+    #[serde(serialize_with = "rounded")]
+    pub score: f32,
+    pub lang: &'a str,
+    pub text: &'a str,
+    /// Key terms the question and the paragraph share.
+    pub terms: Vec<String>,
+    /// The paragraph's sentence closest to the question (multi-sentence paragraphs).
+    pub sentence: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+}
+
+impl<'a> HitRecord<'a> {
+    pub fn new(index: &'a Index, hit: &Hit, query: &str, vector: &[f32]) -> Self {
+        let p = &index.paragraphs[hit.row];
+        Self {
+            id: &p.id,
+            doc: &index.doc_of(hit.row).title,
+            section: p.section.as_deref(),
+            score: hit.score,
+            lang: index.lang(hit.row),
+            text: &p.text,
+            terms: shared_terms(query, &p.text),
+            sentence: rank::best_sentence(index, vector, hit.row),
+            page: p.page,
+        }
+    }
+}
+
+/// One answered question: a line of `xref search --json` (and `GET /api/search`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchRecord<'a> {
+    pub query: &'a str,
+    pub hits: Vec<HitRecord<'a>>,
+    /// Best cosine minus the out-of-corpus threshold ([`rank::confidence`]).
+    #[serde(serialize_with = "rounded")]
+    pub confidence: f32,
+    pub in_corpus: bool,
+}
+
+impl<'a> SearchRecord<'a> {
+    pub fn new(
+        index: &'a Index,
+        query: &'a str,
+        vector: &[f32],
+        hits: &[Hit],
+        confidence: f32,
+    ) -> Self {
+        Self {
+            query,
+            hits: hits
+                .iter()
+                .map(|h| HitRecord::new(index, h, query, vector))
+                .collect(),
+            confidence,
+            in_corpus: confidence >= 0.0,
+        }
+    }
+}
+
+/// The links of one paragraph or outside text: `xref related --json`, `GET /api/related`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RelatedRecord<'a> {
+    /// The source paragraph's id; `null` for an outside text.
+    pub id: Option<&'a str>,
+    pub links: Vec<LinkRecord<'a>>,
+}
+
+/// A document in a listing: `xref docs --json` (without `id`), `GET /api/docs`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<&'a str>,
+    pub doc: &'a str,
+    pub paragraphs: usize,
+    pub source: &'a str,
+}

@@ -1,0 +1,107 @@
+//! Candidates: the few rows worth scoring for a text — its nearest paragraphs and
+//! sentences, its best BM25 rows, and its nearest paragraphs in other languages on centred
+//! vectors (which plain cosine would rank below every same-language neighbour).
+
+use crate::embed::dot;
+use crate::index::lexical::{Lexical, Scorer};
+use crate::index::{ann, langspace, Hit, Index};
+
+/// Rows worth scoring for `query`: the `n` nearest paragraphs and, `with_sentences`, the
+/// paragraphs of the `n` nearest sentences (an exact scan: for one question it costs less
+/// than embedding the question), sorted by row.
+pub fn dense(
+    index: &Index,
+    query: &[f32],
+    n: usize,
+    with_sentences: bool,
+    allow: Option<&dyn Fn(usize) -> bool>,
+) -> Vec<usize> {
+    let owner_allowed = |s: usize| allow.is_none_or(|f| f(index.sentence_owner(s)));
+    let by_sentence = if with_sentences {
+        // On the 8-bit rows (a quarter of the memory to stream), twice as many as wanted,
+        // then the best of those on the f32 rows.
+        let rough = ann::top_of_scores(
+            &index.sentence_codes().scan(query),
+            2 * n,
+            Some(&owner_allowed),
+        );
+        let exact = rough.into_iter().map(|h| Hit {
+            row: h.row,
+            score: dot(index.sentence(h.row), query),
+        });
+        ann::top_hits(exact.collect(), n)
+    } else {
+        Vec::new()
+    };
+    let mut rows: Vec<usize> = index
+        .search(query, n, allow)
+        .iter()
+        .map(|h| h.row)
+        .chain(by_sentence.iter().map(|h| index.sentence_owner(h.row)))
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
+/// The nearest rows in *other* languages than `lang` to paragraph vector `vector`
+/// compared on centred vectors (an exact scan; empty for a one-language corpus).
+pub fn across_languages(
+    index: &Index,
+    vector: &[f32],
+    lang: &str,
+    n: usize,
+    allow: Option<&dyn Fn(usize) -> bool>,
+) -> Vec<usize> {
+    let Some(space) = index.space() else {
+        return Vec::new();
+    };
+    let query = langspace::centre(vector, space.centroid(lang).0);
+    // Only the other languages' rows: in a corpus that is mostly one language, the few
+    // paragraphs in others are all a source in the main language needs to scan.
+    let rows = space
+        .rows_not_in(lang)
+        .filter(|&r| allow.is_none_or(|f| f(r)));
+    ann::exact_search_rows(rows, |r| space.vector(r), &query, n)
+        .into_iter()
+        .map(|h| h.row)
+        .collect()
+}
+
+/// Candidates for hybrid ranking (questions and links alike): the dense candidates
+/// ([`dense`]) and the `n` best rows by `lex` that `allow` admits, sorted by row.
+pub fn hybrid(
+    index: &Index,
+    vector: &[f32],
+    lex: &Scorer<'_>,
+    n: usize,
+    with_sentences: bool,
+    allow: Option<&dyn Fn(usize) -> bool>,
+) -> Vec<usize> {
+    let mut rows = dense(index, vector, n, with_sentences, allow);
+    rows.extend(lex.candidates(n, allow));
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
+/// Lexical scores of `text` against every paragraph: BM25 over the ideal score of its
+/// terms, capped at 1 (see [`Scorer`]).
+pub fn lexical<'a>(index: &'a Index, text: &str) -> Scorer<'a> {
+    let terms = Lexical::terms(text, false);
+    index
+        .lexical()
+        .scorer(&terms, index.lexical().ideal_of(&terms))
+}
+
+/// [`lexical`] over the terms that text in another script can share: Latin words,
+/// identifiers and numbers (option names and figures survive translation; CJK bigrams
+/// never match English text); it scores nothing when `text` has none.
+///
+/// Scores are divided by the ideal score of *all* of the text's terms, so an identifier
+/// that a Chinese paragraph shares with an English one counts for its share of the
+/// paragraph, not as a full match.
+pub fn lexical_across<'a>(index: &'a Index, text: &str) -> Scorer<'a> {
+    let ideal = index.lexical().ideal_of(&Lexical::terms(text, false));
+    index.lexical().scorer(&Lexical::terms(text, true), ideal)
+}

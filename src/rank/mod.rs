@@ -1,0 +1,146 @@
+//! Ranking: every score xref orders paragraphs by, in one place — the dense score of a
+//! question or a pair of paragraphs ([`dense`]), the candidates worth scoring
+//! ([`candidates`]), hybrid questions and how sure an answer is ([`question`]), and the
+//! weights and thresholds behind them. The index stores vectors and postings and answers
+//! nearest-neighbour searches; links ([`crate::link`]), search and `xref eval` rank through
+//! this module.
+//!
+//! Two blends make every score:
+//! - dense: `(1 − s)·cos(whole) + s·max cos(sentence)` ([`Weights::dense`]): a question
+//!   usually asks about one sentence of a paragraph, which the whole paragraph's vector
+//!   dilutes; two related paragraphs often share one sentence's content;
+//! - hybrid: `(1 − w)·dense + w·lexical` ([`Weights::fuse`]), `lexical` being BM25 over the
+//!   ideal score of the source's terms (capped at 1).
+
+pub mod candidates;
+pub mod dense;
+pub mod question;
+
+use serde::{Deserialize, Serialize};
+
+pub use question::{answer, best_sentence, confidence};
+
+/// How questions are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Dense scores of the dense candidates.
+    Dense,
+    /// BM25 alone, scores relative to the best hit.
+    Lexical,
+    /// Dense and lexical fused over both channels' candidates (the default).
+    Hybrid,
+}
+
+/// The weights of one kind of ranking.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// Weight `w` of the lexical channel in [`Weights::fuse`].
+    pub lexical: f32,
+    /// Weight `s` of the best sentence in [`Weights::dense`].
+    pub sentence: f32,
+}
+
+impl Weights {
+    /// Questions (tuned with `xref eval` on the seed's gold set: see the README).
+    pub const QUESTION: Weights = Weights {
+        lexical: 0.1,
+        sentence: 0.7,
+    };
+    /// Links between paragraphs (tuned the same way, reported on the manual pages too).
+    pub const LINK: Weights = Weights {
+        lexical: 0.5,
+        sentence: 0.5,
+    };
+
+    /// `(1 − s)·whole + s·best`, or `whole` alone when there is no sentence score.
+    pub fn dense(&self, whole: f32, best_sentence: Option<f32>) -> f32 {
+        match best_sentence {
+            Some(best) => (1.0 - self.sentence) * whole + self.sentence * best,
+            None => whole,
+        }
+    }
+
+    /// `(1 − w)·dense + w·lexical`.
+    pub fn fuse(&self, dense: f32, lexical: f32) -> f32 {
+        (1.0 - self.lexical) * dense + self.lexical * lexical
+    }
+}
+
+/// Weight of the lexical channel in hybrid questions (`xref search --weight`'s default).
+pub const HYBRID_WEIGHT: f32 = Weights::QUESTION.lexical;
+
+/// Best-hit cosine below which a question in the corpus's own script is probably not
+/// answered by it (see [`confidence`]).
+pub const SAME_LANGUAGE_MIN: f32 = 0.85;
+/// The same for a question in another script (cross-lingual scores run lower).
+pub const CROSS_LANGUAGE_MIN: f32 = 0.755;
+
+/// Candidates a question gathers per channel for `k` answers.
+pub fn question_breadth(k: usize) -> usize {
+    (4 * k).max(50)
+}
+
+/// Candidates a link search gathers per channel for `k` links.
+pub fn link_breadth(k: usize) -> usize {
+    (5 * k).max(50)
+}
+
+/// A score distribution's mean and standard deviation: maps scores of one population
+/// (a language pair) onto another's scale, `s' = μ_ref + σ_ref·(s − μ)/σ`, so that one
+/// ranking and one threshold treat both alike.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Standard {
+    pub mean: f32,
+    pub sd: f32,
+}
+
+impl Standard {
+    /// Mean and (population) standard deviation of `scores`; `None` for fewer than two.
+    pub fn of(scores: &[f32]) -> Option<Self> {
+        if scores.len() < 2 {
+            return None;
+        }
+        let mean = scores.iter().sum::<f32>() / scores.len() as f32;
+        let sd =
+            (scores.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / scores.len() as f32).sqrt();
+        Some(Self { mean, sd })
+    }
+
+    /// `score` moved from this distribution onto `reference`'s (unchanged when this one
+    /// has no spread).
+    pub fn map(&self, score: f32, reference: &Standard) -> f32 {
+        if self.sd > 1e-6 {
+            reference.mean + reference.sd * (score - self.mean) / self.sd
+        } else {
+            score
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blends() {
+        let w = Weights {
+            lexical: 0.25,
+            sentence: 0.5,
+        };
+        assert_eq!(w.dense(0.8, None), 0.8);
+        assert!((w.dense(0.8, Some(0.6)) - 0.7).abs() < 1e-6);
+        assert!((w.fuse(0.8, 0.4) - 0.7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn standard_maps_onto_the_reference() {
+        let a = Standard::of(&[0.6, 0.7, 0.8]).unwrap();
+        let r = Standard { mean: 0.8, sd: 0.2 };
+        assert!((a.map(0.7, &r) - 0.8).abs() < 1e-6);
+        assert!(a.map(0.8, &r) > 0.8);
+        assert!(Standard::of(&[0.5]).is_none());
+        let flat = Standard::of(&[0.5, 0.5]).unwrap();
+        assert_eq!(flat.map(0.9, &r), 0.9);
+    }
+}

@@ -1,0 +1,184 @@
+//! Questions: rows answering a text, best first; the sentence that answers; whether the
+//! corpus answers at all.
+
+use std::collections::HashMap;
+
+use super::{candidates, dense, question_breadth, Mode, Standard, Weights};
+use super::{CROSS_LANGUAGE_MIN, SAME_LANGUAGE_MIN};
+use crate::embed::dot;
+use crate::index::{ann, langspace, Hit, Index};
+use crate::text::{cjk_ratio, lang, sentence_units};
+
+/// Per target language, the distribution of a question's paragraph scores, and the
+/// reference they are mapped onto. `None` for a one-language corpus.
+type QuestionNorm<'a> = Option<(HashMap<&'a str, Standard>, Standard)>;
+
+/// Rows answering a question, best first, by `mode`: `Dense` ([`dense::score`] of the
+/// dense candidates, with [`Weights::QUESTION`]), `Lexical` (BM25, scores normalised to
+/// the best hit), or `Hybrid`: the union of both candidate lists re-scored as
+/// `(1 − w)·dense + w·bm25/bm25_ideal` with `w` = `weight`, where `bm25_ideal` is what a
+/// paragraph matching every query term once would score (so a lone common term — a year,
+/// a number — adds little). In a multilingual corpus, answers in another language are
+/// scored on centred vectors and mapped onto the scale of the question's language.
+pub fn answer(
+    index: &Index,
+    vector: &[f32],
+    text: &str,
+    k: usize,
+    mode: Mode,
+    weight: f32,
+    allow: Option<&dyn Fn(usize) -> bool>,
+) -> Vec<Hit> {
+    let n = question_breadth(k);
+    let weights = Weights {
+        lexical: weight,
+        ..Weights::QUESTION
+    };
+    let mut hits: Vec<Hit> = match mode {
+        Mode::Lexical => {
+            let hits = index.lexical().search(text, k, allow);
+            let max = hits.first().map_or(1.0, |h| h.1.max(f32::MIN_POSITIVE));
+            return hits
+                .into_iter()
+                .map(|(row, s)| Hit {
+                    row,
+                    score: s / max,
+                })
+                .collect();
+        }
+        Mode::Dense => {
+            let lang = lang::detect(text);
+            let norm = question_norm(index, vector, lang);
+            let mut rows = candidates::dense(index, vector, n, true, allow);
+            rows.extend(candidates::across_languages(index, vector, lang, n, allow));
+            rows.sort_unstable();
+            rows.dedup();
+            rows.into_iter()
+                .map(|row| Hit {
+                    row,
+                    score: question_dense(index, vector, lang, row, &norm),
+                })
+                .collect()
+        }
+        Mode::Hybrid => {
+            let lang = lang::detect(text);
+            let norm = question_norm(index, vector, lang);
+            let lex = candidates::lexical(index, text);
+            let mut rows = candidates::hybrid(index, vector, &lex, n, true, allow);
+            let across = index
+                .is_multilingual()
+                .then(|| candidates::lexical_across(index, text));
+            rows.extend(candidates::across_languages(index, vector, lang, n, allow));
+            rows.sort_unstable();
+            rows.dedup();
+            rows.into_iter()
+                .map(|row| {
+                    // Across languages only identifiers and numbers can be shared.
+                    let l = match &across {
+                        Some(across) if index.lang(row) != lang => across.get(row),
+                        _ => lex.get(row),
+                    };
+                    Hit {
+                        row,
+                        score: weights.fuse(question_dense(index, vector, lang, row, &norm), l),
+                    }
+                })
+                .collect()
+        }
+    };
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
+    hits.truncate(k);
+    hits
+}
+
+/// Per target language, the mean and sd of a question's paragraph scores (plain within
+/// its language, centred across), and the reference they are mapped onto: the
+/// question's own language's, else the largest language's. `None` for a one-language
+/// corpus. Makes an answer in another language rank with, not below, one in the
+/// question's language (see `link::PairNorm` for the same idea on links).
+fn question_norm<'a>(index: &'a Index, vector: &[f32], lang: &str) -> QuestionNorm<'a> {
+    let space = index.space()?;
+    let centred = langspace::centre(vector, space.centroid(lang).0);
+    let mut acc: HashMap<&str, (f64, f64, usize)> = HashMap::new();
+    for r in 0..index.len() {
+        let s = if index.lang(r) == lang {
+            dot(vector, index.vector(r))
+        } else {
+            dot(&centred, space.vector(r))
+        } as f64;
+        let e = acc.entry(index.lang(r)).or_default();
+        e.0 += s;
+        e.1 += s * s;
+        e.2 += 1;
+    }
+    let stats: HashMap<&str, Standard> = acc
+        .iter()
+        .map(|(l, &(s, ss, n))| {
+            let mean = s / n as f64;
+            let sd = (ss / n as f64 - mean * mean).max(0.0).sqrt();
+            (
+                *l,
+                Standard {
+                    mean: mean as f32,
+                    sd: sd as f32,
+                },
+            )
+        })
+        .collect();
+    let reference = stats.get(lang).copied().or_else(|| {
+        acc.iter()
+            .max_by_key(|(l, e)| (e.2, **l))
+            .map(|(l, _)| stats[l])
+    })?;
+    Some((stats, reference))
+}
+
+/// A question's dense score for `row`: [`dense::score`] in its own language,
+/// [`dense::score_across`] in another, mapped by `norm` (see [`question_norm`]).
+fn question_dense(
+    index: &Index,
+    vector: &[f32],
+    lang: &str,
+    row: usize,
+    norm: &QuestionNorm,
+) -> f32 {
+    let s = dense::score_in(index, vector, lang, row, Weights::QUESTION);
+    let Some((stats, reference)) = norm else {
+        return s;
+    };
+    match stats.get(index.lang(row)) {
+        Some(standard) => standard.map(s, reference),
+        None => s,
+    }
+}
+
+/// The sentence of paragraph `row` closest to `query`, when the paragraph has sentence
+/// vectors (the sentence that most likely answers a question).
+pub fn best_sentence<'a>(index: &'a Index, query: &[f32], row: usize) -> Option<&'a str> {
+    if index.sentence_range(row).is_empty() {
+        return None;
+    }
+    let scores: Vec<f32> = index.units(row).map(|u| dot(query, u)).collect();
+    let best = (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]))?;
+    let units = sentence_units(&index.paragraphs[row].text);
+    // The same split that produced the vectors (the format version pins it).
+    (units.len() == scores.len()).then(|| units[best])
+}
+
+/// Whether a question is likely answered by this corpus, as a margin: the best cosine
+/// minus the threshold for the question's language relation to the corpus (positive: in
+/// corpus). Cross-lingual scores run about 0.1 lower than same-language ones with e5, so
+/// a question written mostly in the corpus's script (CJK or not) is held to
+/// [`SAME_LANGUAGE_MIN`], any other to [`CROSS_LANGUAGE_MIN`]. Both were calibrated with
+/// `xref eval` on the seed's gold set, where they separate every out-of-corpus question.
+pub fn confidence(index: &Index, vector: &[f32], question: &str) -> f32 {
+    let top = ann::scan(index.vectors(), index.dim(), vector)
+        .into_iter()
+        .fold(f32::MIN, f32::max);
+    let same = (cjk_ratio(question) >= 0.5) == (index.cjk_ratio() >= 0.5);
+    top - if same {
+        SAME_LANGUAGE_MIN
+    } else {
+        CROSS_LANGUAGE_MIN
+    }
+}
