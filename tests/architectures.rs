@@ -19,6 +19,32 @@ const LAYERS: usize = 2;
 const VOCAB: usize = 120;
 const POSITIONS: usize = 64;
 
+/// Normal deviates from a fixed seed (xorshift64* and Box–Muller): every run writes the
+/// same checkpoints, so a failure reproduces.
+struct Normal(u64);
+
+impl Normal {
+    fn uniform(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        // 53 random bits in (0, 1].
+        ((self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+    }
+
+    fn tensor(&mut self, shape: &[usize], sd: f64, mean: f64, dev: &Device) -> Tensor {
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n)
+            .map(|_| {
+                let (u1, u2) = (self.uniform(), self.uniform());
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                (mean + sd * z) as f32
+            })
+            .collect();
+        Tensor::from_vec(v, shape, dev).unwrap()
+    }
+}
+
 fn write_model(dir: &Path, arch: Architecture) -> ModelDir {
     write_model_as(dir, arch, DType::F32, "")
 }
@@ -28,12 +54,9 @@ fn write_model(dir: &Path, arch: Architecture) -> ModelDir {
 fn write_model_as(dir: &Path, arch: Architecture, dtype: DType, prefix: &str) -> ModelDir {
     let dev = Device::Cpu;
     // Random values: both encoders read the same file, so only their agreement matters.
+    let rng = std::cell::RefCell::new(Normal(0x9E37_79B9_7F4A_7C15));
     let t = |shape: &[usize], scale: f64, offset: f64| {
-        let x = Tensor::randn(0f32, 1f32, shape, &dev).unwrap();
-        ((x * scale).unwrap() + offset)
-            .unwrap()
-            .to_dtype(DType::F32)
-            .unwrap()
+        rng.borrow_mut().tensor(shape, scale, offset, &dev)
     };
     let mut w: HashMap<String, Tensor> = HashMap::new();
     let types = if arch == Architecture::Bert { 2 } else { 1 };
@@ -61,7 +84,7 @@ fn write_model_as(dir: &Path, arch: Architecture, dtype: DType, prefix: &str) ->
         );
         ln(&mut w, format!("encoder.layer.{l}.output.LayerNorm"));
     }
-    let t2 = |shape: &[usize]| Tensor::randn(0f32, 0.15f32, shape, &dev).unwrap();
+    let t2 = |shape: &[usize]| rng.borrow_mut().tensor(shape, 0.15, 0.0, &dev);
     for l in 0..LAYERS {
         let p = format!("encoder.layer.{l}");
         for part in ["query", "key", "value"] {

@@ -615,6 +615,82 @@ fn every_corrupted_index_file_gives_a_clear_error() {
     }
 }
 
+/// The same damage with every checksum recomputed (manifest and `CURRENT`), so that the
+/// damage gets past the checksums to the parsers behind them: a truncated file is refused
+/// with a clear error; a flipped byte is refused or, where it still makes a valid file
+/// (a letter of a paragraph, a component of a vector), read; never a panic.
+#[test]
+fn damage_behind_matching_checksums_reaches_the_parsers_and_is_refused() {
+    let (dir, idx) = small_corpus("damaged-parsers");
+    let pointer = std::fs::read_to_string(Path::new(&idx).join("CURRENT")).unwrap();
+    let current = pointer.split_whitespace().next().unwrap().to_string();
+    let gen = Path::new(&idx).join(&current);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(gen.join("manifest.json")).unwrap()).unwrap();
+    let names: Vec<String> = manifest["checksums"]
+        .as_object()
+        .expect("the manifest lists its files' checksums")
+        .keys()
+        .cloned()
+        .collect();
+    assert!(names.len() >= 6, "{names:?}");
+    let mut refused = 0;
+    for (i, name) in names.iter().enumerate() {
+        for mode in ["truncate", "flip-1/4", "flip-1/2", "flip-3/4", "empty"] {
+            let copy = dir.join(format!("parsers-{i}-{mode}"));
+            copy_dir(Path::new(&idx), &copy);
+            let g = copy.join(&current);
+            let mut bytes = std::fs::read(g.join(name)).unwrap();
+            match mode {
+                "truncate" => bytes.truncate(bytes.len() / 2),
+                "empty" => bytes.clear(),
+                flip => {
+                    let at = match flip {
+                        "flip-1/4" => bytes.len() / 4,
+                        "flip-1/2" => bytes.len() / 2,
+                        _ => bytes.len() * 3 / 4,
+                    };
+                    bytes[at] ^= 0x5a;
+                }
+            }
+            std::fs::write(g.join(name), &bytes).unwrap();
+            let mut m = manifest.clone();
+            m["checksums"][name.as_str()] = xref::index::store::sha256_bytes(&bytes).into();
+            let manifest_bytes = serde_json::to_vec_pretty(&m).unwrap();
+            std::fs::write(g.join("manifest.json"), &manifest_bytes).unwrap();
+            std::fs::write(
+                copy.join("CURRENT"),
+                format!(
+                    "{current} {}",
+                    xref::index::store::sha256_bytes(&manifest_bytes)
+                ),
+            )
+            .unwrap();
+            let out = xref(&["search", "金融", "--index", copy.to_str().unwrap()]);
+            let err = stderr(&out);
+            assert!(!err.contains("panicked"), "{name} {mode}: {err}");
+            match out.status.code() {
+                Some(0) => assert!(
+                    mode.starts_with("flip"),
+                    "{name} {mode}: a cut file was read as if whole"
+                ),
+                Some(2) => {
+                    refused += 1;
+                    assert!(
+                        err.contains("corrupt") || err.contains("damaged"),
+                        "{name} {mode}: {err}"
+                    );
+                }
+                other => panic!("{name} {mode}: exit {other:?}: {err}"),
+            }
+        }
+    }
+    assert!(
+        refused >= 2 * names.len(),
+        "every cut or emptied file is refused"
+    );
+}
+
 #[test]
 fn foreign_directory_and_other_model_are_refused() {
     let (dir, idx) = small_corpus("foreign");

@@ -122,6 +122,7 @@ fn every_encoder_path_matches_reference() {
     let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
     for path in ["f32", "bf16", "candle"] {
         let e = common::embedder_with(path);
+        common::assert_path(e, path);
         let batched = e.embed(&texts, Prefix::None).unwrap();
         for (item, got) in items.iter().zip(&batched) {
             let alone = e.embed_one(&item.text, Prefix::None).unwrap();
@@ -171,6 +172,9 @@ fn native_f32_matches_candle_plain_path_on_seed() {
 /// The fast path stays within cosine 0.999 of the exact path on every seed paragraph.
 #[test]
 fn bf16_fast_path_is_within_0999_of_exact_on_every_seed_paragraph() {
+    if !common::assert_path(common::embedder_with("bf16"), "bf16") {
+        return;
+    }
     let paragraphs = common::seed_paragraphs();
     let exact = common::embedder_with("f32")
         .embed(&paragraphs, Prefix::Passage)

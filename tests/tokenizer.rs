@@ -74,3 +74,68 @@ fn same_ids_as_tokenizers_on_edge_cases() {
     check(&fast, &reference, &"新质生产力".repeat(400));
     check(&fast, &reference, &"word ".repeat(2000));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Random text from many scripts, spaces, punctuation, special-token look-alikes,
+    /// combining marks and emoji: the same ids as the `tokenizers` crate.
+    #[test]
+    fn same_ids_as_tokenizers_on_random_text(
+        parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..24),
+    ) {
+        static BOTH: std::sync::OnceLock<(Unigram, tokenizers::Tokenizer)> = std::sync::OnceLock::new();
+        let (fast, reference) = BOTH.get_or_init(both);
+        let text: String = parts.concat();
+        let want = reference.encode(text.as_str(), true).unwrap().get_ids().to_vec();
+        proptest::prop_assert_eq!(fast.encode(&text), want, "{:?}", text);
+    }
+}
+
+const PIECES: &[&str] = &[
+    "新质生产力",
+    "的",
+    "，",
+    "。",
+    "发展",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\u{3000}",
+    "a",
+    "The",
+    "quick",
+    "brown",
+    "-",
+    "--help",
+    "5.3%",
+    "2024",
+    "１２３",
+    "Ｆｕｌｌ",
+    "é",
+    "e\u{301}",
+    "ﬁ",
+    "①",
+    "™",
+    "👍🏽",
+    "👨‍👩‍👧",
+    "🇨🇳",
+    "한국어",
+    "日本語",
+    "テキスト",
+    "русский",
+    "العربية",
+    "עברית",
+    "हिन्दी",
+    "<s>",
+    "</s>",
+    "<pad>",
+    "<unk>",
+    "<mask>",
+    "▁",
+    "query: ",
+    "passage: ",
+    "\u{200b}",
+    "\u{feff}",
+];

@@ -11,17 +11,21 @@ pub enum Mark {
 
 /// Byte ranges of `text` covered by `terms` (case-insensitive for Latin), merged.
 pub fn spans(text: &str, terms: &[String]) -> Vec<(usize, usize)> {
-    let lower = text.to_lowercase();
-    if lower.len() != text.len() {
-        // Lower-casing changed byte offsets (rare scripts): match case-sensitively.
+    // Matches in the lower-cased text are byte ranges of `text` only if every character
+    // keeps its UTF-8 length ("ẞ" → "ß" shrinks, "İ" → "i̇" grows: two such characters can
+    // even keep the total length while moving every boundary between them).
+    let same_offsets = text
+        .chars()
+        .all(|c| c.to_lowercase().map(char::len_utf8).sum::<usize>() == c.len_utf8());
+    if !same_offsets {
         return merge(find_all(text, terms));
     }
-    merge(find_all(&lower, terms))
+    merge(find_all(&text.to_lowercase(), terms))
 }
 
 fn find_all(hay: &str, terms: &[String]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    for t in terms {
+    for t in terms.iter().filter(|t| !t.is_empty()) {
         let mut from = 0;
         while let Some(pos) = hay[from..].find(t.as_str()) {
             let start = from + pos;
@@ -84,4 +88,39 @@ mod tests {
             "**Green** **finance** matters"
         );
     }
+
+    #[test]
+    fn lower_case_that_moves_boundaries_is_matched_case_sensitively() {
+        // "ẞİ" and its lower case "ßi̇" are both 5 bytes, but "i" sits at byte 2 of the
+        // lower case, inside "ẞ" in the text: matching there used to cut a character.
+        assert_eq!(highlight("ẞİ", &["i".into()], Mark::Stars), "ẞİ");
+        assert_eq!(highlight("ẞİ ok", &["ok".into()], Mark::Stars), "ẞİ **ok**");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever the text and terms (scripts whose lower case changes byte lengths
+        /// included), marking cuts only at character boundaries and removing the marks
+        /// gives the text back.
+        #[test]
+        fn marks_fall_on_character_boundaries(
+            text in proptest::collection::vec(proptest::sample::select(ALPHABET), 0..60),
+            terms in proptest::collection::vec(proptest::collection::vec(proptest::sample::select(ALPHABET), 0..4), 0..4),
+        ) {
+            let text: String = text.into_iter().collect();
+            let terms: Vec<String> = terms.into_iter().map(|t| t.into_iter().collect()).collect();
+            for (s, e) in spans(&text, &terms.iter().map(|t| t.to_lowercase()).collect::<Vec<_>>()) {
+                proptest::prop_assert!(text.is_char_boundary(s) && text.is_char_boundary(e) && s < e);
+            }
+            let marked = highlight(&text, &terms, Mark::Stars);
+            proptest::prop_assert_eq!(marked.replace("**", ""), text.replace("**", ""));
+        }
+    }
+
+    /// Characters whose lower case is longer or shorter in UTF-8, CJK, Latin, marks.
+    const ALPHABET: &[char] = &[
+        'a', 'B', 'c', ' ', 'ẞ', 'ß', 'İ', 'i', 'Σ', 'ς', 'K', 'Ⱥ', 'ⱥ', '中', '文', '新', '质',
+        'é', '\u{301}', '*', '👍', 'Ω',
+    ];
 }

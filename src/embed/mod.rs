@@ -185,12 +185,11 @@ impl Embedder {
         });
         let (encoder, dim) = encoder?;
         let tokenizer = tokenizer.map_err(|_| anyhow!("the tokenizer loader panicked"))??;
-        let cfg: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&model.config)?)?;
-        let positions = cfg
-            .get("max_position_embeddings")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(512) as usize;
+        let config = std::fs::read_to_string(&model.config)
+            .with_context(|| format!("reading {}", model.config.display()))?;
+        let cfg =
+            bert::Config::parse(&config).map_err(|e| anyhow!("{}: {e}", model.dir.display()))?;
+        let positions = cfg.max_position_embeddings;
         // XLM-RoBERTa positions start after the padding index (offset 2).
         let max_len = match model.architecture {
             Architecture::Bert => positions.min(512),
@@ -206,14 +205,8 @@ impl Embedder {
             info: model.info.clone(),
             dim,
             max_len,
-            heads: cfg
-                .get("num_attention_heads")
-                .and_then(|v| v.as_u64())
-                .unwrap_or(12) as usize,
-            ffn: cfg
-                .get("intermediate_size")
-                .and_then(|v| v.as_u64())
-                .unwrap_or(1536) as usize,
+            heads: cfg.num_attention_heads,
+            ffn: cfg.intermediate_size,
             cls_id,
             sep_id,
             pad_id,

@@ -257,4 +257,40 @@ mod tests {
         assert!(text[spans.last().unwrap().clone()].ends_with(units.last().unwrap()));
         assert!(sentence_spans("One sentence only.").is_empty());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Chunks are in order, disjoint, cut at character boundaries, at most `max`
+        /// characters, and together keep every non-space character of the text.
+        #[test]
+        fn chunks_cover_the_text_within_the_limit(
+            text in proptest::collection::vec(proptest::sample::select(ALPHABET), 0..400),
+            max in 1usize..80,
+        ) {
+            let text: String = text.into_iter().collect();
+            let chunks = split_chunks(&text, max);
+            let mut at = 0;
+            let mut kept = String::new();
+            for r in &chunks {
+                proptest::prop_assert!(r.start >= at && r.start < r.end, "{chunks:?}");
+                proptest::prop_assert!(text.is_char_boundary(r.start) && text.is_char_boundary(r.end));
+                proptest::prop_assert!(text[r.clone()].chars().count() <= max, "{:?}", &text[r.clone()]);
+                kept.extend(text[r.clone()].chars().filter(|c| !c.is_whitespace()));
+                at = r.end;
+            }
+            let all: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            proptest::prop_assert_eq!(kept, all);
+            for s in sentences(&text) {
+                proptest::prop_assert!(!s.is_empty() && text.contains(s));
+            }
+        }
+    }
+
+    /// Sentence and clause punctuation of both scripts, quotes and brackets, spaces, digits.
+    const ALPHABET: &[char] = &[
+        '中', '文', '句', '子', 'a', 'b', 'c', 'x', ' ', ' ', '\n', '\u{3000}', '。', '！', '？',
+        '；', '…', '，', '、', '：', '.', '!', '?', ';', ',', ':', '"', '”', '」', '）', ')', '5',
+        '3', '%',
+    ];
 }

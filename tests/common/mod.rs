@@ -67,6 +67,31 @@ pub fn embedder_with(path: &str) -> &'static Embedder {
     })
 }
 
+/// Check that `e` runs the encoder path a test asked for (`embedder_with`'s names); a CPU
+/// without AVX-512 BF16 runs the exact path for "bf16", which is said on standard error so
+/// a bf16 test that compared f32 with f32 does not pass unnoticed. Returns whether the path
+/// asked for is the one that runs.
+pub fn assert_path(e: &Embedder, path: &str) -> bool {
+    let described = e.describe();
+    let expected = match path {
+        "f32" => "native f32",
+        "bf16" if !xref::embed::kernels::cpu().avx512_bf16 => {
+            assert_eq!(
+                described, "native f32",
+                "bf16 without AVX-512 BF16 falls back"
+            );
+            eprintln!(
+                "SKIPPED bf16 checks: this CPU has no AVX-512 BF16 (the bf16 embedder runs f32)"
+            );
+            return false;
+        }
+        "bf16" => "native bf16",
+        _ => "candle f32 on Cpu",
+    };
+    assert_eq!(described, expected, "the encoder path the test asked for");
+    true
+}
+
 /// Every paragraph of the seed corpus.
 pub fn seed_paragraphs() -> Vec<String> {
     let corpus = xref::ingest::ingest_paths(&[seed()], &xref::ingest::IngestOptions::default())

@@ -90,13 +90,17 @@ impl std::str::FromStr for Precision {
     }
 }
 
-/// The model configuration fields the encoder reads.
+/// The model configuration fields xref reads (`config.json`), parsed once for every
+/// architecture: the shape the embedder batches by, and what the native encoder needs.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct Config {
     pub hidden_size: usize,
     pub num_attention_heads: usize,
     pub num_hidden_layers: usize,
     pub intermediate_size: usize,
+    /// Position embeddings: the longest input (XLM-RoBERTa's start after the padding
+    /// index, so it takes 2 fewer tokens).
+    pub max_position_embeddings: usize,
     #[serde(default = "default_act")]
     pub hidden_act: String,
     #[serde(default = "default_eps")]
@@ -108,11 +112,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// Parse a model's `config.json`; the error names the missing or malformed field.
+    pub fn parse(config: &str) -> std::result::Result<Self, String> {
+        serde_json::from_str(config).map_err(|e| format!("config.json: {e}"))
+    }
+
     /// Parse a model config, if the native encoder implements it; the error says why not
     /// (the caller then uses candle's model): an unparsable config, another activation than
     /// GELU (erf), or relative position embeddings.
     pub fn native(config: &str) -> std::result::Result<Self, String> {
-        let cfg: Config = serde_json::from_str(config).map_err(|e| format!("config: {e}"))?;
+        let cfg = Self::parse(config)?;
         if cfg.hidden_act != "gelu" {
             return Err(format!("activation {:?}", cfg.hidden_act));
         }
