@@ -709,6 +709,43 @@ fn html_input() {
     assert_eq!(docs[0].paragraphs[0].section, None);
 }
 
+/// What html5ever's tokenizer brings: every character reference of the HTML standard,
+/// raw text that looks like markup, markup a browser forgives; and page furniture of
+/// documentation generators skipped with everything inside it.
+#[test]
+fn html_references_raw_text_and_page_furniture() {
+    let html = r#"<!doctype html><html><head><title>Guide &mdash; &frac12; &NotEqualTilde;</title>
+<script>if (a < b && c) { document.write("<p>not text</p>"); }</script></head><body>
+<div class="related" role="navigation"><ul><li><a href="i.html">index</a></li><li>next |</li></ul></div>
+<div class="sphinxsidebar"><div><h3>Table of Contents</h3><ul><li>Heading in the sidebar</li></ul></div>
+<div><p>Previous topic: nested divs inside the sidebar</p></div></div>
+<div class="navheader"><table><tr><td>Prev</td><td>Up</td><td>Next</td></tr></table></div>
+<div class="body" role="main">
+<h1>Guide</h1>
+<p>Hearts &hearts;, fractions &frac34;, a &NotEqualTilde; relation, a bare &amp ampersand and 5 &lt; 6 &gt; 4.</p>
+<p>Unclosed paragraph with <b>bold <i>nested</b> markup that a browser forgives
+<p>And a second one after it, with text that mentions &lt;p&gt; tags literally.
+<div role="search"><form><input name="q"> Search this site</form></div>
+</div>
+<footer>Copyright 2024, licensed under the PSF License.</footer>
+<div class="footer" role="contentinfo">&copy; Copyright again.</div>
+<div class="navfooter">Prev Home Next</div>
+</body></html>"#;
+    let docs = ingest_bytes(html.as_bytes(), "guide.html", &IngestOptions::default()).unwrap();
+    let d = &docs[0];
+    assert_eq!(d.title, "Guide — ½ ≂̸");
+    let texts: Vec<&str> = d.paragraphs.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        vec![
+            "Hearts ♥, fractions ¾, a ≂̸ relation, a bare & ampersand and 5 < 6 > 4.",
+            "Unclosed paragraph with bold nested markup that a browser forgives",
+            "And a second one after it, with text that mentions <p> tags literally.",
+        ]
+    );
+    assert_eq!(d.paragraphs[0].line_start, 9);
+}
+
 #[test]
 fn directories_warnings_and_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,19 +1,48 @@
-//! HTML input.
+//! HTML input, read by html5ever's tokenizer (the WHATWG tokenizer: every named and
+//! numeric character reference, comments, CDATA, raw-text elements, malformed markup as a
+//! browser reads it; the tree itself is not needed).
 //!
-//! A small, forgiving tag scanner (no DOM): comments, `<script>`, `<style>`,
-//! `<noscript>`, `<template>`, `<svg>` and `<nav>` content is skipped; block
-//! elements (`p div br li h1–h6 tr td blockquote pre section article …`) end
-//! the current block; `h1`–`h6` become explicit headings; common named and
-//! numeric character references are decoded; whitespace is collapsed as a
-//! browser would. The title is `<title>`, else the first `<h1>`; when that `<h1>`
-//! is the only one it is not also used as a section.
+//! What is not the text is skipped with everything inside it: `<script>`, `<style>`,
+//! `<noscript>`, `<template>`, `<svg>`, `<math>`, `<iframe>`, `<nav>` and `<footer>`, and
+//! any element whose `role` is `navigation`, `search` or `contentinfo` or whose class is
+//! a documentation generator's navigation or footer (Sphinx's `related`, `sphinxsidebar`,
+//! `footer`; DocBook's `navheader`, `navfooter`): repeated on every page of a manual, those
+//! made hundreds of identical paragraphs (the Python and PostgreSQL manuals: 132,966
+//! paragraphs, 18,939 of them page furniture; 497 copies of the Python license footer). Block elements (`p div br li h1–h6 tr td blockquote pre section article …`)
+//! end the current block; `h1`–`h6` become explicit headings; whitespace is collapsed as a
+//! browser would. The title is `<title>`, else the first `<h1>`; when that `<h1>` is the
+//! only one it is not also used as a section.
+
+use std::cell::RefCell;
+
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
 
 use super::reflow::{title_from_headings, Block};
 use super::text::normalize_spaces;
 use super::Part;
 
+/// Elements skipped with their content.
 const SKIP: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "nav", "head",
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "nav", "footer",
+];
+/// `role` values of page furniture.
+const SKIP_ROLES: &[&str] = &["navigation", "search", "contentinfo"];
+/// Class names documentation generators give their navigation bars, sidebars and footers.
+const SKIP_CLASSES: &[&str] = &[
+    "related",
+    "sphinxsidebar",
+    "footer",
+    "navheader",
+    "navfooter",
+];
+/// Elements that never have content (no end tag to wait for).
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
 ];
 const BLOCK: &[&str] = &[
     "p",
@@ -34,7 +63,6 @@ const BLOCK: &[&str] = &[
     "section",
     "article",
     "header",
-    "footer",
     "main",
     "aside",
     "blockquote",
@@ -56,69 +84,6 @@ const BLOCK: &[&str] = &[
     "h6",
 ];
 
-/// Decode character references in `s`.
-pub fn decode_entities(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let end = rest[1..].find(';').map(|e| e + 1).filter(|&e| e <= 12);
-        let decoded = end.and_then(|e| {
-            let name = &rest[1..e];
-            let ch = if let Some(num) = name.strip_prefix('#') {
-                let v = match num.strip_prefix(['x', 'X']) {
-                    Some(h) => u32::from_str_radix(h, 16).ok(),
-                    None => num.parse().ok(),
-                };
-                v.and_then(char::from_u32)
-            } else {
-                Some(match name {
-                    "amp" => '&',
-                    "lt" => '<',
-                    "gt" => '>',
-                    "quot" => '"',
-                    "apos" => '\'',
-                    "nbsp" | "ensp" | "emsp" | "thinsp" => ' ',
-                    "mdash" => '—',
-                    "ndash" => '–',
-                    "hellip" => '…',
-                    "ldquo" => '“',
-                    "rdquo" => '”',
-                    "lsquo" => '‘',
-                    "rsquo" => '’',
-                    "middot" => '·',
-                    "bull" => '•',
-                    "copy" => '©',
-                    "reg" => '®',
-                    "trade" => '™',
-                    "times" => '×',
-                    "laquo" => '«',
-                    "raquo" => '»',
-                    "deg" => '°',
-                    "yen" => '¥',
-                    "euro" => '€',
-                    "pound" => '£',
-                    _ => return None,
-                })
-            };
-            ch.map(|c| (c, e + 1))
-        });
-        match decoded {
-            Some((c, len)) => {
-                out.push(c);
-                rest = &rest[len..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 struct Builder {
     blocks: Vec<Block>,
     buf: String,
@@ -134,7 +99,7 @@ impl Builder {
         self.buf.push_str(s);
     }
     fn flush(&mut self, end_line: usize) {
-        let text = normalize_spaces(&decode_entities(&self.buf));
+        let text = normalize_spaces(&self.buf);
         self.buf.clear();
         if !text.is_empty() {
             let mut b = Block {
@@ -152,104 +117,147 @@ impl Builder {
     }
 }
 
-/// Parse an HTML document into one part.
-pub fn parse(html: &str) -> Part {
-    let mut b = Builder {
-        blocks: Vec::new(),
-        buf: String::new(),
-        start_line: 1,
-        heading: None,
-    };
-    let mut title: Option<String> = None;
-    let mut line = 1usize;
-    let mut i = 0usize;
-    let bytes = html.as_bytes();
-    let count_nl = |s: &str| s.bytes().filter(|&c| c == b'\n').count();
-    while i < html.len() {
-        let Some(off) = html[i..].find('<') else {
-            b.text(&html[i..], line);
-            line += count_nl(&html[i..]);
-            break;
+/// The tokenizer's sink: blocks, the title, and the element being skipped.
+struct Scan {
+    b: Builder,
+    title: Option<String>,
+    in_title: Option<String>,
+    /// The element whose content is being skipped, and how many of its kind are open.
+    skip: Option<(String, usize)>,
+    line: usize,
+}
+
+struct Sink(RefCell<Scan>);
+
+fn attr<'a>(tag: &'a Tag, name: &str) -> Option<&'a str> {
+    tag.attrs
+        .iter()
+        .find(|a| &*a.name.local == name)
+        .map(|a| &*a.value)
+}
+
+/// Whether a start tag opens page furniture to skip with its content.
+fn furniture(tag: &Tag, name: &str) -> bool {
+    SKIP.contains(&name)
+        || attr(tag, "role").is_some_and(|r| SKIP_ROLES.contains(&r.trim()))
+        || attr(tag, "class").is_some_and(|c| {
+            c.split_ascii_whitespace()
+                .any(|c| SKIP_CLASSES.contains(&c))
+        })
+}
+
+impl Scan {
+    fn text(&mut self, t: &StrTendril, line: usize) {
+        if self.skip.is_some() {
+            return;
+        }
+        match &mut self.in_title {
+            Some(title) => title.push_str(t),
+            None => self.b.text(t, line),
+        }
+    }
+
+    fn tag(&mut self, tag: &Tag, line: usize) -> TokenSinkResult<()> {
+        let name = &*tag.name;
+        let start = tag.kind == TagKind::StartTag;
+        let void = VOID.contains(&name) || tag.self_closing;
+        // Raw text: the tokenizer must not read tags (or, for script and style, references)
+        // inside these, whether or not the element is skipped.
+        let raw = match name {
+            _ if !start || tag.self_closing => None,
+            "script" => Some(RawKind::ScriptData),
+            "style" | "iframe" | "noscript" | "noembed" | "noframes" | "xmp" => {
+                Some(RawKind::Rawtext)
+            }
+            "title" | "textarea" => Some(RawKind::Rcdata),
+            _ => None,
         };
-        if off > 0 {
-            b.text(&html[i..i + off], line);
-            line += count_nl(&html[i..i + off]);
-        }
-        i += off;
-        if html[i..].starts_with("<!--") {
-            let end = html[i..].find("-->").map_or(html.len(), |e| i + e + 3);
-            line += count_nl(&html[i..end]);
-            i = end;
-            continue;
-        }
-        // Find the end of the tag, honouring quotes.
-        let tag_start = i;
-        let mut j = i + 1;
-        let mut quote: Option<u8> = None;
-        while j < bytes.len() {
-            let c = bytes[j];
-            match quote {
-                Some(q) if c == q => quote = None,
-                Some(_) => {}
-                None if c == b'"' || c == b'\'' => quote = Some(c),
-                None if c == b'>' => break,
-                None => {}
+        let result = raw.map_or(TokenSinkResult::Continue, TokenSinkResult::RawData);
+        if let Some((open, depth)) = &mut self.skip {
+            if name == open.as_str() && !void {
+                if start {
+                    *depth += 1;
+                } else {
+                    *depth -= 1;
+                }
             }
-            j += 1;
-        }
-        let tag = &html[i + 1..j.min(html.len())];
-        line += count_nl(tag);
-        i = (j + 1).min(html.len());
-        if tag.starts_with(['!', '?']) {
-            continue; // <!DOCTYPE …>, <?xml …?>
-        }
-        let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if name.is_empty() {
-            // Not a tag ("a < b"): keep the text.
-            b.text("<", line);
-            line -= count_nl(tag);
-            i = tag_start + 1;
-            continue;
-        }
-        if name == "title" && !closing {
-            let end = find_ci(html, i, "</title").unwrap_or(html.len());
-            let t = normalize_spaces(&decode_entities(&html[i..end]));
-            if !t.is_empty() && title.is_none() {
-                title = Some(t);
+            if *depth == 0 {
+                self.skip = None;
             }
-            line += count_nl(&html[i..end]);
-            i = end;
-            continue;
+            return result;
         }
-        if SKIP.contains(&name.as_str()) && !closing && !tag.ends_with('/') {
-            if name == "head" {
-                continue; // only <title> matters inside <head>; other text is rare
+        if name == "title" {
+            if start && !tag.self_closing {
+                self.in_title = Some(String::new());
+            } else if let Some(t) = self.in_title.take() {
+                let t = normalize_spaces(&t);
+                if !t.is_empty() && self.title.is_none() {
+                    self.title = Some(t);
+                }
             }
-            let end = find_ci(html, i, &format!("</{name}")).unwrap_or(html.len());
-            line += count_nl(&html[i..end]);
-            i = end;
-            continue;
+            return result;
         }
-        if BLOCK.contains(&name.as_str()) {
-            b.flush(line);
+        if start && !void && furniture(tag, name) {
+            self.b.flush(line);
+            self.skip = Some((name.to_string(), 1));
+            return result;
+        }
+        if BLOCK.contains(&name) {
+            self.b.flush(line);
             let level = name
                 .strip_prefix('h')
                 .and_then(|d| d.parse::<u8>().ok())
                 .filter(|l| (1..=6).contains(l));
             if let Some(l) = level {
-                b.heading = if closing { None } else { Some(l) };
+                self.b.heading = if start { Some(l) } else { None };
             }
         }
+        result
     }
-    b.flush(line);
-    let mut blocks = b.blocks;
-    let title = title_from_headings(&mut blocks, title);
+}
+
+impl TokenSink for Sink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<()> {
+        let mut scan = self.0.borrow_mut();
+        let line = line as usize;
+        scan.line = scan.line.max(line);
+        match token {
+            Token::CharacterTokens(t) => {
+                scan.text(&t, line);
+                TokenSinkResult::Continue
+            }
+            Token::TagToken(tag) => scan.tag(&tag, line),
+            _ => TokenSinkResult::Continue,
+        }
+    }
+}
+
+/// Parse an HTML document into one part.
+pub fn parse(html: &str) -> Part {
+    let sink = Sink(RefCell::new(Scan {
+        b: Builder {
+            blocks: Vec::new(),
+            buf: String::new(),
+            start_line: 1,
+            heading: None,
+        },
+        title: None,
+        in_title: None,
+        skip: None,
+        line: 1,
+    }));
+    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(html));
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    let mut scan = tokenizer.sink.0.into_inner();
+    let end = scan.line;
+    scan.b.flush(end);
+    let mut blocks = scan.b.blocks;
+    let title = title_from_headings(&mut blocks, scan.title);
     let first = blocks.first().map_or(1, |b| b.line_start());
     let last = blocks.iter().map(|b| b.line_end()).max().unwrap_or(first);
     Part {
@@ -258,11 +266,4 @@ pub fn parse(html: &str) -> Part {
         meta: Vec::new(),
         lines: (first, last),
     }
-}
-
-/// Case-insensitive search for ASCII `needle` in `hay[from..]`.
-fn find_ci(hay: &str, from: usize, needle: &str) -> Option<usize> {
-    let h = hay.as_bytes();
-    let n = needle.as_bytes();
-    (from..h.len().saturating_sub(n.len() - 1)).find(|&k| h[k..k + n.len()].eq_ignore_ascii_case(n))
 }
