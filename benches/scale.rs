@@ -121,6 +121,7 @@ fn main() -> anyhow::Result<()> {
     let largest = subset(*sizes.last().unwrap_or(&0));
     let cache_root = base.join("cache");
     fill_cache(&cache_root, &stamp, &embedder, &largest)?;
+    order_cache(&cache_root, &stamp, &largest)?;
     if std::env::var_os("XREF_SCALE_CACHE_ONLY").is_some() {
         return Ok(());
     }
@@ -340,6 +341,46 @@ fn fill_cache(
         todo.len(),
         tokens as f64 / secs
     );
+    Ok(())
+}
+
+/// Rewrite the cache's chunks in the corpus's paragraph order (once per corpus: a marker
+/// holds the order's hash), so that every size's paragraphs are in a prefix of them even
+/// after texts were added to the cache later (an ingest change).
+fn order_cache(root: &Path, stamp: &ModelStamp, corpus: &Corpus) -> anyhow::Result<()> {
+    use sha2::Digest;
+    let mut seen = std::collections::HashSet::new();
+    let texts: Vec<&str> = corpus
+        .documents
+        .iter()
+        .flat_map(|d| &d.paragraphs)
+        .map(|p| p.text.as_str())
+        .filter(|t| seen.insert(journal::text_key(t)))
+        .collect();
+    let mut h = sha2::Sha256::new();
+    for t in &texts {
+        h.update(journal::text_key(t));
+    }
+    let order = format!("{:x}", h.finalize());
+    let marker = root.join("ORDER");
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == order) {
+        return Ok(());
+    }
+    println!("ordering the cache by paragraph");
+    let have = Journal::for_model(root, stamp).load();
+    let tmp = root.join("reorder");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let mut out = Journal::for_model(&tmp, stamp);
+    for chunk in texts.chunks(journal::CHUNK) {
+        out.append(chunk.iter().map(|t| {
+            let (v, s) = &have[&journal::text_key(t)];
+            (*t, v.as_slice(), s.as_slice())
+        }))?;
+    }
+    std::fs::remove_dir_all(root.join(journal::DIR))?;
+    std::fs::rename(tmp.join(journal::DIR), root.join(journal::DIR))?;
+    std::fs::remove_dir_all(&tmp)?;
+    std::fs::write(marker, order)?;
     Ok(())
 }
 

@@ -82,7 +82,7 @@ fn decode_into(bytes: &[u8], dim: usize, mut codes: Option<&mut Codes>) -> Optio
 /// themselves: [`decode_with_codes`]): a graph search
 /// compares a query with 384 bytes a row instead of 1,536 and waits on memory, not
 /// arithmetic, so it reads rows at a quarter of the cost; the rows it returns are scored
-/// again on the f32 vectors. At 100,125 paragraphs of the Python and PostgreSQL manuals:
+/// again on the f32 vectors. At 100,000 paragraphs of the Python and PostgreSQL manuals:
 /// see the README's scale table.
 #[derive(Default)]
 pub struct Codes {
