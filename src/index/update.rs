@@ -2,6 +2,7 @@
 //! unchanged text, and commit the result as a new generation.
 
 use super::journal::{self, Journal};
+use super::store::{stored_version, write_generation};
 use super::*;
 
 impl Index {
@@ -263,92 +264,6 @@ impl Index {
         report.written = true;
         Ok(report)
     }
-}
-
-fn write_generation(
-    root: &Path,
-    lock: &WriteLock,
-    mut manifest: Manifest,
-    documents: &[DocRecord],
-    paragraphs: &[Paragraph],
-    vectors: &[f32],
-    sentences: &[Vec<f32>],
-) -> Result<()> {
-    let generation = NewGeneration::create(root, lock)?;
-    let dir = generation.dir.clone();
-    write_jsonl(&dir.join("documents.jsonl"), documents)?;
-    write_jsonl(&dir.join(PARAGRAPHS), paragraphs)?;
-    let dim = manifest.model.dim;
-    let bytes = codec::encode(vectors, dim);
-    std::fs::write(dir.join(VECTORS), &bytes)?;
-    manifest
-        .checksums
-        .insert(VECTORS.into(), sha256_bytes(&bytes));
-    let texts: Vec<&str> = paragraphs.iter().map(|p| p.text.as_str()).collect();
-    write_maybe_gz(
-        &dir.join(LEXICAL),
-        &serde_json::to_vec(&Lexical::build(&texts))?,
-    )?;
-    let langs: Vec<&str> = texts.iter().map(|t| crate::text::lang::detect(t)).collect();
-    std::fs::write(dir.join("languages.json"), serde_json::to_vec(&langs)?)?;
-    let mut names = vec![
-        "documents.jsonl".to_string(),
-        PARAGRAPHS.into(),
-        LEXICAL.into(),
-        "languages.json".into(),
-    ];
-    let counts: Vec<u8> = sentences
-        .iter()
-        .flat_map(|s| ((s.len() / dim) as u32).to_le_bytes())
-        .collect();
-    let mut sbytes = Vec::new();
-    for row in sentences.iter().flat_map(|s| s.chunks_exact(dim)) {
-        codec::encode_row(row, &mut sbytes);
-    }
-    std::fs::write(dir.join("sentences.u32"), &counts)?;
-    std::fs::write(dir.join(SENTENCES), &sbytes)?;
-    manifest
-        .checksums
-        .insert("sentences.u32".into(), sha256_bytes(&counts));
-    manifest
-        .checksums
-        .insert(SENTENCES.into(), sha256_bytes(&sbytes));
-    // The graph points at the vectors as readers will see them (decoded).
-    let ann = if paragraphs.len() >= ann::MIN_GRAPH_POINTS {
-        let stored = codec::decode(&bytes, dim).expect("vectors just encoded");
-        Ann::build(std::sync::Arc::new(stored), dim)
-    } else {
-        Ann::none()
-    };
-    names.extend(ann.dump(&dir)?);
-    manifest.ef_search = ann.has_graph().then(|| ann.ef());
-    for name in names {
-        manifest
-            .checksums
-            .insert(name.clone(), sha256_file(&dir.join(&name))?);
-    }
-    std::fs::write(
-        dir.join("manifest.json"),
-        serde_json::to_vec_pretty(&manifest)?,
-    )?;
-    generation.commit(lock)?;
-    Ok(())
-}
-
-/// The format version in a generation's manifest, if it is an xref manifest at all.
-fn stored_version(dir: &Path) -> Option<u64> {
-    let head: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).ok()?).ok()?;
-    (head.get("format")?.as_str()? == FORMAT).then(|| head.get("version")?.as_u64())?
-}
-
-fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let mut bytes = Vec::new();
-    for r in rows {
-        serde_json::to_writer(&mut bytes, r)?;
-        bytes.push(b'\n');
-    }
-    write_maybe_gz(path, &bytes)
 }
 
 /// Whether sentence vectors come from their paragraph's forward pass (late chunking; see

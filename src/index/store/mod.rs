@@ -21,6 +21,12 @@ use sha2::{Digest, Sha256};
 
 use crate::error::bad_input;
 
+mod reader;
+mod writer;
+
+pub(super) use reader::stored_version;
+pub(super) use writer::write_generation;
+
 pub const CURRENT: &str = "CURRENT";
 const LOCK: &str = "LOCK";
 

@@ -1,0 +1,202 @@
+//! Reading a generation: every file checked against the manifest's checksums, then
+//! parsed and cross-checked (row counts, dimensions, languages, the graph) into an
+//! [`Index`]; any mismatch is a clear "corrupt" error, never a panic.
+
+use super::super::*;
+
+impl Index {
+    pub(in crate::index) fn open_generation(dir: &Path, manifest_sum: &str) -> Result<Self> {
+        let corrupt = |what: String| {
+            bad_input(format!(
+                "index {} is corrupt: {what}; rebuild it with `xref index --rebuild PATH…`",
+                dir.display()
+            ))
+        };
+        let manifest_bytes = std::fs::read(dir.join("manifest.json"))
+            .map_err(|e| corrupt(format!("manifest.json: {e}")))?;
+        if sha256_bytes(&manifest_bytes) != manifest_sum {
+            return Err(corrupt("manifest.json does not match its checksum".into()));
+        }
+        let head: serde_json::Value = serde_json::from_slice(&manifest_bytes)
+            .map_err(|e| corrupt(format!("manifest.json is not JSON ({e})")))?;
+        if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {
+            return Err(bad_input(format!(
+                "{} is not an xref index (foreign manifest)",
+                dir.display()
+            )));
+        }
+        let version = head.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if !(OLDEST_READABLE as u64..=VERSION as u64).contains(&version) {
+            return Err(bad_input(format!(
+                "index {} has format version {version}; this xref reads version {VERSION}: rebuild it with `xref index --rebuild PATH…`",
+                dir.display()
+            )));
+        }
+        let mut manifest: Manifest =
+            serde_json::from_value(head).map_err(|e| corrupt(format!("manifest.json: {e}")))?;
+        if version < 5 {
+            manifest.ef_search = None; // an hnsw_rs dump: not read any more
+        }
+        for (name, sum) in &manifest.checksums {
+            let path = dir.join(name);
+            let got = sha256_file(&path).map_err(|e| corrupt(format!("{name}: {e:#}")))?;
+            if &got != sum {
+                return Err(corrupt(format!("{name} does not match its checksum")));
+            }
+        }
+        let documents: Vec<DocRecord> =
+            read_jsonl(&dir.join("documents.jsonl")).map_err(|e| corrupt(format!("{e:#}")))?;
+        let paragraphs: Vec<Paragraph> =
+            read_jsonl(&dir.join(PARAGRAPHS)).map_err(|e| corrupt(format!("{e:#}")))?;
+        let dim = manifest.model.dim;
+        let (vectors, codes) = codec::decode_with_codes(
+            &std::fs::read(dir.join(VECTORS)).map_err(|e| corrupt(format!("{VECTORS}: {e}")))?,
+            dim,
+        )
+        .ok_or_else(|| corrupt(format!("{VECTORS} is malformed")))?;
+        if paragraphs.len() != manifest.paragraphs
+            || documents.len() != manifest.documents
+            || vectors.len() != paragraphs.len() * dim
+        {
+            return Err(corrupt(
+                "its files disagree on the number of paragraphs".into(),
+            ));
+        }
+        let counts = std::fs::read(dir.join("sentences.u32"))
+            .map_err(|e| corrupt(format!("sentences.u32: {e}")))?;
+        let (sentences, sentence_codes) = codec::decode_with_codes(
+            &std::fs::read(dir.join(SENTENCES))
+                .map_err(|e| corrupt(format!("{SENTENCES}: {e}")))?,
+            dim,
+        )
+        .ok_or_else(|| corrupt(format!("{SENTENCES} is malformed")))?;
+        let counts: Vec<usize> = counts
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
+            .collect();
+        let total: usize = counts.iter().sum();
+        if counts.len() != paragraphs.len() || sentences.len() != total * dim {
+            return Err(corrupt(
+                "its sentence files disagree with the paragraphs".into(),
+            ));
+        }
+        let (sentence_ranges, sentence_owner) = sentence_layout(&counts);
+        let lexical: Lexical = serde_json::from_slice(
+            &read_maybe_gz(&dir.join(LEXICAL)).map_err(|e| corrupt(format!("{LEXICAL}: {e}")))?,
+        )
+        .map_err(|e| corrupt(format!("{LEXICAL}: {e}")))?;
+        if lexical.len() != paragraphs.len() {
+            return Err(corrupt(format!(
+                "{LEXICAL} disagrees on the number of paragraphs"
+            )));
+        }
+        let langs: Vec<String> = serde_json::from_slice(
+            &std::fs::read(dir.join("languages.json"))
+                .map_err(|e| corrupt(format!("languages.json: {e}")))?,
+        )
+        .map_err(|e| corrupt(format!("languages.json: {e}")))?;
+        if langs.len() != paragraphs.len() {
+            return Err(corrupt(
+                "languages.json disagrees on the number of paragraphs".into(),
+            ));
+        }
+        let space = LangSpace::build(&langs, &vectors, &sentences, &sentence_owner, dim);
+        let vectors = std::sync::Arc::new(vectors);
+        let ann = Ann::load(dir, vectors.clone(), codes, dim, manifest.ef_search)
+            .map_err(|e| corrupt(format!("{e:#}")))?;
+        let by_id = paragraphs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
+        let doc_rows: HashMap<String, usize> = documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id.clone(), i))
+            .collect();
+        let doc_of = paragraphs
+            .iter()
+            .map(|p| doc_rows.get(&p.doc_id).map(|&d| d as u32))
+            .collect::<Option<Vec<u32>>>()
+            .ok_or_else(|| corrupt("a paragraph names a document it does not hold".into()))?;
+        let sample: String = paragraphs
+            .iter()
+            .take(200)
+            .map(|p| p.text.as_str())
+            .collect();
+        let cjk_ratio = cjk_ratio(&sample);
+        Ok(Self {
+            manifest,
+            documents,
+            paragraphs,
+            vectors,
+            sentence_codes,
+            sentences,
+            sentence_ranges,
+            sentence_owner,
+            ann,
+            lexical,
+            langs,
+            space,
+            cjk_ratio,
+            by_id,
+            doc_of,
+        })
+    }
+}
+
+/// Per-paragraph ranges into the sentence vectors, and each sentence's paragraph.
+fn sentence_layout(counts: &[usize]) -> (Vec<std::ops::Range<usize>>, Vec<usize>) {
+    let mut ranges = Vec::with_capacity(counts.len());
+    let mut owner = Vec::new();
+    for (row, &c) in counts.iter().enumerate() {
+        ranges.push(owner.len()..owner.len() + c);
+        owner.extend(std::iter::repeat_n(row, c));
+    }
+    (ranges, owner)
+}
+
+fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bytes = read_maybe_gz(path).with_context(|| format!("reading {name}"))?;
+    let mut out = Vec::new();
+    for (i, line) in bytes.lines().enumerate() {
+        let line = line.with_context(|| format!("reading {name}"))?;
+        out.push(serde_json::from_str(&line).with_context(|| format!("{name} line {}", i + 1))?);
+    }
+    Ok(out)
+}
+
+/// A file's bytes, gunzipped when its name ends in `.gz`.
+fn read_maybe_gz(path: &Path) -> std::io::Result<Vec<u8>> {
+    let raw = std::fs::read(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::with_capacity(raw.len() * 4);
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&raw[..]), &mut out)?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// The format version in a generation's manifest, if it is an xref manifest at all.
+pub(in crate::index) fn stored_version(dir: &Path) -> Option<u64> {
+    let head: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).ok()?).ok()?;
+    (head.get("format")?.as_str()? == FORMAT).then(|| head.get("version")?.as_u64())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentence_layout_maps_both_ways() {
+        let (ranges, owner) = sentence_layout(&[0, 2, 0, 3]);
+        assert_eq!(ranges, vec![0..0, 0..2, 2..2, 2..5]);
+        assert_eq!(owner, vec![1, 1, 3, 3, 3]);
+    }
+}

@@ -1,0 +1,100 @@
+//! Writing a generation: documents, paragraphs, vectors (8-bit rows), sentence vectors,
+//! postings, languages and the graph into a new generation directory, each file's sha256
+//! in the manifest, committed atomically ([`NewGeneration`]).
+
+use super::super::*;
+
+pub(in crate::index) fn write_generation(
+    root: &Path,
+    lock: &WriteLock,
+    mut manifest: Manifest,
+    documents: &[DocRecord],
+    paragraphs: &[Paragraph],
+    vectors: &[f32],
+    sentences: &[Vec<f32>],
+) -> Result<()> {
+    let generation = NewGeneration::create(root, lock)?;
+    let dir = generation.dir.clone();
+    write_jsonl(&dir.join("documents.jsonl"), documents)?;
+    write_jsonl(&dir.join(PARAGRAPHS), paragraphs)?;
+    let dim = manifest.model.dim;
+    let bytes = codec::encode(vectors, dim);
+    std::fs::write(dir.join(VECTORS), &bytes)?;
+    manifest
+        .checksums
+        .insert(VECTORS.into(), sha256_bytes(&bytes));
+    let texts: Vec<&str> = paragraphs.iter().map(|p| p.text.as_str()).collect();
+    write_maybe_gz(
+        &dir.join(LEXICAL),
+        &serde_json::to_vec(&Lexical::build(&texts))?,
+    )?;
+    let langs: Vec<&str> = texts.iter().map(|t| crate::text::lang::detect(t)).collect();
+    std::fs::write(dir.join("languages.json"), serde_json::to_vec(&langs)?)?;
+    let mut names = vec![
+        "documents.jsonl".to_string(),
+        PARAGRAPHS.into(),
+        LEXICAL.into(),
+        "languages.json".into(),
+    ];
+    let counts: Vec<u8> = sentences
+        .iter()
+        .flat_map(|s| ((s.len() / dim) as u32).to_le_bytes())
+        .collect();
+    let mut sbytes = Vec::new();
+    for row in sentences.iter().flat_map(|s| s.chunks_exact(dim)) {
+        codec::encode_row(row, &mut sbytes);
+    }
+    std::fs::write(dir.join("sentences.u32"), &counts)?;
+    std::fs::write(dir.join(SENTENCES), &sbytes)?;
+    manifest
+        .checksums
+        .insert("sentences.u32".into(), sha256_bytes(&counts));
+    manifest
+        .checksums
+        .insert(SENTENCES.into(), sha256_bytes(&sbytes));
+    // The graph points at the vectors as readers will see them (decoded).
+    let ann = if paragraphs.len() >= ann::MIN_GRAPH_POINTS {
+        let stored = codec::decode(&bytes, dim).expect("vectors just encoded");
+        Ann::build(std::sync::Arc::new(stored), dim)
+    } else {
+        Ann::none()
+    };
+    names.extend(ann.dump(&dir)?);
+    manifest.ef_search = ann.has_graph().then(|| ann.ef());
+    for name in names {
+        manifest
+            .checksums
+            .insert(name.clone(), sha256_file(&dir.join(&name))?);
+    }
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest)?,
+    )?;
+    generation.commit(lock)?;
+    Ok(())
+}
+
+fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+    let mut bytes = Vec::new();
+    for r in rows {
+        serde_json::to_writer(&mut bytes, r)?;
+        bytes.push(b'\n');
+    }
+    write_maybe_gz(path, &bytes)
+}
+
+/// Write `bytes` to `path`, gzip-compressed when its name ends in `.gz`.
+pub(in crate::index) fn write_maybe_gz(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = BufWriter::new(file);
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut gz = flate2::write::GzEncoder::new(&mut w, flate2::Compression::new(4));
+        gz.write_all(bytes)?;
+        gz.finish()?;
+    } else {
+        w.write_all(bytes)?;
+    }
+    w.flush()?;
+    Ok(())
+}
