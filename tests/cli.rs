@@ -46,6 +46,22 @@ fn jsonl(s: &str) -> Vec<Value> {
         .collect()
 }
 
+/// `xref crossref --format jsonl -k K --min-score 0` on index `idx`, parsed.
+fn crossref_rows(idx: &str, k: usize) -> Vec<Value> {
+    let k = k.to_string();
+    jsonl(&ok(&xref(&[
+        "crossref",
+        "--format",
+        "jsonl",
+        "-k",
+        &k,
+        "--min-score",
+        "0",
+        "--index",
+        idx,
+    ])))
+}
+
 fn keys(v: &Value) -> Vec<&str> {
     v.as_object().unwrap().keys().map(|k| k.as_str()).collect()
 }
@@ -376,18 +392,7 @@ fn crossref_writes_every_format_and_each_parses() {
 #[test]
 fn crossref_jsonl_contract_with_min_score_zero() {
     let idx = seed_index();
-    let out = ok(&xref(&[
-        "crossref",
-        "--format",
-        "jsonl",
-        "-k",
-        "3",
-        "--min-score",
-        "0",
-        "--index",
-        idx,
-    ]));
-    let rows = jsonl(&out);
+    let rows = crossref_rows(idx, 3);
     assert!(rows.len() > 200);
     for r in &rows {
         let links = r["links"].as_array().unwrap();
@@ -1131,17 +1136,7 @@ fn translations_link_across_languages() {
 
     // The crossref list: languages are named, and a Chinese option paragraph's best link
     // is its English original.
-    let rows = jsonl(&ok(&xref(&[
-        "crossref",
-        "--format",
-        "jsonl",
-        "-k",
-        "3",
-        "--min-score",
-        "0",
-        "--index",
-        idx,
-    ])));
+    let rows = crossref_rows(idx, 3);
     let row = rows
         .iter()
         .find(|r| {

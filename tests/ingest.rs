@@ -263,78 +263,78 @@ fn seed_paragraph_boundaries() {
 #[test]
 fn seed_sections() {
     let docs = seed_docs();
-    let reg = &docs[10];
-    let sec = |d: &Document, prefix: &str| para(d, prefix).section.clone();
-    assert_eq!(
-        sec(reg, "第一条为了推动党史学习教育常态化长效化").as_deref(),
-        Some("第一章 总则 › 第一条")
-    );
-    assert_eq!(sec(reg, "第四条").as_deref(), Some("第一章 总则 › 第四条"));
-    assert_eq!(
-        sec(reg, "（一）学史明理。").as_deref(),
-        Some("第一章 总则 › 第四条 › （一）学史明理")
-    );
-    assert_eq!(
-        sec(reg, "第七条").as_deref(),
-        Some("第二章 领导体制和工作职责 › 第七条")
-    );
-    // A second paragraph of an article stays in it.
-    assert_eq!(
-        sec(reg, "中央宣传部、中央组织部、中央党史和文献研究院").as_deref(),
-        Some("第二章 领导体制和工作职责 › 第七条")
-    );
-    assert_eq!(
-        sec(reg, "第三十四条").as_deref(),
-        Some("第六章 附则 › 第三十四条")
-    );
-    let articles = reg
+    // (document, start of a paragraph, its section path)
+    let cases = [
+        (
+            10,
+            "第一条为了推动党史学习教育常态化长效化",
+            "第一章 总则 › 第一条",
+        ),
+        (10, "第四条", "第一章 总则 › 第四条"),
+        (
+            10,
+            "（一）学史明理。",
+            "第一章 总则 › 第四条 › （一）学史明理",
+        ),
+        (10, "第七条", "第二章 领导体制和工作职责 › 第七条"),
+        // A second paragraph of an article stays in it.
+        (
+            10,
+            "中央宣传部、中央组织部、中央党史和文献研究院",
+            "第二章 领导体制和工作职责 › 第七条",
+        ),
+        (10, "第三十四条", "第六章 附则 › 第三十四条"),
+        (
+            13,
+            "2023年，是全面贯彻党的二十大精神的开局之年",
+            "一、2023年工作回顾",
+        ),
+        (
+            13,
+            "（一）全力以赴稳增长",
+            "一、2023年工作回顾 › （一）全力以赴稳增长，发展质效明显提升",
+        ),
+        (
+            13,
+            "推动有效投资持续增长。",
+            "二、2024年工作安排 › （一）壮大经济实力，在保持经济赶超势头上攻坚突破",
+        ),
+        (
+            13,
+            "一要建设更强担当的有为政府。",
+            "三、全面加强政府自身建设",
+        ),
+        (
+            12,
+            "要把师德师风建设摆在教师队伍建设的首位",
+            "一、明确工作职责",
+        ),
+        (
+            12,
+            "高校党委要成立教师工作委员会",
+            "一、明确工作职责 › （二）加强党委教师工作委员会和党委教师工作部作用",
+        ),
+        (
+            12,
+            "主管教育行政部门对高校师德师风建设工作",
+            "二、落实问责措施",
+        ),
+        (6, "我们要坚持国家一切权力属于人民的宪法理念", "一"),
+        (6, "“第二个结合”让我们掌握了思想和文化主动", "二十"),
+    ];
+    for (doc, prefix, section) in cases {
+        assert_eq!(
+            para(&docs[doc], prefix).section.as_deref(),
+            Some(section),
+            "{prefix}"
+        );
+    }
+    let articles = docs[10]
         .paragraphs
         .iter()
         .filter(|p| p.text.starts_with('第') && p.text.contains('条'))
         .count();
     assert_eq!(articles, 34, "all 34 articles are passages");
-
-    let report = &docs[13];
-    assert_eq!(
-        sec(report, "2023年，是全面贯彻党的二十大精神的开局之年").as_deref(),
-        Some("一、2023年工作回顾")
-    );
-    assert_eq!(
-        sec(report, "（一）全力以赴稳增长").as_deref(),
-        Some("一、2023年工作回顾 › （一）全力以赴稳增长，发展质效明显提升")
-    );
-    assert_eq!(
-        sec(report, "推动有效投资持续增长。").as_deref(),
-        Some("二、2024年工作安排 › （一）壮大经济实力，在保持经济赶超势头上攻坚突破")
-    );
-    assert_eq!(
-        sec(report, "一要建设更强担当的有为政府。").as_deref(),
-        Some("三、全面加强政府自身建设")
-    );
-
-    let notice = &docs[12];
-    assert_eq!(
-        sec(notice, "要把师德师风建设摆在教师队伍建设的首位").as_deref(),
-        Some("一、明确工作职责")
-    );
-    assert_eq!(
-        sec(notice, "高校党委要成立教师工作委员会").as_deref(),
-        Some("一、明确工作职责 › （二）加强党委教师工作委员会和党委教师工作部作用")
-    );
-    assert_eq!(
-        sec(notice, "主管教育行政部门对高校师德师风建设工作").as_deref(),
-        Some("二、落实问责措施")
-    );
-
-    let excerpts = &docs[6];
-    assert_eq!(
-        sec(excerpts, "我们要坚持国家一切权力属于人民的宪法理念").as_deref(),
-        Some("一")
-    );
-    assert_eq!(
-        sec(excerpts, "“第二个结合”让我们掌握了思想和文化主动").as_deref(),
-        Some("二十")
-    );
     // Speeches without headings have no section.
     assert!(docs[0].paragraphs.iter().all(|p| p.section.is_none()));
 }

@@ -277,25 +277,14 @@ pub fn related(
 
 /// Documents and paragraphs either of freshly ingested files or of the index.
 struct Listing {
-    docs: Vec<(String, String, String, usize)>, // id, title, source, paragraphs
+    docs: Vec<crate::index::DocRecord>,
     paragraphs: Vec<(String, crate::ingest::Paragraph)>, // doc title, paragraph
 }
 
 fn listing(paths: &[PathBuf], ingest: &IngestArgs, index: &IndexArgs) -> Result<Listing> {
     if paths.is_empty() {
         let idx = Index::open(&index.dir)?;
-        let docs = idx
-            .documents
-            .iter()
-            .map(|d| {
-                (
-                    d.id.clone(),
-                    d.title.clone(),
-                    d.source.clone(),
-                    d.paragraphs,
-                )
-            })
-            .collect();
+        let docs = idx.documents.clone();
         let paragraphs = (0..idx.len())
             .map(|r| (idx.doc_of(r).title.clone(), idx.paragraphs[r].clone()))
             .collect();
@@ -305,14 +294,7 @@ fn listing(paths: &[PathBuf], ingest: &IngestArgs, index: &IndexArgs) -> Result<
     let docs = corpus
         .documents
         .iter()
-        .map(|d| {
-            (
-                d.id.clone(),
-                d.title.clone(),
-                d.source.clone(),
-                d.paragraphs.len(),
-            )
-        })
+        .map(crate::index::DocRecord::of)
         .collect();
     let paragraphs = corpus
         .documents
@@ -325,23 +307,27 @@ fn listing(paths: &[PathBuf], ingest: &IngestArgs, index: &IndexArgs) -> Result<
 pub fn docs(paths: &[PathBuf], json: bool, ingest: &IngestArgs, index: &IndexArgs) -> Result<()> {
     let l = listing(paths, ingest, index)?;
     let mut out = stdout();
-    for (i, (id, title, source, n)) in l.docs.iter().enumerate() {
+    for (i, d) in l.docs.iter().enumerate() {
         if json {
             writeln!(
                 out,
                 "{}",
                 serde_json::to_string(&DocumentRecord {
                     id: None,
-                    doc: title,
-                    paragraphs: *n,
-                    source,
+                    doc: &d.title,
+                    paragraphs: d.paragraphs,
+                    source: &d.source,
                 })?
             )?;
         } else {
             writeln!(
                 out,
-                "{:>3}. {title}  ({n} paragraphs; {id}; {source})",
-                i + 1
+                "{:>3}. {}  ({} paragraphs; {}; {})",
+                i + 1,
+                d.title,
+                d.paragraphs,
+                d.id,
+                d.source
             )?;
         }
     }

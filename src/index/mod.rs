@@ -139,6 +139,20 @@ pub struct DocRecord {
     pub paragraphs: usize,
 }
 
+impl DocRecord {
+    /// The record of an ingested document.
+    pub fn of(d: &Document) -> Self {
+        Self {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            source: d.source.clone(),
+            line_start: d.line_start,
+            line_end: d.line_end,
+            paragraphs: d.paragraphs.len(),
+        }
+    }
+}
+
 /// What an update did.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct UpdateReport {
@@ -289,4 +303,3 @@ impl Index {
             .chain(r.clone().map(move |s| &self.sentences[s * d..(s + 1) * d]))
     }
 }
-

@@ -122,14 +122,7 @@ impl Index {
         }
         for (entry, docs) in sources {
             for d in docs {
-                documents.push(DocRecord {
-                    id: d.id.clone(),
-                    title: d.title.clone(),
-                    source: d.source.clone(),
-                    line_start: d.line_start,
-                    line_end: d.line_end,
-                    paragraphs: d.paragraphs.len(),
-                });
+                documents.push(DocRecord::of(d));
                 paragraphs.extend(d.paragraphs.iter().cloned());
             }
             files.push(entry);

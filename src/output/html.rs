@@ -5,22 +5,15 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::{anchor, snippet, totals, About, Edition, ParagraphRecord, Sink};
+use super::{anchor, snippet, totals, About, EditionSink, LinkRecord, Markup, ParagraphRecord};
 use crate::index::DocRecord;
 
-pub struct HtmlSink<'w> {
-    out: Box<dyn Write + 'w>,
-    edition: Edition,
-}
+/// The HTML edition (`crossref.html`).
+pub type HtmlSink<'w> = EditionSink<'w, Html>;
 
-impl<'w> HtmlSink<'w> {
-    pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        Self {
-            out,
-            edition: Edition::default(),
-        }
-    }
-}
+/// HTML markup of an annotated edition.
+#[derive(Default)]
+pub struct Html;
 
 /// Escape text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -43,13 +36,13 @@ h2{margin-top:3rem;border-bottom:1px solid #ccc}p.para{margin:1.2rem 0 .3rem}.pi
 ul.links{margin:.2rem 0 1rem;padding-left:1.2rem;font-size:.9em;color:#444}ul.links li{list-style:'→ '}\
 .score{color:#777}.quote{background:#fde68a;border-radius:3px;padding:0 .3em;font-size:.8em}:target{background:#fff7d6}.src{color:#777;font-size:.85em}mark{background:#e0f2fe;border-radius:2px;padding:0 .15em;margin-right:.2em}";
 
-impl Sink for HtmlSink<'_> {
-    fn begin(&mut self, documents: &[DocRecord], about: &About) -> Result<()> {
+impl Markup for Html {
+    fn header(&self, out: &mut dyn Write, documents: &[DocRecord], about: &About) -> Result<()> {
         let (n_docs, n_paragraphs) = totals(documents);
-        writeln!(self.out, "<!DOCTYPE html>\n<html lang=\"zh\">\n<head>\n<meta charset=\"utf-8\">\n<title>Cross-references</title>\n<style>{STYLE}</style>\n</head>\n<body>")?;
-        writeln!(self.out, "<h1>Cross-references</h1>")?;
+        writeln!(out, "<!DOCTYPE html>\n<html lang=\"zh\">\n<head>\n<meta charset=\"utf-8\">\n<title>Cross-references</title>\n<style>{STYLE}</style>\n</head>\n<body>")?;
+        writeln!(out, "<h1>Cross-references</h1>")?;
         writeln!(
-            self.out,
+            out,
             "<p>{} documents, {} paragraphs. Model <code>{}</code>; at most {} links per paragraph, to other documents, score ≥ {:.3} ({}). \
              <span class=\"quote\">quotation</span> marks passages shared nearly word for word.</p>",
             n_docs,
@@ -59,80 +52,84 @@ impl Sink for HtmlSink<'_> {
             about.min_score,
             esc(&about.threshold_note)
         )?;
-        writeln!(self.out, "<nav><h2>Contents</h2><ol>")?;
+        writeln!(out, "<nav><h2>Contents</h2><ol>")?;
         for d in documents {
             writeln!(
-                self.out,
+                out,
                 "<li><a href=\"#{}\">{}</a> — {} paragraphs</li>",
                 anchor(&d.id),
                 esc(&d.title),
                 d.paragraphs
             )?;
         }
-        writeln!(self.out, "</ol></nav>")?;
+        writeln!(out, "</ol></nav>")?;
         Ok(())
     }
 
-    fn paragraph(&mut self, p: &ParagraphRecord) -> Result<()> {
-        let opening = self.edition.advance(p);
-        if let Some(d) = opening.doc {
-            writeln!(
-                self.out,
-                "<h2 id=\"{}\">{}</h2>\n<p class=\"src\">{}, lines {}–{}</p>",
-                anchor(&d.id),
-                esc(&d.title),
-                esc(&d.source),
-                d.line_start,
-                d.line_end
-            )?;
-        }
-        if let Some(section) = opening.section {
-            writeln!(self.out, "<h3>{}</h3>", esc(section))?;
-        }
+    fn document(&self, out: &mut dyn Write, d: &DocRecord) -> Result<()> {
         writeln!(
-            self.out,
+            out,
+            "<h2 id=\"{}\">{}</h2>\n<p class=\"src\">{}, lines {}–{}</p>",
+            anchor(&d.id),
+            esc(&d.title),
+            esc(&d.source),
+            d.line_start,
+            d.line_end
+        )?;
+        Ok(())
+    }
+
+    fn section(&self, out: &mut dyn Write, section: &str) -> Result<()> {
+        writeln!(out, "<h3>{}</h3>", esc(section))?;
+        Ok(())
+    }
+
+    fn paragraph(&self, out: &mut dyn Write, p: &ParagraphRecord) -> Result<()> {
+        writeln!(
+            out,
             "<p class=\"para\" id=\"{}\">{}<span class=\"pid\">{}</span></p>",
             anchor(p.id),
             esc(p.text),
             esc(p.id)
         )?;
-        if !p.links.is_empty() {
-            writeln!(self.out, "<ul class=\"links\">")?;
-            for l in &p.links {
-                let quote = if l.quote {
-                    " <span class=\"quote\">quotation</span>"
-                } else {
-                    ""
-                };
-                let shared = if l.terms.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " <span class=\"terms\">{}</span>",
-                        l.terms
-                            .iter()
-                            .map(|t| format!("<mark>{}</mark>", esc(t)))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    )
-                };
-                writeln!(
-                    self.out,
-                    "<li><a href=\"#{}\">{}</a> <span class=\"score\">{:.3}</span>{quote}{shared}<br>{}</li>",
-                    anchor(l.id),
-                    esc(&l.place()),
-                    l.score,
-                    esc(&snippet(l.text, 80))
-                )?;
-            }
-            writeln!(self.out, "</ul>")?;
-        }
         Ok(())
     }
 
-    fn finish(&mut self) -> Result<()> {
-        writeln!(self.out, "</body>\n</html>")?;
-        self.out.flush()?;
+    fn links(&self, out: &mut dyn Write, links: &[LinkRecord]) -> Result<()> {
+        writeln!(out, "<ul class=\"links\">")?;
+        for l in links {
+            let quote = if l.quote {
+                " <span class=\"quote\">quotation</span>"
+            } else {
+                ""
+            };
+            let shared = if l.terms.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " <span class=\"terms\">{}</span>",
+                    l.terms
+                        .iter()
+                        .map(|t| format!("<mark>{}</mark>", esc(t)))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            };
+            writeln!(
+                out,
+                "<li><a href=\"#{}\">{}</a> <span class=\"score\">{:.3}</span>{quote}{shared}<br>{}</li>",
+                anchor(l.id),
+                esc(&l.place()),
+                l.score,
+                esc(&snippet(l.text, 80))
+            )?;
+        }
+        writeln!(out, "</ul>")?;
+        Ok(())
+    }
+
+    fn footer(&self, out: &mut dyn Write) -> Result<()> {
+        writeln!(out, "</body>\n</html>")?;
         Ok(())
     }
 }

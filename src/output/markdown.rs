@@ -5,22 +5,15 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::{anchor, snippet, totals, About, Edition, ParagraphRecord, Sink};
+use super::{anchor, snippet, totals, About, EditionSink, LinkRecord, Markup, ParagraphRecord};
 use crate::index::DocRecord;
 
-pub struct MarkdownSink<'w> {
-    out: Box<dyn Write + 'w>,
-    edition: Edition,
-}
+/// The Markdown edition (`crossref.md`).
+pub type MarkdownSink<'w> = EditionSink<'w, Markdown>;
 
-impl<'w> MarkdownSink<'w> {
-    pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        Self {
-            out,
-            edition: Edition::default(),
-        }
-    }
-}
+/// Markdown markup of an annotated edition.
+#[derive(Default)]
+pub struct Markdown;
 
 /// Escape characters Markdown would read as markup at the start of a paragraph or inline.
 fn escape(s: &str) -> String {
@@ -37,12 +30,12 @@ fn escape(s: &str) -> String {
     out
 }
 
-impl Sink for MarkdownSink<'_> {
-    fn begin(&mut self, documents: &[DocRecord], about: &About) -> Result<()> {
+impl Markup for Markdown {
+    fn header(&self, out: &mut dyn Write, documents: &[DocRecord], about: &About) -> Result<()> {
         let (n_docs, n_paragraphs) = totals(documents);
-        writeln!(self.out, "# Cross-references\n")?;
+        writeln!(out, "# Cross-references\n")?;
         writeln!(
-            self.out,
+            out,
             "{} documents, {} paragraphs. Model `{}`; at most {} links per paragraph, to other documents, score ≥ {:.3} ({}). \
              Links marked **quotation** share a passage nearly word for word.\n",
             n_docs,
@@ -52,10 +45,10 @@ impl Sink for MarkdownSink<'_> {
             about.min_score,
             about.threshold_note
         )?;
-        writeln!(self.out, "## Contents\n")?;
+        writeln!(out, "## Contents\n")?;
         for (i, d) in documents.iter().enumerate() {
             writeln!(
-                self.out,
+                out,
                 "{}. [{}](#{}) — {} paragraphs",
                 i + 1,
                 escape(&d.title),
@@ -63,34 +56,41 @@ impl Sink for MarkdownSink<'_> {
                 d.paragraphs
             )?;
         }
-        writeln!(self.out)?;
+        writeln!(out)?;
         Ok(())
     }
 
-    fn paragraph(&mut self, p: &ParagraphRecord) -> Result<()> {
-        let opening = self.edition.advance(p);
-        if let Some(d) = opening.doc {
-            writeln!(
-                self.out,
-                "<a id=\"{}\"></a>\n\n## {}\n\n*{}, lines {}–{}*\n",
-                anchor(&d.id),
-                escape(&d.title),
-                escape(&d.source),
-                d.line_start,
-                d.line_end
-            )?;
-        }
-        if let Some(section) = opening.section {
-            writeln!(self.out, "### {}\n", escape(section))?;
-        }
+    fn document(&self, out: &mut dyn Write, d: &DocRecord) -> Result<()> {
         writeln!(
-            self.out,
+            out,
+            "<a id=\"{}\"></a>\n\n## {}\n\n*{}, lines {}–{}*\n",
+            anchor(&d.id),
+            escape(&d.title),
+            escape(&d.source),
+            d.line_start,
+            d.line_end
+        )?;
+        Ok(())
+    }
+
+    fn section(&self, out: &mut dyn Write, section: &str) -> Result<()> {
+        writeln!(out, "### {}\n", escape(section))?;
+        Ok(())
+    }
+
+    fn paragraph(&self, out: &mut dyn Write, p: &ParagraphRecord) -> Result<()> {
+        writeln!(
+            out,
             "<a id=\"{}\"></a>{} <sub>`{}`</sub>\n",
             anchor(p.id),
             escape(p.text),
             p.id
         )?;
-        for l in &p.links {
+        Ok(())
+    }
+
+    fn links(&self, out: &mut dyn Write, links: &[LinkRecord]) -> Result<()> {
+        for l in links {
             let quote = if l.quote { " · **quotation**" } else { "" };
             let shared = if l.terms.is_empty() {
                 String::new()
@@ -98,7 +98,7 @@ impl Sink for MarkdownSink<'_> {
                 format!(" · shared: {}", escape(&l.terms.join(", ")))
             };
             writeln!(
-                self.out,
+                out,
                 "> → [{}](#{}) ({:.3}{quote}{shared}): {}",
                 escape(&l.place()),
                 anchor(l.id),
@@ -106,14 +106,11 @@ impl Sink for MarkdownSink<'_> {
                 escape(&snippet(l.text, 80))
             )?;
         }
-        if !p.links.is_empty() {
-            writeln!(self.out)?;
-        }
+        writeln!(out)?;
         Ok(())
     }
 
-    fn finish(&mut self) -> Result<()> {
-        self.out.flush()?;
+    fn footer(&self, _: &mut dyn Write) -> Result<()> {
         Ok(())
     }
 }

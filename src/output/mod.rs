@@ -21,9 +21,9 @@ use crate::index::{DocRecord, Index};
 use crate::link::Link;
 
 pub use self::csv::CsvSink;
-pub use self::html::HtmlSink;
+pub use self::html::{Html, HtmlSink};
 pub use self::jsonl::JsonlSink;
-pub use self::markdown::MarkdownSink;
+pub use self::markdown::{Markdown, MarkdownSink};
 pub use self::record::{
     place, round, DocumentRecord, HitRecord, LinkRecord, ParagraphRecord, RelatedRecord,
     SearchRecord,
@@ -116,6 +116,68 @@ pub fn anchor(id: &str) -> String {
             }
         })
         .collect()
+}
+
+/// How an annotated edition (HTML, Markdown) writes each of its pieces; [`EditionSink`]
+/// decides when (a document's header and a section heading once, as the paragraphs go by).
+pub trait Markup {
+    /// The title, what the list was made with, the table of contents.
+    fn header(&self, out: &mut dyn Write, documents: &[DocRecord], about: &About) -> Result<()>;
+    /// A document's heading, where its first paragraph comes.
+    fn document(&self, out: &mut dyn Write, d: &DocRecord) -> Result<()>;
+    /// A section heading, where the section starts.
+    fn section(&self, out: &mut dyn Write, section: &str) -> Result<()>;
+    /// A paragraph with its anchor.
+    fn paragraph(&self, out: &mut dyn Write, p: &ParagraphRecord) -> Result<()>;
+    /// A paragraph's links (never called with none).
+    fn links(&self, out: &mut dyn Write, links: &[LinkRecord]) -> Result<()>;
+    /// What closes the edition.
+    fn footer(&self, out: &mut dyn Write) -> Result<()>;
+}
+
+/// An annotated edition: every document in order, each paragraph followed by its
+/// cross-references as links to the target paragraphs' anchors, in `M`'s markup.
+pub struct EditionSink<'w, M: Markup> {
+    out: Box<dyn Write + 'w>,
+    edition: Edition,
+    markup: M,
+}
+
+impl<'w, M: Markup + Default> EditionSink<'w, M> {
+    pub fn new(out: Box<dyn Write + 'w>) -> Self {
+        Self {
+            out,
+            edition: Edition::default(),
+            markup: M::default(),
+        }
+    }
+}
+
+impl<M: Markup> Sink for EditionSink<'_, M> {
+    fn begin(&mut self, documents: &[DocRecord], about: &About) -> Result<()> {
+        self.markup.header(&mut self.out, documents, about)
+    }
+
+    fn paragraph(&mut self, p: &ParagraphRecord) -> Result<()> {
+        let opening = self.edition.advance(p);
+        if let Some(d) = opening.doc {
+            self.markup.document(&mut self.out, d)?;
+        }
+        if let Some(section) = opening.section {
+            self.markup.section(&mut self.out, section)?;
+        }
+        self.markup.paragraph(&mut self.out, p)?;
+        if !p.links.is_empty() {
+            self.markup.links(&mut self.out, &p.links)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.markup.footer(&mut self.out)?;
+        self.out.flush()?;
+        Ok(())
+    }
 }
 
 /// Where an annotated edition (Markdown, HTML) has got to, so that each document's header
