@@ -4,17 +4,18 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
+mod args;
 mod commands;
 mod highlight;
+
+pub use args::{FormatArg, ModeArg, PrefixArg};
 
 use crate::embed::{Embedder, Prefix};
 use crate::error::{bad_input, is_bad_input};
 use crate::ingest::{self, IngestOptions};
 use crate::model::{self, DEFAULT_MODEL};
-use crate::output::Format;
-use crate::rank::Mode;
 
 const EXAMPLES: &str = "\
 Example — the whole flow on a folder (fetches the model if absent, indexes, writes the list):
@@ -272,61 +273,6 @@ pub enum ModelAction {
     },
     /// Print what xref knows about the model (fetching it if absent).
     Info,
-}
-
-/// `--mode` ([`Mode`]).
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum ModeArg {
-    Dense,
-    Lexical,
-    Hybrid,
-}
-
-impl From<ModeArg> for Mode {
-    fn from(m: ModeArg) -> Self {
-        match m {
-            ModeArg::Dense => Mode::Dense,
-            ModeArg::Lexical => Mode::Lexical,
-            ModeArg::Hybrid => Mode::Hybrid,
-        }
-    }
-}
-
-/// `--format` ([`Format`]).
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum FormatArg {
-    Jsonl,
-    Csv,
-    Md,
-    Html,
-}
-
-impl From<FormatArg> for Format {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Jsonl => Format::Jsonl,
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Md => Format::Md,
-            FormatArg::Html => Format::Html,
-        }
-    }
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum PrefixArg {
-    Query,
-    Passage,
-    None,
-}
-
-impl From<PrefixArg> for Prefix {
-    fn from(p: PrefixArg) -> Self {
-        match p {
-            PrefixArg::Query => Prefix::Query,
-            PrefixArg::Passage => Prefix::Passage,
-            PrefixArg::None => Prefix::None,
-        }
-    }
 }
 
 /// Run the CLI and return the process exit code: 0 success, 1 runtime failure, 2 bad
