@@ -38,7 +38,7 @@ pub fn encode_row(row: &[f32], out: &mut Vec<u8>) {
 }
 
 /// Decode rows written by [`encode`]; `None` when `bytes` is not a whole number of rows
-/// or a scale is not a positive finite number.
+/// or a scale is not one a unit row can have (a normal number in (0, 1]).
 pub fn decode(bytes: &[u8], dim: usize) -> Option<Vec<f32>> {
     decode_into(bytes, dim, None)
 }
@@ -63,7 +63,10 @@ fn decode_into(bytes: &[u8], dim: usize, mut codes: Option<&mut Codes>) -> Optio
     let mut out = Vec::with_capacity(bytes.len() / rb * dim);
     for row in bytes.chunks_exact(rb) {
         let scale = f32::from_le_bytes(row[..4].try_into().unwrap());
-        if !(scale.is_finite() && scale > 0.0) {
+        // A unit row's scale is at most 1/127 (1.0 for an all-zero row); anything else,
+        // subnormal or huge, is damage (found by `fuzz/fuzz_targets/index_files.rs`: a
+        // scale of 1.7e38 decoded to infinities).
+        if !(scale.is_normal() && scale > 0.0 && scale <= 1.0) {
             return None;
         }
         let start = out.len();
@@ -181,6 +184,11 @@ mod tests {
         let mut bad = encode(&[0.5, 0.5, 0.5, 0.5], dim);
         bad[..4].copy_from_slice(&f32::NAN.to_le_bytes());
         assert!(decode(&bad, dim).is_none());
+        // Scales no unit row has: subnormal (its squares vanish) or huge (products overflow).
+        for scale in [3.4e-41f32, 1.7e38, 2.0, -0.01] {
+            bad[..4].copy_from_slice(&scale.to_le_bytes());
+            assert!(decode(&bad, dim).is_none(), "{scale}");
+        }
         assert!(decode(&[], dim).unwrap().is_empty());
         // A zero row stays zero rather than dividing by zero.
         let z = decode(&encode(&[0.0; 4], dim), dim).unwrap();
