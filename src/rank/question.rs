@@ -46,42 +46,35 @@ pub fn answer(
                 })
                 .collect();
         }
-        Mode::Dense => {
+        Mode::Dense | Mode::Hybrid => {
             let lang = lang::detect(text);
             let norm = question_norm(index, vector, lang);
-            let mut rows = candidates::dense(index, vector, n, true, allow);
-            rows.extend(candidates::across_languages(index, vector, lang, n, allow));
-            rows.sort_unstable();
-            rows.dedup();
-            rows.into_iter()
-                .map(|row| Hit {
-                    row,
-                    score: question_dense(index, vector, lang, row, &norm),
-                })
-                .collect()
-        }
-        Mode::Hybrid => {
-            let lang = lang::detect(text);
-            let norm = question_norm(index, vector, lang);
-            let lex = candidates::lexical(index, text);
-            let mut rows = candidates::hybrid(index, vector, &lex, n, true, allow);
-            let across = index
-                .is_multilingual()
-                .then(|| candidates::lexical_across(index, text));
+            // Hybrid: BM25 over all terms in the question's script; across languages only
+            // identifiers and numbers can be shared.
+            let lex = (mode == Mode::Hybrid).then(|| {
+                let across = index
+                    .is_multilingual()
+                    .then(|| candidates::lexical_across(index, text));
+                (candidates::lexical(index, text), across)
+            });
+            let mut rows = match &lex {
+                Some((same, _)) => candidates::hybrid(index, vector, same, n, true, allow),
+                None => candidates::dense(index, vector, n, true, allow),
+            };
             rows.extend(candidates::across_languages(index, vector, lang, n, allow));
             rows.sort_unstable();
             rows.dedup();
             rows.into_iter()
                 .map(|row| {
-                    // Across languages only identifiers and numbers can be shared.
-                    let l = match &across {
-                        Some(across) if index.lang(row) != lang => across.get(row),
-                        _ => lex.get(row),
+                    let dense = question_dense(index, vector, lang, row, &norm);
+                    let score = match &lex {
+                        None => dense,
+                        Some((_, Some(across))) if index.lang(row) != lang => {
+                            weights.fuse(dense, across.get(row))
+                        }
+                        Some((same, _)) => weights.fuse(dense, same.get(row)),
                     };
-                    Hit {
-                        row,
-                        score: weights.fuse(question_dense(index, vector, lang, row, &norm), l),
-                    }
+                    Hit { row, score }
                 })
                 .collect()
         }

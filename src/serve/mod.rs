@@ -155,6 +155,13 @@ impl Batcher {
     }
 }
 
+/// A `CURRENT` that the last check did not serve: the pointer whose generation failed to
+/// open (`None` when `CURRENT` itself was unreadable) and why.
+struct Refused {
+    pointer: Option<String>,
+    why: String,
+}
+
 /// The server's state: the model, recent query vectors and the current snapshot.
 pub struct Server {
     dir: PathBuf,
@@ -162,11 +169,9 @@ pub struct Server {
     batcher: Batcher,
     cache: Mutex<HashMap<String, Vec<f32>>>,
     current: RwLock<Arc<Snapshot>>,
-    /// The `CURRENT` pointer whose generation last failed to open.
-    failed: Mutex<Option<String>>,
     /// Why the last check kept the served generation although `CURRENT` had moved (see
     /// [`Server::refused`]).
-    refused: Mutex<Option<String>>,
+    refused: Mutex<Option<Refused>>,
 }
 
 impl Server {
@@ -180,7 +185,6 @@ impl Server {
             embedder,
             cache: Mutex::new(HashMap::new()),
             current: RwLock::new(Arc::new(snap)),
-            failed: Mutex::new(None),
             refused: Mutex::new(None),
         })
     }
@@ -234,14 +238,41 @@ impl Server {
     /// Pick up a new index generation if one was committed; `Ok(true)` when swapped. A
     /// generation that fails to open is reported once, not retried until `CURRENT` moves.
     pub fn refresh(&self) -> Result<bool> {
-        let result = self.try_refresh();
         let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
-        match &result {
-            Err(e) => *refused = Some(format!("{e:#}")),
-            Ok(true) => *refused = None,
-            Ok(false) => {}
+        let now = match pointer(&self.dir) {
+            Ok(now) => now,
+            Err(e) => {
+                *refused = Some(Refused {
+                    pointer: None,
+                    why: format!("{e:#}"),
+                });
+                return Err(e);
+            }
+        };
+        if now == self.snapshot().generation {
+            *refused = None;
+            return Ok(false);
         }
-        result
+        if refused
+            .as_ref()
+            .is_some_and(|r| r.pointer.as_ref() == Some(&now))
+        {
+            return Ok(false);
+        }
+        match Snapshot::open(&self.dir, &self.embedder) {
+            Ok(snap) => {
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+                *refused = None;
+                Ok(true)
+            }
+            Err(e) => {
+                *refused = Some(Refused {
+                    pointer: Some(now),
+                    why: format!("{e:#}"),
+                });
+                Err(e)
+            }
+        }
     }
 
     /// Why the generation `CURRENT` names is not served (it failed to open, or `CURRENT`
@@ -250,30 +281,8 @@ impl Server {
         self.refused
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn try_refresh(&self) -> Result<bool> {
-        let now = pointer(&self.dir)?;
-        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
-        if now == self.snapshot().generation {
-            *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = None;
-            return Ok(false);
-        }
-        if failed.as_deref() == Some(now.as_str()) {
-            return Ok(false);
-        }
-        match Snapshot::open(&self.dir, &self.embedder) {
-            Ok(snap) => {
-                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
-                *failed = None;
-                Ok(true)
-            }
-            Err(e) => {
-                *failed = Some(now);
-                Err(e)
-            }
-        }
+            .as_ref()
+            .map(|r| r.why.clone())
     }
 
     /// Serve on `addr` until the process is stopped. Prints the address it listens on
