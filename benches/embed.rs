@@ -37,8 +37,11 @@ fn main() -> anyhow::Result<()> {
 
     let mut paths = Vec::new();
     let mut precisions = vec![("f32", Precision::F32)];
-    if Precision::best_available() == Precision::Bf16 {
+    if Precision::Bf16.runnable() == Precision::Bf16 {
         precisions.push(("bf16", Precision::Bf16));
+    }
+    if Precision::Int8.runnable() == Precision::Int8 {
+        precisions.push(("int8", Precision::Int8));
     }
     for (name, p) in precisions {
         let t = Instant::now();

@@ -6,7 +6,7 @@
 //! Creates a Python venv under `target/peer-venv` (PyTorch, sentence-transformers,
 //! ONNX Runtime, from PyPI; once), exports the model to ONNX (f32, and int8 by dynamic
 //! quantisation), then runs every runtime as its own worker process — xref's exact (f32)
-//! and fast (bf16) paths included — in interleaved rounds (A B C … A B C …) over the seed
+//! and fast (bf16, int8) paths included — in interleaved rounds (A B C … A B C …) over the seed
 //! corpus's paragraphs, batch 16 for the peers. Prints medians, tokens/s, GFLOP/s, % of a
 //! measured sgemm peak, single-query latency, peak memory, the lowest cosine to PyTorch f32
 //! over every paragraph, and each runtime's time divided by xref's.
@@ -99,13 +99,17 @@ fn main() -> Result<()> {
         v["gflops"].as_f64().unwrap_or(f64::NAN)
     };
 
-    let wanted = std::env::var("XREF_PEER_RUNTIMES")
-        .unwrap_or_else(|_| "xref-bf16,xref-f32,torch-f32,torch-bf16,ort-f32,ort-int8".into());
+    let wanted = std::env::var("XREF_PEER_RUNTIMES").unwrap_or_else(|_| {
+        "xref-int8,xref-bf16,xref-f32,torch-f32,torch-bf16,ort-f32,ort-int8".into()
+    });
     let mut workers = Vec::new();
     for name in wanted.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if name == "xref-bf16" && Precision::best_available() != Precision::Bf16 {
-            eprintln!("skipping xref-bf16: this CPU has no AVX-512 BF16");
-            continue;
+        if let Some(p) = name.strip_prefix("xref-") {
+            let p: Precision = p.parse().map_err(anyhow::Error::msg)?;
+            if p.runnable() != p {
+                eprintln!("skipping {name}: this CPU cannot run it");
+                continue;
+            }
         }
         let mut cmd = if let Some(p) = name.strip_prefix("xref-") {
             let mut c = Command::new(std::env::current_exe()?);
@@ -158,9 +162,11 @@ fn main() -> Result<()> {
         .iter()
         .find(|r| r.0 == "torch-f32")
         .map(|r| r.5.clone());
+    // Times are divided by xref's default path on this CPU.
+    let default = format!("xref-{}", Precision::best_available().name());
     let xref_time = rows
         .iter()
-        .find(|r| r.0 == "xref-bf16")
+        .find(|r| r.0 == default)
         .or_else(|| rows.iter().find(|r| r.0 == "xref-f32"))
         .map(|r| r.2);
 

@@ -1,6 +1,6 @@
 //! Thread scaling of the encoder (#16): the seed's paragraphs embedded as `xref index`
-//! embeds them, by xref's default path (bf16 where the CPU has AVX-512 BF16, else f32) and
-//! by its exact f32 path, on 1, 2, 4, … threads up to the machine's cores.
+//! embeds them, by every encoder path this CPU runs (int8 with AVX-512 VNNI, bf16 with
+//! AVX-512 BF16, the exact f32 path), on 1, 2, 4, … threads up to the machine's cores.
 //!
 //!     cargo bench --bench threads
 //!     XREF_THREADS=1,8,16 XREF_BENCH_ROUNDS=5 cargo bench --bench threads
@@ -41,10 +41,11 @@ fn main() -> anyhow::Result<()> {
     };
     let (model, corpus) = common::model_and_seed()?;
     let texts = common::paragraph_texts(&corpus);
-    let mut paths = vec![("f32", Precision::F32)];
-    if Precision::best_available() == Precision::Bf16 {
-        paths.insert(0, ("bf16", Precision::Bf16));
-    }
+    let paths: Vec<(&str, Precision)> = [Precision::Int8, Precision::Bf16, Precision::F32]
+        .into_iter()
+        .filter(|p| p.runnable() == *p)
+        .map(|p| (p.name(), p))
+        .collect();
     println!(
         "thread scaling — {} seed paragraphs, {cores} cores, median of {rounds} rounds",
         texts.len()

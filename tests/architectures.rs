@@ -167,7 +167,11 @@ fn check_model(model: &ModelDir, arch: Architecture) {
     let (plain, _) = Encoder::load_candle(model, &Device::Cpu).unwrap();
     for pooling in [Pooling::Mean, Pooling::Cls] {
         let want = plain.encode(&refs, pooling, 1, true).unwrap();
-        for (precision, min) in [(Precision::F32, 0.99999), (Precision::Bf16, 0.999)] {
+        for (precision, min) in [
+            (Precision::F32, 0.99999),
+            (Precision::Bf16, 0.999),
+            (Precision::Int8, 0.999),
+        ] {
             let (native, dim) = Encoder::load(model, &Device::Cpu, precision).unwrap();
             assert_eq!(dim, HIDDEN);
             assert!(

@@ -43,7 +43,7 @@ fn vectors_match_reference_alone() {
         let v = e.embed_one(&item.text, Prefix::None).unwrap();
         assert_eq!(v.len(), 384);
         let c = cosine(&v, &item.embedding);
-        assert!(c >= 0.9999, "{}: cosine {c}", item.text);
+        assert!(c >= common::reference_bar(e), "{}: cosine {c}", item.text);
     }
 }
 
@@ -57,7 +57,11 @@ fn vectors_match_reference_in_a_padded_batch() {
     for (item, got) in items.iter().zip(&out) {
         assert_eq!(got.tokens, item.token_ids.len());
         let c = cosine(&got.vector, &item.embedding);
-        assert!(c >= 0.9999, "{} (batched): cosine {c}", item.text);
+        assert!(
+            c >= common::reference_bar(e),
+            "{} (batched): cosine {c}",
+            item.text
+        );
     }
 }
 
@@ -114,22 +118,24 @@ fn long_texts_are_windowed_not_truncated() {
     assert!((n - 1.0).abs() < 1e-4);
 }
 
-/// Each encoder path — native f32 (exact), native bf16 (fast; f32 where the CPU lacks
-/// AVX-512 BF16) and candle's plain `BertModel` — against the reference, alone and batched.
+/// Each encoder path — native f32 (exact), native bf16 and int8 (fast; f32 where the CPU
+/// lacks AVX-512 BF16 or VNNI) and candle's plain `BertModel` — against the reference,
+/// alone and batched: cosine ≥ 0.9999 (int8, whose 8-bit activations cost more: ≥ 0.999).
 #[test]
 fn every_encoder_path_matches_reference() {
     let items = reference().items;
     let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
-    for path in ["f32", "bf16", "candle"] {
+    for path in ["f32", "bf16", "int8", "candle"] {
         let e = common::embedder_with(path);
         common::assert_path(e, path);
+        let min = common::reference_bar(e);
         let batched = e.embed(&texts, Prefix::None).unwrap();
         for (item, got) in items.iter().zip(&batched) {
             let alone = e.embed_one(&item.text, Prefix::None).unwrap();
             for (how, v) in [("alone", &alone), ("batched", &got.vector)] {
                 let c = cosine(v, &item.embedding);
                 assert!(
-                    c >= 0.9999,
+                    c >= min,
                     "{path} {how}: {}: cosine {c} ({})",
                     item.text,
                     e.describe()
@@ -169,25 +175,30 @@ fn native_f32_matches_candle_plain_path_on_seed() {
     }
 }
 
-/// The fast path stays within cosine 0.999 of the exact path on every seed paragraph.
+/// The fast paths stay within cosine 0.999 of the exact path on every seed paragraph
+/// (measured: bf16 0.999995, int8 0.9996).
 #[test]
-fn bf16_fast_path_is_within_0999_of_exact_on_every_seed_paragraph() {
-    if !common::assert_path(common::embedder_with("bf16"), "bf16") {
-        return;
-    }
+fn fast_paths_are_within_0999_of_exact_on_every_seed_paragraph() {
     let paragraphs = common::seed_paragraphs();
     let exact = common::embedder_with("f32")
         .embed(&paragraphs, Prefix::Passage)
         .unwrap();
-    let fast = common::embedder_with("bf16")
-        .embed(&paragraphs, Prefix::Passage)
-        .unwrap();
-    let worst = exact
-        .iter()
-        .zip(&fast)
-        .map(|(a, b)| cosine(&a.vector, &b.vector))
-        .fold(1.0f32, f32::min);
-    assert!(worst >= 0.999, "lowest cosine bf16 vs f32: {worst}");
+    for path in ["bf16", "int8"] {
+        if !common::assert_path(common::embedder_with(path), path) {
+            continue;
+        }
+        let fast = common::embedder_with(path)
+            .embed(&paragraphs, Prefix::Passage)
+            .unwrap();
+        let worst = exact
+            .iter()
+            .zip(&fast)
+            .map(|(a, b)| cosine(&a.vector, &b.vector))
+            .fold(1.0f32, f32::min);
+        assert!(worst >= 0.999, "lowest cosine {path} vs f32: {worst}");
+        // Not the exact path in disguise.
+        assert!(worst < 0.9999999, "{path} gave the exact vectors");
+    }
 }
 
 /// Late chunking: each sentence's tokens are found inside the paragraph's, the whole

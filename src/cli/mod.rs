@@ -43,8 +43,9 @@ pub struct ModelArgs {
     /// user's cache, ~/.cache/xref/models on Linux].
     #[arg(long, global = true, env = "XREF_MODELS")]
     pub models_dir: Option<PathBuf>,
-    /// Encoder arithmetic: `auto` (bf16 for passages on CPUs with AVX-512 BF16, exact f32
-    /// for questions), `f32` (exact everywhere) or `bf16`.
+    /// Encoder arithmetic: `auto` (passages in int8 on CPUs with AVX-512 VNNI, else bf16 on
+    /// CPUs with AVX-512 BF16; questions always exact f32), `f32` (exact everywhere), `bf16`
+    /// or `int8`.
     #[arg(long, global = true, env = "XREF_PRECISION", default_value = "auto")]
     pub precision: crate::embed::PrecisionChoice,
     /// Where the model runs: `auto` (a CUDA GPU if this xref was built with the `cuda`

@@ -133,7 +133,8 @@ struct Window {
 
 impl Embedder {
     /// Load the model on the best device available (CUDA with the `cuda` feature, else CPU)
-    /// at the precision `XREF_PRECISION` names (`auto`, `f32`, `bf16`; default `auto`).
+    /// at the precision `XREF_PRECISION` names (`auto`, `f32`, `bf16`, `int8`; default
+    /// `auto`).
     pub fn load(model: &ModelDir) -> Result<Self> {
         let choice: PrecisionChoice = std::env::var("XREF_PRECISION")
             .unwrap_or_default()
@@ -142,14 +143,15 @@ impl Embedder {
         Self::load_with(model, choice.resolve())
     }
 
-    /// Load at an explicit precision (bf16 runs as f32 on CPUs without AVX-512 BF16), on
-    /// the best device available.
+    /// Load at an explicit precision (bf16 and int8 run as f32 on CPUs without AVX-512 BF16
+    /// or VNNI), on the best device available.
     pub fn load_with(model: &ModelDir, precision: Precision) -> Result<Self> {
         Self::load_on(model, precision, DeviceChoice::Auto)
     }
 
     /// Load at an explicit precision on the chosen device. On a GPU (the `cuda` feature)
-    /// candle's model runs in bf16 (f32 when `precision` is f32) with batches of 256.
+    /// candle's model runs in bf16 (f32 when `precision` is f32; int8 runs as bf16) with
+    /// batches of 256.
     pub fn load_on(model: &ModelDir, precision: Precision, device: DeviceChoice) -> Result<Self> {
         let device = device.device()?;
         let gpu = !device.is_cpu();

@@ -52,44 +52,64 @@ pub fn embedder_with(path: &str) -> &'static Embedder {
     use xref::embed::Precision;
     static F32: OnceLock<Embedder> = OnceLock::new();
     static BF16: OnceLock<Embedder> = OnceLock::new();
+    static INT8: OnceLock<Embedder> = OnceLock::new();
     static CANDLE: OnceLock<Embedder> = OnceLock::new();
     let cell = match path {
         "f32" => &F32,
         "bf16" => &BF16,
+        "int8" => &INT8,
         _ => &CANDLE,
     };
     cell.get_or_init(|| {
         load(|m| match path {
             "f32" => Embedder::load_with(m, Precision::F32),
             "bf16" => Embedder::load_with(m, Precision::Bf16),
+            "int8" => Embedder::load_with(m, Precision::Int8),
             _ => Embedder::load_candle(m, candle_core::Device::Cpu),
         })
     })
 }
 
 /// Check that `e` runs the encoder path a test asked for (`embedder_with`'s names); a CPU
-/// without AVX-512 BF16 runs the exact path for "bf16", which is said on standard error so
-/// a bf16 test that compared f32 with f32 does not pass unnoticed. Returns whether the path
-/// asked for is the one that runs.
+/// without AVX-512 BF16 (or VNNI) runs the exact path for "bf16" (or "int8"), which is said
+/// on standard error so a fast-path test that compared f32 with f32 does not pass
+/// unnoticed. Returns whether the path asked for is the one that runs.
 pub fn assert_path(e: &Embedder, path: &str) -> bool {
     let described = e.describe();
+    let cpu = xref::embed::kernels::cpu();
+    let (has, feature) = match path {
+        "bf16" => (cpu.avx512_bf16, "AVX-512 BF16"),
+        "int8" => (cpu.avx512_vnni, "AVX-512 VNNI"),
+        _ => (true, ""),
+    };
+    if !has {
+        assert_eq!(
+            described, "native f32",
+            "{path} without {feature} falls back"
+        );
+        eprintln!(
+            "SKIPPED {path} checks: this CPU has no {feature} (the {path} embedder runs f32)"
+        );
+        return false;
+    }
     let expected = match path {
         "f32" => "native f32",
-        "bf16" if !xref::embed::kernels::cpu().avx512_bf16 => {
-            assert_eq!(
-                described, "native f32",
-                "bf16 without AVX-512 BF16 falls back"
-            );
-            eprintln!(
-                "SKIPPED bf16 checks: this CPU has no AVX-512 BF16 (the bf16 embedder runs f32)"
-            );
-            return false;
-        }
         "bf16" => "native bf16",
+        "int8" => "native int8",
         _ => "candle f32 on Cpu",
     };
     assert_eq!(described, expected, "the encoder path the test asked for");
     true
+}
+
+/// The lowest cosine to the reference embeddings an encoder path must reach: 0.9999, and
+/// 0.999 for the 8-bit path (the default on CPUs with AVX-512 VNNI).
+pub fn reference_bar(e: &Embedder) -> f32 {
+    if e.describe() == "native int8" {
+        0.999
+    } else {
+        0.9999
+    }
 }
 
 /// Every paragraph of the seed corpus.

@@ -1,4 +1,4 @@
-//! The encoder's weights — linear layers (f32, and packed bf16 for the fast path), layer
+//! The encoder's weights — linear layers (f32, and packed bf16 or 8-bit for the fast paths), layer
 //! norms, the memory-mapped word-embedding table — and [`Bert::load`], which reads them from
 //! a safetensors file.
 
@@ -10,23 +10,32 @@ use candle_core::{DType, Device};
 use rayon::prelude::*;
 
 use super::forward::Workspace;
-use super::kernels::{self, PackedBf16};
+use super::kernels::{self, PackedBf16, PackedI8};
 use super::{Bert, Config, Precision};
 use crate::model::Architecture;
 
-/// A linear layer: the f32 weight always (the exact path), and its bf16 packing when the
-/// fast path is enabled.
+/// A linear layer: the f32 weight always (the exact path), and its bf16 or 8-bit packing
+/// when a fast path is enabled.
 pub(super) struct Linear {
     weight: Vec<f32>,
-    packed: Option<PackedBf16>,
+    packed: Option<Packed>,
     bias: Vec<f32>,
     n: usize,
     k: usize,
 }
 
+enum Packed {
+    Bf16(PackedBf16),
+    Int8(PackedI8),
+}
+
 impl Linear {
     fn new(weight: Vec<f32>, bias: Vec<f32>, n: usize, k: usize, precision: Precision) -> Self {
-        let packed = (precision == Precision::Bf16).then(|| PackedBf16::pack(&weight, n, k));
+        let packed = match precision {
+            Precision::F32 => None,
+            Precision::Bf16 => Some(Packed::Bf16(PackedBf16::pack(&weight, n, k))),
+            Precision::Int8 => Some(Packed::Int8(PackedI8::pack(&weight, n, k))),
+        };
         Self {
             weight,
             packed,
@@ -46,8 +55,11 @@ impl Linear {
         precision: Precision,
     ) {
         match (&self.packed, precision) {
-            (Some(w), Precision::Bf16) => {
+            (Some(Packed::Bf16(w)), Precision::Bf16) => {
                 kernels::linear_bf16(x, m, self.k, w, &self.bias, out, scratch)
+            }
+            (Some(Packed::Int8(w)), Precision::Int8) => {
+                kernels::linear_i8(x, m, self.k, w, &self.bias, out, scratch)
             }
             _ => kernels::linear_f32(x, m, self.k, &self.weight, self.n, &self.bias, out),
         }
@@ -167,11 +179,7 @@ impl Bert {
             heads > 0 && hidden % heads == 0,
             "hidden size {hidden} is not divisible by {heads} heads"
         );
-        let precision = if precision == Precision::Bf16 && !kernels::cpu().avx512_bf16 {
-            Precision::F32
-        } else {
-            precision
-        };
+        let precision = precision.runnable();
 
         // SAFETY: as for `Table::map`: a read-only map, alive only during `load`, of a file
         // xref never writes in place (fetches build a new directory and rename it into place).

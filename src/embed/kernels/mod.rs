@@ -1,4 +1,4 @@
-//! CPU kernels with runtime feature detection: AVX-512 (with BF16 where the CPU has it),
+//! CPU kernels with runtime feature detection: AVX-512 (with BF16 and VNNI where the CPU has them),
 //! AVX2 + FMA, and a portable fallback that every accelerated kernel is tested against.
 //!
 //! * this file: what the CPU can run ([`cpu`]), the run-time dispatch of the element-wise
@@ -7,7 +7,8 @@
 //! * `elementwise`: GELU, softmax, layer norm, f32 → bf16 (and the `erf` / `exp` they use);
 //! * `product_f32`: dot products and f32 matrix products (linear layers, attention);
 //! * `product_bf16`: the bf16 weight packing and the AVX-512 BF16 linear layer;
-//! * `product_i8`: 8-bit vectors and their dot product (the HNSW graph's distances);
+//! * `product_i8`: 8-bit vectors and their dot product (the HNSW graph's distances), and
+//!   the AVX-512 VNNI 8-bit linear layer;
 //! * `x86`: the AVX-512 / AVX2 intrinsics behind the products.
 
 /// What this CPU can run, detected once.
@@ -16,6 +17,8 @@ pub struct Cpu {
     pub avx2_fma: bool,
     pub avx512: bool,
     pub avx512_bf16: bool,
+    /// AVX-512 VNNI (8-bit products summed in 32-bit lanes).
+    pub avx512_vnni: bool,
 }
 
 /// The CPU's features (cached after the first call).
@@ -30,10 +33,12 @@ pub fn cpu() -> Cpu {
                 && is_x86_feature_detected!("avx512f")
                 && is_x86_feature_detected!("avx512bw");
             let avx512_bf16 = avx512 && is_x86_feature_detected!("avx512bf16");
+            let avx512_vnni = avx512 && is_x86_feature_detected!("avx512vnni");
             Cpu {
                 avx2_fma,
                 avx512,
                 avx512_bf16,
+                avx512_vnni,
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -42,6 +47,7 @@ pub fn cpu() -> Cpu {
                 avx2_fma: false,
                 avx512: false,
                 avx512_bf16: false,
+                avx512_vnni: false,
             }
         }
     })
@@ -100,7 +106,32 @@ mod x86;
 pub use elementwise::{add_layernorm, bf16_to_f32, erf, exp, gelu, softmax, to_bf16};
 pub use product_bf16::{linear_bf16, PackedBf16};
 pub use product_f32::{dot, dot_portable, dots4, linear_f32, matmul_strided};
-pub use product_i8::{dot_i8, quantize_i8};
+pub use product_i8::{dot_i8, linear_i8, quantize_i8, PackedI8};
+
+/// Rows of A per parallel block of the packed products (bf16, int8).
+const ROW_BLOCK: usize = 64;
+/// Output columns per block: three 16-column tiles, the micro-kernels' widest.
+const COL_BLOCK: usize = 48;
+
+/// Run `block(r0, r1, c0, c1)` over an m×n product cut into blocks of [`ROW_BLOCK`] rows ×
+/// [`COL_BLOCK`] columns (`c0` a multiple of 16, at most three tiles a block), spread over
+/// the threads when the product (m·n·k) is worth it.
+fn in_blocks(m: usize, n: usize, k: usize, block: impl Fn(usize, usize, usize, usize) + Sync) {
+    let col_blocks = n.div_ceil(COL_BLOCK);
+    let jobs = m.div_ceil(ROW_BLOCK) * col_blocks;
+    let job = |jb: usize| {
+        let (rb, cb) = (jb / col_blocks, jb % col_blocks);
+        let r0 = rb * ROW_BLOCK;
+        let c0 = cb * COL_BLOCK;
+        block(r0, (r0 + ROW_BLOCK).min(m), c0, (c0 + COL_BLOCK).min(n));
+    };
+    if jobs > 1 && m * n * k >= 1 << 18 {
+        use rayon::prelude::*;
+        (0..jobs).into_par_iter().for_each(job);
+    } else {
+        (0..jobs).for_each(job);
+    }
+}
 
 /// Raw pointer that may cross threads: each thread writes its own disjoint part.
 #[derive(Clone, Copy)]

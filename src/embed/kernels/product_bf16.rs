@@ -6,7 +6,7 @@ use super::bf16_to_f32;
 use super::elementwise::to_bf16_impl;
 #[cfg(target_arch = "x86_64")]
 use super::x86;
-use super::{cpu, to_bf16, SendPtr};
+use super::{cpu, in_blocks, to_bf16, SendPtr};
 
 /// A linear layer's weight in bf16, packed for the AVX-512 BF16 kernel: for each block of 16
 /// output columns, for each pair of input positions, 16 lanes of (`w[2p]`, `w[2p+1]`).
@@ -56,11 +56,6 @@ impl PackedBf16 {
     }
 }
 
-/// Rows of A per parallel job in [`linear_bf16`].
-const BF16_ROW_BLOCK: usize = 64;
-/// Output columns per parallel job (three 16-column tiles).
-const BF16_COL_BLOCK: usize = 48;
-
 /// bf16 product with f32 accumulation (AVX-512 BF16 only: check
 /// [`Cpu::avx512_bf16`](super::Cpu::avx512_bf16)).
 /// `scratch` holds A in bf16 and is grown as needed.
@@ -101,34 +96,20 @@ pub fn linear_bf16(
                 }
             });
     }
-    let row_blocks = m.div_ceil(BF16_ROW_BLOCK);
-    let col_blocks = n.div_ceil(BF16_COL_BLOCK);
     let cp = SendPtr(c.as_mut_ptr());
     let ap = &scratch[..];
-    let job = |jb: usize| {
-        let (rb, cb) = (jb / col_blocks, jb % col_blocks);
-        let r0 = rb * BF16_ROW_BLOCK;
-        let r1 = (r0 + BF16_ROW_BLOCK).min(m);
-        let c0 = cb * BF16_COL_BLOCK;
-        let c1 = (c0 + BF16_COL_BLOCK).min(n);
+    in_blocks(m, n, k, |r0, r1, c0, c1| {
         // SAFETY: `cpu()` detected AVX-512 BF16 (asserted above; it implies AVX-512F and BW).
-        // `ap` holds m ≥ r1 rows of `kp == w.kp` pairs; `c0` is a multiple of 16 and
-        // `c0 < c1 <= n == w.n == bias.len()`, at most three tiles; C holds m×n values
-        // (asserted), row stride n, so rows r0..r1 × columns c0..c1 are in bounds. Each job
-        // has its own (row block, column block), so threads write disjoint parts of C, which
-        // is borrowed mutably for the whole call.
+        // `ap` holds m ≥ r1 rows of `kp == w.kp` pairs; `in_blocks` gives `c0` a multiple of
+        // 16 and `c0 < c1 <= n == w.n == bias.len()`, at most three tiles; C holds m×n
+        // values (asserted), row stride n, so rows r0..r1 × columns c0..c1 are in bounds.
+        // Each block is its own, so threads write disjoint parts of C, which is borrowed
+        // mutably for the whole call.
         #[cfg(target_arch = "x86_64")]
         unsafe {
             x86::bf16_block(ap, kp, w, bias, cp.get(), n, r0, r1, c0, c1)
         };
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("{:?} {kp} {r0} {r1} {c0} {c1}", cp.get());
-    };
-    let jobs = row_blocks * col_blocks;
-    if jobs > 1 && m * n * k >= 1 << 18 {
-        use rayon::prelude::*;
-        (0..jobs).into_par_iter().for_each(job);
-    } else {
-        (0..jobs).for_each(job);
-    }
+    });
 }

@@ -167,6 +167,17 @@ fn bf16_rounds_to_nearest_even() {
     assert_eq!(out.map(bf16_to_f32), [1.0, 1.0, 1.0 + 4.0 / 256.0, -2.5]);
 }
 
+/// (m, k, n) of the packed products' tests: rows 1..8 and beyond, 1–3 column tiles and a
+/// partial one, k odd and k not a multiple of four.
+const PACKED_SHAPES: [(usize, usize, usize); 6] = [
+    (1, 384, 384),
+    (9, 384, 1152),
+    (70, 1536, 384),
+    (13, 33, 40),
+    (130, 64, 17),
+    (5, 66, 48),
+];
+
 #[test]
 #[allow(clippy::needless_range_loop)]
 fn linear_bf16_matches_reference_on_rounded_inputs() {
@@ -174,14 +185,7 @@ fn linear_bf16_matches_reference_on_rounded_inputs() {
         eprintln!("skipped: this CPU has no AVX-512 BF16 (the f32 path is used instead)");
         return;
     }
-    // Every tile shape: rows 1..8 and beyond, 1–3 column tiles and a partial one, odd k.
-    for (m, k, n) in [
-        (1, 384, 384),
-        (9, 384, 1152),
-        (70, 1536, 384),
-        (13, 33, 40),
-        (130, 64, 17),
-    ] {
+    for (m, k, n) in PACKED_SHAPES {
         let (x, w, b) = (data(m * k, 1), data(n * k, 2), data(n, 3));
         let packed = PackedBf16::pack(&w, n, k);
         let mut c = vec![0f32; m * n];
@@ -208,6 +212,49 @@ fn linear_bf16_matches_reference_on_rounded_inputs() {
             );
         }
         // And close to the f32 product by candle.
+        let exact = candle_linear(&x, m, k, &w, n, &b);
+        assert!(max_diff(&c, &exact) < 0.05, "{m}×{k}×{n}");
+    }
+}
+
+#[test]
+fn linear_i8_matches_its_integer_reference_and_stays_close_to_f32() {
+    if !cpu().avx512_vnni {
+        eprintln!("skipped: this CPU has no AVX-512 VNNI (the f32 path is used instead)");
+        return;
+    }
+    // With a zero row and a zero column.
+    for (m, k, n) in PACKED_SHAPES {
+        let (mut x, mut w, b) = (data(m * k, 1), data(n * k, 2), data(n, 3));
+        x[..k].fill(0.0);
+        w[(n - 1) * k..].fill(0.0);
+        let packed = PackedI8::pack(&w, n, k);
+        for (u, v) in packed.unpack().iter().zip(&w) {
+            assert!((u - v).abs() <= 0.5 / 127.0 * 0.5 + 1e-6, "weight rounding");
+        }
+        let mut c = vec![0f32; m * n];
+        let mut scratch = Vec::new();
+        linear_i8(&x, m, k, &packed, &b, &mut c, &mut scratch);
+        // Integer sums are exact: only the final scaling may round differently.
+        let want = product_i8::linear_i8_reference(&x, m, k, &packed, &b);
+        for (ij, (got, want)) in c.iter().zip(&want).enumerate() {
+            assert!(
+                (got - want).abs() <= 1e-5 * want.abs().max(1.0),
+                "{m}×{k}×{n} at {ij}: {got} vs {want}"
+            );
+        }
+        assert_eq!(&c[..n], &b[..], "a zero row gives the bias");
+        // The AVX-512 quantisation is the plain one, byte for byte.
+        let mut fast = vec![0u8; 4 * packed.kq];
+        let mut plain = fast.clone();
+        for row in x.chunks_exact(k) {
+            let (scale, zero) = product_i8::row_range(row);
+            // SAFETY: VNNI (checked above) implies AVX-512F; `fast` holds ≥ k values.
+            unsafe { x86::quantize_u8(row, 1.0 / scale, zero, &mut fast) };
+            product_i8::quantize_row_portable(row, &mut plain);
+            assert_eq!(fast, plain);
+        }
+        // And close to the f32 product by candle (two 8-bit roundings of values in ±0.5).
         let exact = candle_linear(&x, m, k, &w, n, &b);
         assert!(max_diff(&c, &exact) < 0.05, "{m}×{k}×{n}");
     }

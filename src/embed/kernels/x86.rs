@@ -1,10 +1,11 @@
-//! The x86-64 intrinsics behind the products: AVX-512 and AVX2 dot products, and the
-//! AVX-512 BF16 micro-kernel of [`super::linear_bf16`]. Each function is compiled for the
+//! The x86-64 intrinsics behind the products: AVX-512 and AVX2 dot products, the
+//! AVX-512 BF16 micro-kernel of [`super::linear_bf16`] and the AVX-512 VNNI one of
+//! [`super::linear_i8`]. Each function is compiled for the
 //! features it names and must only run on a CPU that has them ([`super::cpu`]).
 
 use std::arch::x86_64::*;
 
-use super::PackedBf16;
+use super::{PackedBf16, PackedI8};
 
 /// `out[r] = x · w[r·k..(r+1)·k]` for the four rows of `w` (`k = x.len()`).
 ///
@@ -75,6 +76,30 @@ pub unsafe fn dots4x4_avx512(x: &[f32], w: &[f32], out: &mut [f32; 16]) {
     }
 }
 
+/// `$micro::<MR, NT>(args…)` for `rows` in 1..=8 and `nt` in 1..=3, known only at run time
+/// (the micro-kernels take both as constants, so their accumulators stay in registers).
+macro_rules! tiles {
+    ($micro:ident, $rows:expr, $nt:expr, $args:tt) => {
+        match $rows {
+            8 => tiles!(@nt $micro, 8, $nt, $args),
+            7 => tiles!(@nt $micro, 7, $nt, $args),
+            6 => tiles!(@nt $micro, 6, $nt, $args),
+            5 => tiles!(@nt $micro, 5, $nt, $args),
+            4 => tiles!(@nt $micro, 4, $nt, $args),
+            3 => tiles!(@nt $micro, 3, $nt, $args),
+            2 => tiles!(@nt $micro, 2, $nt, $args),
+            _ => tiles!(@nt $micro, 1, $nt, $args),
+        }
+    };
+    (@nt $micro:ident, $mr:literal, $nt:expr, ($($arg:expr),*)) => {
+        match $nt {
+            3 => $micro::<$mr, 3>($($arg),*),
+            2 => $micro::<$mr, 2>($($arg),*),
+            _ => $micro::<$mr, 1>($($arg),*),
+        }
+    };
+}
+
 /// One block of C: rows `r0..r1`, columns `c0..c1` (at most three 16-column tiles).
 ///
 /// # Safety
@@ -102,55 +127,8 @@ pub unsafe fn bf16_block(
     let mut r = r0;
     while r < r1 {
         let rows = (r1 - r).min(8);
-        macro_rules! go {
-            ($mr:literal) => {
-                match nt {
-                    3 => micro::<$mr, 3>(
-                        a.as_ptr().add(r * kp),
-                        kp,
-                        w,
-                        t0,
-                        bias,
-                        c.add(r * ldc),
-                        ldc,
-                        c0,
-                        c1,
-                    ),
-                    2 => micro::<$mr, 2>(
-                        a.as_ptr().add(r * kp),
-                        kp,
-                        w,
-                        t0,
-                        bias,
-                        c.add(r * ldc),
-                        ldc,
-                        c0,
-                        c1,
-                    ),
-                    _ => micro::<$mr, 1>(
-                        a.as_ptr().add(r * kp),
-                        kp,
-                        w,
-                        t0,
-                        bias,
-                        c.add(r * ldc),
-                        ldc,
-                        c0,
-                        c1,
-                    ),
-                }
-            };
-        }
-        match rows {
-            8 => go!(8),
-            7 => go!(7),
-            6 => go!(6),
-            5 => go!(5),
-            4 => go!(4),
-            3 => go!(3),
-            2 => go!(2),
-            _ => go!(1),
-        }
+        let (ar, cr) = (a.as_ptr().add(r * kp), c.add(r * ldc));
+        tiles!(micro, rows, nt, (ar, kp, w, t0, bias, cr, ldc, c0, c1));
         r += rows;
     }
 }
@@ -210,6 +188,137 @@ unsafe fn micro<const MR: usize, const NT: usize>(
             _mm512_mask_storeu_ps(c.add(r * ldc + col), mask, _mm512_add_ps(acc[r][t], bias_v));
         }
     }
+}
+
+/// Rows `r0..r1` × columns `c0..c1` of `C = A·Wᵀ + bias` from 8-bit codes (see
+/// [`linear_i8`](super::linear_i8)), in micro-tiles of up to 8 rows × three 16-column tiles.
+///
+/// # Safety
+/// * The CPU must have AVX-512F, AVX-512BW and AVX-512 VNNI.
+/// * `a` holds at least `r1` rows of `w.kq + 2` words (scale bits, zero point, codes).
+/// * `c0` is a multiple of 16, `c0 < c1 <= w.n == bias.len()`, `c1 - c0 <= 48`.
+/// * `c` is valid for writes at `r * ldc + j` for every `r` in `r0..r1` and `j` in `c0..c1`,
+///   and no other thread accesses those elements meanwhile.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn i8_block(
+    a: &[u32],
+    w: &PackedI8,
+    bias: &[f32],
+    c: *mut f32,
+    ldc: usize,
+    r0: usize,
+    r1: usize,
+    c0: usize,
+    c1: usize,
+) {
+    let stride = w.kq + 2;
+    let t0 = c0 / 16;
+    let nt = (c1 - c0).div_ceil(16);
+    let mut r = r0;
+    while r < r1 {
+        let rows = (r1 - r).min(8);
+        let (ar, cr) = (a.as_ptr().add(r * stride), c.add(r * ldc));
+        tiles!(micro_i8, rows, nt, (ar, w, t0, bias, cr, ldc, c0, c1));
+        r += rows;
+    }
+}
+
+/// `MR` rows × `NT` 16-column tiles of C from 8-bit codes, summed over all of K in 32-bit
+/// integer registers, then scaled: `(Σ u·q − zero · Σ q) · row scale · column scale + bias`.
+///
+/// # Safety
+/// * The CPU must have AVX-512F, AVX-512BW and AVX-512 VNNI.
+/// * `a` is valid for reads of `MR * (w.kq + 2)` words.
+/// * `t0 + NT <= w.n.div_ceil(16)` (the tiles read exist).
+/// * `c0 + 16 * (NT - 1) < c1 <= bias.len()`.
+/// * `c` is valid for writes at `r * ldc + j` for every `r < MR` and `j` in `c0..c1`, and no
+///   other thread accesses those elements meanwhile.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+#[inline]
+unsafe fn micro_i8<const MR: usize, const NT: usize>(
+    a: *const u32,
+    w: &PackedI8,
+    t0: usize,
+    bias: &[f32],
+    c: *mut f32,
+    ldc: usize,
+    c0: usize,
+    c1: usize,
+) {
+    let kq = w.kq;
+    let stride = kq + 2;
+    let b = w.data.as_ptr().add(t0 * kq * 16);
+    let tile_stride = kq * 16;
+    let mut acc = [[_mm512_setzero_si512(); NT]; MR];
+    for g in 0..kq {
+        let mut bv = [_mm512_setzero_si512(); NT];
+        for t in 0..NT {
+            bv[t] = _mm512_loadu_si512(b.add(t * tile_stride + g * 16) as *const _);
+        }
+        for r in 0..MR {
+            let av = _mm512_set1_epi32(*a.add(r * stride + 2 + g) as i32);
+            for t in 0..NT {
+                acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], av, bv[t]);
+            }
+        }
+    }
+    for t in 0..NT {
+        let col = c0 + 16 * t;
+        let valid = (c1 - col).min(16);
+        let mask: __mmask16 = if valid == 16 {
+            0xffff
+        } else {
+            ((1u32 << valid) - 1) as u16
+        };
+        let bias_v = _mm512_maskz_loadu_ps(mask, bias.as_ptr().add(col));
+        let scale_v = _mm512_loadu_ps(w.scales.as_ptr().add(col));
+        let sums_v = _mm512_loadu_si512(w.sums.as_ptr().add(col) as *const _);
+        for r in 0..MR {
+            let row_scale = _mm512_set1_ps(f32::from_bits(*a.add(r * stride)));
+            let offset_v =
+                _mm512_mullo_epi32(sums_v, _mm512_set1_epi32(*a.add(r * stride + 1) as i32));
+            let sum = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][t], offset_v));
+            let v = _mm512_fmadd_ps(sum, _mm512_mul_ps(scale_v, row_scale), bias_v);
+            _mm512_mask_storeu_ps(c.add(r * ldc + col), mask, v);
+        }
+    }
+}
+
+/// `out[i] = clamp(round_ties_even(x[i] · inv + zero), 0, 255)` for `i < x.len()`, the rest
+/// of `out` set to `zero` (the activations of [`super::linear_i8`]).
+///
+/// # Safety
+/// The CPU must have AVX-512F, and `out.len() >= x.len()`.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn quantize_u8(x: &[f32], inv: f32, zero: f32, out: &mut [u8]) {
+    let n = x.len();
+    let (inv_v, zero_v) = (_mm512_set1_ps(inv), _mm512_set1_ps(zero));
+    let (lo, hi) = (_mm512_setzero_ps(), _mm512_set1_ps(255.0));
+    let mut i = 0;
+    while i < n {
+        let mask: __mmask16 = if n - i >= 16 {
+            0xffff
+        } else {
+            ((1u32 << (n - i)) - 1) as u16
+        };
+        let v = _mm512_fmadd_ps(
+            _mm512_maskz_loadu_ps(mask, x.as_ptr().add(i)),
+            inv_v,
+            zero_v,
+        );
+        let v = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+        // max/min return their second operand for a NaN, so a NaN becomes 0.
+        let v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+        _mm512_mask_cvtepi32_storeu_epi8(
+            out.as_mut_ptr().add(i) as *mut _,
+            mask,
+            _mm512_cvtps_epi32(v),
+        );
+        i += 16;
+    }
+    out[n..].fill(zero as u8);
 }
 
 /// `a · b` over `a.len()` values.
