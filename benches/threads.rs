@@ -7,7 +7,9 @@
 //!
 //! Prints per path and thread count: median time over the rounds, tokens/s, the speedup
 //! over the first thread count (one by default), and the lowest cosine to that run's
-//! vectors of the same path (the result must not depend on the thread count). Peers (ONNX Runtime, PyTorch) on the same
+//! vectors of the same path (the result must not depend on the thread count); then, per
+//! path, where the time goes at each thread count (`xref::embed::profile`) and how well
+//! each phase scales. Peers (ONNX Runtime, PyTorch) on the same
 //! paragraphs: `cargo bench --bench peer`.
 
 #[path = "common.rs"]
@@ -15,7 +17,7 @@ mod common;
 
 use std::time::Instant;
 
-use xref::embed::{Embedder, Precision, Prefix};
+use xref::embed::{profile, Embedder, Precision, Prefix};
 
 fn main() -> anyhow::Result<()> {
     let rounds: usize = std::env::var("XREF_BENCH_ROUNDS")
@@ -63,16 +65,21 @@ fn main() -> anyhow::Result<()> {
             .map(|e| e.tokens)
             .sum();
         let mut base: Option<(f64, Vec<Vec<f32>>)> = None;
+        let mut phases = Vec::new();
         for &t in &threads {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build()?;
             let mut times = Vec::new();
             let mut vectors = Vec::new();
+            profile::enable(true);
+            profile::take();
             for _ in 0..rounds {
                 let start = Instant::now();
                 let out = pool.install(|| embedder.embed(&texts, Prefix::Passage))?;
                 times.push(start.elapsed().as_secs_f64());
                 vectors = out.into_iter().map(|e| e.vector).collect();
             }
+            profile::enable(false);
+            phases.push(profile::take());
             let median = common::percentile(&mut times, 50.0);
             let (one, reference) = base.get_or_insert_with(|| (median, vectors.clone()));
             let min_cos = reference
@@ -86,6 +93,39 @@ fn main() -> anyhow::Result<()> {
                 *one / median
             );
         }
+        print_phases(name, &threads, &phases, rounds);
     }
     Ok(())
+}
+
+/// Seconds per embedding call in each phase at each thread count, its speedup over the
+/// first count, and its share of the time at the last: a phase whose speedup lags is what
+/// stops the whole from scaling (Amdahl).
+fn print_phases(
+    name: &str,
+    threads: &[usize],
+    phases: &[Vec<(profile::Phase, f64)>],
+    rounds: usize,
+) {
+    let (Some(first), Some(last)) = (phases.first(), phases.last()) else {
+        return;
+    };
+    let total_last: f64 = last.iter().map(|(_, s)| s).sum();
+    print!("  {name} phases (s per call) ");
+    for t in threads {
+        print!("{:>9}", format!("{t} thr"));
+    }
+    println!(" {:>9} {:>7}", "speedup", "share");
+    for (i, (phase, s0)) in first.iter().enumerate() {
+        print!("  {:<26}", phase.name());
+        for p in phases {
+            print!("{:>9.3}", p[i].1 / rounds as f64);
+        }
+        let sl = last[i].1;
+        println!(
+            " {:>8.2}× {:>6.1}%",
+            if sl > 0.0 { s0 / sl } else { f64::NAN },
+            100.0 * sl / total_last
+        );
+    }
 }

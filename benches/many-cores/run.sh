@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Embedding speed on a many-core CPU (#16): xref's int8, bf16 and f32 paths against ONNX Runtime f32 and int8,
 # the same seeded random weights of multilingual-e5-small's shape for all (speed does not depend on the weights),
-# whole-process wall time, at each thread count; then each path's lowest cosine to xref's f32 vectors.
+# whole-process wall time, at each thread count; then where xref's time goes per thread count, and each path's
+# lowest cosine to xref's f32 vectors.
 # Needs python3 with torch, transformers, onnxruntime, tokenizers, numpy (the project's GPU machine has them).
 # usage: run.sh DIR [THREADS...]   DIR made by prepare.sh; THREADS default "2 <all cores>"; REP (copies of the
 #        corpus, default 6) tunes the size. Adapted from the project's shared many-cores.sh.
@@ -23,6 +24,11 @@ for th in $THREADS; do
     echo "threads $th round $r: xref int8 $(x "$th" int8) s; xref bf16 $(x "$th" bf16) s; xref f32 $(x "$th" f32) s;" \
       "ort f32 $(o "$th" f32 model.onnx) s; ort int8 $(o "$th" int8 model_int8.onnx) s"
   done
+done
+for th in $THREADS; do   # where xref's default path spends its time (XREF_PROFILE), per thread count
+  echo "xref default path, $th threads:"
+  RAYON_NUM_THREADS=$th XREF_PROFILE=1 "$D/xref" embed --model "$W/m" --prefix none --input "$W/c.txt" \
+    --output /dev/null 2>&1 | grep '^profile'
 done
 $PY - "$W" <<'PY'
 import json, sys, numpy as np

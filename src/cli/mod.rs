@@ -439,8 +439,14 @@ fn cmd_embed(
         }
         None => read_lines(std::io::stdin().lock()).context("reading standard input")?,
     };
+    // `XREF_PROFILE=1`: where the time goes, on standard error (#16's many-core runs).
+    let profiling = std::env::var_os("XREF_PROFILE").is_some_and(|v| v != "0");
+    let clock = std::time::Instant::now();
     let embedder = load_embedder(args)?;
+    let load = clock.elapsed().as_secs_f64();
+    crate::embed::profile::enable(profiling);
     let embedded = embedder.embed(&lines, prefix)?;
+    let embed = clock.elapsed().as_secs_f64() - load;
     let sink: Box<dyn Write> = match &output {
         Some(p) => {
             Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
@@ -470,6 +476,13 @@ fn cmd_embed(
         writeln!(out)?;
     }
     out.flush()?;
+    if profiling {
+        let write = clock.elapsed().as_secs_f64() - load - embed;
+        eprintln!("profile: load model {load:.3} s, embed {embed:.3} s, write {write:.3} s");
+        for (phase, secs) in crate::embed::profile::take() {
+            eprintln!("profile:   {:<10} {secs:.3} s", phase.name());
+        }
+    }
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub mod bert;
 mod device;
 pub mod encoder;
 pub mod kernels;
+pub mod profile;
 pub mod unigram;
 
 use std::io::IsTerminal;
@@ -28,6 +29,7 @@ pub use bert::{Precision, PrecisionChoice};
 pub use device::DeviceChoice;
 use device::{GPU_BATCH, GPU_MAX_ACTIVATION_BYTES};
 use encoder::Encoder;
+use profile::Phase;
 
 /// Which model prefix a text gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,15 +283,20 @@ impl Embedder {
         } else {
             self.tokenize("", prefix)?.len().saturating_sub(2)
         };
-        let encoded: Vec<Vec<u32>> = texts
-            .par_iter()
-            .map(|t| self.tokenize(t.as_ref(), prefix))
-            .collect::<Result<_>>()?;
-        let mut windows = Vec::new();
-        for (i, ids) in encoded.iter().enumerate() {
-            self.windows(i, ids, prefix_len, &mut windows);
-        }
-        windows.sort_by_key(|w| w.ids.len());
+        let encoded: Vec<Vec<u32>> = profile::time(Phase::Tokenize, || {
+            texts
+                .par_iter()
+                .map(|t| self.tokenize(t.as_ref(), prefix))
+                .collect::<Result<_>>()
+        })?;
+        let windows = profile::time(Phase::Batching, || {
+            let mut windows = Vec::new();
+            for (i, ids) in encoded.iter().enumerate() {
+                self.windows(i, ids, prefix_len, &mut windows);
+            }
+            windows.sort_by_key(|w| w.ids.len());
+            windows
+        });
 
         let total_tokens: usize = windows.iter().map(|w| w.ids.len()).sum();
         let bar = if bar {
@@ -305,27 +312,30 @@ impl Embedder {
         let exact = prefix == Prefix::Query;
         for batch in self.batches(&windows) {
             let pooled = self.run_batch(batch, exact)?;
-            for (w, v) in batch.iter().zip(pooled) {
-                let weight = w.ids.len() as f32;
-                for (s, x) in sums[w.text].iter_mut().zip(v) {
-                    *s += weight * x;
+            profile::time(Phase::Batching, || {
+                for (w, v) in batch.iter().zip(pooled) {
+                    let weight = w.ids.len() as f32;
+                    for (s, x) in sums[w.text].iter_mut().zip(v) {
+                        *s += weight * x;
+                    }
+                    weights[w.text] += weight;
                 }
-                weights[w.text] += weight;
-            }
+            });
             bar.inc(batch.iter().map(|w| w.ids.len() as u64).sum());
         }
         bar.finish_and_clear();
-        Ok(sums
-            .into_iter()
-            .zip(encoded)
-            .map(|(mut v, ids)| {
-                normalize(&mut v);
-                Embedded {
-                    vector: v,
-                    tokens: ids.len(),
-                }
-            })
-            .collect())
+        Ok(profile::time(Phase::Batching, || {
+            sums.into_iter()
+                .zip(encoded)
+                .map(|(mut v, ids)| {
+                    normalize(&mut v);
+                    Embedded {
+                        vector: v,
+                        tokens: ids.len(),
+                    }
+                })
+                .collect()
+        }))
     }
 
     /// Each text embedded whole and, from the same forward pass, each of its `parts` (byte

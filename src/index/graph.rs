@@ -97,6 +97,7 @@ impl Graph {
         let mut levels = levels.into_iter();
         if let Some(mut base) = levels.next() {
             base.sort_unstable_by_key(|p| p.0);
+            connect(&mut base, entry.1);
             let mut next = base.iter().peekable();
             for r in 0..rows {
                 if let Some((_, list)) = next.next_if(|p| p.0 as usize == r) {
@@ -353,9 +354,83 @@ impl Twins {
     }
 }
 
+/// Give every point of level 0 (`base`: (row, neighbours), sorted by row) a path from the
+/// entry point. hnsw_rs prunes neighbour lists as it inserts, so a point can lose every link
+/// that led to it, and a search then never finds it — not even with its own vector (seen on
+/// the seed, one paragraph in one build out of a few, the build being parallel). Each point
+/// no path reaches is linked from the first reached point among its own neighbours (its
+/// nearest), else from the entry point. Returns the links added.
+fn connect(base: &mut [(u32, Vec<u32>)], entry: u32) -> usize {
+    let at = |base: &[(u32, Vec<u32>)], row: u32| base.binary_search_by_key(&row, |p| p.0).ok();
+    let mut reached = vec![false; base.len()];
+    let mut stack = Vec::new();
+    let walk =
+        |base: &[(u32, Vec<u32>)], from: usize, reached: &mut [bool], stack: &mut Vec<usize>| {
+            reached[from] = true;
+            stack.push(from);
+            while let Some(i) = stack.pop() {
+                for &n in &base[i].1 {
+                    if let Some(j) = at(base, n) {
+                        if !reached[j] {
+                            reached[j] = true;
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+        };
+    let Some(start) = at(base, entry) else {
+        return 0;
+    };
+    walk(base, start, &mut reached, &mut stack);
+    let mut added = 0;
+    for i in 0..base.len() {
+        if reached[i] {
+            continue;
+        }
+        let from = base[i]
+            .1
+            .iter()
+            .filter_map(|&n| at(base, n))
+            .find(|&j| reached[j])
+            .unwrap_or(start);
+        let row = base[i].0;
+        base[from].1.push(row);
+        added += 1;
+        walk(base, i, &mut reached, &mut stack);
+    }
+    added
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_point_is_reachable_after_connect() {
+        // 0 → 1 → 0 is the entry's component; 2 links only to 1 and nothing links to 2;
+        // 3 and 4 link only to each other; 5 links nowhere.
+        let mut base: Vec<(u32, Vec<u32>)> = vec![
+            (0, vec![1]),
+            (1, vec![0]),
+            (2, vec![1]),
+            (3, vec![4]),
+            (4, vec![3]),
+            (5, vec![]),
+        ];
+        assert_eq!(connect(&mut base, 0), 3);
+        assert_eq!(
+            base[1].1,
+            vec![0, 2],
+            "2 is linked from its nearest reached neighbour"
+        );
+        assert_eq!(
+            base[0].1,
+            vec![1, 3, 5],
+            "3 and 5 from the entry point; 4 through 3"
+        );
+        assert_eq!(connect(&mut base, 0), 0, "nothing left to connect");
+    }
 
     #[test]
     fn damaged_files_are_errors() {

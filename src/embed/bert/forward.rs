@@ -4,12 +4,13 @@
 use std::cell::RefCell;
 
 use anyhow::{bail, ensure, Result};
-use candle_core::{CpuStorage, DType, Device, InplaceOp1, Layout, Tensor};
+use candle_core::{CpuStorage, DType, Device, InplaceOp1, Layout, Storage, Tensor};
 use rayon::prelude::*;
 
 use super::kernels::{self, SendPtr};
 use super::weights::{Layer, LayerNorm};
 use super::{Bert, Precision};
+use crate::embed::profile::{self, Phase};
 use crate::model::Pooling;
 
 /// Buffers grown to the largest batch seen and reused: the hidden-state tensor, and the
@@ -68,16 +69,38 @@ impl Bert {
         if seqs.is_empty() {
             return Ok(Vec::new());
         }
+        let h = self.hidden;
         self.run(seqs, precision, |x, starts| {
-            let pooled = seqs
-                .iter()
+            // Pooled straight from the hidden states' storage, sequences spread over the
+            // threads (as candle tensor ops this was the one serial phase left).
+            let (storage, layout) = x.storage_and_layout();
+            let (Storage::Cpu(CpuStorage::F32(data)), Some((from, to))) =
+                (&*storage, layout.contiguous_offsets())
+            else {
+                bail!("the hidden states must be contiguous f32 on the CPU");
+            };
+            let states = &data[from..to];
+            Ok(seqs
+                .par_iter()
                 .zip(starts)
-                .map(|(s, &start)| match pooling {
-                    Pooling::Cls => x.get(start),
-                    Pooling::Mean => x.narrow(0, start, s.len())?.mean(0),
+                .map(|(s, &start)| {
+                    let rows = &states[start * h..(start + s.len()) * h];
+                    match pooling {
+                        Pooling::Cls => rows[..h].to_vec(),
+                        Pooling::Mean => {
+                            let mut sum = vec![0f32; h];
+                            for row in rows.chunks_exact(h) {
+                                for (a, b) in sum.iter_mut().zip(row) {
+                                    *a += b;
+                                }
+                            }
+                            let n = s.len() as f32;
+                            sum.iter_mut().for_each(|v| *v /= n);
+                            sum
+                        }
+                    }
                 })
-                .collect::<candle_core::Result<Vec<_>>>()?;
-            Ok(Tensor::stack(&pooled, 0)?.to_vec2::<f32>()?)
+                .collect())
         })
     }
 
@@ -152,7 +175,9 @@ impl Bert {
         let mut guard = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
         let ws = &mut *guard;
         let x = ws.hidden(total, self.hidden)?;
-        x.inplace_op1(&EmbedOp { bert: self, batch })?;
+        profile::time(Phase::Embeddings, || {
+            x.inplace_op1(&EmbedOp { bert: self, batch })
+        })?;
         let buffers = RefCell::new(&mut ws.buffers);
         for layer in &self.layers {
             x.inplace_op1(&LayerOp {
@@ -164,7 +189,7 @@ impl Bert {
             })?;
         }
 
-        pool(&x, &starts)
+        profile::time(Phase::Pooling, || pool(&x, &starts))
     }
 
     /// Word + position + token-type embeddings, then layer norm.
@@ -210,31 +235,31 @@ impl Bert {
         grow(&mut ws.tmp, total * h);
         grow(&mut ws.ffn, total * f);
         // Attention.
-        l.qkv
-            .forward(x, total, &mut ws.qkv[..total * 3 * h], &mut ws.scratch, p);
-        self.attention(b, &ws.qkv[..total * 3 * h], &mut ws.ctx[..total * h]);
-        l.out.forward(
-            &ws.ctx[..total * h],
-            total,
+        let (qkv, ctx, tmp) = (
+            &mut ws.qkv[..total * 3 * h],
+            &mut ws.ctx[..total * h],
             &mut ws.tmp[..total * h],
-            &mut ws.scratch,
-            p,
         );
-        self.add_norm(x, &ws.tmp[..total * h], &l.ln_attn);
+        let scratch = &mut ws.scratch;
+        profile::time(Phase::Qkv, || l.qkv.forward(x, total, qkv, scratch, p));
+        profile::time(Phase::Attention, || self.attention(b, qkv, ctx));
+        profile::time(Phase::AttentionOut, || {
+            l.out.forward(ctx, total, tmp, scratch, p)
+        });
+        profile::time(Phase::AddNorm, || self.add_norm(x, tmp, &l.ln_attn));
         // Feed-forward.
-        l.ffn_in
-            .forward(x, total, &mut ws.ffn[..total * f], &mut ws.scratch, p);
-        ws.ffn[..total * f]
-            .par_chunks_mut(ROWS_PER_TASK * f)
-            .for_each(kernels::gelu);
-        l.ffn_out.forward(
-            &ws.ffn[..total * f],
-            total,
-            &mut ws.tmp[..total * h],
-            &mut ws.scratch,
-            p,
-        );
-        self.add_norm(x, &ws.tmp[..total * h], &l.ln_ffn);
+        let ffn = &mut ws.ffn[..total * f];
+        profile::time(Phase::FeedForward, || {
+            l.ffn_in.forward(x, total, ffn, scratch, p)
+        });
+        profile::time(Phase::Gelu, || {
+            ffn.par_chunks_mut(ROWS_PER_TASK * f)
+                .for_each(kernels::gelu)
+        });
+        profile::time(Phase::FeedForward, || {
+            l.ffn_out.forward(ffn, total, tmp, scratch, p)
+        });
+        profile::time(Phase::AddNorm, || self.add_norm(x, tmp, &l.ln_ffn));
     }
 
     /// `x = LayerNorm(x + y)`, rows spread over threads.

@@ -4,8 +4,9 @@
 //! * The hidden states of a batch are one candle [`Tensor`](candle_core::Tensor); the
 //!   embedding lookup and each transformer layer are candle in-place custom ops
 //!   ([`InplaceOp1`](candle_core::InplaceOp1)) over it, built from xref's kernels
-//!   ([`super::kernels`]); pooling is plain candle tensor ops. Weights are read with
-//!   candle's memory-mapped safetensors loader (any float dtype).
+//!   ([`super::kernels`]); pooling reads the tensor's storage, sequences over the
+//!   threads. Weights are read with candle's memory-mapped safetensors loader (any float
+//!   dtype).
 //! * Sequences are packed one after another (no padding): the linear layers see one
 //!   `[tokens × hidden]` matrix per batch, attention runs per sequence and head on its exact
 //!   length, so no work is spent on padding and no mask is needed.
