@@ -5,8 +5,9 @@
 //!   more than it computes);
 //! * linear layers ([`PackedI8`], [`linear_i8`]): weights in signed bytes with one scale per
 //!   output column, activations quantised per row at each product to unsigned bytes over
-//!   the row's own range (a scale and a zero point per row), products on AVX-512 VNNI (`vpdpbusd`: four byte products summed
-//!   into each 32-bit lane) with exact 32-bit integer sums, then scaled back to f32.
+//!   the row's own range (a scale and a zero point per row), products on AVX-512 VNNI
+//!   (`vpdpbusd`: four byte products summed into each 32-bit lane) with exact 32-bit
+//!   integer sums, then scaled back to f32.
 
 #[cfg(target_arch = "x86_64")]
 use super::x86;
@@ -98,13 +99,18 @@ impl PackedI8 {
 }
 
 /// The scale and zero point that map a row's range (0 included) onto 0..=255:
-/// `x ≈ scale · (u − zero)`.
+/// `x ≈ scale · (u − zero)`. A row whose range is below 1e-30 (zeros, or values whose
+/// reciprocal scale would overflow) gets scale 1: every value becomes the zero point.
 #[inline(always)]
 fn row_range_impl(x: &[f32]) -> (f32, f32) {
     let (lo, hi) = x
         .iter()
         .fold((0f32, 0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
+    let scale = if hi - lo > 1e-30 {
+        (hi - lo) / 255.0
+    } else {
+        1.0
+    };
     (scale, (-lo / scale).round().clamp(0.0, 255.0))
 }
 

@@ -244,6 +244,11 @@ fn linear_i8_matches_its_integer_reference_and_stays_close_to_f32() {
             );
         }
         assert_eq!(&c[..n], &b[..], "a zero row gives the bias");
+        // A row of vanishing values (its reciprocal scale would overflow) gives the bias too.
+        let mut tiny = x.clone();
+        tiny[..k].iter_mut().for_each(|v| *v = 1e-38);
+        linear_i8(&tiny, m, k, &packed, &b, &mut c, &mut scratch);
+        assert_eq!(&c[..n], &b[..], "a vanishing row gives the bias");
         // The AVX-512 quantisation is the plain one, byte for byte.
         let mut fast = vec![0u8; 4 * packed.kq];
         let mut plain = fast.clone();
