@@ -53,14 +53,10 @@ impl Precision {
     /// The fastest precision this CPU runs well: int8 with AVX-512 VNNI, else bf16 with
     /// AVX-512 BF16, else f32.
     pub fn best_available() -> Self {
-        let cpu = kernels::cpu();
-        if cpu.avx512_vnni {
-            Precision::Int8
-        } else if cpu.avx512_bf16 {
-            Precision::Bf16
-        } else {
-            Precision::F32
-        }
+        [Precision::Int8, Precision::Bf16]
+            .into_iter()
+            .find(|&p| p.runnable() == p)
+            .unwrap_or(Precision::F32)
     }
 
     pub fn name(self) -> &'static str {

@@ -1,6 +1,6 @@
-//! The encoder's weights — linear layers (f32, and packed bf16 or 8-bit for the fast paths), layer
-//! norms, the memory-mapped word-embedding table — and [`Bert::load`], which reads them from
-//! a safetensors file.
+//! The encoder's weights — linear layers (f32, and packed bf16 or 8-bit for the fast
+//! paths), layer norms, the memory-mapped word-embedding table — and [`Bert::load`], which
+//! reads them from a safetensors file.
 
 use std::path::Path;
 

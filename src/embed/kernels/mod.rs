@@ -1,5 +1,6 @@
-//! CPU kernels with runtime feature detection: AVX-512 (with BF16 and VNNI where the CPU has them),
-//! AVX2 + FMA, and a portable fallback that every accelerated kernel is tested against.
+//! CPU kernels with runtime feature detection: AVX-512 (with BF16 and VNNI where the CPU
+//! has them), AVX2 + FMA, and a portable fallback that every accelerated kernel is tested
+//! against.
 //!
 //! * this file: what the CPU can run ([`cpu`]), the run-time dispatch of the element-wise
 //!   kernels (`multiversion!`), and `SendPtr` for threads writing disjoint parts of a
@@ -112,6 +113,28 @@ pub use product_i8::{dot_i8, linear_i8, quantize_i8, PackedI8};
 const ROW_BLOCK: usize = 64;
 /// Output columns per block: three 16-column tiles, the micro-kernels' widest.
 const COL_BLOCK: usize = 48;
+
+/// Fill `scratch` with A's `m` rows (`k` values each) in a packed product's input form:
+/// `convert(row, out)` writes one row's `stride` words; rows are spread over the threads.
+fn rows_into(
+    scratch: &mut Vec<u32>,
+    stride: usize,
+    a: &[f32],
+    m: usize,
+    k: usize,
+    convert: impl Fn(&[f32], &mut [u32]) + Sync,
+) {
+    use rayon::prelude::*;
+    scratch.resize(m * stride, 0);
+    scratch
+        .par_chunks_mut(stride * 16)
+        .zip(a[..m * k].par_chunks(k * 16))
+        .for_each(|(dst, src)| {
+            for (d, s) in dst.chunks_exact_mut(stride).zip(src.chunks_exact(k)) {
+                convert(s, d);
+            }
+        });
+}
 
 /// Run `block(r0, r1, c0, c1)` over an m×n product cut into blocks of [`ROW_BLOCK`] rows ×
 /// [`COL_BLOCK`] columns (`c0` a multiple of 16, at most three tiles a block), spread over

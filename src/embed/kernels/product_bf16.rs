@@ -6,7 +6,7 @@ use super::bf16_to_f32;
 use super::elementwise::to_bf16_impl;
 #[cfg(target_arch = "x86_64")]
 use super::x86;
-use super::{cpu, in_blocks, to_bf16, SendPtr};
+use super::{cpu, in_blocks, rows_into, to_bf16, SendPtr};
 
 /// A linear layer's weight in bf16, packed for the AVX-512 BF16 kernel: for each block of 16
 /// output columns, for each pair of input positions, 16 lanes of (`w[2p]`, `w[2p+1]`).
@@ -75,27 +75,16 @@ pub fn linear_bf16(
         return;
     }
     let kp = w.kp;
-    scratch.resize(m * kp, 0);
-    {
-        use rayon::prelude::*;
-        scratch
-            .par_chunks_mut(kp * 16)
-            .zip(a[..m * k].par_chunks(k * 16))
-            .for_each(|(dst, src)| {
-                for (d, s) in dst.chunks_exact_mut(kp).zip(src.chunks_exact(k)) {
-                    // SAFETY: `d` is `kp` u32s, the same bytes as `2 * kp` u16s; u16 needs
-                    // no more alignment than u32 and every bit pattern is a valid u16; `d`
-                    // is a unique borrow, unused while `d16` (made from it) lives.
-                    let d16 = unsafe {
-                        std::slice::from_raw_parts_mut(d.as_mut_ptr() as *mut u16, 2 * kp)
-                    };
-                    to_bf16(s, &mut d16[..k]);
-                    if k % 2 == 1 {
-                        d16[k] = 0;
-                    }
-                }
-            });
-    }
+    rows_into(scratch, kp, a, m, k, |s, d| {
+        // SAFETY: `d` is `kp` u32s, the same bytes as `2 * kp` u16s; u16 needs no more
+        // alignment than u32 and every bit pattern is a valid u16; `d` is a unique borrow,
+        // unused while `d16` (made from it) lives.
+        let d16 = unsafe { std::slice::from_raw_parts_mut(d.as_mut_ptr() as *mut u16, 2 * kp) };
+        to_bf16(s, &mut d16[..k]);
+        if k % 2 == 1 {
+            d16[k] = 0;
+        }
+    });
     let cp = SendPtr(c.as_mut_ptr());
     let ap = &scratch[..];
     in_blocks(m, n, k, |r0, r1, c0, c1| {

@@ -11,7 +11,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use super::x86;
-use super::{cpu, in_blocks, SendPtr};
+use super::{cpu, in_blocks, rows_into, SendPtr};
 
 /// `x` as signed bytes with one scale, `x ≈ q · scale` (`scale = max |x| / 127`; 1 for a
 /// zero vector).
@@ -153,37 +153,24 @@ pub fn linear_i8(
     if m == 0 {
         return;
     }
-    let stride = w.kq + 2;
-    scratch.resize(m * stride, 0);
-    {
-        use rayon::prelude::*;
-        scratch
-            .par_chunks_mut(stride * 16)
-            .zip(a[..m * k].par_chunks(k * 16))
-            .for_each(|(dst, src)| {
-                for (d, s) in dst.chunks_exact_mut(stride).zip(src.chunks_exact(k)) {
-                    let (head, codes) = d.split_at_mut(2);
-                    // SAFETY: `codes` is `kq` u32s, the same bytes as `4 * kq` u8s; u8 needs
-                    // no alignment and every bit pattern is a valid u8; `codes` is a unique
-                    // borrow, unused while `bytes` (made from it) lives.
-                    let bytes = unsafe {
-                        std::slice::from_raw_parts_mut(
-                            codes.as_mut_ptr() as *mut u8,
-                            4 * codes.len(),
-                        )
-                    };
-                    let (scale, zero) = row_range(s);
-                    // SAFETY: `cpu()` detected AVX-512 VNNI (asserted above), which implies
-                    // AVX-512F and BW; `bytes` holds `4 * kq >= k == s.len()` values.
-                    #[cfg(target_arch = "x86_64")]
-                    unsafe {
-                        x86::quantize_u8(s, 1.0 / scale, zero, bytes)
-                    };
-                    head[0] = scale.to_bits();
-                    head[1] = zero as u32;
-                }
-            });
-    }
+    rows_into(scratch, w.kq + 2, a, m, k, |s, d| {
+        let (head, codes) = d.split_at_mut(2);
+        // SAFETY: `codes` is `kq` u32s, the same bytes as `4 * kq` u8s; u8 needs no
+        // alignment and every bit pattern is a valid u8; `codes` is a unique borrow, unused
+        // while `bytes` (made from it) lives.
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(codes.as_mut_ptr() as *mut u8, 4 * codes.len())
+        };
+        let (scale, zero) = row_range(s);
+        // SAFETY: `cpu()` detected AVX-512 VNNI (asserted above), which implies AVX-512F and
+        // BW; `bytes` holds `4 * kq >= k == s.len()` values.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            x86::quantize_u8(s, 1.0 / scale, zero, bytes)
+        };
+        head[0] = scale.to_bits();
+        head[1] = zero as u32;
+    });
     let cp = SendPtr(c.as_mut_ptr());
     let ap = &scratch[..];
     in_blocks(m, n, k, |r0, r1, c0, c1| {
