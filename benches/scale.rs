@@ -121,7 +121,7 @@ fn main() -> anyhow::Result<()> {
     let largest = subset(*sizes.last().unwrap_or(&0));
     let cache_root = base.join("cache");
     fill_cache(&cache_root, &stamp, &embedder, &largest)?;
-    order_cache(&cache_root, &stamp, &largest)?;
+    order_cache(&cache_root, &stamp, &subset(usize::MAX))?;
     if std::env::var_os("XREF_SCALE_CACHE_ONLY").is_some() {
         return Ok(());
     }
@@ -349,13 +349,17 @@ fn fill_cache(
 /// after texts were added to the cache later (an ingest change).
 fn order_cache(root: &Path, stamp: &ModelStamp, corpus: &Corpus) -> anyhow::Result<()> {
     use sha2::Digest;
+    // Every size is a prefix of the whole corpus's order, so the cache follows that order
+    // and keeps all it holds: a run at a smaller size once dropped what a larger one had
+    // embedded (an hour of embedding at 100k).
+    let have = Journal::for_model(root, stamp).load();
     let mut seen = std::collections::HashSet::new();
     let texts: Vec<&str> = corpus
         .documents
         .iter()
         .flat_map(|d| &d.paragraphs)
         .map(|p| p.text.as_str())
-        .filter(|t| seen.insert(journal::text_key(t)))
+        .filter(|t| have.contains_key(&journal::text_key(t)) && seen.insert(journal::text_key(t)))
         .collect();
     let mut h = sha2::Sha256::new();
     for t in &texts {
@@ -367,7 +371,6 @@ fn order_cache(root: &Path, stamp: &ModelStamp, corpus: &Corpus) -> anyhow::Resu
         return Ok(());
     }
     println!("ordering the cache by paragraph");
-    let have = Journal::for_model(root, stamp).load();
     let tmp = root.join("reorder");
     let _ = std::fs::remove_dir_all(&tmp);
     let mut out = Journal::for_model(&tmp, stamp);

@@ -5,9 +5,9 @@
 # lowest cosine to xref's f32 vectors.
 # Needs python3 with torch, transformers, onnxruntime, tokenizers, numpy (the project's GPU machine has them).
 # usage: run.sh DIR [THREADS...]   DIR made by prepare.sh; THREADS default "2 <all cores>"; REP (copies of the
-#        corpus, default 6) tunes the size. Adapted from the project's shared many-cores.sh.
+#        corpus, default 6) tunes the size, ROUNDS (default 2) the repeats. Adapted from the project's shared many-cores.sh.
 set -u
-D=$(cd "$1" && pwd); shift; THREADS=${*:-"2 $(nproc)"}; REP=${REP:-6}; PY=${PY:-python3}
+D=$(cd "$1" && pwd); shift; THREADS=${*:-"2 $(nproc)"}; REP=${REP:-6}; ROUNDS=${ROUNDS:-2}; PY=${PY:-python3}
 W=$(mktemp -d); mkdir -p "$W/m/1_Pooling"
 cp "$D/tokenizer.json" "$D/config.json" "$W/m/"; cp "$D/1_Pooling/config.json" "$W/m/1_Pooling/"
 $PY "$D/make_random_model.py" "$W/m" >/dev/null 2>&1 || { echo "random model failed"; exit 1; }
@@ -20,7 +20,7 @@ t() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>"$W/err" || { echo "FAILED: $
 x() { RAYON_NUM_THREADS=$1 XREF_PRECISION=$2 t "$D/xref" embed --model "$W/m" --prefix none --input "$W/c.txt" --output "$W/x$2.jsonl"; }
 o() { t $PY "$D/run_ort.py" "$W/onnx" "$W/c.txt" "$W/o$2.jsonl" --threads "$1" --onnx "$3"; }
 for th in $THREADS; do
-  for r in 1 2; do
+  for r in $(seq 1 "$ROUNDS"); do
     echo "threads $th round $r: xref int8 $(x "$th" int8) s; xref bf16 $(x "$th" bf16) s; xref f32 $(x "$th" f32) s;" \
       "ort f32 $(o "$th" f32 model.onnx) s; ort int8 $(o "$th" int8 model_int8.onnx) s"
   done

@@ -37,8 +37,13 @@ pub const BREADTH_PER_K: usize = 2;
 /// Recall@10 the calibrated breadth must reach on the build's own sample (a margin above
 /// the 0.99 promised for unseen queries).
 pub const RECALL_TARGET: f64 = 0.998;
-/// Points sampled to calibrate the breadth.
-const CALIBRATION_SAMPLE: usize = 200;
+/// Points sampled to calibrate the breadth. 200 before: 4 misses in 2,000 neighbours
+/// decided the breadth, and three builds of the same 100,327 paragraphs (hnsw_rs inserts
+/// in parallel, so every build's graph differs) calibrated to 144, 216 and 324, which moved
+/// `crossref` between 49 and 74 s. 500 points (10 misses in 5,000) cost ~1 s more at
+/// 100,000. (A target of 0.995 on them gave unseen random queries recall 0.98: the
+/// sample's own points are easier queries than fresh ones, so the margin stays.)
+const CALIBRATION_SAMPLE: usize = 500;
 /// A graph search costs about this many exact dot products per unit of search breadth, on
 /// real text (`cargo bench --bench scale`, the Python and PostgreSQL manuals on this
 /// project's 2 cores: at 10,574 paragraphs the graph at ef 96 and the exact scan both
@@ -176,12 +181,7 @@ impl Ann {
         };
         let truth: Vec<Vec<Hit>> = sample
             .par_iter()
-            .map(|&r| {
-                neighbours(
-                    exact_search(vectors, vectors[r], CALIBRATION_K + 1, None),
-                    r,
-                )
-            })
+            .map(|&r| neighbours(nearest(vectors, vectors[r], CALIBRATION_K + 1), r))
             .collect();
         let wanted: usize = truth.iter().map(Vec::len).sum();
         let mut ef = EF_SEARCH;
@@ -397,6 +397,29 @@ pub fn found_of(approx: &[Hit], exact: &[Hit]) -> usize {
         .take(exact.len())
         .filter(|h| h.score >= last.score - 1e-5)
         .count()
+}
+
+/// The `k` rows nearest to `query` by exact cosine, best first, kept in a heap of `k`
+/// while scanning (ties in any order): [`exact_search`] collects every row's score first,
+/// and for calibration's 500 scans at 100,000 rows, two at a time, those 1.6 MB buffers
+/// raised the indexer's peak memory by ~300 MB (glibc's per-thread arenas keep them).
+fn nearest(vectors: &[&[f32]], query: &[f32], k: usize) -> Vec<Hit> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut heap: BinaryHeap<Reverse<(super::Score, usize)>> = BinaryHeap::with_capacity(k + 1);
+    for (row, v) in vectors.iter().enumerate() {
+        let score = crate::embed::dot(v, query);
+        if heap.len() < k {
+            heap.push(Reverse((super::Score(score), row)));
+        } else if heap.peek().is_some_and(|w| score > w.0 .0 .0) {
+            heap.pop();
+            heap.push(Reverse((super::Score(score), row)));
+        }
+    }
+    heap.into_sorted_vec()
+        .into_iter()
+        .map(|Reverse((super::Score(score), row))| Hit { row, score })
+        .collect()
 }
 
 /// Exact search by brute force: the reference for recall, and the fallback for tiny sets.

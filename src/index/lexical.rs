@@ -7,7 +7,6 @@
 //! point and percent sign (`5.3%`), so short exact questions about figures match.
 //! The postings are persisted in the index generation as `lexical.json.gz`.
 
-use super::Score;
 use crate::text::{is_han, tokens};
 use std::collections::HashMap;
 
@@ -117,6 +116,12 @@ impl Lexical {
     }
 }
 
+thread_local! {
+    /// Per thread: a BM25 sum per row (all zero between searches) and the rows touched.
+    static ACCUMULATOR: std::cell::RefCell<(Vec<f32>, Vec<u32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 /// A query term's postings (row, term frequency) and idf.
 type Term<'a> = (&'a [(u32, u32)], f32);
 
@@ -126,11 +131,9 @@ type Term<'a> = (&'a [(u32, u32)], f32);
 ///
 /// * [`Scorer::get`]: one row's score, by binary search in each term's postings (sorted by
 ///   row); summed in term order, so exactly what accumulating all postings gives.
-/// * [`Scorer::top`]: the `n` best rows by the MaxScore algorithm (Turtle & Flood, 1995):
-///   terms ordered by their largest possible weight, `idf · (k1 + 1)`; once the `n`-th best
-///   score exceeds the sum of the smallest terms' bounds, rows holding only those terms
-///   cannot enter and their postings are only probed, not walked. Exact, except that terms
-///   in more rows than [`walk_limit`] are never walked (large corpora only).
+/// * [`Scorer::top`]: the `n` best rows, by accumulating the postings term after term.
+///   Exact, except that terms in more rows than [`walk_limit`] are never walked (large
+///   corpora only): they add to the scores of the rows found, but find none.
 /// * [`Scorer::dense`]: every row's score at once (for scoring many pairs of one source).
 pub struct Scorer<'a> {
     lexical: &'a Lexical,
@@ -154,6 +157,19 @@ impl Scorer<'_> {
     /// `row`'s score over the ideal, capped at 1 (0 when it shares no term).
     pub fn get(&self, row: usize) -> f32 {
         (self.raw(row) / self.ideal).min(1.0)
+    }
+
+    /// [`Scorer::get`] of each of `rows` (ascending): each term's postings merged with the
+    /// rows (galloping from the previous match) instead of searched row by row; the same
+    /// sums, term by term in query order.
+    pub fn get_sorted(&self, rows: &[usize]) -> Vec<f32> {
+        let mut raw = vec![0f32; rows.len()];
+        for (list, idf) in &self.terms {
+            for_each_match(list, rows, |k, tf| {
+                raw[k] += self.lexical.weight(*idf, tf, rows[k] as u32)
+            });
+        }
+        raw.iter().map(|&s| (s / self.ideal).min(1.0)).collect()
     }
 
     /// Every row's [`Scorer::get`].
@@ -201,107 +217,113 @@ impl Scorer<'_> {
         self.best(n, allow, false)
     }
 
+    /// The `n` best rows (ties: lower row first) among the rows that hold at least one
+    /// term in at most [`walk_limit`] rows (a term in more, in English "the", adds its
+    /// weight to every row scored but does not make a row a candidate).
+    ///
+    /// Term at a time: every posting of the walked terms is added into a per-thread
+    /// accumulator, and the rows touched are selected. Without unwalked terms a row's sum
+    /// is exactly [`Scorer::raw`]'s (its weights added in query-term order). With them,
+    /// the unwalked terms' weights are added by probing their postings: for the best `2n`
+    /// rows by walked weight, then for the others that the unwalked terms' largest weights,
+    /// `idf · (k1 + 1)` each, could lift to the `n`-th best score (these sums add the
+    /// weights in another order than [`Scorer::raw`], so they may differ from it in the
+    /// last bit). This replaced a MaxScore walk (Turtle & Flood, 1995; row at a
+    /// time, taking the next row over every term's cursor), which was 30 % of `crossref`'s
+    /// time at 100,000 paragraphs: the few short postings that [`Scorer::candidates`] keeps
+    /// cost a few nanoseconds each here.
     fn best(
         &self,
         n: usize,
         allow: Option<&dyn Fn(usize) -> bool>,
         normalised: bool,
     ) -> Vec<(usize, f32)> {
-        use std::cmp::Reverse;
-        use std::collections::BinaryHeap;
         if n == 0 || self.terms.is_empty() {
             return Vec::new();
         }
-        let score = |raw: f32| {
+        let limit = walk_limit(self.lexical.len());
+        let unwalked: Vec<&Term> = self
+            .terms
+            .iter()
+            .filter(|(list, _)| list.len() > limit)
+            .collect();
+        let bound: f32 = unwalked.iter().map(|(_, idf)| idf * (K1 + 1.0)).sum();
+        let finish = |raw: f32| {
             if normalised {
                 (raw / self.ideal).min(1.0)
             } else {
                 raw
             }
         };
-        // Terms by ascending bound; bound[i] = sum of the bounds of the i smallest.
-        let mut order: Vec<usize> = (0..self.terms.len()).collect();
-        let ub = |t: usize| self.terms[t].1 * (K1 + 1.0);
-        order.sort_by(|&a, &b| ub(a).total_cmp(&ub(b)));
-        let mut below = vec![0f32; order.len() + 1];
-        for (i, &t) in order.iter().enumerate() {
-            below[i + 1] = below[i] + ub(t);
-        }
-        let mut cursor = vec![0usize; self.terms.len()];
-        let mut contrib = vec![0f32; self.terms.len()];
-        // The worst of the best n on top: lowest score, then highest row.
-        let mut heap: BinaryHeap<Reverse<(Score, Reverse<usize>)>> = BinaryHeap::new();
-        let mut threshold = f32::NEG_INFINITY;
-        // Rounding slack: pruning never drops a row that could tie or beat the threshold.
-        let slack = 1e-4 * below[order.len()].max(1.0);
-        // Terms in more rows than the walk limit are probed, never walked (see
-        // [`walk_limit`]); they are the commonest, hence the first in bound order.
-        let limit = walk_limit(self.lexical.len());
-        let mut essential = order
-            .iter()
-            .take_while(|&&t| self.terms[t].0.len() > limit)
-            .count();
-        loop {
-            if heap.len() == n {
-                if normalised && threshold >= 1.0 {
-                    break; // nothing scores above 1, and ties go to lower rows, seen first
-                }
-                while essential < order.len() && score(below[essential + 1]) < threshold - slack {
-                    essential += 1;
-                }
+        let order = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        let best_n = |mut scored: Vec<(usize, f32)>| {
+            if scored.len() > n {
+                scored.select_nth_unstable_by(n - 1, order);
+                scored.truncate(n);
             }
-            let Some(row) = order[essential..]
-                .iter()
-                .filter_map(|&t| self.terms[t].0.get(cursor[t]).map(|p| p.0))
-                .min()
-            else {
-                break;
-            };
-            // Each term's weight in this row, summed in query-term order at the end so the
-            // score is exactly [`Scorer::raw`]'s.
-            contrib.iter_mut().for_each(|c| *c = 0.0);
-            let mut partial = 0.0;
-            for &t in &order[essential..] {
-                let (list, idf) = self.terms[t];
-                if let Some(&(r, tf)) = list.get(cursor[t]) {
-                    if r == row {
-                        contrib[t] = self.lexical.weight(idf, tf, r);
-                        partial += contrib[t];
-                        cursor[t] += 1;
+            scored.sort_by(order);
+            scored
+        };
+        // (row, walked weight) of every admitted row touched.
+        let walked: Vec<(usize, f32)> = ACCUMULATOR.with(|cell| {
+            let (acc, touched) = &mut *cell.borrow_mut();
+            if acc.len() < self.lexical.len() {
+                acc.resize(self.lexical.len(), 0.0);
+            }
+            touched.clear();
+            for (list, idf) in self.terms.iter().filter(|(list, _)| list.len() <= limit) {
+                for &(row, tf) in *list {
+                    let a = &mut acc[row as usize];
+                    // Every weight is positive (idf > 0, tf ≥ 1): 0 means untouched.
+                    if *a == 0.0 {
+                        touched.push(row);
                     }
+                    *a += self.lexical.weight(*idf, tf, row);
                 }
             }
-            if score(partial + below[essential]) < threshold - slack
-                || !allow.is_none_or(|f| f(row as usize))
-            {
-                continue;
-            }
-            for &t in &order[..essential] {
-                let (list, idf) = self.terms[t];
-                if let Ok(i) = list.binary_search_by_key(&row, |p| p.0) {
-                    contrib[t] = self.lexical.weight(idf, list[i].1, row);
-                }
-            }
-            let row = row as usize;
-            let s = score(contrib.iter().fold(0.0, |a, c| a + c));
-            if heap.len() < n {
-                heap.push(Reverse((Score(s), Reverse(row))));
-            } else if s > threshold {
-                heap.pop();
-                heap.push(Reverse((Score(s), Reverse(row))));
-            } else {
-                continue;
-            }
-            if heap.len() == n {
-                threshold = heap.peek().map_or(f32::NEG_INFINITY, |w| w.0 .0 .0);
-            }
+            touched
+                .iter()
+                .map(|&row| (row as usize, std::mem::take(&mut acc[row as usize])))
+                .filter(|&(row, _)| allow.is_none_or(|f| f(row)))
+                .collect()
+        });
+        if unwalked.is_empty() {
+            return best_n(walked.into_iter().map(|(r, w)| (r, finish(w))).collect());
         }
-        let mut out: Vec<(usize, f32)> = heap
-            .into_iter()
-            .map(|Reverse((Score(s), Reverse(r)))| (r, s))
-            .collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        out
+        let mut walked = walked;
+        // Rows with their walked weight plus the unwalked terms' weights (their postings
+        // merged with the rows, ascending), finished.
+        let exact = |mut rows: Vec<(usize, f32)>| {
+            rows.sort_unstable_by_key(|r| r.0);
+            let ids: Vec<usize> = rows.iter().map(|r| r.0).collect();
+            for (list, idf) in &unwalked {
+                for_each_match(list, &ids, |k, tf| {
+                    rows[k].1 += self.lexical.weight(*idf, tf, ids[k] as u32)
+                });
+            }
+            rows.iter_mut().for_each(|r| r.1 = finish(r.1));
+            rows
+        };
+        let by_weight = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1);
+        let first = (2 * n).min(walked.len());
+        if walked.len() > first {
+            walked.select_nth_unstable_by(first - 1, by_weight);
+        }
+        let (head, rest) = walked.split_at(first);
+        let mut scored = best_n(exact(head.to_vec()));
+        if scored.len() == n {
+            let threshold = scored[n - 1].1;
+            // Rounding slack: never skip a row that could tie the n-th best.
+            let slack = 1e-4 * (1.0 + bound + head.iter().fold(0f32, |m, x| m.max(x.1)));
+            let lifted: Vec<(usize, f32)> = rest
+                .iter()
+                .filter(|&&(_, w)| finish(w + bound + slack) >= threshold)
+                .copied()
+                .collect();
+            scored.extend(exact(lifted));
+            scored = best_n(scored);
+        }
+        scored
     }
 }
 
@@ -314,6 +336,35 @@ impl Scorer<'_> {
 /// corpus (`cargo bench --bench scale`).
 pub fn walk_limit(rows: usize) -> usize {
     (rows / 50).max(2000)
+}
+
+/// Calls `f(k, tf)` for each `rows[k]` (ascending) found in `list` (postings, ascending
+/// rows), galloping through `list` from the previous match: a few comparisons per row
+/// where the list is long, near each other in memory, instead of a binary search over the
+/// whole list per row.
+fn for_each_match(list: &[(u32, u32)], rows: &[usize], mut f: impl FnMut(usize, u32)) {
+    let mut at = 0;
+    for (k, &row) in rows.iter().enumerate() {
+        let rest = &list[at..];
+        if rest.is_empty() {
+            return;
+        }
+        let key = row as u32;
+        // Double `hi` until rest[hi - 1] ≥ key (or the end): everything before hi / 2 is
+        // below the key.
+        let mut hi = 1;
+        while hi < rest.len() && rest[hi - 1].0 < key {
+            hi *= 2;
+        }
+        let (lo, hi) = (hi / 2, hi.min(rest.len()));
+        let i = lo + rest[lo..hi].partition_point(|p| p.0 < key);
+        if rest.get(i).is_some_and(|p| p.0 == key) {
+            f(k, rest[i].1);
+            at += i + 1;
+        } else {
+            at += i;
+        }
+    }
 }
 
 /// Most terms of a text that [`Scorer::candidates`] walks. On 30,086 paragraphs of the
@@ -397,10 +448,17 @@ mod tests {
                     *exhaustive.entry(row as usize).or_default() += lx.weight(idf, tf, row);
                 }
             }
+            let every: Vec<usize> = (0..lx.len()).collect();
+            let odd: Vec<usize> = (0..lx.len()).filter(|r| r % 3 == 1).collect();
+            let (all, some) = (scorer.get_sorted(&every), scorer.get_sorted(&odd));
+            for (k, &row) in odd.iter().enumerate() {
+                assert_eq!(some[k], all[row]);
+            }
             let dense = scorer.dense();
             for (row, &d) in dense.iter().enumerate() {
                 let want = exhaustive.get(&row).map_or(0.0, |s| (s / ideal).min(1.0));
                 assert_eq!(scorer.get(row), want);
+                assert_eq!(all[row], want);
                 assert_eq!(d, want);
             }
             for (n, odd) in [(1, false), (10, false), (50, true), (700, false)] {
@@ -418,6 +476,54 @@ mod tests {
             raw.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             raw.truncate(5);
             assert_eq!(lx.search(q, 5, None), raw);
+        }
+    }
+
+    /// Beyond [`walk_limit`] rows a term adds its weight but finds no rows: the best rows
+    /// are those of the exhaustive scores among rows holding another of the query's terms,
+    /// however many share only the common one.
+    #[test]
+    fn terms_in_too_many_rows_score_but_do_not_find() {
+        let words = ["index", "lock", "vacuum", "json", "trigger", "row"];
+        let texts: Vec<String> = (0..2600)
+            .map(|i| {
+                let mut t = vec!["the"; 1 + i % 3];
+                for (w, word) in words.iter().enumerate() {
+                    if (i * (w + 3) + w) % (7 + 5 * w) == 0 {
+                        t.extend(std::iter::repeat_n(*word, 1 + (i + w) % 2));
+                    }
+                }
+                t.join(" ")
+            })
+            .collect();
+        let lx = Lexical::build(&texts);
+        assert!(lx.postings["the"].len() > walk_limit(lx.len()));
+        for q in [
+            "the index",
+            "the the vacuum json",
+            "the trigger lock row",
+            "the",
+        ] {
+            let terms = Lexical::terms(q, false);
+            let ideal = lx.ideal_of(&terms);
+            let scorer = lx.scorer(&terms, ideal);
+            let findable = |row: usize| {
+                terms.iter().filter(|t| t.as_str() != "the").any(|t| {
+                    lx.postings
+                        .get(t)
+                        .is_some_and(|p| p.iter().any(|x| x.0 as usize == row))
+                })
+            };
+            for (n, odd) in [(1, false), (7, true), (60, false), (3000, false)] {
+                let allow = |r: usize| !odd || r % 2 == 1;
+                let mut want: Vec<(usize, f32)> = (0..lx.len())
+                    .filter(|&r| findable(r) && allow(r))
+                    .map(|r| (r, scorer.get(r)))
+                    .collect();
+                want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                want.truncate(n);
+                assert_eq!(scorer.top(n, Some(&allow)), want, "{q:?}, n {n}");
+            }
         }
     }
 

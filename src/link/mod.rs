@@ -226,14 +226,18 @@ impl<'a> Linker<'a> {
 
     /// The score of pair (source `i`, target `j`) before [`PairNorm`], the source in `lang`.
     fn raw_score(&self, i: usize, j: usize, lang: &str, lex: &Lexical2) -> f32 {
+        self.raw_score_with(i, j, lex.get(self.index.lang(j) == lang, j))
+    }
+
+    /// [`Linker::raw_score`] given the pair's lexical score `lex` (hybrid scoring only).
+    fn raw_score_with(&self, i: usize, j: usize, lex: f32) -> f32 {
         let cos = || dot(self.index.vector(i), self.index.vector(j));
         match self.scoring {
             LinkScoring::Cosine => cos(),
             LinkScoring::Csls => 2.0 * cos() - self.density[i] - self.density[j],
-            LinkScoring::Hybrid => Weights::LINK.fuse(
-                dense::pair(self.index, i, j, Weights::LINK),
-                lex.get(self.index.lang(j) == lang, j),
-            ),
+            LinkScoring::Hybrid => {
+                Weights::LINK.fuse(dense::pair(self.index, i, j, Weights::LINK), lex)
+            }
         }
     }
 
@@ -317,15 +321,17 @@ impl<'a> Linker<'a> {
         ));
         rows.sort_unstable();
         rows.dedup();
+        let lexical = lex.of_rows(&rows, |r| idx.lang(r) == lang);
         let mut links: Vec<Link> = rows
             .into_iter()
-            .map(|r| {
+            .zip(lexical)
+            .map(|(r, lexical)| {
                 let raw = match (source, self.scoring) {
-                    (Some(s), _) => self.raw_score(s, r, lang, &lex),
+                    (Some(s), _) => self.raw_score_with(s, r, lexical),
                     (None, LinkScoring::Hybrid) => Weights::LINK.fuse(
                         // The question's blend: an outside text is matched like one.
                         dense::score_in(idx, vector, lang, r, Weights::QUESTION),
-                        lex.get(idx.lang(r) == lang, r),
+                        lexical,
                     ),
                     (None, _) => dot(vector, idx.vector(r)),
                 };
@@ -452,6 +458,32 @@ impl Lexical2<'_> {
         } else {
             self.across.get(row)
         }
+    }
+
+    /// [`Lexical2::get`] of each of `rows` (ascending), `same(row)` telling its language;
+    /// scored on demand, the rows are looked up together ([`Scorer::get_sorted`]).
+    ///
+    /// [`Scorer::get_sorted`]: crate::index::lexical::Scorer::get_sorted
+    fn of_rows(&self, rows: &[usize], same: impl Fn(usize) -> bool) -> Vec<f32> {
+        let (mut same_rows, mut other_rows) = (Vec::new(), Vec::new());
+        for &r in rows {
+            if same(r) {
+                same_rows.push(r);
+            } else {
+                other_rows.push(r);
+            }
+        }
+        let scores = |lex: &LexScores, rows: &[usize]| match lex {
+            LexScores::Rows(scorer) => scorer.get_sorted(rows),
+            _ => rows.iter().map(|&r| lex.get(r)).collect(),
+        };
+        let (mut a, mut b) = (
+            scores(&self.same, &same_rows).into_iter(),
+            scores(&self.across, &other_rows).into_iter(),
+        );
+        rows.iter()
+            .map(|&r| if same(r) { a.next() } else { b.next() }.unwrap_or(0.0))
+            .collect()
     }
 }
 
