@@ -20,7 +20,7 @@
 #[path = "common.rs"]
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -120,8 +120,8 @@ fn main() -> anyhow::Result<()> {
     let stamp = ModelStamp::of(embedder.info(), embedder.dim());
     let largest = subset(*sizes.last().unwrap_or(&0));
     let cache_root = base.join("cache");
-    fill_cache(&cache_root, &stamp, &embedder, &largest)?;
-    order_cache(&cache_root, &stamp, &subset(usize::MAX))?;
+    let cached = fill_cache(&cache_root, &stamp, &embedder, &largest)?;
+    order_cache(&cache_root, &stamp, &subset(usize::MAX), &cached)?;
     if std::env::var_os("XREF_SCALE_CACHE_ONLY").is_some() {
         return Ok(());
     }
@@ -273,15 +273,16 @@ fn top10(hits: Vec<xref::index::Hit>, own: usize) -> Vec<xref::index::Hit> {
 }
 
 /// Embed every paragraph of `corpus` not yet in the cache, in journal chunks (paragraph
-/// order, duplicates included), so that an interrupted run resumes.
+/// order, duplicates included), so that an interrupted run resumes; the keys of every text
+/// the cache then holds.
 fn fill_cache(
     root: &Path,
     stamp: &ModelStamp,
     embedder: &Embedder,
     corpus: &Corpus,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<HashSet<[u8; 32]>> {
     let mut journal = Journal::for_model(root, stamp);
-    let have = journal.load();
+    let mut cached: HashSet<[u8; 32]> = journal.load().into_keys().collect();
     let paragraphs: Vec<&str> = corpus
         .documents
         .iter()
@@ -291,11 +292,10 @@ fn fill_cache(
     let todo: Vec<&str> = paragraphs
         .iter()
         .copied()
-        .filter(|t| !have.contains_key(&journal::text_key(t)))
+        .filter(|t| !cached.contains(&journal::text_key(t)))
         .collect();
-    drop(have);
     if todo.is_empty() {
-        return Ok(());
+        return Ok(cached);
     }
     println!(
         "embedding {} paragraphs into the cache {} (once; resumable)",
@@ -332,6 +332,7 @@ fn fill_cache(
                 .zip(&rows)
                 .map(|(p, (v, s))| (*p, v.as_slice(), s.as_slice())),
         )?;
+        cached.extend(chunk.iter().map(|p| journal::text_key(p)));
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
@@ -341,25 +342,30 @@ fn fill_cache(
         todo.len(),
         tokens as f64 / secs
     );
-    Ok(())
+    Ok(cached)
 }
 
 /// Rewrite the cache's chunks in the corpus's paragraph order (once per corpus: a marker
 /// holds the order's hash), so that every size's paragraphs are in a prefix of them even
-/// after texts were added to the cache later (an ingest change).
-fn order_cache(root: &Path, stamp: &ModelStamp, corpus: &Corpus) -> anyhow::Result<()> {
+/// after texts were added to the cache later (an ingest change). `cached`: the keys of
+/// the texts the cache holds ([`fill_cache`]).
+fn order_cache(
+    root: &Path,
+    stamp: &ModelStamp,
+    corpus: &Corpus,
+    cached: &HashSet<[u8; 32]>,
+) -> anyhow::Result<()> {
     use sha2::Digest;
     // Every size is a prefix of the whole corpus's order, so the cache follows that order
     // and keeps all it holds: a run at a smaller size once dropped what a larger one had
     // embedded (an hour of embedding at 100k).
-    let have = Journal::for_model(root, stamp).load();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     let texts: Vec<&str> = corpus
         .documents
         .iter()
         .flat_map(|d| &d.paragraphs)
         .map(|p| p.text.as_str())
-        .filter(|t| have.contains_key(&journal::text_key(t)) && seen.insert(journal::text_key(t)))
+        .filter(|t| cached.contains(&journal::text_key(t)) && seen.insert(journal::text_key(t)))
         .collect();
     let mut h = sha2::Sha256::new();
     for t in &texts {
@@ -371,6 +377,7 @@ fn order_cache(root: &Path, stamp: &ModelStamp, corpus: &Corpus) -> anyhow::Resu
         return Ok(());
     }
     println!("ordering the cache by paragraph");
+    let have = Journal::for_model(root, stamp).load();
     let tmp = root.join("reorder");
     let _ = std::fs::remove_dir_all(&tmp);
     let mut out = Journal::for_model(&tmp, stamp);

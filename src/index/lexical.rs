@@ -164,12 +164,23 @@ impl Scorer<'_> {
     /// sums, term by term in query order.
     pub fn get_sorted(&self, rows: &[usize]) -> Vec<f32> {
         let mut raw = vec![0f32; rows.len()];
-        for (list, idf) in &self.terms {
+        self.add_weights(self.terms.iter(), rows, &mut raw);
+        raw.iter().map(|&s| (s / self.ideal).min(1.0)).collect()
+    }
+
+    /// Adds to `sums[k]` the weight of each of `terms` in row `rows[k]` (rows ascending),
+    /// term after term, each term's postings merged with the rows ([`for_each_match`]).
+    fn add_weights<'t>(
+        &self,
+        terms: impl Iterator<Item = &'t Term<'t>>,
+        rows: &[usize],
+        sums: &mut [f32],
+    ) {
+        for (list, idf) in terms {
             for_each_match(list, rows, |k, tf| {
-                raw[k] += self.lexical.weight(*idf, tf, rows[k] as u32)
+                sums[k] += self.lexical.weight(*idf, tf, rows[k] as u32)
             });
         }
-        raw.iter().map(|&s| (s / self.ideal).min(1.0)).collect()
     }
 
     /// Every row's [`Scorer::get`].
@@ -265,7 +276,7 @@ impl Scorer<'_> {
             scored
         };
         // (row, walked weight) of every admitted row touched.
-        let walked: Vec<(usize, f32)> = ACCUMULATOR.with(|cell| {
+        let mut walked: Vec<(usize, f32)> = ACCUMULATOR.with(|cell| {
             let (acc, touched) = &mut *cell.borrow_mut();
             if acc.len() < self.lexical.len() {
                 acc.resize(self.lexical.len(), 0.0);
@@ -290,19 +301,15 @@ impl Scorer<'_> {
         if unwalked.is_empty() {
             return best_n(walked.into_iter().map(|(r, w)| (r, finish(w))).collect());
         }
-        let mut walked = walked;
-        // Rows with their walked weight plus the unwalked terms' weights (their postings
-        // merged with the rows, ascending), finished.
+        // Rows with their walked weight plus the unwalked terms' weights, finished.
         let exact = |mut rows: Vec<(usize, f32)>| {
             rows.sort_unstable_by_key(|r| r.0);
-            let ids: Vec<usize> = rows.iter().map(|r| r.0).collect();
-            for (list, idf) in &unwalked {
-                for_each_match(list, &ids, |k, tf| {
-                    rows[k].1 += self.lexical.weight(*idf, tf, ids[k] as u32)
-                });
-            }
-            rows.iter_mut().for_each(|r| r.1 = finish(r.1));
-            rows
+            let (ids, mut sums): (Vec<usize>, Vec<f32>) = rows.into_iter().unzip();
+            self.add_weights(unwalked.iter().copied(), &ids, &mut sums);
+            ids.into_iter()
+                .zip(sums)
+                .map(|(row, sum)| (row, finish(sum)))
+                .collect::<Vec<_>>()
         };
         let by_weight = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1);
         let first = (2 * n).min(walked.len());
