@@ -183,7 +183,7 @@ fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let exact: Vec<Vec<xref::index::Hit>> = sample
             .iter()
-            .map(|&r| top10(idx.search_exact(idx.vector(r), 11, None), r))
+            .map(|&r| top10(idx.search_exact(&idx.vector(r), 11, None), r))
             .collect();
         let exact_qps = sample.len() as f64 / t.elapsed().as_secs_f64();
         let (ef, pays) = idx.graph_use();
@@ -195,8 +195,7 @@ fn main() -> anyhow::Result<()> {
         } else {
             let t = Instant::now();
             built = Ann::build_with(
-                std::sync::Arc::new(idx.vectors().to_vec()),
-                idx.dim(),
+                idx.rows().clone(),
                 ann::MAX_CONNECTIONS,
                 ann::EF_CONSTRUCTION,
                 false,
@@ -215,7 +214,7 @@ fn main() -> anyhow::Result<()> {
         while rounds == 0 || t.elapsed().as_secs_f64() < 1.0 {
             approx = sample
                 .iter()
-                .map(|&r| top10(graph(idx.vector(r), 11), r))
+                .map(|&r| top10(graph(&idx.vector(r), 11), r))
                 .collect::<Vec<Vec<xref::index::Hit>>>();
             rounds += 1;
         }

@@ -431,17 +431,15 @@ fn hnsw_recall_against_exact_search_on_the_seed() {
     use xref::index::ann::{self, Ann};
     let idx = xref::index::Index::open(Path::new(seed_index())).unwrap();
     assert!(!idx.graph_use().1, "275 paragraphs are scanned exactly");
-    let flat: Vec<f32> = idx.vectors().to_vec();
     let graph = Ann::build_with(
-        std::sync::Arc::new(flat),
-        idx.dim(),
+        idx.rows().clone(),
         ann::MAX_CONNECTIONS,
         ann::EF_CONSTRUCTION,
         false,
     );
     let (mut found, mut total) = (0, 0);
     for row in 0..idx.len() {
-        let q = idx.vector(row);
+        let q = &idx.vector(row);
         // Every point is reachable: it finds itself first.
         assert_eq!(
             graph.search(q, 1, None)[0].row,
@@ -861,7 +859,7 @@ fn a_killed_indexer_leaves_the_previous_index_usable() {
     );
     for (row, p) in one_go.paragraphs.iter().enumerate() {
         let other = resumed.row(&p.id).expect("every seed paragraph");
-        let cos = common::cosine(one_go.vector(row), resumed.vector(other));
+        let cos = common::cosine(&one_go.vector(row), &resumed.vector(other));
         assert!(cos > 0.9999, "{}: cosine {cos}", p.id);
     }
     // The next write succeeds and sweeps what the killed one left.

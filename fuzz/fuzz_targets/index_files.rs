@@ -18,7 +18,13 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         1 => {
-            let _ = codec::decode_with_codes(bytes, dim);
+            if let Some(rows) = codec::Rows::parse(codec::Bytes::Owned(bytes.to_vec()), dim) {
+                let query = vec![1.0 / (dim as f32).sqrt(); dim];
+                for r in 0..rows.len() {
+                    assert!(rows.dot(r, &query).is_finite());
+                    assert!(rows.pair(r, &rows, 0).is_finite());
+                }
+            }
         }
         _ => {
             if let Ok(g) = Graph::from_bytes(bytes, 64) {

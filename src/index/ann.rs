@@ -3,7 +3,7 @@
 //! * Built by `hnsw_rs`, stored and searched as [`Graph`] (flat neighbour lists of row
 //!   numbers, `graph.u32`): no second copy of the vectors, 4 bytes a link, nothing to parse.
 //!   During the build the points are row numbers (`[u32; 1]`) and [`RowDistance`] looks the
-//!   rows up in the index's vectors (shared, `Arc`).
+//!   rows up in the index's stored rows ([`Rows`], shared, `Arc`).
 //! * Distance: `1 - dot`, clamped at 0. `hnsw_rs`'s own `DistDot` asserts `1 - dot >= 0`,
 //!   which rounding breaks for a vector and itself.
 //! * Only where it pays: below [`MIN_GRAPH_POINTS`] an exact scan is faster than a graph
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context, Result};
 use hnsw_rs::prelude::*;
 
-pub use super::codec::Codes;
+pub use super::codec::Rows;
 pub use super::graph::Graph;
 use super::graph::Twins;
 
@@ -63,20 +63,13 @@ pub const GRAPH_FILE: &str = "graph.u32";
 /// distance hnsw_rs builds the graph with.
 #[derive(Clone)]
 pub struct RowDistance {
-    rows: Arc<Vec<f32>>,
-    dim: usize,
-}
-
-impl RowDistance {
-    fn resolve(&self, point: &[u32]) -> &[f32] {
-        let r = point[0] as usize * self.dim;
-        &self.rows[r..r + self.dim]
-    }
+    rows: Arc<Rows>,
 }
 
 impl Distance<u32> for RowDistance {
     fn eval(&self, a: &[u32], b: &[u32]) -> f32 {
-        (1.0 - crate::embed::dot(self.resolve(a), self.resolve(b))).max(0.0)
+        let (a, b) = (a[0] as usize, b[0] as usize);
+        (1.0 - self.rows.pair(a, &self.rows, b)).max(0.0)
     }
 }
 
@@ -93,50 +86,35 @@ pub struct Ann {
     ef: usize,
     /// Rows with identical vectors: only the first of each group is in the graph.
     twins: Twins,
-    /// Rows covered (graph points plus their twins).
-    rows: usize,
-    /// The rows' vectors (`dim` components each), shared with the graph's distance: for
-    /// the exact scan a restrictive filter falls back to.
-    vectors: Arc<Vec<f32>>,
-    dim: usize,
-    /// The rows as bytes with a scale each ([`Codes`]): what the graph search compares.
-    codes: Codes,
-}
-
-/// Rows of `dim` components as slices.
-fn row_slices(rows: &[f32], dim: usize) -> Vec<&[f32]> {
-    rows.chunks_exact(dim).collect()
+    /// The stored rows, shared with the index: what the graph search compares (roughly,
+    /// byte by byte), rescores and scans exactly when a restrictive filter falls back.
+    rows: Arc<Rows>,
 }
 
 impl Ann {
-    /// The graph over `rows` (unit vectors of `dim` components; row `i` gets id `i`) where
-    /// it pays ([`MIN_GRAPH_POINTS`]), else none (searches scan exactly).
-    pub fn build(rows: Arc<Vec<f32>>, dim: usize) -> Self {
-        if rows.len() / dim.max(1) < MIN_GRAPH_POINTS {
+    /// The graph over `rows` (row `i` gets id `i`) where it pays ([`MIN_GRAPH_POINTS`]),
+    /// else none (searches scan exactly).
+    pub fn build(rows: Arc<Rows>) -> Self {
+        if rows.len() < MIN_GRAPH_POINTS {
             return Self::none();
         }
-        Self::build_with(rows, dim, MAX_CONNECTIONS, EF_CONSTRUCTION, false)
+        Self::build_with(rows, MAX_CONNECTIONS, EF_CONSTRUCTION, false)
     }
 
     /// A graph over `rows` whatever their number, with explicit parameters (for tests,
     /// benchmarks and experiments).
     pub fn build_with(
-        rows: Arc<Vec<f32>>,
-        dim: usize,
+        rows: Arc<Rows>,
         m: usize,
         ef_construction: usize,
         keep_pruned: bool,
     ) -> Self {
-        let n = rows.len() / dim;
+        let n = rows.len();
         if n == 0 {
             return Self::none();
         }
-        let twins = Twins::of(&rows, dim);
-        let distance = RowDistance {
-            rows: rows.clone(),
-            dim,
-        };
-        let vectors = rows.clone();
+        let twins = Twins::of(&rows);
+        let distance = RowDistance { rows: rows.clone() };
         let ids: Vec<[u32; 1]> = (0..n as u32)
             .filter(|&i| twins.is_leader(i as usize))
             .map(|i| [i])
@@ -151,12 +129,9 @@ impl Ann {
             graph: Some(graph),
             ef: EF_SEARCH,
             twins,
-            rows: n,
-            codes: Codes::of(&vectors, dim),
-            vectors,
-            dim,
+            rows,
         };
-        ann.ef = ann.calibrate(&row_slices(&rows, dim));
+        ann.ef = ann.calibrate();
         ann
     }
 
@@ -165,9 +140,10 @@ impl Ann {
     /// own points (each point itself excluded). Real embeddings, which cluster, need little;
     /// uniform random vectors, which do not, need thousands at 100,000 points. Either way the
     /// graph keeps its recall promise and is no slower than it must be.
-    pub fn calibrate(&self, vectors: &[&[f32]]) -> usize {
+    pub fn calibrate(&self) -> usize {
         use rayon::prelude::*;
-        let n = vectors.len();
+        let rows = &*self.rows;
+        let n = rows.len();
         if n <= EF_SEARCH {
             return EF_SEARCH;
         }
@@ -181,7 +157,7 @@ impl Ann {
         };
         let truth: Vec<Vec<Hit>> = sample
             .par_iter()
-            .map(|&r| neighbours(nearest(vectors, vectors[r], CALIBRATION_K + 1), r))
+            .map(|&r| neighbours(nearest(rows, &rows.decode(r), CALIBRATION_K + 1), r))
             .collect();
         let wanted: usize = truth.iter().map(Vec::len).sum();
         let mut ef = EF_SEARCH;
@@ -190,8 +166,8 @@ impl Ann {
                 .par_iter()
                 .zip(&truth)
                 .map(|(&r, t)| {
-                    let approx =
-                        neighbours(self.search_ef(vectors[r], CALIBRATION_K + 1, ef, None), r);
+                    let query = rows.decode(r);
+                    let approx = neighbours(self.search_ef(&query, CALIBRATION_K + 1, ef, None), r);
                     found_of(&approx, t)
                 })
                 .sum();
@@ -213,10 +189,7 @@ impl Ann {
             graph: None,
             ef: EF_SEARCH,
             twins: Twins::default(),
-            rows: 0,
-            vectors: Arc::default(),
-            dim: 0,
-            codes: Codes::default(),
+            rows: Arc::default(),
         }
     }
 
@@ -229,7 +202,7 @@ impl Ann {
                 .ef
                 .max(BREADTH_PER_K * k)
                 .saturating_mul(GRAPH_COST_PER_EF)
-                < self.rows
+                < self.rows.len()
     }
 
     /// Whether a graph was built (see [`MIN_GRAPH_POINTS`]).
@@ -239,7 +212,7 @@ impl Ann {
 
     /// Rows the graph covers (its points and their twins).
     pub fn len(&self) -> usize {
-        self.rows
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -255,21 +228,14 @@ impl Ann {
         Ok(vec![GRAPH_FILE.to_string()])
     }
 
-    /// Load a graph written by [`Ann::dump`] over `rows` (`dim` components each, `codes`
-    /// the same rows as bytes); `None` for a generation stored without one; `ef` is the
-    /// breadth calibrated when it was built.
-    pub fn load(
-        dir: &Path,
-        rows: Arc<Vec<f32>>,
-        codes: Codes,
-        dim: usize,
-        ef: Option<usize>,
-    ) -> Result<Self> {
-        let n = rows.len() / dim.max(1);
+    /// Load a graph written by [`Ann::dump`] over `rows`; no graph for a generation stored
+    /// without one (`ef` `None`); `ef` is the breadth calibrated when it was built.
+    pub fn load(dir: &Path, rows: Arc<Rows>, ef: Option<usize>) -> Result<Self> {
+        let n = rows.len();
         let Some(ef) = ef.filter(|_| n > 0) else {
             return Ok(Self::none());
         };
-        let twins = Twins::of(&rows, dim);
+        let twins = Twins::of(&rows);
         let expected = (0..n).filter(|&r| twins.is_leader(r)).count();
         let bytes = std::fs::read(dir.join(GRAPH_FILE)).context("reading the HNSW graph")?;
         let graph = Graph::from_bytes(&bytes, n).context("the HNSW graph is unreadable")?;
@@ -283,10 +249,7 @@ impl Ann {
             graph: Some(graph),
             ef: ef.max(1),
             twins,
-            rows: n,
-            codes,
-            vectors: rows,
-            dim,
+            rows,
         })
     }
 
@@ -322,18 +285,17 @@ impl Ann {
             return vec![];
         }
         let admitted = |r: usize| allow.is_none_or(|f| f(r));
-        let dim = self.dim;
-        let codes = &self.codes;
-        let q = Codes::query(query);
-        let distance = |r: u32| -codes.cosine(&q, r as usize);
-        let exact = |r: usize| crate::embed::dot(&self.vectors[r * dim..(r + 1) * dim], query);
+        let rows = &*self.rows;
+        let q = Rows::rough_query(query);
+        let distance = |r: u32| -rows.rough(&q, r as usize);
+        let exact = |r: usize| rows.dot(r, query);
         let mut ef = ef.max(k);
         loop {
             // The breadth's whole candidate list comes back at no extra cost: with a filter
             // it is the margin for rows the filter drops; without, twice `k` are scored
             // exactly, a margin for the order of 8-bit distances.
             let want = if allow.is_some() { ef } else { (2 * k).min(ef) };
-            let touch = |r: u32| prefetch(codes.bytes(), r as usize * dim, dim);
+            let touch = |r: u32| rows.prefetch(r as usize);
             let mut found = g.search(ef, distance, touch);
             let complete = found.len() < ef;
             found.truncate(want);
@@ -354,32 +316,10 @@ impl Ann {
                 return hits;
             }
             ef *= 2;
-            if ef.saturating_mul(GRAPH_COST_PER_EF) >= self.rows {
-                let rows = (0..self.rows).filter(|&r| admitted(r));
-                return exact_search_rows(
-                    rows,
-                    |r| &self.vectors[r * dim..(r + 1) * dim],
-                    query,
-                    k,
-                );
+            if ef.saturating_mul(GRAPH_COST_PER_EF) >= rows.len() {
+                let admitted_rows = (0..rows.len()).filter(|&r| admitted(r));
+                return exact_search_rows(admitted_rows, |r| rows.dot(r, query), k);
             }
-        }
-    }
-}
-
-/// Ask the CPU to start loading `rows[at..at + len]` into its caches.
-#[inline]
-fn prefetch<T>(rows: &[T], at: usize, len: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let Some(row) = rows.get(at..at + len) else {
-            return;
-        };
-        for line in row.chunks((64 / std::mem::size_of::<T>().max(1)).max(1)) {
-            // SAFETY: a prefetch is a hint that never faults, and the address lies inside
-            // `rows` (checked above); SSE, which `_mm_prefetch` needs, is part of x86_64.
-            unsafe { _mm_prefetch(line.as_ptr() as *const i8, _MM_HINT_T0) };
         }
     }
 }
@@ -404,12 +344,12 @@ pub fn found_of(approx: &[Hit], exact: &[Hit]) -> usize {
 /// and calibration's 500 scans, two at a time, of those buffers (1.6 MB each at 100,000
 /// rows) raised the indexer's peak memory: at 30,000 rows 626 MB with 200 scans, 768–919 MB
 /// with 500, 564 MB with this heap; at 100,000, 2.0 GB against 1.45 GB with the heap.
-fn nearest(vectors: &[&[f32]], query: &[f32], k: usize) -> Vec<Hit> {
+fn nearest(rows: &Rows, query: &[f32], k: usize) -> Vec<Hit> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let mut heap: BinaryHeap<Reverse<(super::Score, usize)>> = BinaryHeap::with_capacity(k + 1);
-    for (row, v) in vectors.iter().enumerate() {
-        let score = crate::embed::dot(v, query);
+    for row in 0..rows.len() {
+        let score = rows.dot(row, query);
         if heap.len() < k {
             heap.push(Reverse((super::Score(score), row)));
         } else if heap.peek().is_some_and(|w| score > w.0 .0 .0) {
@@ -431,34 +371,22 @@ pub fn exact_search(
     allow: Option<&dyn Fn(usize) -> bool>,
 ) -> Vec<Hit> {
     let rows = (0..vectors.len()).filter(|&i| allow.is_none_or(|f| f(i)));
-    exact_search_rows(rows, |i| vectors[i], query, k)
+    exact_search_rows(rows, |i| crate::embed::dot(vectors[i], query), k)
 }
 
-/// [`exact_search`] over the given `rows`, each row's vector from `vector`.
-pub fn exact_search_rows<'v>(
+/// The `k` best of the given `rows` by `score`, best first (ties: lower row first).
+pub fn exact_search_rows(
     rows: impl Iterator<Item = usize>,
-    vector: impl Fn(usize) -> &'v [f32],
-    query: &[f32],
+    score: impl Fn(usize) -> f32,
     k: usize,
 ) -> Vec<Hit> {
     let hits: Vec<Hit> = rows
         .map(|row| Hit {
             row,
-            score: crate::embed::dot(vector(row), query),
+            score: score(row),
         })
         .collect();
     top_hits(hits, k)
-}
-
-/// Each row's cosine with `query` (rows of `dim` components, row after row), computed on
-/// every core: one scan over a large store is bound by memory bandwidth, which one core
-/// does not saturate (at 100,000 paragraphs the sentence vectors are 230 MB).
-pub fn scan(rows: &[f32], dim: usize, query: &[f32]) -> Vec<f32> {
-    use rayon::prelude::*;
-    rows.par_chunks_exact(dim.max(1))
-        .with_min_len(4096)
-        .map(|r| crate::embed::dot(r, query))
-        .collect()
 }
 
 /// The `k` best rows by `scores` among those `allow` admits, best first (ties: lower row
@@ -516,8 +444,7 @@ mod tests {
             data[i] = dup.clone();
         }
         let ann = Ann::build_with(
-            Arc::new(data.concat()),
-            64,
+            Arc::new(Rows::encode(&data.concat(), 64)),
             MAX_CONNECTIONS,
             EF_CONSTRUCTION,
             false,
@@ -543,13 +470,12 @@ mod tests {
     #[test]
     fn a_dumped_graph_loads_back_the_same() {
         let data = random_unit(2000, 32, 5);
-        let flat = Arc::new(data.concat());
-        let ann = Ann::build_with(flat.clone(), 32, MAX_CONNECTIONS, EF_CONSTRUCTION, false);
+        let flat = Arc::new(Rows::encode(&data.concat(), 32));
+        let ann = Ann::build_with(flat.clone(), MAX_CONNECTIONS, EF_CONSTRUCTION, false);
         let dir = std::env::temp_dir().join(format!("xref-ann-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         assert_eq!(ann.dump(&dir).unwrap(), [GRAPH_FILE]);
-        let codes = || Codes::of(&flat, 32);
-        let back = Ann::load(&dir, flat.clone(), codes(), 32, Some(ann.ef())).unwrap();
+        let back = Ann::load(&dir, flat.clone(), Some(ann.ef())).unwrap();
         for q in data.iter().step_by(97) {
             let odd = |r: usize| r % 2 == 1;
             assert_eq!(back.search(q, 10, None), ann.search(q, 10, None));
@@ -558,15 +484,14 @@ mod tests {
                 ann.search(q, 10, Some(&odd))
             );
         }
-        let fewer = Arc::new(data[..1999].concat());
-        let fewer_codes = Codes::of(&fewer, 32);
-        assert!(Ann::load(&dir, fewer, fewer_codes, 32, Some(96)).is_err());
+        let fewer = Arc::new(Rows::encode(&data[..1999].concat(), 32));
+        assert!(Ann::load(&dir, fewer, Some(96)).is_err());
         let path = dir.join(GRAPH_FILE);
         let mut bytes = std::fs::read(&path).unwrap();
         let at = bytes.len() / 2;
         bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         std::fs::write(&path, &bytes).unwrap();
-        assert!(Ann::load(&dir, flat.clone(), codes(), 32, Some(96)).is_err());
+        assert!(Ann::load(&dir, flat.clone(), Some(96)).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -575,13 +500,15 @@ mod tests {
     #[test]
     fn calibrated_breadth_keeps_recall_on_unseen_queries() {
         let data = random_unit(6000, 384, 0x9E37_79B9_7F4A_7C15);
-        let rows: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-        let flat = Arc::new(data.concat());
+        let flat = Arc::new(Rows::encode(&data.concat(), 384));
+        // The reference: exact search over the rows as stored.
+        let stored: Vec<Vec<f32>> = (0..flat.len()).map(|r| flat.decode(r)).collect();
+        let rows: Vec<&[f32]> = stored.iter().map(Vec::as_slice).collect();
         assert!(
-            Ann::build(flat.clone(), 384).graph.is_none(),
+            Ann::build(flat.clone()).graph.is_none(),
             "too few points for a graph"
         );
-        let ann = Ann::build_with(flat, 384, MAX_CONNECTIONS, EF_CONSTRUCTION, false);
+        let ann = Ann::build_with(flat, MAX_CONNECTIONS, EF_CONSTRUCTION, false);
         assert!(
             ann.ef() > EF_SEARCH,
             "random data needs more than the minimum breadth"

@@ -321,11 +321,13 @@ pub(super) struct Twins {
 }
 
 impl Twins {
-    pub(super) fn of(rows: &[f32], dim: usize) -> Self {
+    pub(super) fn of(rows: &super::codec::Rows) -> Self {
         use std::collections::HashMap;
-        let n = rows.len() / dim;
-        let row = |r: usize| -> &[u32] { bytemuck::cast_slice(&rows[r * dim..(r + 1) * dim]) };
-        let mut first: HashMap<&[u32], u32> = HashMap::with_capacity(n);
+        let n = rows.len();
+        // A stored row's bytes are its vector (their largest magnitude is always 127, so
+        // no two byte rows stand for the same unit vector).
+        let row = |r: usize| rows.codes(r);
+        let mut first: HashMap<&[i8], u32> = HashMap::with_capacity(n);
         let mut leader = Vec::with_capacity(n);
         let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
         for r in 0..n {

@@ -16,6 +16,7 @@
 //! the whole corpus (their own mean would be noise). A corpus counts as multilingual when
 //! it has two or more languages other than `und` (no letters).
 
+use super::codec::Rows;
 use crate::embed::dot;
 
 /// Paragraphs a language needs for its own centroid.
@@ -33,12 +34,12 @@ pub struct LangSpace {
     members: Vec<(String, Vec<usize>)>,
 }
 
-fn mean<'a>(rows: impl Iterator<Item = &'a [f32]>, dim: usize) -> Option<Vec<f32>> {
+fn mean(rows: impl Iterator<Item = Vec<f32>>, dim: usize) -> Option<Vec<f32>> {
     let mut acc = vec![0f64; dim];
     let mut n = 0usize;
     for r in rows {
         for (a, x) in acc.iter_mut().zip(r) {
-            *a += *x as f64;
+            *a += x as f64;
         }
         n += 1;
     }
@@ -61,10 +62,9 @@ impl LangSpace {
     /// `None` unless the paragraphs are in two or more languages.
     pub fn build(
         langs: &[String],
-        vectors: &[f32],
-        sentences: &[f32],
+        vectors: &Rows,
+        sentences: &Rows,
         sentence_owner: &[usize],
-        dim: usize,
     ) -> Option<Self> {
         let mut codes: Vec<&str> = langs.iter().map(|s| s.as_str()).collect();
         codes.sort_unstable();
@@ -76,11 +76,13 @@ impl LangSpace {
         if codes.iter().filter(|&&c| c != "und").count() < 2 {
             return None;
         }
-        let prow: Vec<&[f32]> = vectors.chunks_exact(dim).collect();
-        let srow: Vec<&[f32]> = sentences.chunks_exact(dim).collect();
+        let dim = vectors.dim();
+        // Rows are decoded as they are needed: no f32 copy of the stored vectors.
+        let paragraphs = || (0..vectors.len()).map(|r| (r, vectors.decode(r)));
+        let sentence_rows = || (0..sentences.len()).map(|s| (s, sentences.decode(s)));
         let fallback = (
-            mean(prow.iter().copied(), dim)?,
-            mean(srow.iter().copied(), dim).unwrap_or_else(|| vec![0.0; dim]),
+            mean(paragraphs().map(|(_, v)| v), dim)?,
+            mean(sentence_rows().map(|(_, v)| v), dim).unwrap_or_else(|| vec![0.0; dim]),
         );
         let centroids: Vec<(String, Vec<f32>, Vec<f32>)> = codes
             .iter()
@@ -90,18 +92,16 @@ impl LangSpace {
                     return (code.to_string(), fallback.0.clone(), fallback.1.clone());
                 }
                 let p = mean(
-                    prow.iter()
-                        .zip(langs)
-                        .filter(|(_, l)| l.as_str() == code)
-                        .map(|(r, _)| *r),
+                    (0..vectors.len())
+                        .filter(|&r| langs[r] == code)
+                        .map(|r| vectors.decode(r)),
                     dim,
                 )
                 .unwrap();
                 let s = mean(
-                    srow.iter()
-                        .zip(sentence_owner)
-                        .filter(|(_, &o)| langs[o] == code)
-                        .map(|(r, _)| *r),
+                    (0..sentences.len())
+                        .filter(|&s| langs[sentence_owner[s]] == code)
+                        .map(|s| sentences.decode(s)),
                     dim,
                 )
                 .unwrap_or_else(|| fallback.1.clone());
@@ -112,8 +112,8 @@ impl LangSpace {
             dim,
             centroids,
             fallback,
-            vectors: Vec::with_capacity(vectors.len()),
-            sentences: Vec::with_capacity(sentences.len()),
+            vectors: Vec::with_capacity(vectors.len() * dim),
+            sentences: Vec::with_capacity(sentences.len() * dim),
             members: codes
                 .iter()
                 .map(|&code| {
@@ -122,13 +122,13 @@ impl LangSpace {
                 })
                 .collect(),
         };
-        for (r, l) in prow.iter().zip(langs) {
-            let c = space.centroid(l).0.to_vec();
-            space.vectors.extend(centre(r, &c));
+        for (r, v) in paragraphs() {
+            let c = space.centroid(&langs[r]).0.to_vec();
+            space.vectors.extend(centre(&v, &c));
         }
-        for (r, &o) in srow.iter().zip(sentence_owner) {
-            let c = space.centroid(&langs[o]).1.to_vec();
-            space.sentences.extend(centre(r, &c));
+        for (s, v) in sentence_rows() {
+            let c = space.centroid(&langs[sentence_owner[s]]).1.to_vec();
+            space.sentences.extend(centre(&v, &c));
         }
         Some(space)
     }
@@ -168,13 +168,14 @@ mod tests {
     #[test]
     fn one_language_needs_no_space() {
         let langs = vec!["zh".to_string(); 3];
-        let vectors = [1.0, 0.0, 0.0, 1.0, 0.6, 0.8];
-        assert!(LangSpace::build(&langs, &vectors, &[], &[], 2).is_none());
+        let vectors = Rows::encode(&[1.0, 0.0, 0.0, 1.0, 0.6, 0.8], 2);
+        let none = Rows::encode(&[], 2);
+        assert!(LangSpace::build(&langs, &vectors, &none, &[]).is_none());
         // Paragraphs without letters do not make a second language.
         let langs = ["en", "und", "en"].map(String::from);
-        assert!(LangSpace::build(&langs, &vectors, &[], &[], 2).is_none());
+        assert!(LangSpace::build(&langs, &vectors, &none, &[]).is_none());
         let langs = ["en", "und", "zh"].map(String::from);
-        let space = LangSpace::build(&langs, &vectors, &[], &[], 2).unwrap();
+        let space = LangSpace::build(&langs, &vectors, &none, &[]).unwrap();
         assert_eq!(space.rows_not_in("en").collect::<Vec<_>>(), [1, 2]);
     }
 
@@ -193,7 +194,8 @@ mod tests {
                 langs.push(lang.to_string());
             }
         }
-        let space = LangSpace::build(&langs, &vectors, &[], &[], dim).unwrap();
+        let (vectors, none) = (Rows::encode(&vectors, dim), Rows::encode(&[], dim));
+        let space = LangSpace::build(&langs, &vectors, &none, &[]).unwrap();
         let (zh0, en0, en1) = (
             space.vector(0),
             space.vector(MIN_GROUP),
@@ -202,7 +204,6 @@ mod tests {
         assert!(dot(zh0, en0) > 0.999, "translation pair: {}", dot(zh0, en0));
         assert!(dot(zh0, en1) < -0.999);
         // Plain vectors: the zh paragraph is closer to the other zh meaning than to its translation.
-        let raw = |r: usize| &vectors[r * dim..(r + 1) * dim];
-        assert!(dot(raw(0), raw(1)) > dot(raw(0), raw(MIN_GROUP)));
+        assert!(vectors.pair(0, &vectors, 1) > vectors.pair(0, &vectors, MIN_GROUP));
     }
 }

@@ -179,13 +179,13 @@ pub struct Index {
     pub manifest: Manifest,
     pub documents: Vec<DocRecord>,
     pub paragraphs: Vec<Paragraph>,
-    /// Unit vectors, row by row (shared with the HNSW graph, whose points refer to them).
-    vectors: std::sync::Arc<Vec<f32>>,
+    /// The paragraph vectors as stored (8-bit rows, memory-mapped; shared with the HNSW
+    /// graph, whose points refer to them).
+    vectors: std::sync::Arc<ann::Rows>,
     /// Sentence vectors of multi-sentence paragraphs (see [`sentence_units`]), in paragraph
-    /// order; `sentence_ranges[row]` locates a paragraph's, `sentence_owner[s]` the reverse.
-    sentences: Vec<f32>,
-    /// The sentence vectors as bytes: what a question's scan over them compares.
-    sentence_codes: ann::Codes,
+    /// order, as stored; `sentence_ranges[row]` locates a paragraph's, `sentence_owner[s]`
+    /// the reverse.
+    sentences: ann::Rows,
     sentence_ranges: Vec<std::ops::Range<usize>>,
     sentence_owner: Vec<usize>,
     ann: Ann,
@@ -244,15 +244,21 @@ impl Index {
         self.manifest.model.dim
     }
 
-    /// The stored unit vector of row `i`.
-    pub fn vector(&self, i: usize) -> &[f32] {
-        let d = self.dim();
-        &self.vectors[i * d..(i + 1) * d]
+    /// The stored unit vector of row `i`, decoded (scores need not decode: see
+    /// [`Index::rows`]).
+    pub fn vector(&self, i: usize) -> Vec<f32> {
+        self.vectors.decode(i)
     }
 
-    /// Every stored unit vector, row after row.
-    pub fn vectors(&self) -> &[f32] {
+    /// The paragraph vectors as stored: row `i` is paragraph `i`'s (shared: a graph can be
+    /// built over them).
+    pub fn rows(&self) -> &std::sync::Arc<ann::Rows> {
         &self.vectors
+    }
+
+    /// The sentence vectors as stored (see [`Index::sentence_range`]).
+    pub fn sentence_rows(&self) -> &ann::Rows {
+        &self.sentences
     }
 
     /// The range of paragraph `row`'s sentences among the sentence vectors (empty for a
@@ -261,20 +267,9 @@ impl Index {
         self.sentence_ranges[row].clone()
     }
 
-    /// Sentence vector `s` (see [`Index::sentence_range`]).
-    pub fn sentence(&self, s: usize) -> &[f32] {
-        let d = self.dim();
-        &self.sentences[s * d..(s + 1) * d]
-    }
-
     /// The paragraph that sentence `s` belongs to.
     pub fn sentence_owner(&self, s: usize) -> usize {
         self.sentence_owner[s]
-    }
-
-    /// The sentence vectors as 8-bit rows (for rough scans before exact scores).
-    pub fn sentence_codes(&self) -> &ann::Codes {
-        &self.sentence_codes
     }
 
     /// Centred vectors for comparing paragraphs across languages; `None` in a
@@ -293,13 +288,16 @@ impl Index {
         self.cjk_ratio
     }
 
-    /// The vectors a paragraph is matched by, sentence by sentence: its sentences' if it has
-    /// several, else its own.
-    pub fn units(&self, row: usize) -> impl Iterator<Item = &[f32]> + '_ {
-        let d = self.dim();
+    /// The cosines of `query` with the vectors a paragraph is matched by, sentence by
+    /// sentence: its sentences' if it has several, else its own.
+    pub fn unit_scores<'a>(
+        &'a self,
+        query: &'a [f32],
+        row: usize,
+    ) -> impl Iterator<Item = f32> + 'a {
         let r = &self.sentence_ranges[row];
-        let own = r.is_empty().then(|| self.vector(row));
+        let own = r.is_empty().then(|| self.vectors.dot(row, query));
         own.into_iter()
-            .chain(r.clone().map(move |s| &self.sentences[s * d..(s + 1) * d]))
+            .chain(r.clone().map(move |s| self.sentences.dot(s, query)))
     }
 }

@@ -83,7 +83,7 @@ impl Index {
         k: usize,
         allow: Option<&dyn Fn(usize) -> bool>,
     ) -> Vec<Hit> {
-        ann::top_of_scores(&ann::scan(&self.vectors, self.dim(), query), k, allow)
+        ann::top_of_scores(&self.vectors.scan(query), k, allow)
     }
 }
 

@@ -144,9 +144,12 @@ impl Index {
         for (i, p) in paragraphs.iter().enumerate() {
             match (&old, old_vectors.get(p.text.as_str())) {
                 (Some(o), Some(&j)) => {
-                    vectors[i * dim..(i + 1) * dim].copy_from_slice(o.vector(j));
-                    let r = &o.sentence_ranges[j];
-                    sentences[i] = o.sentences[r.start * dim..r.end * dim].to_vec();
+                    o.vectors
+                        .decode_into(j, &mut vectors[i * dim..(i + 1) * dim]);
+                    sentences[i] = o.sentence_ranges[j]
+                        .clone()
+                        .flat_map(|s| o.sentences.decode(s))
+                        .collect();
                     report.reused += 1;
                 }
                 _ => todo.push(i),

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::embed::dot;
 use crate::index::Index;
 use crate::rank::{candidates, dense, link_breadth, Standard, Weights};
 
@@ -231,7 +230,8 @@ impl<'a> Linker<'a> {
 
     /// [`Linker::raw_score`] given the pair's lexical score `lex` (hybrid scoring only).
     fn raw_score_with(&self, i: usize, j: usize, lex: f32) -> f32 {
-        let cos = || dot(self.index.vector(i), self.index.vector(j));
+        let rows = self.index.rows();
+        let cos = || rows.pair(i, rows, j);
         match self.scoring {
             LinkScoring::Cosine => cos(),
             LinkScoring::Csls => 2.0 * cos() - self.density[i] - self.density[j],
@@ -252,7 +252,7 @@ impl<'a> Linker<'a> {
             self.density = (0..idx.len())
                 .into_par_iter()
                 .map(|r| {
-                    let hits = idx.search(idx.vector(r), CSLS_NEIGHBOURS + 1, Some(&|x| x != r));
+                    let hits = idx.search(&idx.vector(r), CSLS_NEIGHBOURS + 1, Some(&|x| x != r));
                     hits.iter().map(|h| h.score).sum::<f32>() / hits.len().max(1) as f32
                 })
                 .collect();
@@ -267,7 +267,7 @@ impl<'a> Linker<'a> {
         let doc = idx.doc_index(row);
         let allow = |r: usize| r != row && (same_doc || idx.doc_index(r) != doc);
         self.rank(
-            idx.vector(row),
+            &idx.vector(row),
             &idx.paragraphs[row].text,
             Some(row),
             &allow,
@@ -333,7 +333,7 @@ impl<'a> Linker<'a> {
                         dense::score_in(idx, vector, lang, r, Weights::QUESTION),
                         lexical,
                     ),
-                    (None, _) => dot(vector, idx.vector(r)),
+                    (None, _) => idx.rows().dot(r, vector),
                 };
                 Link {
                     row: r,
@@ -352,7 +352,7 @@ impl<'a> Linker<'a> {
         let (runs, vocabulary) = (Runs::of(text, QUOTE_RUN), terms::Vocabulary::of(text));
         for l in &mut links {
             let target = &idx.paragraphs[l.row].text;
-            l.quote = dot(vector, idx.vector(l.row)) >= QUOTE_SCORE || runs.in_text(target);
+            l.quote = idx.rows().dot(l.row, vector) >= QUOTE_SCORE || runs.in_text(target);
             l.terms = vocabulary.shared_with(target);
         }
         links

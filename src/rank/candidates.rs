@@ -18,16 +18,13 @@ pub fn dense(
 ) -> Vec<usize> {
     let owner_allowed = |s: usize| allow.is_none_or(|f| f(index.sentence_owner(s)));
     let by_sentence = if with_sentences {
-        // On the 8-bit rows (a quarter of the memory to stream), twice as many as wanted,
-        // then the best of those on the f32 rows.
-        let rough = ann::top_of_scores(
-            &index.sentence_codes().scan(query),
-            2 * n,
-            Some(&owner_allowed),
-        );
+        // Roughly (the query quantised as the rows are: byte products), twice as many as
+        // wanted, then the best of those exactly.
+        let sentences = index.sentence_rows();
+        let rough = ann::top_of_scores(&sentences.scan_rough(query), 2 * n, Some(&owner_allowed));
         let exact = rough.into_iter().map(|h| Hit {
             row: h.row,
-            score: dot(index.sentence(h.row), query),
+            score: sentences.dot(h.row, query),
         });
         ann::top_hits(exact.collect(), n)
     } else {
@@ -62,7 +59,7 @@ pub fn across_languages(
     let rows = space
         .rows_not_in(lang)
         .filter(|&r| allow.is_none_or(|f| f(r)));
-    ann::exact_search_rows(rows, |r| space.vector(r), &query, n)
+    ann::exact_search_rows(rows, |r| dot(space.vector(r), &query), n)
         .into_iter()
         .map(|h| h.row)
         .collect()

@@ -11,13 +11,9 @@ use crate::index::{langspace, Index};
 /// `query`: `(1 − s)·cos(query, paragraph) + s·max cos(query, sentence)`; the plain cosine
 /// for a one-sentence paragraph.
 pub fn score(index: &Index, query: &[f32], row: usize, weights: Weights) -> f32 {
-    let whole = dot(query, index.vector(row));
-    let best = (!index.sentence_range(row).is_empty()).then(|| {
-        index
-            .units(row)
-            .map(|u| dot(query, u))
-            .fold(f32::MIN, f32::max)
-    });
+    let whole = index.rows().dot(row, query);
+    let best = (!index.sentence_range(row).is_empty())
+        .then(|| index.unit_scores(query, row).fold(f32::MIN, f32::max));
     weights.dense(whole, best)
 }
 
@@ -52,24 +48,56 @@ pub fn score_in(index: &Index, query: &[f32], lang: &str, row: usize, weights: W
 /// the two are in different languages.
 pub fn pair(index: &Index, a: usize, b: usize, weights: Weights) -> f32 {
     let space = index.space().filter(|_| index.lang(a) != index.lang(b));
-    let vector = |row: usize| space.map_or_else(|| index.vector(row), |sp| sp.vector(row));
-    let sentence = |s: usize| space.map_or_else(|| index.sentence(s), |sp| sp.sentence(s));
-    let whole = dot(vector(a), vector(b));
+    // Same language: the stored rows, compared byte by byte (exact integer products);
+    // across languages: the centred f32 copies.
+    let cosine = |x: Unit, y: Unit| -> f32 {
+        match space {
+            Some(sp) => dot(sp_vector(sp, x), sp_vector(sp, y)),
+            None => {
+                let (rx, ix) = rows_of(index, x);
+                let (ry, iy) = rows_of(index, y);
+                rx.pair(ix, ry, iy)
+            }
+        }
+    };
+    let whole = cosine(Unit::Whole(a), Unit::Whole(b));
     if index.sentence_range(a).is_empty() && index.sentence_range(b).is_empty() {
         return whole;
     }
-    let units = |row: usize| -> Vec<&[f32]> {
+    let units = |row: usize| -> Vec<Unit> {
         let r = index.sentence_range(row);
         if r.is_empty() {
-            vec![vector(row)]
+            vec![Unit::Whole(row)]
         } else {
-            r.map(sentence).collect()
+            r.map(Unit::Sentence).collect()
         }
     };
     let (ua, ub) = (units(a), units(b));
     let best = ua
         .iter()
-        .flat_map(|u| ub.iter().map(move |v| dot(u, v)))
+        .flat_map(|&u| ub.iter().map(move |&v| cosine(u, v)))
         .fold(f32::MIN, f32::max);
     weights.dense(whole, Some(best))
+}
+
+/// What a pair's cosine compares on each side: a whole paragraph (standing for its one
+/// sentence) or one sentence.
+#[derive(Clone, Copy)]
+enum Unit {
+    Whole(usize),
+    Sentence(usize),
+}
+
+fn rows_of(index: &Index, u: Unit) -> (&crate::index::ann::Rows, usize) {
+    match u {
+        Unit::Whole(r) => (index.rows(), r),
+        Unit::Sentence(s) => (index.sentence_rows(), s),
+    }
+}
+
+fn sp_vector(space: &langspace::LangSpace, u: Unit) -> &[f32] {
+    match u {
+        Unit::Whole(r) => space.vector(r),
+        Unit::Sentence(s) => space.sentence(s),
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::{candidates, dense, question_breadth, Mode, Standard, Weights};
 use super::{CROSS_LANGUAGE_MIN, SAME_LANGUAGE_MIN};
 use crate::embed::dot;
-use crate::index::{ann, langspace, Hit, Index};
+use crate::index::{langspace, Hit, Index};
 use crate::text::{cjk_ratio, lang, sentence_units};
 
 /// Per target language, the distribution of a question's paragraph scores, and the
@@ -95,7 +95,7 @@ fn question_norm<'a>(index: &'a Index, vector: &[f32], lang: &str) -> QuestionNo
     let mut acc: HashMap<&str, (f64, f64, usize)> = HashMap::new();
     for r in 0..index.len() {
         let s = if index.lang(r) == lang {
-            dot(vector, index.vector(r))
+            index.rows().dot(r, vector)
         } else {
             dot(&centred, space.vector(r))
         } as f64;
@@ -151,7 +151,7 @@ pub fn best_sentence<'a>(index: &'a Index, query: &[f32], row: usize) -> Option<
     if index.sentence_range(row).is_empty() {
         return None;
     }
-    let scores: Vec<f32> = index.units(row).map(|u| dot(query, u)).collect();
+    let scores: Vec<f32> = index.unit_scores(query, row).collect();
     let best = (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]))?;
     let units = sentence_units(&index.paragraphs[row].text);
     // The same split that produced the vectors (the format version pins it).
@@ -165,7 +165,9 @@ pub fn best_sentence<'a>(index: &'a Index, query: &[f32], row: usize) -> Option<
 /// [`SAME_LANGUAGE_MIN`], any other to [`CROSS_LANGUAGE_MIN`]. Both were calibrated with
 /// `xref eval` on the seed's gold set, where they separate every out-of-corpus question.
 pub fn confidence(index: &Index, vector: &[f32], question: &str) -> f32 {
-    let top = ann::scan(index.vectors(), index.dim(), vector)
+    let top = index
+        .rows()
+        .scan(vector)
         .into_iter()
         .fold(f32::MIN, f32::max);
     let same = (cjk_ratio(question) >= 0.5) == (index.cjk_ratio() >= 0.5);

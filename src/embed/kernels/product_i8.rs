@@ -37,6 +37,28 @@ multiversion! {
     pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 => dot_i8_impl
 }
 
+#[inline(always)]
+fn dot_f32_i8_impl(a: &[f32], b: &[i8]) -> f32 {
+    // Four independent sums of eight lanes each, so the loop vectorises and the additions'
+    // latency overlaps; the remainder (dimensions not a multiple of 32) is summed plainly.
+    let mut acc = [0f32; 32];
+    let (ca, cb) = (a.chunks_exact(32), b.chunks_exact(32));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..32 {
+            acc[i] += x[i] * y[i] as f32;
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(&x, &y)| x * y as f32).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+multiversion! {
+    /// `Σ a_i · b_i` of an f32 vector and a byte vector of equal length (a query against a
+    /// stored 8-bit row, exactly: no quantisation of the query).
+    pub fn dot_f32_i8(a: &[f32], b: &[i8]) -> f32 => dot_f32_i8_impl
+}
+
 /// A linear layer's weight in 8 bits, packed for the AVX-512 VNNI kernel: for each block of
 /// 16 output columns, for each group of four input positions, 16 lanes of four signed bytes
 /// (`w[4g..4g + 4]` of that column, zero past `k`); with each column's scale (`w ≈ code ·

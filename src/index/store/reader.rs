@@ -49,14 +49,14 @@ impl Index {
         let paragraphs: Vec<Paragraph> =
             read_jsonl(&dir.join(PARAGRAPHS)).map_err(|e| corrupt(format!("{e:#}")))?;
         let dim = manifest.model.dim;
-        let (vectors, codes) = codec::decode_with_codes(
-            &std::fs::read(dir.join(VECTORS)).map_err(|e| corrupt(format!("{VECTORS}: {e}")))?,
-            dim,
-        )
-        .ok_or_else(|| corrupt(format!("{VECTORS} is malformed")))?;
+        let map = |name: &str| {
+            codec::Bytes::map(&dir.join(name)).map_err(|e| corrupt(format!("{name}: {e}")))
+        };
+        let vectors = codec::Rows::parse(map(VECTORS)?, dim)
+            .ok_or_else(|| corrupt(format!("{VECTORS} is malformed")))?;
         if paragraphs.len() != manifest.paragraphs
             || documents.len() != manifest.documents
-            || vectors.len() != paragraphs.len() * dim
+            || vectors.len() != paragraphs.len()
         {
             return Err(corrupt(
                 "its files disagree on the number of paragraphs".into(),
@@ -64,18 +64,14 @@ impl Index {
         }
         let counts = std::fs::read(dir.join("sentences.u32"))
             .map_err(|e| corrupt(format!("sentences.u32: {e}")))?;
-        let (sentences, sentence_codes) = codec::decode_with_codes(
-            &std::fs::read(dir.join(SENTENCES))
-                .map_err(|e| corrupt(format!("{SENTENCES}: {e}")))?,
-            dim,
-        )
-        .ok_or_else(|| corrupt(format!("{SENTENCES} is malformed")))?;
+        let sentences = codec::Rows::parse(map(SENTENCES)?, dim)
+            .ok_or_else(|| corrupt(format!("{SENTENCES} is malformed")))?;
         let counts: Vec<usize> = counts
             .chunks_exact(4)
             .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
             .collect();
         let total: usize = counts.iter().sum();
-        if counts.len() != paragraphs.len() || sentences.len() != total * dim {
+        if counts.len() != paragraphs.len() || sentences.len() != total {
             return Err(corrupt(
                 "its sentence files disagree with the paragraphs".into(),
             ));
@@ -100,9 +96,9 @@ impl Index {
                 "languages.json disagrees on the number of paragraphs".into(),
             ));
         }
-        let space = LangSpace::build(&langs, &vectors, &sentences, &sentence_owner, dim);
+        let space = LangSpace::build(&langs, &vectors, &sentences, &sentence_owner);
         let vectors = std::sync::Arc::new(vectors);
-        let ann = Ann::load(dir, vectors.clone(), codes, dim, manifest.ef_search)
+        let ann = Ann::load(dir, vectors.clone(), manifest.ef_search)
             .map_err(|e| corrupt(format!("{e:#}")))?;
         let by_id = paragraphs
             .iter()
@@ -130,7 +126,6 @@ impl Index {
             documents,
             paragraphs,
             vectors,
-            sentence_codes,
             sentences,
             sentence_ranges,
             sentence_owner,

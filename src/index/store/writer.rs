@@ -52,10 +52,11 @@ pub(in crate::index) fn write_generation(
     manifest
         .checksums
         .insert(SENTENCES.into(), sha256_bytes(&sbytes));
-    // The graph points at the vectors as readers will see them (decoded).
+    // The graph is built over the rows as readers will see them (stored).
     let ann = if paragraphs.len() >= ann::MIN_GRAPH_POINTS {
-        let stored = codec::decode(&bytes, dim).expect("vectors just encoded");
-        Ann::build(std::sync::Arc::new(stored), dim)
+        let stored =
+            codec::Rows::parse(codec::Bytes::Owned(bytes), dim).expect("rows just encoded");
+        Ann::build(std::sync::Arc::new(stored))
     } else {
         Ann::none()
     };
