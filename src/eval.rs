@@ -74,7 +74,7 @@ pub struct Report {
 
 fn row_containing(index: &Index, snippet: &str) -> Result<usize> {
     let rows: Vec<usize> = (0..index.len())
-        .filter(|&r| index.paragraphs[r].text.contains(snippet))
+        .filter(|&r| index.paragraphs.text(r).contains(snippet))
         .collect();
     match rows.as_slice() {
         [r] => Ok(*r),
@@ -100,7 +100,7 @@ pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) ->
             let rank = hits.iter().position(|h| {
                 q.answers
                     .iter()
-                    .any(|a| index.paragraphs[h.row].text.contains(a.as_str()))
+                    .any(|a| index.paragraphs.text(h.row).contains(a.as_str()))
             });
             for lang in ["all", q.lang.as_str()] {
                 let s = by_lang.entry(lang.to_string()).or_default();
@@ -244,8 +244,8 @@ pub fn evaluate_pairs(index: &Index, a: &Path, b: &Path) -> Result<PairsReport> 
         })
         .collect();
     let mut text_count: HashMap<&str, usize> = HashMap::new();
-    for p in &index.paragraphs {
-        *text_count.entry(p.text.as_str()).or_default() += 1;
+    for p in index.paragraphs.iter() {
+        *text_count.entry(p.text).or_default() += 1;
     }
     let mut side_lang = [String::new(), String::new()];
     let mut files: [std::collections::BTreeSet<&Path>; 2] = Default::default();
@@ -282,7 +282,7 @@ pub fn evaluate_pairs(index: &Index, a: &Path, b: &Path) -> Result<PairsReport> 
                     .as_ref()
                     .is_some_and(|(s, rel)| *s == side && files[other].contains(rel.as_path()))
                     && index.lang(r) == side_lang[side]
-                    && text_count[index.paragraphs[r].text.as_str()] == 1
+                    && text_count[index.paragraphs.text(r)] == 1
             })
             .collect();
         let ranks: Vec<Option<usize>> = sources

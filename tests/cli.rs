@@ -505,12 +505,67 @@ fn set_format_version(idx: &str, version: u32) {
     .unwrap();
 }
 
-/// An index of format version 4 (the same vectors, its graph in hnsw_rs's dump format) is
-/// still read, and `xref index` rewrites it in the current format without embedding again.
+/// Rewrite the current generation's files as formats 4 and 5 stored them: paragraphs as
+/// gzip JSON lines (`paragraphs.jsonl.gz`), postings as gzip JSON (`lexical.json.gz`,
+/// which readers since format 6 rebuild from the paragraphs instead), vectors with each
+/// row's scale before its bytes; the binary files of format 6 removed; the manifest's
+/// checksums to match.
+fn store_as_format_5(idx: &str) {
+    use std::io::Write;
+    use xref::index::codec;
+    let index = xref::index::Index::open(Path::new(idx)).unwrap();
+    let paragraphs: Vec<xref::ingest::Paragraph> =
+        index.paragraphs.iter().map(|p| p.to_owned()).collect();
+    let interleaved = |rows: &codec::Rows| {
+        let flat: Vec<f32> = (0..rows.len()).flat_map(|r| rows.decode(r)).collect();
+        codec::encode(&flat, index.dim())
+    };
+    let (vectors, sentences) = (
+        interleaved(index.rows()),
+        interleaved(index.sentence_rows()),
+    );
+    let pointer = std::fs::read_to_string(Path::new(idx).join("CURRENT")).unwrap();
+    let generation = Path::new(idx).join(pointer.split_whitespace().next().unwrap());
+    let gzip = |bytes: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(4));
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    };
+    let mut lines = Vec::new();
+    for p in &paragraphs {
+        serde_json::to_writer(&mut lines, p).unwrap();
+        lines.push(b'\n');
+    }
+    let manifest_path = generation.join("manifest.json");
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let sums = manifest["checksums"].as_object_mut().unwrap();
+    for (name, bytes) in [
+        ("paragraphs.jsonl.gz", gzip(&lines)),
+        ("lexical.json.gz", gzip(b"{}")),
+        ("vectors.i8", vectors),
+        ("sentences.i8", sentences),
+    ] {
+        std::fs::write(generation.join(name), &bytes).unwrap();
+        sums.insert(name.into(), xref::index::store::sha256_bytes(&bytes).into());
+    }
+    for name in ["paragraphs.bin.gz", "lexical.bin"] {
+        std::fs::remove_file(generation.join(name)).unwrap();
+        sums.remove(name);
+    }
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+}
+
+/// An index of format version 4 (the same vectors, its graph in hnsw_rs's dump format,
+/// paragraphs and postings as gzip JSON) is still read, and `xref index` rewrites it in
+/// the current format without embedding again.
 #[test]
 fn an_index_of_format_4_is_read_then_rewritten_with_its_vectors() {
     let (dir, idx) = small_corpus("format-4");
-    set_format_version(&idx, 4);
     let search = || {
         jsonl(&ok(&xref(&[
             "search",
@@ -520,7 +575,11 @@ fn an_index_of_format_4_is_read_then_rewritten_with_its_vectors() {
             &idx,
         ])))
     };
+    let current = search();
+    store_as_format_5(&idx);
+    set_format_version(&idx, 4);
     let before = search();
+    assert_eq!(before, current, "format 4 reads as the current format");
     let out = xref(&["index", dir.join("docs").to_str().unwrap(), "--index", &idx]);
     ok(&out);
     assert!(
@@ -858,7 +917,7 @@ fn a_killed_indexer_leaves_the_previous_index_usable() {
         xref::index::Index::open(Path::new(&idx)).unwrap(),
     );
     for (row, p) in one_go.paragraphs.iter().enumerate() {
-        let other = resumed.row(&p.id).expect("every seed paragraph");
+        let other = resumed.row(p.id).expect("every seed paragraph");
         let cos = common::cosine(&one_go.vector(row), &resumed.vector(other));
         assert!(cos > 0.9999, "{}: cosine {cos}", p.id);
     }

@@ -162,7 +162,7 @@ pub fn search(
     for (q, v) in questions.iter().zip(vectors) {
         let hits = match &allowed_docs {
             Some(docs) => {
-                let allow = |r: usize| docs.contains(&idx.paragraphs[r].doc_id);
+                let allow = |r: usize| docs.iter().any(|d| d == idx.paragraphs.get(r).doc_id);
                 rank::answer(&idx, &v.vector, q, k, mode, HYBRID_WEIGHT, Some(&allow))
             }
             None => rank::answer(&idx, &v.vector, q, k, mode, HYBRID_WEIGHT, None),
@@ -181,8 +181,8 @@ pub fn search(
                 writeln!(out, "  (no results)")?;
             }
             for (i, h) in hits.iter().enumerate() {
-                let p = &idx.paragraphs[h.row];
-                let terms = shared_terms(q, &p.text);
+                let p = idx.paragraphs.get(h.row);
+                let terms = shared_terms(q, p.text);
                 writeln!(
                     out,
                     "\n{:>2}. {}  [{:.3}]  {}",
@@ -194,7 +194,7 @@ pub fn search(
                 if let Some(s) = rank::best_sentence(&idx, &v.vector, h.row) {
                     writeln!(out, "    » {}", highlight(s, &terms, mark()))?;
                 }
-                writeln!(out, "    {}", highlight(&p.text, &terms, mark()))?;
+                writeln!(out, "    {}", highlight(p.text, &terms, mark()))?;
             }
             writeln!(out)?;
         }
@@ -223,7 +223,7 @@ pub fn related(
             })?;
             (
                 Some(id),
-                idx.paragraphs[row].text.clone(),
+                idx.paragraphs.text(row).to_string(),
                 linker.from_row(row, same_doc),
             )
         }
@@ -249,7 +249,7 @@ pub fn related(
                 out,
                 "{}  {}\n    {}\n",
                 output::place_of(&idx, row),
-                idx.paragraphs[row].id,
+                idx.paragraphs.id(row),
                 source_text
             )?,
             None => writeln!(out, "{source_text}\n")?,
@@ -258,7 +258,7 @@ pub fn related(
             writeln!(out, "(no related passages)")?;
         }
         for (i, l) in links.iter().enumerate() {
-            let p = &idx.paragraphs[l.row];
+            let p = idx.paragraphs.get(l.row);
             let quote = if l.quote { "  quotation" } else { "" };
             writeln!(
                 out,
@@ -268,7 +268,7 @@ pub fn related(
                 l.score,
                 p.id
             )?;
-            writeln!(out, "    {}\n", highlight(&p.text, &l.terms, mark()))?;
+            writeln!(out, "    {}\n", highlight(p.text, &l.terms, mark()))?;
         }
     }
     out.flush()?;
@@ -286,7 +286,12 @@ fn listing(paths: &[PathBuf], ingest: &IngestArgs, index: &IndexArgs) -> Result<
         let idx = Index::open(&index.dir)?;
         let docs = idx.documents.clone();
         let paragraphs = (0..idx.len())
-            .map(|r| (idx.doc_of(r).title.clone(), idx.paragraphs[r].clone()))
+            .map(|r| {
+                (
+                    idx.doc_of(r).title.clone(),
+                    idx.paragraphs.get(r).to_owned(),
+                )
+            })
             .collect();
         return Ok(Listing { docs, paragraphs });
     }

@@ -40,7 +40,7 @@ pub fn encode_row(row: &[f32], out: &mut Vec<u8>) {
 /// Decode rows written by [`encode`] to unit f32 rows; `None` when `bytes` is not a whole
 /// number of rows or a scale is not one a unit row can have (see [`Rows::parse`]).
 pub fn decode(bytes: &[u8], dim: usize) -> Option<Vec<f32>> {
-    let rows = Rows::parse(Bytes::Owned(bytes.to_vec()), dim)?;
+    let rows = Rows::parse(Bytes::from_vec(bytes), dim)?;
     let mut out = vec![0f32; rows.len() * dim];
     for (r, o) in out.chunks_exact_mut(dim).enumerate() {
         rows.decode_into(r, o);
@@ -48,10 +48,13 @@ pub fn decode(bytes: &[u8], dim: usize) -> Option<Vec<f32>> {
     Some(out)
 }
 
-/// A file's bytes, read into memory or mapped.
+/// A file's bytes, in memory or mapped; either way aligned to 8 bytes, so that tables of
+/// `u32`/`u64` inside can be read in place.
 pub enum Bytes {
-    Owned(Vec<u8>),
-    /// A read-only map of a file that is never written again (generations are immutable).
+    /// Bytes held in 8-byte words (the length in bytes beside them).
+    Owned(Vec<u64>, usize),
+    /// A read-only map of a file that is never written again (generations are immutable);
+    /// maps start on a page boundary.
     Mapped(memmap2::Mmap),
 }
 
@@ -59,19 +62,26 @@ impl std::ops::Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            Bytes::Owned(v) => v,
+            Bytes::Owned(words, len) => &bytemuck::cast_slice(words)[..*len],
             Bytes::Mapped(m) => m,
         }
     }
 }
 
 impl Bytes {
+    /// `bytes` copied into aligned memory.
+    pub fn from_vec(bytes: &[u8]) -> Self {
+        let mut words = vec![0u64; bytes.len().div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+        Bytes::Owned(words, bytes.len())
+    }
+
     /// Map `path` read-only (an empty file is read: an empty map is an error on some
     /// systems).
     pub fn map(path: &std::path::Path) -> std::io::Result<Self> {
         let file = std::fs::File::open(path)?;
         if file.metadata()?.len() == 0 {
-            return Ok(Bytes::Owned(Vec::new()));
+            return Ok(Bytes::from_vec(&[]));
         }
         // SAFETY: the map is read-only and the file belongs to an index generation, which
         // is written once, synced and renamed into place before any reader opens it, and
@@ -99,14 +109,19 @@ pub struct Rows {
     /// Per row `1 / |b|` (0 for an all-zero row).
     unit: Vec<f32>,
     dim: usize,
+    /// Where row 0's bytes start, and the distance from one row's to the next.
+    codes_at: usize,
+    stride: usize,
 }
 
 impl Default for Rows {
     fn default() -> Self {
         Self {
-            bytes: Bytes::Owned(Vec::new()),
+            bytes: Bytes::from_vec(&[]),
             unit: Vec::new(),
             dim: 0,
+            codes_at: 0,
+            stride: 0,
         }
     }
 }
@@ -117,27 +132,98 @@ pub struct Rough {
     scale: f32,
 }
 
+const SPLIT_MAGIC: &[u8; 4] = b"XRV1";
+/// The split layout's header, and the alignment of its tables.
+const SPLIT_ALIGN: usize = 64;
+
+fn pad64(n: usize) -> Option<usize> {
+    Some(n.checked_add(SPLIT_ALIGN - 1)? / SPLIT_ALIGN * SPLIT_ALIGN)
+}
+
+/// Rows in the layout of an index generation (format 6 on): a 64-byte header ("XRV1",
+/// rows: u32, dim: u32, zeros), every row's scale (f32, padded to a multiple of 64 bytes),
+/// then every row's `dim` bytes. The rows' bytes start on a cache line (a map starts on a
+/// page), and with `dim` a multiple of 64 each row is whole cache lines: interleaved with
+/// their scales (formats 4 and 5, [`encode`]), a 384-byte row spans 7 lines instead of 6,
+/// and graph searches, which wait on memory, read from the map that way answered 2,787
+/// queries/s at 100,000 paragraphs (breadth 144) against 3,412 from an aligned copy.
+pub fn encode_split<'a>(rows: impl Iterator<Item = &'a [f32]>, dim: usize) -> Vec<u8> {
+    let mut scales: Vec<f32> = Vec::new();
+    let mut codes: Vec<i8> = Vec::new();
+    for row in rows {
+        debug_assert_eq!(row.len(), dim);
+        scales.push(crate::embed::kernels::quantize_i8(row, &mut codes));
+    }
+    let n = scales.len();
+    let codes_at = SPLIT_ALIGN + pad64(4 * n).expect("row count");
+    let mut out = Vec::with_capacity(codes_at + codes.len());
+    out.extend_from_slice(SPLIT_MAGIC);
+    out.extend_from_slice(&(n as u32).to_le_bytes());
+    out.extend_from_slice(&(dim as u32).to_le_bytes());
+    out.resize(SPLIT_ALIGN, 0);
+    out.extend(scales.iter().flat_map(|s| s.to_le_bytes()));
+    out.resize(codes_at, 0);
+    out.extend(codes.iter().map(|&c| c as u8));
+    out
+}
+
 impl Rows {
-    /// Rows in [`encode`]'s layout; `None` when `bytes` is not a whole number of rows or a
-    /// scale is not one a unit row can have (a normal number in (0, 1]).
+    /// Rows in [`encode`]'s layout (formats 4 and 5: each row's scale before its bytes);
+    /// `None` when `bytes` is not a whole number of rows or a scale is not one a unit row
+    /// can have (a normal number in (0, 1]).
     pub fn parse(bytes: Bytes, dim: usize) -> Option<Self> {
-        use rayon::prelude::*;
         let rb = row_bytes(dim);
         if dim == 0 || !bytes.len().is_multiple_of(rb) {
             return None;
         }
-        let unit = bytes
-            .par_chunks_exact(rb)
+        let n = bytes.len() / rb;
+        Self::checked(bytes, dim, n, |r| r * rb, 4, rb)
+    }
+
+    /// Rows in [`encode_split`]'s layout (format 6 on); `None` for a header that disagrees
+    /// with `dim` or the file's length, or a scale no unit row has.
+    pub fn parse_split(bytes: Bytes, dim: usize) -> Option<Self> {
+        if bytes.len() < SPLIT_ALIGN || &bytes[..4] != SPLIT_MAGIC {
+            return None;
+        }
+        let n = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+        let stored_dim = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let codes_at = SPLIT_ALIGN.checked_add(pad64(n.checked_mul(4)?)?)?;
+        if dim == 0
+            || stored_dim != dim
+            || codes_at.checked_add(n.checked_mul(dim)?)? != bytes.len()
+        {
+            return None;
+        }
+        Self::checked(bytes, dim, n, |r| SPLIT_ALIGN + 4 * r, codes_at, dim)
+    }
+
+    /// `n` rows, row `r`'s scale at `scale_at(r)` and its bytes at `codes_at + r · stride`;
+    /// every scale checked, every row's length taken.
+    fn checked(
+        bytes: Bytes,
+        dim: usize,
+        n: usize,
+        scale_at: impl Fn(usize) -> usize + Sync,
+        codes_at: usize,
+        stride: usize,
+    ) -> Option<Self> {
+        use rayon::prelude::*;
+        let b: &[u8] = &bytes;
+        let unit = (0..n)
+            .into_par_iter()
             .with_min_len(4096)
-            .map(|row| {
-                let scale = f32::from_le_bytes(row[..4].try_into().unwrap());
+            .map(|r| {
+                let at = scale_at(r);
+                let scale = f32::from_le_bytes(b[at..at + 4].try_into().unwrap());
                 // A unit row's scale is at most 1/127 (1.0 for an all-zero row); anything
                 // else, subnormal or huge, is damage (found by
                 // `fuzz/fuzz_targets/index_files.rs`: a scale of 1.7e38 decoded to infinities).
                 if !(scale.is_normal() && scale > 0.0 && scale <= 1.0) {
                     return None;
                 }
-                let codes: &[i8] = bytemuck::cast_slice(&row[4..]);
+                let start = codes_at + r * stride;
+                let codes: &[i8] = bytemuck::cast_slice(&b[start..start + dim]);
                 let sq = crate::embed::kernels::dot_i8(codes, codes);
                 Some(if sq > 0 {
                     1.0 / (sq as f32).sqrt()
@@ -146,12 +232,19 @@ impl Rows {
                 })
             })
             .collect::<Option<Vec<f32>>>()?;
-        Some(Self { bytes, unit, dim })
+        Some(Self {
+            bytes,
+            unit,
+            dim,
+            codes_at,
+            stride,
+        })
     }
 
-    /// Unit rows of `dim` components encoded (as [`encode`]) and held in memory.
+    /// Unit rows of `dim` components encoded (as [`encode_split`]) and held in memory.
     pub fn encode(vectors: &[f32], dim: usize) -> Self {
-        Self::parse(Bytes::Owned(encode(vectors, dim)), dim).expect("rows just encoded")
+        let bytes = encode_split(vectors.chunks_exact(dim.max(1)), dim);
+        Self::parse_split(Bytes::from_vec(&bytes), dim).expect("rows just encoded")
     }
 
     pub fn len(&self) -> usize {
@@ -166,7 +259,7 @@ impl Rows {
         self.dim
     }
 
-    /// The rows in [`encode`]'s layout (what is stored).
+    /// The rows as stored (in [`encode_split`]'s layout when built by [`Rows::encode`]).
     pub fn stored(&self) -> &[u8] {
         &self.bytes
     }
@@ -174,8 +267,8 @@ impl Rows {
     /// Row `r`'s bytes.
     #[inline]
     pub fn codes(&self, r: usize) -> &[i8] {
-        let rb = row_bytes(self.dim);
-        bytemuck::cast_slice(&self.bytes[r * rb + 4..(r + 1) * rb])
+        let at = self.codes_at + r * self.stride;
+        bytemuck::cast_slice(&self.bytes[at..at + self.dim])
     }
 
     /// Row `r` as a unit f32 vector.
@@ -247,8 +340,8 @@ impl Rows {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let rb = row_bytes(self.dim);
-            let Some(row) = self.bytes.get(r * rb..(r + 1) * rb) else {
+            let at = self.codes_at + r * self.stride;
+            let Some(row) = self.bytes.get(at..at + self.dim) else {
                 return;
             };
             for line in row.chunks(64) {
@@ -327,7 +420,15 @@ mod tests {
         let dim = 384;
         let vectors: Vec<f32> = (0..20).flat_map(|s| unit(dim, s * 7919)).collect();
         let rows = Rows::encode(&vectors, dim);
-        let decoded = decode(rows.stored(), dim).unwrap();
+        let decoded = decode(&encode(&vectors, dim), dim).unwrap();
+        // Both layouts hold the same rows.
+        let interleaved = Rows::parse(Bytes::from_vec(&encode(&vectors, dim)), dim).unwrap();
+        assert!((0..20).all(|r| interleaved.codes(r) == rows.codes(r)));
+        assert!(Rows::parse_split(Bytes::from_vec(rows.stored()), dim + 1).is_none());
+        let stored = rows.stored();
+        for cut in [0, 4, 63, 64, stored.len() - 1] {
+            assert!(Rows::parse_split(Bytes::from_vec(&stored[..cut]), dim).is_none());
+        }
         let query = unit(dim, 12345);
         let q = Rows::rough_query(&query);
         let row = |r: usize| &decoded[r * dim..(r + 1) * dim];

@@ -5,28 +5,63 @@
 //! analyser of search engines, robust to words missing from any dictionary (names of
 //! meetings, new policy terms). Latin text is lower-cased words; numbers keep their decimal
 //! point and percent sign (`5.3%`), so short exact questions about figures match.
-//! The postings are persisted in the index generation as `lexical.json.gz`.
+//! The postings are stored in the index generation as `lexical.bin` and read in place
+//! (memory-mapped): opening an index parses no postings (see [`Lexical`]).
 
+use super::codec::Bytes;
 use crate::text::{is_han, tokens};
 use std::collections::HashMap;
-
-use serde::{Deserialize, Serialize};
 
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
 
-/// BM25 postings over a list of texts (rows).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+/// One posting: row, term frequency.
+pub type Posting = [u32; 2];
+
+const MAGIC: &[u8; 4] = b"XRL1";
+const HEADER: usize = 32;
+
+/// BM25 postings over a list of texts (rows), in the layout of `lexical.bin`, read in place
+/// from the file's (mapped) bytes. All numbers little-endian, each table starting at a
+/// multiple of 8 bytes:
+///
+/// ```text
+/// "XRL1"  rows: u32  terms: u32  avgdl: f32  postings: u64  term bytes: u64
+/// doc_len    u32 × rows          each row's number of tokens
+/// term_end   u32 × terms         end of each term in the term bytes (sorted, distinct)
+/// post_end   u64 × terms         end of each term's postings
+/// term bytes                     the terms' UTF-8, back to back
+/// postings   [row: u32, tf: u32] × postings, each term's rows ascending
+/// ```
+///
+/// Opening checks the tables' bounds and order and every posting's row (a few milliseconds
+/// at 100,000 paragraphs) and copies only `doc_len`; a term is found by binary search over
+/// the sorted terms.
 pub struct Lexical {
+    bytes: Bytes,
     doc_len: Vec<u32>,
     avgdl: f32,
-    /// term → (row, term frequency), rows ascending.
-    postings: HashMap<String, Vec<(u32, u32)>>,
+    terms: usize,
+    term_end_at: usize,
+    post_end_at: usize,
+    term_bytes_at: usize,
+    postings_at: usize,
+}
+
+impl Default for Lexical {
+    fn default() -> Self {
+        Self::build::<&str>(&[])
+    }
+}
+
+/// `n` rounded up to a multiple of 8.
+fn pad8(n: usize) -> usize {
+    n.div_ceil(8) * 8
 }
 
 impl Lexical {
     pub fn build<S: AsRef<str>>(texts: &[S]) -> Self {
-        let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        let mut postings: HashMap<String, Vec<Posting>> = HashMap::new();
         let mut doc_len = Vec::with_capacity(texts.len());
         for (row, t) in texts.iter().enumerate() {
             let toks = tokens(t.as_ref());
@@ -36,15 +71,165 @@ impl Lexical {
                 *tf.entry(tok).or_default() += 1;
             }
             for (term, n) in tf {
-                postings.entry(term).or_default().push((row as u32, n));
+                postings.entry(term).or_default().push([row as u32, n]);
             }
         }
         let avgdl = doc_len.iter().map(|&l| l as f32).sum::<f32>() / doc_len.len().max(1) as f32;
-        Self {
+        let mut terms: Vec<(String, Vec<Posting>)> = postings.into_iter().collect();
+        terms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let total: usize = terms.iter().map(|t| t.1.len()).sum();
+        let term_bytes: usize = terms.iter().map(|t| t.0.len()).sum();
+        let mut out = Vec::with_capacity(
+            HEADER + 4 * doc_len.len() + 12 * terms.len() + term_bytes + 8 * total + 32,
+        );
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(doc_len.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(terms.len() as u32).to_le_bytes());
+        out.extend_from_slice(&avgdl.to_le_bytes());
+        out.extend_from_slice(&(total as u64).to_le_bytes());
+        out.extend_from_slice(&(term_bytes as u64).to_le_bytes());
+        let align = |out: &mut Vec<u8>| out.resize(pad8(out.len()), 0);
+        out.extend(doc_len.iter().flat_map(|l| l.to_le_bytes()));
+        align(&mut out);
+        let mut end = 0u32;
+        for (t, _) in &terms {
+            end += t.len() as u32;
+            out.extend_from_slice(&end.to_le_bytes());
+        }
+        align(&mut out);
+        let mut end = 0u64;
+        for (_, list) in &terms {
+            end += list.len() as u64;
+            out.extend_from_slice(&end.to_le_bytes());
+        }
+        for (t, _) in &terms {
+            out.extend_from_slice(t.as_bytes());
+        }
+        align(&mut out);
+        for (_, list) in &terms {
+            for p in list {
+                out.extend(p.iter().flat_map(|x| x.to_le_bytes()));
+            }
+        }
+        Self::parse(Bytes::from_vec(&out)).expect("postings just built")
+    }
+
+    /// Postings in the layout above, checked: table bounds, sorted distinct terms, each
+    /// term's rows ascending and within the rows, term frequencies ≥ 1.
+    pub fn parse(bytes: Bytes) -> Result<Self, String> {
+        if cfg!(target_endian = "big") {
+            return Err("index files are little-endian; this CPU is not".into());
+        }
+        let b: &[u8] = &bytes;
+        if b.len() < HEADER || &b[..4] != MAGIC {
+            return Err("not xref postings".into());
+        }
+        let u32_at = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+        let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+        let (rows, terms) = (u32_at(4) as usize, u32_at(8) as usize);
+        let avgdl = f32::from_le_bytes(b[12..16].try_into().unwrap());
+        let (total, term_bytes) = (u64_at(16), u64_at(24));
+        let sizes = || -> Option<[usize; 5]> {
+            let total = usize::try_from(total).ok()?;
+            let term_bytes = usize::try_from(term_bytes).ok()?;
+            let term_end_at = HEADER.checked_add(pad8(rows.checked_mul(4)?))?;
+            let post_end_at = term_end_at.checked_add(pad8(terms.checked_mul(4)?))?;
+            let term_bytes_at = post_end_at.checked_add(terms.checked_mul(8)?)?;
+            let postings_at = term_bytes_at.checked_add(pad8(term_bytes))?;
+            let len = postings_at.checked_add(total.checked_mul(8)?)?;
+            Some([term_end_at, post_end_at, term_bytes_at, postings_at, len])
+        };
+        let Some([term_end_at, post_end_at, term_bytes_at, postings_at, len]) = sizes() else {
+            return Err("table sizes overflow".into());
+        };
+        if len != b.len() || !(avgdl.is_finite() && avgdl >= 0.0) {
+            return Err("header disagrees with the file".into());
+        }
+        let doc_len = (0..rows).map(|r| u32_at(HEADER + 4 * r)).collect();
+        let lexical = Self {
             doc_len,
             avgdl,
-            postings,
+            terms,
+            term_end_at,
+            post_end_at,
+            term_bytes_at,
+            postings_at,
+            bytes,
+        };
+        // Each table of ends rises strictly (no empty term, no term without postings) to
+        // its total.
+        let rising = |ends: &mut dyn Iterator<Item = u64>, last: u64| {
+            let mut prev = 0;
+            for e in ends {
+                if e <= prev {
+                    return false;
+                }
+                prev = e;
+            }
+            prev == last
+        };
+        let term_ends = &mut lexical.term_ends().iter().map(|&e| e as u64);
+        let post_ends = &mut lexical.post_ends().iter().copied();
+        if !rising(term_ends, term_bytes) || !rising(post_ends, total) {
+            return Err("term tables out of order".into());
         }
+        for t in 1..terms {
+            if lexical.term(t - 1) >= lexical.term(t) {
+                return Err("terms out of order".into());
+            }
+        }
+        for t in 0..terms {
+            let list = lexical.list(t);
+            let ok = list.iter().all(|p| (p[0] as usize) < rows && p[1] >= 1)
+                && list.windows(2).all(|w| w[0][0] < w[1][0]);
+            if !ok {
+                return Err("postings out of order or out of range".into());
+            }
+        }
+        Ok(lexical)
+    }
+
+    /// The file's bytes (what `lexical.bin` holds).
+    pub fn stored(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    fn term_ends(&self) -> &[u32] {
+        bytemuck::cast_slice(&self.bytes[self.term_end_at..self.term_end_at + 4 * self.terms])
+    }
+
+    fn post_ends(&self) -> &[u64] {
+        bytemuck::cast_slice(&self.bytes[self.post_end_at..self.post_end_at + 8 * self.terms])
+    }
+
+    /// Term `t`'s bytes.
+    fn term(&self, t: usize) -> &[u8] {
+        let ends = self.term_ends();
+        let start = if t == 0 { 0 } else { ends[t - 1] as usize };
+        &self.bytes[self.term_bytes_at + start..self.term_bytes_at + ends[t] as usize]
+    }
+
+    /// Term `t`'s postings.
+    fn list(&self, t: usize) -> &[Posting] {
+        let ends = self.post_ends();
+        let start = if t == 0 { 0 } else { ends[t - 1] as usize };
+        let at = |i: usize| self.postings_at + 8 * i;
+        bytemuck::cast_slice(&self.bytes[at(start)..at(ends[t] as usize)])
+    }
+
+    /// The postings of `term` (rows ascending), if any row holds it.
+    pub fn postings(&self, term: &str) -> Option<&[Posting]> {
+        let (mut lo, mut hi) = (0, self.terms);
+        let key = term.as_bytes();
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.term(mid).cmp(key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(self.list(mid)),
+            }
+        }
+        None
     }
 
     pub fn len(&self) -> usize {
@@ -88,8 +273,8 @@ impl Lexical {
             lexical: self,
             terms: terms
                 .iter()
-                .filter_map(|t| self.postings.get(t))
-                .map(|list| (list.as_slice(), self.idf(list.len())))
+                .filter_map(|t| self.postings(t))
+                .map(|list| (list, self.idf(list.len())))
                 .collect(),
             ideal: ideal.max(f32::MIN_POSITIVE),
         }
@@ -100,7 +285,7 @@ impl Lexical {
     pub fn ideal_of(&self, terms: &[String]) -> f32 {
         terms
             .iter()
-            .map(|t| self.idf(self.postings.get(t).map_or(0, Vec::len)))
+            .map(|t| self.idf(self.postings(t).map_or(0, <[Posting]>::len)))
             .sum()
     }
 
@@ -123,7 +308,7 @@ thread_local! {
 }
 
 /// A query term's postings (row, term frequency) and idf.
-type Term<'a> = (&'a [(u32, u32)], f32);
+type Term<'a> = (&'a [Posting], f32);
 
 /// A text's BM25 scores against the postings, without visiting every row that shares a
 /// common word with it (in English, "the" is in nearly every paragraph, which made each
@@ -147,8 +332,8 @@ impl Scorer<'_> {
         let row = row as u32;
         let mut s = 0.0;
         for (list, idf) in &self.terms {
-            if let Ok(i) = list.binary_search_by_key(&row, |p| p.0) {
-                s += self.lexical.weight(*idf, list[i].1, row);
+            if let Ok(i) = list.binary_search_by_key(&row, |p| p[0]) {
+                s += self.lexical.weight(*idf, list[i][1], row);
             }
         }
         s
@@ -187,7 +372,7 @@ impl Scorer<'_> {
     pub fn dense(&self) -> Vec<f32> {
         let mut acc = vec![0f32; self.lexical.len()];
         for (list, idf) in &self.terms {
-            for &(row, tf) in *list {
+            for &[row, tf] in *list {
                 acc[row as usize] += self.lexical.weight(*idf, tf, row);
             }
         }
@@ -283,7 +468,7 @@ impl Scorer<'_> {
             }
             touched.clear();
             for (list, idf) in self.terms.iter().filter(|(list, _)| list.len() <= limit) {
-                for &(row, tf) in *list {
+                for &[row, tf] in *list {
                     let a = &mut acc[row as usize];
                     // Every weight is positive (idf > 0, tf ≥ 1): 0 means untouched.
                     if *a == 0.0 {
@@ -349,7 +534,7 @@ pub fn walk_limit(rows: usize) -> usize {
 /// rows), galloping through `list` from the previous match: a few comparisons per row
 /// where the list is long, near each other in memory, instead of a binary search over the
 /// whole list per row.
-fn for_each_match(list: &[(u32, u32)], rows: &[usize], mut f: impl FnMut(usize, u32)) {
+fn for_each_match(list: &[Posting], rows: &[usize], mut f: impl FnMut(usize, u32)) {
     let mut at = 0;
     for (k, &row) in rows.iter().enumerate() {
         let rest = &list[at..];
@@ -360,13 +545,13 @@ fn for_each_match(list: &[(u32, u32)], rows: &[usize], mut f: impl FnMut(usize, 
         // Double `hi` until rest[hi - 1] ≥ key (or the end): everything before hi / 2 is
         // below the key.
         let mut hi = 1;
-        while hi < rest.len() && rest[hi - 1].0 < key {
+        while hi < rest.len() && rest[hi - 1][0] < key {
             hi *= 2;
         }
         let (lo, hi) = (hi / 2, hi.min(rest.len()));
-        let i = lo + rest[lo..hi].partition_point(|p| p.0 < key);
-        if rest.get(i).is_some_and(|p| p.0 == key) {
-            f(k, rest[i].1);
+        let i = lo + rest[lo..hi].partition_point(|p| p[0] < key);
+        if rest.get(i).is_some_and(|p| p[0] == key) {
+            f(k, rest[i][1]);
             at += i + 1;
         } else {
             at += i;
@@ -450,8 +635,8 @@ mod tests {
             // The oracle: every posting of every term accumulated, in term order.
             let mut exhaustive: HashMap<usize, f32> = HashMap::new();
             for t in &terms {
-                for &(row, tf) in lx.postings.get(t).map_or(&[][..], Vec::as_slice) {
-                    let idf = lx.idf(lx.postings[t].len());
+                for &[row, tf] in lx.postings(t).unwrap_or_default() {
+                    let idf = lx.idf(lx.postings(t).unwrap().len());
                     *exhaustive.entry(row as usize).or_default() += lx.weight(idf, tf, row);
                 }
             }
@@ -504,7 +689,7 @@ mod tests {
             })
             .collect();
         let lx = Lexical::build(&texts);
-        assert!(lx.postings["the"].len() > walk_limit(lx.len()));
+        assert!(lx.postings("the").unwrap().len() > walk_limit(lx.len()));
         for q in [
             "the index",
             "the the vacuum json",
@@ -516,9 +701,8 @@ mod tests {
             let scorer = lx.scorer(&terms, ideal);
             let findable = |row: usize| {
                 terms.iter().filter(|t| t.as_str() != "the").any(|t| {
-                    lx.postings
-                        .get(t)
-                        .is_some_and(|p| p.iter().any(|x| x.0 as usize == row))
+                    lx.postings(t)
+                        .is_some_and(|p| p.iter().any(|x| x[0] as usize == row))
                 })
             };
             for (n, odd) in [(1, false), (7, true), (60, false), (3000, false)] {
@@ -530,6 +714,36 @@ mod tests {
                 want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                 want.truncate(n);
                 assert_eq!(scorer.top(n, Some(&allow)), want, "{q:?}, n {n}");
+            }
+        }
+    }
+
+    /// Damaged postings are an error or still a consistent structure, never a panic: every
+    /// truncation, every flipped bit (then searched).
+    #[test]
+    fn damaged_postings_are_errors_not_panics() {
+        let lx = Lexical::build(&["alpha beta", "beta gamma gamma", "金融监管", ""]);
+        let good = lx.stored().to_vec();
+        let back = Lexical::parse(Bytes::from_vec(&good)).unwrap();
+        assert_eq!(
+            back.search("beta gamma", 3, None),
+            lx.search("beta gamma", 3, None)
+        );
+        assert_eq!(back.postings("gamma"), Some(&[[1, 2]][..]));
+        assert_eq!(back.postings("delta"), None);
+        for cut in 0..good.len() {
+            assert!(
+                Lexical::parse(Bytes::from_vec(&good[..cut])).is_err(),
+                "cut {cut}"
+            );
+        }
+        for i in 0..good.len() {
+            for bit in [0x01, 0x10, 0x80] {
+                let mut bad = good.clone();
+                bad[i] ^= bit;
+                if let Ok(l) = Lexical::parse(Bytes::from_vec(&bad)) {
+                    let _ = l.search("alpha beta gamma 金融监管", 4, None);
+                }
             }
         }
     }

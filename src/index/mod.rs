@@ -13,6 +13,7 @@ pub mod graph;
 pub mod journal;
 pub mod langspace;
 pub mod lexical;
+pub mod paragraphs;
 mod search;
 pub use search::doc_matches;
 pub mod store;
@@ -57,18 +58,23 @@ impl Ord for Score {
 pub const FORMAT: &str = "xref-index";
 /// Version 2 added sentence vectors, version 3 each paragraph's language, version 4 stored
 /// vectors as 8-bit rows ([`codec`]), a graph without a copy of them and compressed
-/// paragraphs and postings, version 5 the graph as flat neighbour lists ([`graph`]).
+/// paragraphs and postings, version 5 the graph as flat neighbour lists ([`graph`]),
+/// version 6 the postings in a binary layout read in place ([`lexical::Lexical`]; the
+/// postings of an older generation are rebuilt from its paragraphs when it is opened) and
+/// the paragraphs in one ([`paragraphs::Paragraphs`]).
 /// Versions from [`OLDEST_READABLE`] are read (a version 4 graph is ignored: searches scan
 /// exactly) and an update rewrites them with their vectors reused; an update over an older
 /// index re-embeds everything (its journal of an interrupted run is still reused).
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 /// The oldest format version whose vectors this xref reads.
 pub const OLDEST_READABLE: u32 = 4;
 
-/// The paragraphs, one JSON record a line, gzip-compressed.
-pub const PARAGRAPHS: &str = "paragraphs.jsonl.gz";
-/// The BM25 postings ([`Lexical`]) as JSON, gzip-compressed.
-pub const LEXICAL: &str = "lexical.json.gz";
+/// The paragraphs ([`paragraphs::Paragraphs`]), binary, gzip-compressed.
+pub const PARAGRAPHS: &str = "paragraphs.bin.gz";
+/// Format 5's paragraphs: one JSON record a line, gzip-compressed.
+pub const PARAGRAPHS_V5: &str = "paragraphs.jsonl.gz";
+/// The BM25 postings ([`Lexical`]), binary, read in place.
+pub const LEXICAL: &str = "lexical.bin";
 /// Paragraph vectors, row `i` = paragraph `i` ([`codec`] rows).
 pub const VECTORS: &str = "vectors.i8";
 /// Sentence vectors of multi-sentence paragraphs, paragraph by paragraph ([`codec`] rows);
@@ -178,7 +184,7 @@ pub struct UpdateReport {
 pub struct Index {
     pub manifest: Manifest,
     pub documents: Vec<DocRecord>,
-    pub paragraphs: Vec<Paragraph>,
+    pub paragraphs: paragraphs::Paragraphs,
     /// The paragraph vectors as stored (8-bit rows, memory-mapped; shared with the HNSW
     /// graph, whose points refer to them).
     vectors: std::sync::Arc<ann::Rows>,

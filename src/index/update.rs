@@ -94,12 +94,7 @@ impl Index {
         // Assemble documents, paragraphs and vectors; embed only text not seen before.
         let old_vectors: HashMap<&str, usize> = old
             .iter()
-            .flat_map(|o| {
-                o.paragraphs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| (p.text.as_str(), i))
-            })
+            .flat_map(|o| o.paragraphs.iter().enumerate().map(|(i, p)| (p.text, i)))
             .collect();
         let mut documents = Vec::new();
         let mut paragraphs: Vec<Paragraph> = Vec::new();
@@ -114,7 +109,8 @@ impl Index {
                 for (d, doc) in old.documents.iter().enumerate() {
                     if doc.source == f.path {
                         documents.push(doc.clone());
-                        paragraphs.extend(rows_of[d].iter().map(|&r| old.paragraphs[r].clone()));
+                        paragraphs
+                            .extend(rows_of[d].iter().map(|&r| old.paragraphs.get(r).to_owned()));
                     }
                 }
                 files.push(f.clone());
@@ -163,7 +159,11 @@ impl Index {
                 && todo.is_empty()
                 && report.files_removed == 0
                 && o.manifest.files == files
-                && o.paragraphs == paragraphs
+                && o.paragraphs.len() == paragraphs.len()
+                && paragraphs
+                    .iter()
+                    .enumerate()
+                    .all(|(r, p)| o.paragraphs.get(r).same_as(p))
         });
         if nothing_changed {
             return Ok(report);

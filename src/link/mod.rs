@@ -173,7 +173,7 @@ impl<'a> Linker<'a> {
                 let scores: Vec<f32> = sources
                     .par_iter()
                     .flat_map_iter(|&i| {
-                        let lex = self.lexical_for(&idx.paragraphs[i].text, true);
+                        let lex = self.lexical_for(idx.paragraphs.text(i), true);
                         let doc = idx.doc_index(i);
                         targets
                             .iter()
@@ -268,7 +268,7 @@ impl<'a> Linker<'a> {
         let allow = |r: usize| r != row && (same_doc || idx.doc_index(r) != doc);
         self.rank(
             &idx.vector(row),
-            &idx.paragraphs[row].text,
+            idx.paragraphs.text(row),
             Some(row),
             &allow,
         )
@@ -351,7 +351,7 @@ impl<'a> Linker<'a> {
         }
         let (runs, vocabulary) = (Runs::of(text, QUOTE_RUN), terms::Vocabulary::of(text));
         for l in &mut links {
-            let target = &idx.paragraphs[l.row].text;
+            let target = idx.paragraphs.text(l.row);
             l.quote = idx.rows().dot(l.row, vector) >= QUOTE_SCORE || runs.in_text(target);
             l.terms = vocabulary.shared_with(target);
         }
@@ -380,7 +380,7 @@ impl<'a> Linker<'a> {
         let mut scores: Vec<f32> = sources
             .par_iter()
             .flat_map_iter(|&i| {
-                let lex = self.lexical_for(&idx.paragraphs[i].text, true);
+                let lex = self.lexical_for(idx.paragraphs.text(i), true);
                 let doc = idx.doc_index(i);
                 let targets = n.min(CALIBRATION_TARGETS);
                 (0..targets)

@@ -92,8 +92,8 @@ pub fn write_crossref(
 
 /// "Title › section, p. N" of an indexed paragraph.
 pub fn place_of(index: &Index, row: usize) -> String {
-    let p = &index.paragraphs[row];
-    place(&index.doc_of(row).title, p.section.as_deref(), p.page)
+    let p = index.paragraphs.get(row);
+    place(&index.doc_of(row).title, p.section, p.page)
 }
 
 /// The first `n` characters of `text`, with an ellipsis when cut.

@@ -51,16 +51,16 @@ pub struct LinkRecord<'a> {
 
 impl<'a> LinkRecord<'a> {
     pub fn new(index: &'a Index, link: &'a Link) -> Self {
-        let p = &index.paragraphs[link.row];
+        let p = index.paragraphs.get(link.row);
         Self {
-            id: &p.id,
+            id: p.id,
             doc: &index.doc_of(link.row).title,
-            section: p.section.as_deref(),
+            section: p.section,
             score: link.score,
             lang: index.lang(link.row),
             quote: link.quote,
             terms: &link.terms,
-            text: &p.text,
+            text: p.text,
             page: p.page,
         }
     }
@@ -90,15 +90,15 @@ pub struct ParagraphRecord<'a> {
 
 impl<'a> ParagraphRecord<'a> {
     pub fn new(index: &'a Index, row: usize, links: &'a [Link]) -> Self {
-        let p = &index.paragraphs[row];
+        let p = index.paragraphs.get(row);
         let document = index.doc_of(row);
         Self {
-            id: &p.id,
+            id: p.id,
             document,
             doc: &document.title,
-            section: p.section.as_deref(),
+            section: p.section,
             lang: index.lang(row),
-            text: &p.text,
+            text: p.text,
             links: links.iter().map(|l| LinkRecord::new(index, l)).collect(),
             page: p.page,
         }
@@ -130,15 +130,15 @@ pub struct HitRecord<'a> {
 
 impl<'a> HitRecord<'a> {
     pub fn new(index: &'a Index, hit: &Hit, query: &str, vector: &[f32]) -> Self {
-        let p = &index.paragraphs[hit.row];
+        let p = index.paragraphs.get(hit.row);
         Self {
-            id: &p.id,
+            id: p.id,
             doc: &index.doc_of(hit.row).title,
-            section: p.section.as_deref(),
+            section: p.section,
             score: hit.score,
             lang: index.lang(hit.row),
-            text: &p.text,
-            terms: shared_terms(query, &p.text),
+            text: p.text,
+            terms: shared_terms(query, p.text),
             sentence: rank::best_sentence(index, vector, hit.row),
             page: p.page,
         }

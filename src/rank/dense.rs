@@ -44,7 +44,7 @@ pub fn score_in(index: &Index, query: &[f32], lang: &str, row: usize, weights: W
 }
 
 /// A pair of paragraphs' dense score: `(1 − s)·cos(a, b) + s·max cos(sentence of a,
-/// sentence of b)` (each side's units as in [`Index::units`]), on centred vectors when
+/// sentence of b)` (each side's units as in [`Index::unit_scores`]), on centred vectors when
 /// the two are in different languages.
 pub fn pair(index: &Index, a: usize, b: usize, weights: Weights) -> f32 {
     let space = index.space().filter(|_| index.lang(a) != index.lang(b));

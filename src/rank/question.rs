@@ -153,7 +153,7 @@ pub fn best_sentence<'a>(index: &'a Index, query: &[f32], row: usize) -> Option<
     }
     let scores: Vec<f32> = index.unit_scores(query, row).collect();
     let best = (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]))?;
-    let units = sentence_units(&index.paragraphs[row].text);
+    let units = sentence_units(index.paragraphs.text(row));
     // The same split that produced the vectors (the format version pins it).
     (units.len() == scores.len()).then(|| units[best])
 }

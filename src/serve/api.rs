@@ -233,7 +233,7 @@ async fn doc(
     let out = tokio::task::block_in_place(|| {
         let linker = snap.linker(p.links.max(1), min);
         let rows: Vec<usize> = (0..idx.len())
-            .filter(|&r| idx.paragraphs[r].doc_id == id)
+            .filter(|&r| idx.paragraphs.get(r).doc_id == id)
             .collect();
         // Each paragraph's links are independent: ranked in parallel.
         let links: Vec<Vec<crate::link::Link>> = rows
@@ -250,12 +250,12 @@ async fn doc(
             .iter()
             .zip(&links)
             .map(|(&r, links)| {
-                let para = &idx.paragraphs[r];
+                let para = idx.paragraphs.get(r);
                 DocParagraph {
-                    id: &para.id,
-                    section: para.section.as_deref(),
+                    id: para.id,
+                    section: para.section,
                     lang: idx.lang(r),
-                    text: &para.text,
+                    text: para.text,
                     page: para.page,
                     links: (p.links > 0)
                         .then(|| links.iter().map(|l| LinkRecord::new(idx, l)).collect()),
@@ -374,7 +374,8 @@ async fn answer(
             .map(|(q, v)| {
                 let hits = match &allowed {
                     Some(ids) => {
-                        let allow = |r: usize| ids.contains(&idx.paragraphs[r].doc_id);
+                        let allow =
+                            |r: usize| ids.iter().any(|d| d == idx.paragraphs.get(r).doc_id);
                         rank::answer(idx, &v, q, k, mode, HYBRID_WEIGHT, Some(&allow))
                     }
                     None => rank::answer(idx, &v, q, k, mode, HYBRID_WEIGHT, None),

@@ -16,18 +16,18 @@ pub(in crate::index) fn write_generation(
     let generation = NewGeneration::create(root, lock)?;
     let dir = generation.dir.clone();
     write_jsonl(&dir.join("documents.jsonl"), documents)?;
-    write_jsonl(&dir.join(PARAGRAPHS), paragraphs)?;
+    std::fs::write(
+        dir.join(PARAGRAPHS),
+        paragraphs::Paragraphs::encode(paragraphs)?,
+    )?;
     let dim = manifest.model.dim;
-    let bytes = codec::encode(vectors, dim);
+    let bytes = codec::encode_split(vectors.chunks_exact(dim), dim);
     std::fs::write(dir.join(VECTORS), &bytes)?;
     manifest
         .checksums
         .insert(VECTORS.into(), sha256_bytes(&bytes));
     let texts: Vec<&str> = paragraphs.iter().map(|p| p.text.as_str()).collect();
-    write_maybe_gz(
-        &dir.join(LEXICAL),
-        &serde_json::to_vec(&Lexical::build(&texts))?,
-    )?;
+    std::fs::write(dir.join(LEXICAL), Lexical::build(&texts).stored())?;
     let langs: Vec<&str> = texts.iter().map(|t| crate::text::lang::detect(t)).collect();
     std::fs::write(dir.join("languages.json"), serde_json::to_vec(&langs)?)?;
     let mut names = vec![
@@ -40,10 +40,7 @@ pub(in crate::index) fn write_generation(
         .iter()
         .flat_map(|s| ((s.len() / dim) as u32).to_le_bytes())
         .collect();
-    let mut sbytes = Vec::new();
-    for row in sentences.iter().flat_map(|s| s.chunks_exact(dim)) {
-        codec::encode_row(row, &mut sbytes);
-    }
+    let sbytes = codec::encode_split(sentences.iter().flat_map(|s| s.chunks_exact(dim)), dim);
     std::fs::write(dir.join("sentences.u32"), &counts)?;
     std::fs::write(dir.join(SENTENCES), &sbytes)?;
     manifest
@@ -54,8 +51,9 @@ pub(in crate::index) fn write_generation(
         .insert(SENTENCES.into(), sha256_bytes(&sbytes));
     // The graph is built over the rows as readers will see them (stored).
     let ann = if paragraphs.len() >= ann::MIN_GRAPH_POINTS {
-        let stored =
-            codec::Rows::parse(codec::Bytes::Owned(bytes), dim).expect("rows just encoded");
+        let stored = codec::Rows::parse_split(codec::Bytes::from_vec(&bytes), dim)
+            .expect("rows just encoded");
+        drop(bytes);
         Ann::build(std::sync::Arc::new(stored))
     } else {
         Ann::none()
