@@ -147,10 +147,11 @@ fn pad64(n: usize) -> Option<usize> {
 /// their scales (formats 4 and 5, [`encode`]), a 384-byte row spans 7 lines instead of 6,
 /// and graph searches, which wait on memory, read from the map that way answered 2,787
 /// queries/s at 100,000 paragraphs (breadth 144) against 3,412 from an aligned copy.
-pub fn encode_split<'a>(rows: impl Iterator<Item = &'a [f32]>, dim: usize) -> Vec<u8> {
+pub fn encode_split<R: AsRef<[f32]>>(rows: impl IntoIterator<Item = R>, dim: usize) -> Vec<u8> {
     let mut scales: Vec<f32> = Vec::new();
     let mut codes: Vec<i8> = Vec::new();
     for row in rows {
+        let row = row.as_ref();
         debug_assert_eq!(row.len(), dim);
         scales.push(crate::embed::kernels::quantize_i8(row, &mut codes));
     }

@@ -2,7 +2,6 @@
 //! sentences, its best BM25 rows, and its nearest paragraphs in other languages on centred
 //! vectors (which plain cosine would rank below every same-language neighbour).
 
-use crate::embed::dot;
 use crate::index::lexical::{Lexical, Scorer};
 use crate::index::{ann, langspace, Hit, Index};
 
@@ -59,7 +58,7 @@ pub fn across_languages(
     let rows = space
         .rows_not_in(lang)
         .filter(|&r| allow.is_none_or(|f| f(r)));
-    ann::exact_search_rows(rows, |r| dot(space.vector(r), &query), n)
+    ann::exact_search_rows(rows, |r| space.rows().dot(r, &query), n)
         .into_iter()
         .map(|h| h.row)
         .collect()

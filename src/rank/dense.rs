@@ -4,7 +4,6 @@
 //! ([`crate::index::langspace`]), which takes each language's offset out of the cosine.
 
 use super::Weights;
-use crate::embed::dot;
 use crate::index::{langspace, Index};
 
 /// A paragraph's dense score for a question (or any outside text) with unit vector
@@ -25,10 +24,10 @@ pub fn score_across(index: &Index, query: &[f32], lang: &str, row: usize, weight
     };
     let (pc, sc) = space.centroid(lang);
     let (q, qs) = (langspace::centre(query, pc), langspace::centre(query, sc));
-    let whole = dot(&q, space.vector(row));
+    let whole = space.rows().dot(row, &q);
     let r = index.sentence_range(row);
     let best = (!r.is_empty()).then(|| {
-        r.map(|s| dot(&qs, space.sentence(s)))
+        r.map(|s| space.sentence_rows().dot(s, &qs))
             .fold(f32::MIN, f32::max)
     });
     weights.dense(whole, best)
@@ -48,17 +47,12 @@ pub fn score_in(index: &Index, query: &[f32], lang: &str, row: usize, weights: W
 /// the two are in different languages.
 pub fn pair(index: &Index, a: usize, b: usize, weights: Weights) -> f32 {
     let space = index.space().filter(|_| index.lang(a) != index.lang(b));
-    // Same language: the stored rows, compared byte by byte (exact integer products);
-    // across languages: the centred f32 copies.
+    // Same language: the stored rows; across languages: the centred ones; either way
+    // compared byte by byte (exact integer products).
     let cosine = |x: Unit, y: Unit| -> f32 {
-        match space {
-            Some(sp) => dot(sp_vector(sp, x), sp_vector(sp, y)),
-            None => {
-                let (rx, ix) = rows_of(index, x);
-                let (ry, iy) = rows_of(index, y);
-                rx.pair(ix, ry, iy)
-            }
-        }
+        let (rx, ix) = rows_of(index, space, x);
+        let (ry, iy) = rows_of(index, space, y);
+        rx.pair(ix, ry, iy)
     };
     let whole = cosine(Unit::Whole(a), Unit::Whole(b));
     if index.sentence_range(a).is_empty() && index.sentence_range(b).is_empty() {
@@ -88,16 +82,16 @@ enum Unit {
     Sentence(usize),
 }
 
-fn rows_of(index: &Index, u: Unit) -> (&crate::index::ann::Rows, usize) {
-    match u {
-        Unit::Whole(r) => (index.rows(), r),
-        Unit::Sentence(s) => (index.sentence_rows(), s),
-    }
-}
-
-fn sp_vector(space: &langspace::LangSpace, u: Unit) -> &[f32] {
-    match u {
-        Unit::Whole(r) => space.vector(r),
-        Unit::Sentence(s) => space.sentence(s),
+/// The rows a unit is compared on (the centred ones when `space` is given) and its row.
+fn rows_of<'a>(
+    index: &'a Index,
+    space: Option<&'a langspace::LangSpace>,
+    u: Unit,
+) -> (&'a crate::index::ann::Rows, usize) {
+    match (u, space) {
+        (Unit::Whole(r), None) => (index.rows(), r),
+        (Unit::Sentence(s), None) => (index.sentence_rows(), s),
+        (Unit::Whole(r), Some(sp)) => (sp.rows(), r),
+        (Unit::Sentence(s), Some(sp)) => (sp.sentence_rows(), s),
     }
 }

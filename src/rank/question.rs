@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use super::{candidates, dense, question_breadth, Mode, Standard, Weights};
 use super::{CROSS_LANGUAGE_MIN, SAME_LANGUAGE_MIN};
-use crate::embed::dot;
 use crate::index::{langspace, Hit, Index};
 use crate::text::{cjk_ratio, lang, sentence_units};
 
@@ -97,7 +96,7 @@ fn question_norm<'a>(index: &'a Index, vector: &[f32], lang: &str) -> QuestionNo
         let s = if index.lang(r) == lang {
             index.rows().dot(r, vector)
         } else {
-            dot(&centred, space.vector(r))
+            space.rows().dot(r, &centred)
         } as f64;
         let e = acc.entry(index.lang(r)).or_default();
         e.0 += s;
