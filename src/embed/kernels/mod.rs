@@ -107,7 +107,7 @@ mod x86;
 pub use elementwise::{add_layernorm, bf16_to_f32, erf, exp, gelu, softmax, to_bf16};
 pub use product_bf16::{linear_bf16, PackedBf16};
 pub use product_f32::{dot, dot_portable, dots4, linear_f32, matmul_strided};
-pub use product_i8::{dot_f32_i8, dot_i8, linear_i8, quantize_i8, PackedI8};
+pub use product_i8::{dot_f32_i8, dot_f32_i8_auto, dot_i8, linear_i8, quantize_i8, PackedI8};
 
 /// Rows of A per parallel block of the packed products (bf16, int8).
 const ROW_BLOCK: usize = 64;

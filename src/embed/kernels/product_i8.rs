@@ -54,9 +54,24 @@ fn dot_f32_i8_impl(a: &[f32], b: &[i8]) -> f32 {
 }
 
 multiversion! {
-    /// `Σ a_i · b_i` of an f32 vector and a byte vector of equal length (a query against a
-    /// stored 8-bit row, exactly: no quantisation of the query).
-    pub fn dot_f32_i8(a: &[f32], b: &[i8]) -> f32 => dot_f32_i8_impl
+    /// [`dot_f32_i8`] as the compiler vectorises it (AVX2 + FMA, or portable).
+    pub fn dot_f32_i8_auto(a: &[f32], b: &[i8]) -> f32 => dot_f32_i8_impl
+}
+
+/// `Σ a_i · b_i` of an f32 vector and a byte vector of equal length (a query against a
+/// stored 8-bit row, exactly: no quantisation of the query). With AVX-512 an explicit
+/// kernel: 1.8× the compiler's vectorisation of the same loop on 10,000 rows of 384
+/// (171 against 310 µs on one core of this project's AMD EPYC), which had made the exact
+/// scan of cache-resident rows slower than f32's.
+pub fn dot_f32_i8(a: &[f32], b: &[i8]) -> f32 {
+    assert_eq!(a.len(), b.len(), "dot of slices of different lengths");
+    #[cfg(target_arch = "x86_64")]
+    if cpu().avx512 {
+        // SAFETY: `cpu()` detected AVX-512F at run time; `a` and `b` are equally long
+        // (asserted above), so the kernel reads both within bounds.
+        return unsafe { x86::dot_f32_i8_avx512(a, b) };
+    }
+    dot_f32_i8_auto(a, b)
 }
 
 /// A linear layer's weight in 8 bits, packed for the AVX-512 VNNI kernel: for each block of

@@ -23,6 +23,20 @@ fn dot_matches_portable_at_every_length() {
     }
 }
 
+#[test]
+fn dot_f32_i8_matches_a_plain_sum_at_every_length() {
+    for n in [0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 384, 1000] {
+        let a = data(n, 3);
+        let b: Vec<i8> = (0..n).map(|i| ((i * 37 + 11) % 255) as u8 as i8).collect();
+        let exact: f64 = a.iter().zip(&b).map(|(x, &y)| *x as f64 * y as f64).sum();
+        assert!((dot_f32_i8(&a, &b) as f64 - exact).abs() < 1e-2, "n={n}");
+        assert!(
+            (dot_f32_i8_auto(&a, &b) as f64 - exact).abs() < 1e-2,
+            "n={n}"
+        );
+    }
+}
+
 use candle_core::{Device, Tensor};
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {

@@ -321,6 +321,44 @@ pub unsafe fn quantize_u8(x: &[f32], inv: f32, zero: f32, out: &mut [u8]) {
     out[n..].fill(zero as u8);
 }
 
+/// `a · b` of an f32 vector and a byte vector, over `a.len()` values: bytes widened to
+/// f32 16 at a time (`vpmovsxbd`, `vcvtdq2ps`) into four independent FMA sums.
+///
+/// # Safety
+/// The CPU must have AVX-512F, and `b.len() >= a.len()`.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn dot_f32_i8_avx512(a: &[f32], b: &[i8]) -> f32 {
+    let n = a.len();
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let widen = |at: usize| {
+        _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+            pb.add(at) as *const __m128i
+        )))
+    };
+    let mut s = [_mm512_setzero_ps(); 4];
+    let mut i = 0;
+    while i + 64 <= n {
+        for (k, acc) in s.iter_mut().enumerate() {
+            let at = i + 16 * k;
+            *acc = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(at)), widen(at), *acc);
+        }
+        i += 64;
+    }
+    while i + 16 <= n {
+        s[0] = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), widen(i), s[0]);
+        i += 16;
+    }
+    let mut total = _mm512_reduce_add_ps(_mm512_add_ps(
+        _mm512_add_ps(s[0], s[1]),
+        _mm512_add_ps(s[2], s[3]),
+    ));
+    while i < n {
+        total += *pa.add(i) * *pb.add(i) as f32;
+        i += 1;
+    }
+    total
+}
+
 /// `a · b` over `a.len()` values.
 ///
 /// # Safety
