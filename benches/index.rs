@@ -157,7 +157,7 @@ fn synthetic() -> anyhow::Result<()> {
     let queries: Vec<Vec<f32>> = (0..200).map(&mut unit).collect();
     // The graph compares the rows as an index stores them (8-bit); the exact reference
     // searches the same rows.
-    let stored = std::sync::Arc::new(ann::Rows::encode(&data.concat(), dim));
+    let stored = std::sync::Arc::new(ann::Rows::encode(&data, dim));
     let decoded: Vec<Vec<f32>> = (0..n).map(|r| stored.decode(r)).collect();
     let rows: Vec<&[f32]> = decoded.iter().map(|v| v.as_slice()).collect();
     let env = |k: &str, d: usize| {

@@ -515,7 +515,7 @@ fn store_as_format_5(idx: &str) {
     use xref::index::codec;
     let index = xref::index::Index::open(Path::new(idx)).unwrap();
     let paragraphs: Vec<xref::ingest::Paragraph> =
-        index.paragraphs.iter().map(|p| p.to_owned()).collect();
+        index.paragraphs.iter().map(|p| p.to_paragraph()).collect();
     let interleaved = |rows: &codec::Rows| {
         let flat: Vec<f32> = (0..rows.len()).flat_map(|r| rows.decode(r)).collect();
         codec::encode(&flat, index.dim())

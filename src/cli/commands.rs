@@ -289,7 +289,7 @@ fn listing(paths: &[PathBuf], ingest: &IngestArgs, index: &IndexArgs) -> Result<
             .map(|r| {
                 (
                     idx.doc_of(r).title.clone(),
-                    idx.paragraphs.get(r).to_owned(),
+                    idx.paragraphs.get(r).to_paragraph(),
                 )
             })
             .collect();

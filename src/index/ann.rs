@@ -155,19 +155,22 @@ impl Ann {
                 .take(CALIBRATION_K)
                 .collect()
         };
+        // The sampled points as queries, decoded once for every breadth tried.
+        let queries: Vec<Vec<f32>> = sample.iter().map(|&r| rows.decode(r)).collect();
         let truth: Vec<Vec<Hit>> = sample
             .par_iter()
-            .map(|&r| neighbours(nearest(rows, &rows.decode(r), CALIBRATION_K + 1), r))
+            .zip(&queries)
+            .map(|(&r, q)| neighbours(nearest(rows, q, CALIBRATION_K + 1), r))
             .collect();
         let wanted: usize = truth.iter().map(Vec::len).sum();
         let mut ef = EF_SEARCH;
         loop {
             let found: usize = sample
                 .par_iter()
+                .zip(&queries)
                 .zip(&truth)
-                .map(|(&r, t)| {
-                    let query = rows.decode(r);
-                    let approx = neighbours(self.search_ef(&query, CALIBRATION_K + 1, ef, None), r);
+                .map(|((&r, q), t)| {
+                    let approx = neighbours(self.search_ef(q, CALIBRATION_K + 1, ef, None), r);
                     found_of(&approx, t)
                 })
                 .sum();
@@ -444,7 +447,7 @@ mod tests {
             data[i] = dup.clone();
         }
         let ann = Ann::build_with(
-            Arc::new(Rows::encode(&data.concat(), 64)),
+            Arc::new(Rows::encode(&data, 64)),
             MAX_CONNECTIONS,
             EF_CONSTRUCTION,
             false,
@@ -470,7 +473,7 @@ mod tests {
     #[test]
     fn a_dumped_graph_loads_back_the_same() {
         let data = random_unit(2000, 32, 5);
-        let flat = Arc::new(Rows::encode(&data.concat(), 32));
+        let flat = Arc::new(Rows::encode(&data, 32));
         let ann = Ann::build_with(flat.clone(), MAX_CONNECTIONS, EF_CONSTRUCTION, false);
         let dir = std::env::temp_dir().join(format!("xref-ann-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -484,7 +487,7 @@ mod tests {
                 ann.search(q, 10, Some(&odd))
             );
         }
-        let fewer = Arc::new(Rows::encode(&data[..1999].concat(), 32));
+        let fewer = Arc::new(Rows::encode(&data[..1999], 32));
         assert!(Ann::load(&dir, fewer, Some(96)).is_err());
         let path = dir.join(GRAPH_FILE);
         let mut bytes = std::fs::read(&path).unwrap();
@@ -500,7 +503,7 @@ mod tests {
     #[test]
     fn calibrated_breadth_keeps_recall_on_unseen_queries() {
         let data = random_unit(6000, 384, 0x9E37_79B9_7F4A_7C15);
-        let flat = Arc::new(Rows::encode(&data.concat(), 384));
+        let flat = Arc::new(Rows::encode(&data, 384));
         // The reference: exact search over the rows as stored.
         let stored: Vec<Vec<f32>> = (0..flat.len()).map(|r| flat.decode(r)).collect();
         let rows: Vec<&[f32]> = stored.iter().map(Vec::as_slice).collect();

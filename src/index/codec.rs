@@ -4,8 +4,10 @@
 //! with `scale = max |x| / 127`: 388 bytes for a 384-dimension vector instead of 1,536 as
 //! f32. A row stands for the unit vector `q / |q|`, so a stored vector's cosine with
 //! itself is 1 and re-encoding a decoded row gives the same codes (an update that keeps a
-//! paragraph does not drift its vector). An open index never decodes them: [`Rows`] maps
-//! the file and computes every score on the bytes.
+//! paragraph does not drift its vector). That interleaved layout ([`encode`]) is the
+//! journal's and index formats 4–5's; from format 6 an index stores the scales apart from
+//! the bytes ([`encode_split`]). An open index never decodes them: [`Rows`] maps the file
+//! and computes every score on the bytes.
 //!
 //! Measured (format version 4 against f32): on the seed's gold set every hit@k is
 //! unchanged and MRR@10 moves by +0.005; on the bilingual manual pages
@@ -136,8 +138,10 @@ const SPLIT_MAGIC: &[u8; 4] = b"XRV1";
 /// The split layout's header, and the alignment of its tables.
 const SPLIT_ALIGN: usize = 64;
 
-fn pad64(n: usize) -> Option<usize> {
-    Some(n.checked_add(SPLIT_ALIGN - 1)? / SPLIT_ALIGN * SPLIT_ALIGN)
+/// `n` rounded up to a multiple of `to`; `None` on overflow. (The binary index files align
+/// their tables with it.)
+pub fn align_up(n: usize, to: usize) -> Option<usize> {
+    Some(n.checked_add(to - 1)? / to * to)
 }
 
 /// Rows in the layout of an index generation (format 6 on): a 64-byte header ("XRV1",
@@ -156,7 +160,7 @@ pub fn encode_split<R: AsRef<[f32]>>(rows: impl IntoIterator<Item = R>, dim: usi
         scales.push(crate::embed::kernels::quantize_i8(row, &mut codes));
     }
     let n = scales.len();
-    let codes_at = SPLIT_ALIGN + pad64(4 * n).expect("row count");
+    let codes_at = SPLIT_ALIGN + align_up(4 * n, SPLIT_ALIGN).expect("row count");
     let mut out = Vec::with_capacity(codes_at + codes.len());
     out.extend_from_slice(SPLIT_MAGIC);
     out.extend_from_slice(&(n as u32).to_le_bytes());
@@ -189,7 +193,7 @@ impl Rows {
         }
         let n = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
         let stored_dim = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
-        let codes_at = SPLIT_ALIGN.checked_add(pad64(n.checked_mul(4)?)?)?;
+        let codes_at = SPLIT_ALIGN.checked_add(align_up(n.checked_mul(4)?, SPLIT_ALIGN)?)?;
         if dim == 0
             || stored_dim != dim
             || codes_at.checked_add(n.checked_mul(dim)?)? != bytes.len()
@@ -242,9 +246,10 @@ impl Rows {
         })
     }
 
-    /// Unit rows of `dim` components encoded (as [`encode_split`]) and held in memory.
-    pub fn encode(vectors: &[f32], dim: usize) -> Self {
-        let bytes = encode_split(vectors.chunks_exact(dim.max(1)), dim);
+    /// Unit rows of `dim` components encoded (as [`encode_split`]) and held in memory
+    /// ([`Rows::stored`] is the file's content).
+    pub fn encode<R: AsRef<[f32]>>(rows: impl IntoIterator<Item = R>, dim: usize) -> Self {
+        let bytes = encode_split(rows, dim);
         Self::parse_split(Bytes::from_vec(&bytes), dim).expect("rows just encoded")
     }
 
@@ -420,7 +425,7 @@ mod tests {
     fn scores_on_the_bytes_are_the_decoded_rows_scores() {
         let dim = 384;
         let vectors: Vec<f32> = (0..20).flat_map(|s| unit(dim, s * 7919)).collect();
-        let rows = Rows::encode(&vectors, dim);
+        let rows = Rows::encode(vectors.chunks_exact(dim), dim);
         let decoded = decode(&encode(&vectors, dim), dim).unwrap();
         // Both layouts hold the same rows.
         let interleaved = Rows::parse(Bytes::from_vec(&encode(&vectors, dim)), dim).unwrap();

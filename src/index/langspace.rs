@@ -53,12 +53,8 @@ fn mean(rows: impl Iterator<Item = Vec<f32>>, dim: usize) -> Option<Vec<f32>> {
 
 /// Each of `rows` centred on `centroid(row)`, as 8-bit rows: no f32 copy of either.
 fn centred<'c>(rows: &Rows, centroid: impl Fn(usize) -> &'c [f32]) -> Rows {
-    let dim = rows.dim();
-    let bytes = super::codec::encode_split(
-        (0..rows.len()).map(|r| centre(&rows.decode(r), centroid(r))),
-        dim,
-    );
-    Rows::parse_split(super::codec::Bytes::from_vec(&bytes), dim).expect("rows just encoded")
+    let centred = (0..rows.len()).map(|r| centre(&rows.decode(r), centroid(r)));
+    Rows::encode(centred, rows.dim())
 }
 
 /// `v − c`, normalised to unit length (left as is when it would vanish).
@@ -177,8 +173,8 @@ mod tests {
     #[test]
     fn one_language_needs_no_space() {
         let langs = vec!["zh".to_string(); 3];
-        let vectors = Rows::encode(&[1.0, 0.0, 0.0, 1.0, 0.6, 0.8], 2);
-        let none = Rows::encode(&[], 2);
+        let vectors = Rows::encode([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], 2);
+        let none = Rows::encode(Vec::<Vec<f32>>::new(), 2);
         assert!(LangSpace::build(&langs, &vectors, &none, &[]).is_none());
         // Paragraphs without letters do not make a second language.
         let langs = ["en", "und", "en"].map(String::from);
@@ -203,7 +199,8 @@ mod tests {
                 langs.push(lang.to_string());
             }
         }
-        let (vectors, none) = (Rows::encode(&vectors, dim), Rows::encode(&[], dim));
+        let vectors = Rows::encode(vectors.chunks_exact(dim), dim);
+        let none = Rows::encode(Vec::<Vec<f32>>::new(), dim);
         let space = LangSpace::build(&langs, &vectors, &none, &[]).unwrap();
         let (zh0, en0, en1) = (
             space.rows().decode(0),

@@ -8,7 +8,7 @@
 //! The postings are stored in the index generation as `lexical.bin` and read in place
 //! (memory-mapped): opening an index parses no postings (see [`Lexical`]).
 
-use super::codec::Bytes;
+use super::codec::{align_up, Bytes};
 use crate::text::{is_han, tokens};
 use std::collections::HashMap;
 
@@ -48,17 +48,6 @@ pub struct Lexical {
     postings_at: usize,
 }
 
-impl Default for Lexical {
-    fn default() -> Self {
-        Self::build::<&str>(&[])
-    }
-}
-
-/// `n` rounded up to a multiple of 8.
-fn pad8(n: usize) -> usize {
-    n.div_ceil(8) * 8
-}
-
 impl Lexical {
     pub fn build<S: AsRef<str>>(texts: &[S]) -> Self {
         let mut postings: HashMap<String, Vec<Posting>> = HashMap::new();
@@ -88,7 +77,7 @@ impl Lexical {
         out.extend_from_slice(&avgdl.to_le_bytes());
         out.extend_from_slice(&(total as u64).to_le_bytes());
         out.extend_from_slice(&(term_bytes as u64).to_le_bytes());
-        let align = |out: &mut Vec<u8>| out.resize(pad8(out.len()), 0);
+        let align = |out: &mut Vec<u8>| out.resize(align_up(out.len(), 8).unwrap(), 0);
         out.extend(doc_len.iter().flat_map(|l| l.to_le_bytes()));
         align(&mut out);
         let mut end = 0u32;
@@ -132,10 +121,10 @@ impl Lexical {
         let sizes = || -> Option<[usize; 5]> {
             let total = usize::try_from(total).ok()?;
             let term_bytes = usize::try_from(term_bytes).ok()?;
-            let term_end_at = HEADER.checked_add(pad8(rows.checked_mul(4)?))?;
-            let post_end_at = term_end_at.checked_add(pad8(terms.checked_mul(4)?))?;
+            let term_end_at = HEADER.checked_add(align_up(rows.checked_mul(4)?, 8)?)?;
+            let post_end_at = term_end_at.checked_add(align_up(terms.checked_mul(4)?, 8)?)?;
             let term_bytes_at = post_end_at.checked_add(terms.checked_mul(8)?)?;
-            let postings_at = term_bytes_at.checked_add(pad8(term_bytes))?;
+            let postings_at = term_bytes_at.checked_add(align_up(term_bytes, 8)?)?;
             let len = postings_at.checked_add(total.checked_mul(8)?)?;
             Some([term_end_at, post_end_at, term_bytes_at, postings_at, len])
         };

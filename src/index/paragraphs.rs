@@ -43,7 +43,7 @@ pub struct ParagraphRef<'a> {
 
 impl ParagraphRef<'_> {
     /// The paragraph as an owned [`Paragraph`].
-    pub fn to_owned(&self) -> Paragraph {
+    pub fn to_paragraph(&self) -> Paragraph {
         Paragraph {
             id: self.id.to_string(),
             doc_id: self.doc_id.to_string(),
@@ -83,6 +83,13 @@ pub struct Paragraphs {
 impl Paragraphs {
     /// The file's bytes (gzip-compressed) for `paragraphs`.
     pub fn encode(paragraphs: &[Paragraph]) -> std::io::Result<Vec<u8>> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(4));
+        std::io::Write::write_all(&mut gz, &Self::layout(paragraphs))?;
+        gz.finish()
+    }
+
+    /// The layout above, uncompressed.
+    fn layout(paragraphs: &[Paragraph]) -> Vec<u8> {
         let mut table: Vec<&str> = Vec::new();
         let mut index: std::collections::HashMap<&str, u32> = Default::default();
         let mut records = Vec::with_capacity(paragraphs.len() * FIELDS * 4);
@@ -115,9 +122,7 @@ impl Paragraphs {
         for s in &table {
             out.extend_from_slice(s.as_bytes());
         }
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(4));
-        std::io::Write::write_all(&mut gz, &out)?;
-        gz.finish()
+        out
     }
 
     /// The paragraphs in `file` (the bytes [`Paragraphs::encode`] wrote), checked.
@@ -234,10 +239,9 @@ impl Paragraphs {
         (0..self.n).map(|r| self.get(r))
     }
 
-    /// The paragraphs as they are in memory (for an index built in this process).
+    /// A store of `paragraphs` (an index of format 5, read as JSON lines).
     pub fn of(paragraphs: &[Paragraph]) -> Self {
-        let file = Self::encode(paragraphs).expect("gzip into memory");
-        Self::decode(&file).expect("paragraphs just encoded")
+        Self::parse(Self::layout(paragraphs)).expect("paragraphs just laid out")
     }
 }
 
@@ -286,7 +290,7 @@ mod tests {
         assert_eq!(store.len(), 4);
         for (r, p) in ps.iter().enumerate() {
             assert!(store.get(r).same_as(p), "{r}");
-            assert_eq!(&store.get(r).to_owned(), p);
+            assert_eq!(&store.get(r).to_paragraph(), p);
             assert_eq!(store.text(r), p.text);
             assert_eq!(store.id(r), p.id);
         }

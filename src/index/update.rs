@@ -109,8 +109,11 @@ impl Index {
                 for (d, doc) in old.documents.iter().enumerate() {
                     if doc.source == f.path {
                         documents.push(doc.clone());
-                        paragraphs
-                            .extend(rows_of[d].iter().map(|&r| old.paragraphs.get(r).to_owned()));
+                        paragraphs.extend(
+                            rows_of[d]
+                                .iter()
+                                .map(|&r| old.paragraphs.get(r).to_paragraph()),
+                        );
                     }
                 }
                 files.push(f.clone());

@@ -39,36 +39,36 @@ impl Index {
             manifest.ef_search = None; // an hnsw_rs dump: not read any more
         }
         // Every file against its checksum, files in parallel (at 100,000 paragraphs 110 MB:
-        // ~0.1 s on one core), each read through a map (no copy into this process).
+        // ~0.1 s on one core), each through a map that the parsers below then read (no
+        // copy into this process, no second read).
         use rayon::prelude::*;
-        let checks: Vec<Result<()>> = manifest
+        let map = |name: &str| {
+            codec::Bytes::map(&dir.join(name)).map_err(|e| corrupt(format!("{name}: {e}")))
+        };
+        let checked: Vec<Result<(String, codec::Bytes)>> = manifest
             .checksums
             .par_iter()
             .map(|(name, sum)| {
-                let bytes = codec::Bytes::map(&dir.join(name))
-                    .map_err(|e| corrupt(format!("{name}: {e}")))?;
+                let bytes = map(name)?;
                 if &sha256_bytes(&bytes) != sum {
                     return Err(corrupt(format!("{name} does not match its checksum")));
                 }
-                Ok(())
+                Ok((name.clone(), bytes))
             })
             .collect();
-        checks.into_iter().collect::<Result<()>>()?;
+        let mut files = checked.into_iter().collect::<Result<HashMap<_, _>>>()?;
+        let mut file = |name: &str| files.remove(name).map_or_else(|| map(name), Ok);
         let documents: Vec<DocRecord> =
             read_jsonl(&dir.join("documents.jsonl")).map_err(|e| corrupt(format!("{e:#}")))?;
         let paragraphs = if version >= 6 {
-            let file = std::fs::read(dir.join(PARAGRAPHS))
-                .map_err(|e| corrupt(format!("{PARAGRAPHS}: {e}")))?;
-            Paragraphs::decode(&file).map_err(|e| corrupt(format!("{PARAGRAPHS}: {e}")))?
+            Paragraphs::decode(&file(PARAGRAPHS)?)
+                .map_err(|e| corrupt(format!("{PARAGRAPHS}: {e}")))?
         } else {
             let old: Vec<Paragraph> =
                 read_jsonl(&dir.join(PARAGRAPHS_V5)).map_err(|e| corrupt(format!("{e:#}")))?;
             Paragraphs::of(&old)
         };
         let dim = manifest.model.dim;
-        let map = |name: &str| {
-            codec::Bytes::map(&dir.join(name)).map_err(|e| corrupt(format!("{name}: {e}")))
-        };
         // Format 6 stores scales and bytes apart (`codec::encode_split`), 4 and 5 each
         // row's scale before its bytes.
         let rows = |bytes| {
@@ -79,7 +79,7 @@ impl Index {
             }
         };
         let vectors =
-            rows(map(VECTORS)?).ok_or_else(|| corrupt(format!("{VECTORS} is malformed")))?;
+            rows(file(VECTORS)?).ok_or_else(|| corrupt(format!("{VECTORS} is malformed")))?;
         if paragraphs.len() != manifest.paragraphs
             || documents.len() != manifest.documents
             || vectors.len() != paragraphs.len()
@@ -88,10 +88,9 @@ impl Index {
                 "its files disagree on the number of paragraphs".into(),
             ));
         }
-        let counts = std::fs::read(dir.join("sentences.u32"))
-            .map_err(|e| corrupt(format!("sentences.u32: {e}")))?;
+        let counts = file("sentences.u32")?;
         let sentences =
-            rows(map(SENTENCES)?).ok_or_else(|| corrupt(format!("{SENTENCES} is malformed")))?;
+            rows(file(SENTENCES)?).ok_or_else(|| corrupt(format!("{SENTENCES} is malformed")))?;
         let counts: Vec<usize> = counts
             .chunks_exact(4)
             .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
@@ -104,7 +103,7 @@ impl Index {
         }
         let (sentence_ranges, sentence_owner) = sentence_layout(&counts);
         let lexical = if version >= 6 {
-            Lexical::parse(map(LEXICAL)?).map_err(|e| corrupt(format!("{LEXICAL}: {e}")))?
+            Lexical::parse(file(LEXICAL)?).map_err(|e| corrupt(format!("{LEXICAL}: {e}")))?
         } else {
             // Format 4 and 5 stored the postings as gzip JSON; they are rebuilt from the
             // paragraphs (the same postings) until an update rewrites the generation.
@@ -116,11 +115,8 @@ impl Index {
                 "{LEXICAL} disagrees on the number of paragraphs"
             )));
         }
-        let langs: Vec<String> = serde_json::from_slice(
-            &std::fs::read(dir.join("languages.json"))
-                .map_err(|e| corrupt(format!("languages.json: {e}")))?,
-        )
-        .map_err(|e| corrupt(format!("languages.json: {e}")))?;
+        let langs: Vec<String> = serde_json::from_slice(&file("languages.json")?)
+            .map_err(|e| corrupt(format!("languages.json: {e}")))?;
         if langs.len() != paragraphs.len() {
             return Err(corrupt(
                 "languages.json disagrees on the number of paragraphs".into(),

@@ -16,48 +16,36 @@ pub(in crate::index) fn write_generation(
     let generation = NewGeneration::create(root, lock)?;
     let dir = generation.dir.clone();
     write_jsonl(&dir.join("documents.jsonl"), documents)?;
-    std::fs::write(
-        dir.join(PARAGRAPHS),
-        paragraphs::Paragraphs::encode(paragraphs)?,
-    )?;
+    // Each file built in memory is written and its checksum taken from the same bytes.
+    let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+        std::fs::write(dir.join(name), bytes)?;
+        manifest.checksums.insert(name.into(), sha256_bytes(bytes));
+        Ok(())
+    };
+    put(PARAGRAPHS, &paragraphs::Paragraphs::encode(paragraphs)?)?;
     let dim = manifest.model.dim;
-    let bytes = codec::encode_split(vectors.chunks_exact(dim), dim);
-    std::fs::write(dir.join(VECTORS), &bytes)?;
-    manifest
-        .checksums
-        .insert(VECTORS.into(), sha256_bytes(&bytes));
+    // The graph is built over the rows as readers will see them (stored).
+    let rows = codec::Rows::encode(vectors.chunks_exact(dim), dim);
+    put(VECTORS, rows.stored())?;
     let texts: Vec<&str> = paragraphs.iter().map(|p| p.text.as_str()).collect();
-    std::fs::write(dir.join(LEXICAL), Lexical::build(&texts).stored())?;
+    put(LEXICAL, Lexical::build(&texts).stored())?;
     let langs: Vec<&str> = texts.iter().map(|t| crate::text::lang::detect(t)).collect();
-    std::fs::write(dir.join("languages.json"), serde_json::to_vec(&langs)?)?;
-    let mut names = vec![
-        "documents.jsonl".to_string(),
-        PARAGRAPHS.into(),
-        LEXICAL.into(),
-        "languages.json".into(),
-    ];
+    put("languages.json", &serde_json::to_vec(&langs)?)?;
     let counts: Vec<u8> = sentences
         .iter()
         .flat_map(|s| ((s.len() / dim) as u32).to_le_bytes())
         .collect();
-    let sbytes = codec::encode_split(sentences.iter().flat_map(|s| s.chunks_exact(dim)), dim);
-    std::fs::write(dir.join("sentences.u32"), &counts)?;
-    std::fs::write(dir.join(SENTENCES), &sbytes)?;
-    manifest
-        .checksums
-        .insert("sentences.u32".into(), sha256_bytes(&counts));
-    manifest
-        .checksums
-        .insert(SENTENCES.into(), sha256_bytes(&sbytes));
-    // The graph is built over the rows as readers will see them (stored).
+    put("sentences.u32", &counts)?;
+    put(
+        SENTENCES,
+        &codec::encode_split(sentences.iter().flat_map(|s| s.chunks_exact(dim)), dim),
+    )?;
     let ann = if paragraphs.len() >= ann::MIN_GRAPH_POINTS {
-        let stored = codec::Rows::parse_split(codec::Bytes::from_vec(&bytes), dim)
-            .expect("rows just encoded");
-        drop(bytes);
-        Ann::build(std::sync::Arc::new(stored))
+        Ann::build(std::sync::Arc::new(rows))
     } else {
         Ann::none()
     };
+    let mut names = vec!["documents.jsonl".to_string()];
     names.extend(ann.dump(&dir)?);
     manifest.ef_search = ann.has_graph().then(|| ann.ef());
     for name in names {
