@@ -147,6 +147,23 @@ impl LangSpace {
         }
     }
 
+    /// Of this corpus's Latin-script languages with a centroid of their own, the one whose
+    /// paragraph centroid is nearest `vector`: what a text too short for its words to tell
+    /// ([`crate::text::lang::Detected::Latin`]) is taken to be in.
+    pub fn nearest_latin(&self, vector: &[f32]) -> Option<&str> {
+        self.centroids
+            .iter()
+            .filter(|c| crate::text::lang::is_latin(&c.0))
+            .filter(|c| {
+                self.members
+                    .iter()
+                    .any(|m| m.0 == c.0 && m.1.len() >= MIN_GROUP)
+            })
+            .map(|c| (c.0.as_str(), dot(vector, &c.1)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|c| c.0)
+    }
+
     /// The centred paragraph vectors, row by row.
     pub fn rows(&self) -> &Rows {
         &self.vectors

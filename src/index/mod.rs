@@ -61,11 +61,13 @@ pub const FORMAT: &str = "xref-index";
 /// paragraphs and postings, version 5 the graph as flat neighbour lists ([`graph`]),
 /// version 6 the postings in a binary layout read in place ([`lexical::Lexical`]; the
 /// postings of an older generation are rebuilt from its paragraphs when it is opened) and
-/// the paragraphs in one ([`paragraphs::Paragraphs`]).
+/// the paragraphs in one ([`paragraphs::Paragraphs`]), version 7 tells Latin-script
+/// languages apart in `languages.json` (older generations say `en` for all of them; the
+/// files are otherwise those of version 6).
 /// Versions from [`OLDEST_READABLE`] are read (a version 4 graph is ignored: searches scan
 /// exactly) and an update rewrites them with their vectors reused; an update over an older
 /// index re-embeds everything (its journal of an interrupted run is still reused).
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 /// The oldest format version whose vectors this xref reads.
 pub const OLDEST_READABLE: u32 = 4;
 

@@ -10,6 +10,21 @@ impl Index {
         &self.langs[row]
     }
 
+    /// The language of an outside text (a question) with embedding `vector`, as
+    /// [`crate::text::lang::detect`] tells it; Latin-script text too short to tell takes,
+    /// in a multilingual corpus, its Latin-script language whose centroid is nearest.
+    pub fn text_lang(&self, text: &str, vector: &[f32]) -> &str {
+        use crate::text::lang::{detect_detail, Detected};
+        match detect_detail(text) {
+            Detected::Known(code) => code,
+            Detected::Latin => self
+                .space
+                .as_ref()
+                .and_then(|s| s.nearest_latin(vector))
+                .unwrap_or("en"),
+        }
+    }
+
     /// Whether the paragraphs are in more than one language (then pairs across languages
     /// are scored on centred vectors).
     pub fn is_multilingual(&self) -> bool {

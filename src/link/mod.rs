@@ -290,7 +290,7 @@ impl<'a> Linker<'a> {
         allow: &dyn Fn(usize) -> bool,
     ) -> Vec<Link> {
         let idx = self.index;
-        let lang = source.map_or_else(|| crate::text::lang::detect(text), |s| idx.lang(s));
+        let lang = source.map_or_else(|| idx.text_lang(text, vector), |s| idx.lang(s));
         let wide = if self.scoring == LinkScoring::Cosine {
             self.k
         } else {

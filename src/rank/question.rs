@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::{candidates, dense, question_breadth, Mode, Standard, Weights};
 use super::{CROSS_LANGUAGE_MIN, SAME_LANGUAGE_MIN};
 use crate::index::{langspace, Hit, Index};
-use crate::text::{cjk_ratio, lang, sentence_units};
+use crate::text::{cjk_ratio, sentence_units};
 
 /// Per target language, the distribution of a question's paragraph scores, and the
 /// reference they are mapped onto. `None` for a one-language corpus.
@@ -46,7 +46,7 @@ pub fn answer(
                 .collect();
         }
         Mode::Dense | Mode::Hybrid => {
-            let lang = lang::detect(text);
+            let lang = index.text_lang(text, vector);
             let norm = question_norm(index, vector, lang);
             // Hybrid: BM25 over all terms in the question's script; across languages only
             // identifiers and numbers can be shared.

@@ -29,7 +29,11 @@ pub(in crate::index) fn write_generation(
     put(VECTORS, rows.stored())?;
     let texts: Vec<&str> = paragraphs.iter().map(|p| p.text.as_str()).collect();
     put(LEXICAL, Lexical::build(&texts).stored())?;
-    let langs: Vec<&str> = texts.iter().map(|t| crate::text::lang::detect(t)).collect();
+    let by_document: Vec<(&str, &str)> = paragraphs
+        .iter()
+        .map(|p| (p.doc_id.as_str(), p.text.as_str()))
+        .collect();
+    let langs = crate::text::lang::detect_in_documents(&by_document);
     put("languages.json", &serde_json::to_vec(&langs)?)?;
     let counts: Vec<u8> = sentences
         .iter()
