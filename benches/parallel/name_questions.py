@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Write a gold set of questions in other languages against the English manual pages.
+
+Usage: name_questions.py EN_DIR OUT.json TRANSLATED_DIR...
+
+Every manual page opens with a NAME line, "cp - copy files and directories", which its
+translations translate: "cp - copier des fichiers et des répertoires" (French, section NOM),
+"cp - Dateien und Verzeichnisse kopieren" (German, BEZEICHNUNG). Each translated
+description, without the command's name, becomes a question whose answer is the English
+page's NAME line, so the ground truth comes by construction. The gold file's corpus is
+EN_DIR alone: the questions ask across languages. Twelve questions on things no manual page
+covers (cooking, football, history, weather), in French and German, are the out-of-corpus
+set, written by hand.
+
+    bash benches/parallel/fetch.sh target/parallel-fr fr
+    bash benches/parallel/fetch.sh target/parallel-de de
+    python3 benches/parallel/name_questions.py target/parallel-fr/en target/latin-questions.json \\
+        target/parallel-fr/fr target/parallel-de/de
+    xref eval target/latin-questions.json --index target/latin-questions.xref
+"""
+import json
+import os
+import sys
+
+NAME = {"en": "NAME", "fr": "NOM", "de": "BEZEICHNUNG", "es": "NOMBRE", "zh": "名称"}
+OUT_OF_CORPUS = [
+    "Quelle est la recette traditionnelle de la ratatouille ?",
+    "Qui a gagné la Coupe du monde de football en 1998 ?",
+    "Comment planter des tomates dans un potager ?",
+    "Quelle est la capitale de l'Australie ?",
+    "Pourquoi le ciel est-il bleu pendant la journée ?",
+    "Quels sont les symptômes de la grippe saisonnière ?",
+    "Wie backt man einen Apfelstrudel?",
+    "Wer hat die Fußballweltmeisterschaft 2014 gewonnen?",
+    "Wann fiel die Berliner Mauer?",
+    "Wie pflanzt man Tomaten im Garten?",
+    "Welche Symptome hat eine Grippe?",
+    "Warum ist der Himmel am Tag blau?",
+]
+
+
+def description(path, lang):
+    """The NAME line's description (after "name - "), or None."""
+    if not os.path.exists(path):
+        return None
+    paragraphs = [p.strip() for p in open(path, encoding="utf-8").read().split("\n\n")]
+    for heading, line in zip(paragraphs, paragraphs[1:]):
+        if heading == f"## {NAME[lang]}" and " - " in line:
+            return line.split(" - ", 1)[1].strip()
+    return None
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit("usage: name_questions.py EN_DIR OUT.json TRANSLATED_DIR...")
+    en_dir, out, translated = sys.argv[1], sys.argv[2], sys.argv[3:]
+    questions = []
+    for page in sorted(os.listdir(en_dir)):
+        answer = description(os.path.join(en_dir, page), "en")
+        if not answer:
+            continue
+        for folder in translated:
+            lang = os.path.basename(os.path.normpath(folder))
+            query = description(os.path.join(folder, page), lang)
+            if query:
+                questions.append({"query": query, "lang": lang, "answers": [answer]})
+    gold = {"corpus": en_dir, "questions": questions, "out_of_corpus": OUT_OF_CORPUS}
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(gold, f, ensure_ascii=False, indent=1)
+    print(f"name_questions.py: {len(questions)} questions on {en_dir} written to {out}")
+
+
+main()
