@@ -349,4 +349,39 @@ mod tests {
         assert_eq!(detect(texts[0].1), "es");
         assert_eq!(detect_in_documents(&texts), ["en", "en", "en"]);
     }
+
+    #[test]
+    fn any_text_gets_a_code() {
+        // Seeded random text over the scripts and the characters that end words.
+        let alphabet: Vec<char> =
+            "abcdefghijklmnopqrstuvwxyzäöüßéèàçñ ÅØ 文件复制 ファイル 파일 файл \
+             ملف -_/.$()0123456789 \n\t,;:!?«»"
+                .chars()
+                .collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let codes: Vec<&str> = super::LATIN
+            .iter()
+            .map(|l| l.1)
+            .chain(["zh", "ja", "ko", "ru", "ar", "und"])
+            .collect();
+        let mut texts = Vec::new();
+        for i in 0..2_000 {
+            let len = (next() % 400) as usize;
+            let text: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            assert!(codes.contains(&detect(&text)), "{text:?}");
+            texts.push((i / 7, text));
+        }
+        let pairs: Vec<(usize, &str)> = texts.iter().map(|(d, t)| (*d, t.as_str())).collect();
+        let settled = detect_in_documents(&pairs);
+        assert_eq!(settled.len(), pairs.len());
+        assert!(settled.iter().all(|c| codes.contains(c)));
+    }
 }
