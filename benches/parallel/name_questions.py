@@ -2,6 +2,7 @@
 """Write a gold set of questions in other languages against the English manual pages.
 
 Usage: name_questions.py EN_DIR OUT.json TRANSLATED_DIR...
+       name_questions.py --bilingual ROOT LANG OUT.json
 
 Every manual page opens with a NAME line, "cp - copy files and directories", which its
 translations translate: "cp - copier des fichiers et des répertoires" (French, section NOM),
@@ -17,6 +18,14 @@ set, written by hand.
     python3 benches/parallel/name_questions.py target/parallel-fr/en target/latin-questions.json \\
         target/parallel-fr/fr target/parallel-de/de
     xref eval target/latin-questions.json --index target/latin-questions.xref
+
+With --bilingual, the corpus is both folders of ROOT (ROOT/LANG and ROOT/en, as fetch.sh
+lays them out) and every page's description, in either language, asks for the other
+language's NAME line: its own-language twin ranks first, and hit@5 says whether the
+translation follows within five answers. No out-of-corpus questions.
+
+    python3 benches/parallel/name_questions.py --bilingual target/parallel-fr fr target/bi-fr.json
+    xref eval target/bi-fr.json --index target/parallel-fr/.xref
 """
 import json
 import os
@@ -50,9 +59,27 @@ def description(path, lang):
     return None
 
 
+def bilingual(root, lang, out):
+    questions = []
+    for page in sorted(os.listdir(os.path.join(root, lang))):
+        theirs = description(os.path.join(root, lang, page), lang)
+        english = description(os.path.join(root, "en", page), "en")
+        if theirs and english and theirs != english:
+            questions.append({"query": theirs, "lang": lang, "answers": [english]})
+            questions.append({"query": english, "lang": "en", "answers": [theirs]})
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump({"corpus": root, "questions": questions}, f, ensure_ascii=False, indent=1)
+    print(f"name_questions.py: {len(questions)} questions on {root} written to {out}")
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--bilingual":
+        return bilingual(*sys.argv[2:])
     if len(sys.argv) < 4:
-        sys.exit("usage: name_questions.py EN_DIR OUT.json TRANSLATED_DIR...")
+        sys.exit(
+            "usage: name_questions.py EN_DIR OUT.json TRANSLATED_DIR...\n"
+            "       name_questions.py --bilingual ROOT LANG OUT.json"
+        )
     en_dir, out, translated = sys.argv[1], sys.argv[2], sys.argv[3:]
     questions = []
     for page in sorted(os.listdir(en_dir)):
