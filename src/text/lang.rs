@@ -6,13 +6,14 @@
 //! Arabic by their scripts. A Latin-script text's words (identifiers left out) are then
 //! matched against the trigram profiles of the Latin-script languages in [`LATIN`]
 //! (`whatlang`); a text too short to tell reliably is [`Detected::Latin`], which the index
-//! settles from the rest of its document and a question takes as English.
+//! settles from the rest of its document ([`detect_in_documents`]) and a question from the
+//! corpus's languages (`Index::text_lang`; English where there is no other).
 //!
 //! Mixed text is common in documentation (option names, identifiers and numbers inside
 //! Chinese prose), so identifiers do not count as words: a word preceded by `-`, `_`, `/`,
 //! `.`, `$` or a digit, containing a digit or underscore, or followed by `(`, is an
-//! identifier. A Han
-//! character counts as 1/1.7 of a word (the average length of a Chinese word).
+//! identifier. A Han character counts as 1/1.7 of a word (the average length of a Chinese
+//! word).
 
 use super::script::{is_han, is_hangul, is_kana};
 use whatlang::Lang;
@@ -200,10 +201,13 @@ pub fn detect_in_documents<D: PartialEq + Sync>(texts: &[(D, &str)]) -> Vec<&'st
         documents.push(start..end);
         start = end;
     }
-    let owned: Vec<&str> = documents
+    let mut owned: Vec<&str> = documents
         .iter()
         .filter_map(|rows| most(told(rows)))
         .collect();
+    // One entry a language, not a document: it is looked up for every text.
+    owned.sort_unstable();
+    owned.dedup();
     let counts = |code: &str| !is_latin(code) || owned.contains(&code);
     let mut codes = Vec::with_capacity(texts.len());
     for rows in documents {
