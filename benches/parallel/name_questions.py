@@ -3,6 +3,7 @@
 
 Usage: name_questions.py EN_DIR OUT.json TRANSLATED_DIR...
        name_questions.py --bilingual ROOT LANG OUT.json
+       name_questions.py --off-topic GOLD.json SEED_GOLD.json OUT.json
 
 Every manual page opens with a NAME line, "cp - copy files and directories", which its
 translations translate: "cp - copier des fichiers et des répertoires" (French, section NOM),
@@ -26,6 +27,14 @@ translation follows within five answers. No out-of-corpus questions.
 
     python3 benches/parallel/name_questions.py --bilingual target/parallel-fr fr target/bi-fr.json
     xref eval target/bi-fr.json --index target/parallel-fr/.xref
+
+With --off-topic, GOLD.json gains off-topic questions (out of corpus for any manual page):
+every question of the seed's gold set, its out-of-corpus ones and the twelve French and
+German ones: whether `xref search` flags them, beside the in-corpus questions of GOLD.json.
+
+    python3 benches/parallel/name_questions.py --off-topic target/bi-zh.json \\
+        tests/gold/seed.json target/bi-zh-off.json
+    xref eval target/bi-zh-off.json --index target/parallel/.xref
 """
 import json
 import os
@@ -72,13 +81,32 @@ def bilingual(root, lang, out):
     print(f"name_questions.py: {len(questions)} questions on {root} written to {out}")
 
 
+def off_topic(gold_in, seed_gold, out):
+    """GOLD_IN with every question of the seed's gold set (Chinese policy, 63) and its
+    out-of-corpus ones (12), and the French and German ones above (12), added to its
+    out-of-corpus questions: 87 questions no manual page answers, in four languages."""
+    with open(gold_in, encoding="utf-8") as f:
+        gold = json.load(f)
+    with open(seed_gold, encoding="utf-8") as f:
+        seed = json.load(f)
+    extra = [q["query"] for q in seed["questions"]] + seed["out_of_corpus"] + OUT_OF_CORPUS
+    own = gold.get("out_of_corpus", [])
+    gold["out_of_corpus"] = own + [q for q in extra if q not in own]
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(gold, f, ensure_ascii=False, indent=1)
+    print(f"name_questions.py: {len(gold['out_of_corpus'])} off-topic questions, written to {out}")
+
+
 def main():
     if len(sys.argv) == 5 and sys.argv[1] == "--bilingual":
         return bilingual(*sys.argv[2:])
+    if len(sys.argv) == 5 and sys.argv[1] == "--off-topic":
+        return off_topic(*sys.argv[2:])
     if len(sys.argv) < 4:
         sys.exit(
             "usage: name_questions.py EN_DIR OUT.json TRANSLATED_DIR...\n"
-            "       name_questions.py --bilingual ROOT LANG OUT.json"
+            "       name_questions.py --bilingual ROOT LANG OUT.json\n"
+            "       name_questions.py --off-topic GOLD.json SEED_GOLD.json OUT.json"
         )
     en_dir, out, translated = sys.argv[1], sys.argv[2], sys.argv[3:]
     questions = []
@@ -97,4 +125,5 @@ def main():
     print(f"name_questions.py: {len(questions)} questions on {en_dir} written to {out}")
 
 
-main()
+if __name__ == "__main__":
+    main()

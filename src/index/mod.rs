@@ -30,7 +30,7 @@ use crate::embed::{Embedder, Prefix};
 use crate::error::bad_input;
 use crate::ingest::{Corpus, Document, Paragraph};
 use crate::model::ModelInfo;
-use crate::text::{cjk_ratio, sentence_spans, sentence_units};
+use crate::text::{sentence_spans, sentence_units};
 use ann::Ann;
 pub use ann::Hit;
 use langspace::LangSpace;
@@ -291,7 +291,8 @@ impl Index {
         &self.lexical
     }
 
-    /// The share of Han characters among the letters of a sample of the corpus.
+    /// The share of the paragraphs with letters that are in a CJK language (`zh`, `ja`,
+    /// `ko`): whether the corpus is mostly in CJK script.
     pub fn cjk_ratio(&self) -> f32 {
         self.cjk_ratio
     }

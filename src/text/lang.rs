@@ -51,6 +51,11 @@ pub fn is_latin(code: &str) -> bool {
     LATIN.iter().any(|l| l.1 == code)
 }
 
+/// Whether `code` is a language written in CJK script (`zh`, `ja`, `ko`).
+pub fn is_cjk(code: &str) -> bool {
+    matches!(code, "zh" | "ja" | "ko")
+}
+
 /// Fewer Latin words than this are not matched against the trigram profiles: a short option
 /// description ("Wie --backup") says too little about its language.
 const MIN_LATIN_WORDS: usize = 4;

@@ -139,8 +139,15 @@ impl Index {
             .map(|p| doc_rows.get(p.doc_id).map(|&d| d as u32))
             .collect::<Option<Vec<u32>>>()
             .ok_or_else(|| corrupt("a paragraph names a document it does not hold".into()))?;
-        let sample: String = paragraphs.iter().take(200).map(|p| p.text).collect();
-        let cjk_ratio = cjk_ratio(&sample);
+        // The share of paragraphs with letters that are in a CJK language: the corpus's
+        // main script, whatever order its files come in (it was the first 200
+        // paragraphs' text, so a Chinese–English corpus's script followed its file names).
+        let lettered = langs.iter().filter(|l| l.as_str() != "und").count();
+        let cjk = langs
+            .iter()
+            .filter(|l| crate::text::lang::is_cjk(l))
+            .count();
+        let cjk_ratio = cjk as f32 / lettered.max(1) as f32;
         Ok(Self {
             manifest,
             documents,
