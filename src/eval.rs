@@ -159,16 +159,17 @@ pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) ->
 
     if !gold.out_of_corpus.is_empty() {
         let ooc = embedder.embed(&gold.out_of_corpus, Prefix::Query)?;
+        let off_topic = rank::OffTopic::calibrate(index, embedder)?;
         let flagged = ooc
             .iter()
             .zip(&gold.out_of_corpus)
-            .filter(|(e, q)| rank::confidence(index, &e.vector, q) < 0.0)
+            .filter(|(e, q)| off_topic.confidence(index, &e.vector, q) < 0.0)
             .count();
         report.out_of_corpus_flagged = flagged as f64 / ooc.len() as f64;
         let false_alarms = vectors
             .iter()
             .zip(&queries)
-            .filter(|(e, q)| rank::confidence(index, &e.vector, q) < 0.0)
+            .filter(|(e, q)| off_topic.confidence(index, &e.vector, q) < 0.0)
             .count();
         report.in_corpus_flagged = false_alarms as f64 / vectors.len().max(1) as f64;
     }

@@ -1076,6 +1076,35 @@ fn eval_on_the_gold_set_meets_the_measured_quality() {
     assert!(r["in_corpus_flagged"].as_f64().unwrap() <= 0.15, "{r:#}");
 }
 
+/// The out-of-corpus bars on the seed: never below the fixed floors, and the bar of an
+/// English question on the seed's Chinese text raised by the reference questions (their
+/// median best cosine there measured 0.749, + 0.01 = 0.759, against the floor 0.755).
+#[test]
+fn out_of_corpus_bars_are_calibrated_on_the_corpus() {
+    use xref::rank::{OffTopic, CROSS_LANGUAGE_MIN, SAME_LANGUAGE_MIN};
+    let index = xref::index::Index::open(Path::new(seed_index())).unwrap();
+    let off = OffTopic::calibrate(&index, common::embedder()).unwrap();
+    let floors = OffTopic::floors(&index);
+    for question_cjk in [false, true] {
+        for paragraph_cjk in [false, true] {
+            let (bar, floor) = (
+                off.bar(question_cjk, paragraph_cjk),
+                floors.bar(question_cjk, paragraph_cjk),
+            );
+            assert!(
+                bar >= floor,
+                "{question_cjk} {paragraph_cjk}: {bar} < {floor}"
+            );
+        }
+    }
+    // The seed is Chinese: an English question on it is held to the cross-script floor,
+    // and a Chinese one to the same-script bar (the reference questions reach 0.833 + 0.01).
+    assert_eq!(floors.bar(false, true), CROSS_LANGUAGE_MIN);
+    assert_eq!(off.bar(true, true), SAME_LANGUAGE_MIN);
+    let raised = off.bar(false, true);
+    assert!(raised > CROSS_LANGUAGE_MIN && raised < 0.78, "{raised}");
+}
+
 /// A second gold set, on English text: paraphrased questions in Chinese and English about
 /// the 8 English manual pages of `tests/parallel/en`, and off-topic questions in four
 /// languages. Chinese off-topic questions score high against English text; held to the

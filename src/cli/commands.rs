@@ -157,7 +157,16 @@ pub fn search(
             )));
         }
     }
-    let vectors = embedder.embed(&questions, Prefix::Query)?;
+    // The out-of-corpus bars' reference questions ride in the questions' batch.
+    let mut texts: Vec<&str> = questions.iter().map(String::as_str).collect();
+    texts.extend(rank::OffTopic::references());
+    let mut vectors = embedder.embed(&texts, Prefix::Query)?;
+    let references: Vec<Vec<f32>> = vectors
+        .split_off(questions.len())
+        .into_iter()
+        .map(|e| e.vector)
+        .collect();
+    let off_topic = rank::OffTopic::from_references(&idx, &references);
     let mut out = stdout();
     for (q, v) in questions.iter().zip(vectors) {
         let hits = match &allowed_docs {
@@ -167,7 +176,7 @@ pub fn search(
             }
             None => rank::answer(&idx, &v.vector, q, k, mode, HYBRID_WEIGHT, None),
         };
-        let confidence = rank::confidence(&idx, &v.vector, q);
+        let confidence = off_topic.confidence(&idx, &v.vector, q);
         if json {
             let line =
                 serde_json::to_string(&SearchRecord::new(&idx, q, &v.vector, &hits, confidence))?;

@@ -150,7 +150,7 @@ impl<'a> HitRecord<'a> {
 pub struct SearchRecord<'a> {
     pub query: &'a str,
     pub hits: Vec<HitRecord<'a>>,
-    /// Best cosine minus the out-of-corpus threshold ([`rank::confidence`]).
+    /// Best margin over the out-of-corpus bars ([`rank::OffTopic::confidence`]).
     #[serde(serialize_with = "rounded")]
     pub confidence: f32,
     pub in_corpus: bool,

@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 
 use super::{candidates, dense, question_breadth, Mode, Standard, Weights};
-use super::{CROSS_LANGUAGE_MIN, FROM_CJK_MIN, SAME_LANGUAGE_MIN};
 use crate::index::{langspace, Hit, Index};
-use crate::text::{cjk_ratio, sentence_units};
+use crate::text::sentence_units;
 
 /// Per target language, the distribution of a question's paragraph scores, and the
 /// reference they are mapped onto. `None` for a one-language corpus.
@@ -155,45 +154,4 @@ pub fn best_sentence<'a>(index: &'a Index, query: &[f32], row: usize) -> Option<
     let units = sentence_units(index.paragraphs.text(row));
     // The same split that produced the vectors (the format version pins it).
     (units.len() == scores.len()).then(|| units[best])
-}
-
-/// Whether a question is likely answered by this corpus, as a margin: the best of each
-/// paragraph's cosine minus the bar for the question's script and the paragraph's
-/// (positive: in corpus). Paragraphs in the question's script are held to
-/// [`SAME_LANGUAGE_MIN`]; the others to a cross-script bar that depends on the direction:
-///
-/// * a question mostly in CJK script, on a paragraph that is not: [`FROM_CJK_MIN`].
-///   Chinese questions score *high* against English text (an off-topic Chinese
-///   question's best cosine with English manual pages is 0.79–0.87);
-/// * a question in Latin (or another) script, on a CJK paragraph: [`CROSS_LANGUAGE_MIN`]
-///   in a corpus mostly in CJK script (English–Chinese cosines run about 0.1 lower than
-///   same-language ones with e5; calibrated with `xref eval` on the seed's gold set, where
-///   it separates every out-of-corpus question), else [`SAME_LANGUAGE_MIN`]: English
-///   questions score higher against technical Chinese text than against the seed's
-///   (off-topic, on the Chinese manual pages and kernel documentation: up to 0.84).
-///
-/// Until the bars were per paragraph, the corpus's main script chose one bar for all: every
-/// Chinese question on a mostly-English corpus cleared 0.755, and an English question on a
-/// mostly-Chinese corpus with some English text cleared it on the English text.
-pub fn confidence(index: &Index, vector: &[f32], question: &str) -> f32 {
-    use crate::text::lang::is_cjk;
-    let cjk_question = cjk_ratio(question) >= 0.5;
-    let to_cjk = if index.cjk_ratio() >= 0.5 {
-        CROSS_LANGUAGE_MIN
-    } else {
-        SAME_LANGUAGE_MIN
-    };
-    index
-        .rows()
-        .scan(vector)
-        .into_iter()
-        .enumerate()
-        .map(|(r, s)| {
-            s - match (cjk_question, is_cjk(index.lang(r))) {
-                (true, true) | (false, false) => SAME_LANGUAGE_MIN,
-                (true, false) => FROM_CJK_MIN,
-                (false, true) => to_cjk,
-            }
-        })
-        .fold(f32::MIN, f32::max)
 }

@@ -380,7 +380,7 @@ async fn answer(
                     }
                     None => rank::answer(idx, &v, q, k, mode, HYBRID_WEIGHT, None),
                 };
-                let confidence = rank::confidence(idx, &v, q);
+                let confidence = snap.off_topic.confidence(idx, &v, q);
                 serde_json::to_value(SearchRecord::new(idx, q, &v, &hits, confidence))
             })
             .collect::<Result<_, _>>()?)

@@ -27,6 +27,7 @@ use anyhow::{Context, Result};
 use crate::embed::{Embedder, Prefix};
 use crate::index::{store, Index};
 use crate::link::{Linker, PairNorm, DEFAULT_QUANTILE};
+use crate::rank::OffTopic;
 
 /// Longest question accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 2_000;
@@ -45,6 +46,8 @@ pub struct Snapshot {
     /// The calibrated link threshold (as `xref crossref` computes it).
     pub threshold: f32,
     norm: PairNorm,
+    /// The out-of-corpus bars of this generation (reference questions embedded once).
+    pub off_topic: OffTopic,
 }
 
 impl Snapshot {
@@ -55,11 +58,13 @@ impl Snapshot {
         let linker = Linker::new(&index, 10, f32::MIN);
         let threshold = linker.calibrate(DEFAULT_QUANTILE).threshold;
         let norm = linker.norm().clone();
+        let off_topic = OffTopic::calibrate(&index, embedder)?;
         Ok(Snapshot {
             generation,
             index,
             threshold,
             norm,
+            off_topic,
         })
     }
 
