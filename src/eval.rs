@@ -93,10 +93,19 @@ pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) ->
     let mut report = Report::default();
     let queries: Vec<&str> = gold.questions.iter().map(|q| q.query.as_str()).collect();
     let vectors = embedder.embed(&queries, Prefix::Query)?;
+    let references = rank::reference::embed(embedder)?;
+    let shift = rank::QueryShift::from_references(&references);
+    // Questions are ranked with their vectors moved towards the corpus's language (where
+    // that applies), and judged in or out of corpus on their own.
+    let ranked: Vec<std::borrow::Cow<[f32]>> = queries
+        .iter()
+        .zip(&vectors)
+        .map(|(q, v)| shift.apply(index, q, &v.vector))
+        .collect();
     for mode in [Mode::Dense, Mode::Lexical, Mode::Hybrid] {
         let mut by_lang: BTreeMap<String, QuestionScores> = BTreeMap::new();
-        for (q, v) in gold.questions.iter().zip(&vectors) {
-            let hits = rank::answer(index, &v.vector, &q.query, 10, mode, weight, None);
+        for (q, v) in gold.questions.iter().zip(&ranked) {
+            let hits = rank::answer(index, v, &q.query, 10, mode, weight, None);
             let rank = hits.iter().position(|h| {
                 q.answers
                     .iter()
@@ -159,7 +168,7 @@ pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) ->
 
     if !gold.out_of_corpus.is_empty() {
         let ooc = embedder.embed(&gold.out_of_corpus, Prefix::Query)?;
-        let off_topic = rank::OffTopic::calibrate(index, embedder)?;
+        let off_topic = rank::OffTopic::from_references(index, &references);
         let flagged = ooc
             .iter()
             .zip(&gold.out_of_corpus)

@@ -1055,10 +1055,12 @@ fn eval_on_the_gold_set_meets_the_measured_quality() {
     assert!(q("hybrid", "all", "questions") >= 40.0);
     // Regression guards a little below the numbers in the README.
     assert!(q("hybrid", "all", "hit1") >= 0.65, "{r:#}");
-    assert!(q("hybrid", "all", "hit5") >= 0.84, "{r:#}");
+    // Measured 0.921 (0.873 before English questions were moved towards Chinese).
+    assert!(q("hybrid", "all", "hit5") >= 0.89, "{r:#}");
     assert!(q("hybrid", "all", "mrr10") >= 0.74, "{r:#}");
     assert!(q("hybrid", "zh", "hit5") >= 0.96, "{r:#}");
-    assert!(q("hybrid", "en", "hit5") >= 0.72, "{r:#}");
+    // Measured 0.853 (0.765 unshifted).
+    assert!(q("hybrid", "en", "hit5") >= 0.8, "{r:#}");
     // Sentence scoring: paragraph vectors alone measured dense MRR@10 0.638.
     assert!(q("dense", "all", "mrr10") >= 0.70, "{r:#}");
     assert!(
@@ -1083,7 +1085,8 @@ fn eval_on_the_gold_set_meets_the_measured_quality() {
 fn out_of_corpus_bars_are_calibrated_on_the_corpus() {
     use xref::rank::{OffTopic, CROSS_LANGUAGE_MIN, SAME_LANGUAGE_MIN};
     let index = xref::index::Index::open(Path::new(seed_index())).unwrap();
-    let off = OffTopic::calibrate(&index, common::embedder()).unwrap();
+    let references = xref::rank::reference::embed(common::embedder()).unwrap();
+    let off = OffTopic::from_references(&index, &references);
     let floors = OffTopic::floors(&index);
     for question_cjk in [false, true] {
         for paragraph_cjk in [false, true] {
@@ -1107,7 +1110,7 @@ fn out_of_corpus_bars_are_calibrated_on_the_corpus() {
 
 /// A second gold set, on English text: paraphrased questions in Chinese and English about
 /// the 8 English manual pages of `tests/parallel/en`, and off-topic questions in four
-/// languages. Chinese off-topic questions score high against English text; held to the
+/// languages. The Chinese ones are ranked moved towards English (`QueryShift`). Chinese off-topic questions score high against English text; held to the
 /// cross-script bar of English questions on Chinese text (0.755), none of the six was
 /// flagged (18 of 24 in all), while every paraphrase about the pages stays in corpus.
 #[test]
@@ -1125,9 +1128,11 @@ fn off_topic_questions_are_flagged_on_english_text_in_every_language() {
     // Measured: 23 of 24 flagged, none of the 32 in-corpus questions.
     assert!(r["out_of_corpus_flagged"].as_f64().unwrap() >= 0.9, "{r:#}");
     assert_eq!(r["in_corpus_flagged"].as_f64().unwrap(), 0.0, "{r:#}");
-    // Measured hybrid hit@5: English 0.875, Chinese 0.562.
-    let q = |lang: &str| r["questions"]["hybrid"][lang]["hit5"].as_f64().unwrap();
-    assert!(q("en") >= 0.75 && q("zh") >= 0.43, "{r:#}");
+    // Measured hybrid hit@1 / hit@5: English 0.625 / 0.875; Chinese 0.562 / 0.625, moved
+    // towards English (`QueryShift`; unmoved 0.312 / 0.562).
+    let q = |lang: &str, m: &str| r["questions"]["hybrid"][lang][m].as_f64().unwrap();
+    assert!(q("en", "hit5") >= 0.75 && q("zh", "hit5") >= 0.5, "{r:#}");
+    assert!(q("zh", "hit1") >= 0.45, "{r:#}");
 }
 
 #[test]

@@ -157,9 +157,10 @@ pub fn search(
             )));
         }
     }
-    // The out-of-corpus bars' reference questions ride in the questions' batch.
+    // The reference questions (out-of-corpus bars, language shift) ride in the questions'
+    // batch.
     let mut texts: Vec<&str> = questions.iter().map(String::as_str).collect();
-    texts.extend(rank::OffTopic::references());
+    texts.extend(rank::reference::questions());
     let mut vectors = embedder.embed(&texts, Prefix::Query)?;
     let references: Vec<Vec<f32>> = vectors
         .split_off(questions.len())
@@ -167,19 +168,21 @@ pub fn search(
         .map(|e| e.vector)
         .collect();
     let off_topic = rank::OffTopic::from_references(&idx, &references);
+    let shift = rank::QueryShift::from_references(&references);
     let mut out = stdout();
     for (q, v) in questions.iter().zip(vectors) {
+        let confidence = off_topic.confidence(&idx, &v.vector, q);
+        let vector = shift.apply(&idx, q, &v.vector);
         let hits = match &allowed_docs {
             Some(docs) => {
                 let allow = |r: usize| docs.iter().any(|d| d == idx.paragraphs.get(r).doc_id);
-                rank::answer(&idx, &v.vector, q, k, mode, HYBRID_WEIGHT, Some(&allow))
+                rank::answer(&idx, &vector, q, k, mode, HYBRID_WEIGHT, Some(&allow))
             }
-            None => rank::answer(&idx, &v.vector, q, k, mode, HYBRID_WEIGHT, None),
+            None => rank::answer(&idx, &vector, q, k, mode, HYBRID_WEIGHT, None),
         };
-        let confidence = off_topic.confidence(&idx, &v.vector, q);
         if json {
             let line =
-                serde_json::to_string(&SearchRecord::new(&idx, q, &v.vector, &hits, confidence))?;
+                serde_json::to_string(&SearchRecord::new(&idx, q, &vector, &hits, confidence))?;
             writeln!(out, "{line}")?;
         } else {
             writeln!(out, "? {q}")?;
@@ -200,7 +203,7 @@ pub fn search(
                     h.score,
                     p.id
                 )?;
-                if let Some(s) = rank::best_sentence(&idx, &v.vector, h.row) {
+                if let Some(s) = rank::best_sentence(&idx, &vector, h.row) {
                     writeln!(out, "    » {}", highlight(s, &terms, mark()))?;
                 }
                 writeln!(out, "    {}", highlight(p.text, &terms, mark()))?;

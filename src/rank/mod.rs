@@ -1,9 +1,10 @@
 //! Ranking: every score xref orders paragraphs by, in one place — the dense score of a
 //! question or a pair of paragraphs ([`dense`]), the candidates worth scoring
 //! ([`candidates`]), hybrid questions ([`question`]), whether the corpus answers a question
-//! at all ([`offtopic`]), and the weights and thresholds behind them. The index stores vectors and postings and answers
-//! nearest-neighbour searches; links ([`crate::link`]), search and `xref eval` rank through
-//! this module.
+//! at all ([`offtopic`]), a question moved towards the corpus's language ([`shift`]), both
+//! from reference questions ([`reference`](mod@reference)), and the weights and thresholds
+//! behind them. The index stores vectors and postings and answers nearest-neighbour
+//! searches; links ([`crate::link`]), search and `xref eval` rank through this module.
 //!
 //! Two blends make every score:
 //! - dense: `(1 − s)·cos(whole) + s·max cos(sentence)` ([`Weights::dense`]): a question
@@ -16,11 +17,14 @@ pub mod candidates;
 pub mod dense;
 pub mod offtopic;
 pub mod question;
+pub mod reference;
+pub mod shift;
 
 use serde::{Deserialize, Serialize};
 
 pub use offtopic::OffTopic;
 pub use question::{answer, best_sentence};
+pub use shift::QueryShift;
 
 /// How questions are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,62 +10,20 @@
 //! * a fixed floor ([`OffTopic::floors`]): [`SAME_LANGUAGE_MIN`] within a script,
 //!   [`FROM_CJK_MIN`] for a CJK question on other text, and for another question on CJK
 //!   text [`CROSS_LANGUAGE_MIN`] in a mostly-CJK corpus, else [`SAME_LANGUAGE_MIN`];
-//! * what off-topic reference questions reach in *this* corpus ([`OffTopic::calibrate`]):
-//!   the median, over [`REFERENCE_EN`] or [`REFERENCE_ZH`] (everyday topics that documents
-//!   are rarely about), of each one's best cosine among the paragraphs of that script, plus
-//!   [`MARGIN`]. The median leaves a corpus that is about one or two of them unmoved.
+//! * what off-topic reference questions reach in *this* corpus
+//!   ([`OffTopic::from_references`]): the median, over [`super::reference::REFERENCE_EN`] or
+//!   [`super::reference::REFERENCE_ZH`] (everyday topics that documents are rarely about), of each
+//!   one's best cosine among the paragraphs of that script, plus [`MARGIN`]. The median leaves a corpus that is about one or two of them unmoved.
 //!
 //! The margin was chosen on the seed's gold set (0.01 and 0.015 flag 21 of its 24
 //! off-topic questions and the same 5 of 63 in-corpus ones as the floors alone; 0.02 flags
 //! 11); the other corpora are reported in the README (Quality), not chosen on.
 
-use anyhow::Result;
-
+use super::reference::REFERENCE_EN;
 use super::{CROSS_LANGUAGE_MIN, FROM_CJK_MIN, SAME_LANGUAGE_MIN};
-use crate::embed::{Embedder, Prefix};
 use crate::index::Index;
 use crate::text::cjk_ratio;
 use crate::text::lang::is_cjk;
-
-/// Off-topic reference questions in Latin script (they stand for every non-CJK question).
-pub const REFERENCE_EN: [&str; 16] = [
-    "How long should I boil an egg?",
-    "What is the tallest mountain in Africa?",
-    "Who painted the Mona Lisa?",
-    "How many players are on a basketball team?",
-    "What causes ocean tides?",
-    "How do I train a puppy to sit?",
-    "Which planet has the most moons?",
-    "What is a good stretch for back pain?",
-    "How do I knit a scarf?",
-    "When did the Roman Empire fall?",
-    "What wine goes well with fish?",
-    "How far is the Moon from Earth?",
-    "Why do leaves change colour in autumn?",
-    "How do I remove a red wine stain?",
-    "What is the plot of Hamlet?",
-    "How many hours of sleep does a teenager need?",
-];
-
-/// The same questions in Chinese (they stand for every CJK question).
-pub const REFERENCE_ZH: [&str; 16] = [
-    "鸡蛋要煮多久？",
-    "非洲最高的山是哪座？",
-    "《蒙娜丽莎》是谁画的？",
-    "篮球队有几名上场球员？",
-    "潮汐是怎么形成的？",
-    "怎样训练小狗坐下？",
-    "哪颗行星的卫星最多？",
-    "腰疼时做什么拉伸比较好？",
-    "怎么织围巾？",
-    "罗马帝国是什么时候灭亡的？",
-    "吃鱼配什么葡萄酒？",
-    "月球离地球有多远？",
-    "秋天树叶为什么会变色？",
-    "怎样去除红酒渍？",
-    "《哈姆雷特》讲了什么故事？",
-    "青少年每天需要睡多少小时？",
-];
 
 /// Added to the reference questions' median best cosine (see the module's documentation).
 pub const MARGIN: f32 = 0.01;
@@ -94,28 +52,9 @@ impl OffTopic {
         }
     }
 
-    /// The reference questions, [`REFERENCE_EN`] then [`REFERENCE_ZH`]: a caller that
-    /// embeds questions anyway embeds these in the same batch (one forward pass over a few
-    /// dozen short questions costs little more than over one) and hands their vectors to
-    /// [`OffTopic::from_references`].
-    pub fn references<'a>() -> impl Iterator<Item = &'a str> {
-        REFERENCE_EN.into_iter().chain(REFERENCE_ZH)
-    }
-
-    /// [`OffTopic::from_references`], embedding the reference questions.
-    pub fn calibrate(index: &Index, embedder: &Embedder) -> Result<Self> {
-        let texts: Vec<&str> = Self::references().collect();
-        let vectors: Vec<Vec<f32>> = embedder
-            .embed(&texts, Prefix::Query)?
-            .into_iter()
-            .map(|e| e.vector)
-            .collect();
-        Ok(Self::from_references(index, &vectors))
-    }
-
     /// The floors, raised to where the reference questions reach in `index`; `vectors` are
-    /// the reference questions' (query) vectors in [`OffTopic::references`] order. Each
-    /// question is scanned against every paragraph.
+    /// the reference questions' vectors ([`super::reference::embed`] or the tail of a batch).
+    /// Each question is scanned against every paragraph.
     pub fn from_references(index: &Index, vectors: &[Vec<f32>]) -> Self {
         let mut off = Self::floors(index);
         if index.is_empty() {

@@ -372,6 +372,8 @@ async fn answer(
             .iter()
             .zip(vectors)
             .map(|(q, v)| {
+                let confidence = snap.off_topic.confidence(idx, &v, q);
+                let v = snap.shift.apply(idx, q, &v);
                 let hits = match &allowed {
                     Some(ids) => {
                         let allow =
@@ -380,7 +382,6 @@ async fn answer(
                     }
                     None => rank::answer(idx, &v, q, k, mode, HYBRID_WEIGHT, None),
                 };
-                let confidence = snap.off_topic.confidence(idx, &v, q);
                 serde_json::to_value(SearchRecord::new(idx, q, &v, &hits, confidence))
             })
             .collect::<Result<_, _>>()?)

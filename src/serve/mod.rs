@@ -27,7 +27,7 @@ use anyhow::{Context, Result};
 use crate::embed::{Embedder, Prefix};
 use crate::index::{store, Index};
 use crate::link::{Linker, PairNorm, DEFAULT_QUANTILE};
-use crate::rank::OffTopic;
+use crate::rank::{OffTopic, QueryShift};
 
 /// Longest question accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 2_000;
@@ -48,6 +48,8 @@ pub struct Snapshot {
     norm: PairNorm,
     /// The out-of-corpus bars of this generation (reference questions embedded once).
     pub off_topic: OffTopic,
+    /// The language shift of questions (from the same reference questions).
+    pub shift: QueryShift,
 }
 
 impl Snapshot {
@@ -58,13 +60,16 @@ impl Snapshot {
         let linker = Linker::new(&index, 10, f32::MIN);
         let threshold = linker.calibrate(DEFAULT_QUANTILE).threshold;
         let norm = linker.norm().clone();
-        let off_topic = OffTopic::calibrate(&index, embedder)?;
+        let references = crate::rank::reference::embed(embedder)?;
+        let off_topic = OffTopic::from_references(&index, &references);
+        let shift = QueryShift::from_references(&references);
         Ok(Snapshot {
             generation,
             index,
             threshold,
             norm,
             off_topic,
+            shift,
         })
     }
 
