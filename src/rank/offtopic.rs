@@ -11,9 +11,10 @@
 //!   [`FROM_CJK_MIN`] for a CJK question on other text, and for another question on CJK
 //!   text [`CROSS_LANGUAGE_MIN`] in a mostly-CJK corpus, else [`SAME_LANGUAGE_MIN`];
 //! * what off-topic reference questions reach in *this* corpus
-//!   ([`OffTopic::from_references`]): the median, over [`super::reference::REFERENCE_EN`] or
-//!   [`super::reference::REFERENCE_ZH`] (everyday topics that documents are rarely about), of each
-//!   one's best cosine among the paragraphs of that script, plus [`MARGIN`]. The median leaves a corpus that is about one or two of them unmoved.
+//!   ([`OffTopic::from_references`]): the median, over [`super::reference::REFERENCE_EN`]
+//!   or [`super::reference::REFERENCE_ZH`] (everyday topics that documents are rarely
+//!   about), of each one's best cosine among the paragraphs of that script, plus
+//!   [`MARGIN`]. The median leaves a corpus that is about one or two of them unmoved.
 //!
 //! The margin was chosen on the seed's gold set (0.01 and 0.015 flag 21 of its 24
 //! off-topic questions and the same 5 of 63 in-corpus ones as the floors alone; 0.02 flags
