@@ -94,13 +94,13 @@ pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) ->
     let queries: Vec<&str> = gold.questions.iter().map(|q| q.query.as_str()).collect();
     let vectors = embedder.embed(&queries, Prefix::Query)?;
     let references = rank::reference::embed(embedder)?;
-    let shift = rank::QueryShift::from_references(&references);
+    let shift = rank::QueryShift::from_references(index, &references);
     // Questions are ranked with their vectors moved towards the corpus's language (where
     // that applies), and judged in or out of corpus on their own.
     let ranked: Vec<std::borrow::Cow<[f32]>> = queries
         .iter()
         .zip(&vectors)
-        .map(|(q, v)| shift.apply(index, q, &v.vector))
+        .map(|(q, v)| shift.apply(q, &v.vector))
         .collect();
     for mode in [Mode::Dense, Mode::Lexical, Mode::Hybrid] {
         let mut by_lang: BTreeMap<String, QuestionScores> = BTreeMap::new();

@@ -168,11 +168,11 @@ pub fn search(
         .map(|e| e.vector)
         .collect();
     let off_topic = rank::OffTopic::from_references(&idx, &references);
-    let shift = rank::QueryShift::from_references(&references);
+    let shift = rank::QueryShift::from_references(&idx, &references);
     let mut out = stdout();
     for (q, v) in questions.iter().zip(vectors) {
         let confidence = off_topic.confidence(&idx, &v.vector, q);
-        let vector = shift.apply(&idx, q, &v.vector);
+        let vector = shift.apply(q, &v.vector);
         let hits = match &allowed_docs {
             Some(docs) => {
                 let allow = |r: usize| docs.iter().any(|d| d == idx.paragraphs.get(r).doc_id);

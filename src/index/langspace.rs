@@ -39,7 +39,8 @@ pub struct LangSpace {
     members: Vec<(String, Vec<usize>)>,
 }
 
-fn mean(rows: impl Iterator<Item = Vec<f32>>, dim: usize) -> Option<Vec<f32>> {
+/// The mean of `rows` (accumulated in f64), not normalised; `None` for no rows.
+pub fn mean(rows: impl Iterator<Item = Vec<f32>>, dim: usize) -> Option<Vec<f32>> {
     let mut acc = vec![0f64; dim];
     let mut n = 0usize;
     for r in rows {

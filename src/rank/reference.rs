@@ -67,15 +67,3 @@ pub fn embed(embedder: &Embedder) -> Result<Vec<Vec<f32>>> {
         .map(|e| e.vector)
         .collect())
 }
-
-/// The mean of the reference vectors of one language (`vectors[range]`), not normalised.
-pub fn mean(vectors: &[Vec<f32>], range: std::ops::Range<usize>) -> Vec<f32> {
-    let n = range.len().max(1) as f32;
-    let mut out = vec![0f32; vectors.first().map_or(0, Vec::len)];
-    for v in &vectors[range] {
-        for (o, x) in out.iter_mut().zip(v) {
-            *o += x / n;
-        }
-    }
-    out
-}

@@ -23,58 +23,65 @@
 
 use std::borrow::Cow;
 
-use super::reference::{self, REFERENCE_EN, REFERENCE_ZH};
-use crate::index::Index;
+use super::reference::{REFERENCE_EN, REFERENCE_ZH};
+use crate::index::{langspace, Index};
 use crate::text::lang;
 
 /// How far a question is moved, in units of the reference questions' English − Chinese
 /// offset.
 pub const SHIFT: f32 = 0.5;
 
-/// The offset between English and Chinese questions (see the module's documentation).
+/// For one corpus: which questions are moved, and by how much (see the module's
+/// documentation).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueryShift {
-    /// Mean English reference vector minus mean Chinese one; empty: no shift.
-    en_minus_zh: Vec<f32>,
+    /// The language of the questions that are moved (`en` on a Chinese corpus, `zh` on an
+    /// English one).
+    from: &'static str,
+    /// [`SHIFT`] times the offset from that language's reference questions to the
+    /// corpus's; empty: no question is moved.
+    offset: Vec<f32>,
 }
 
 impl QueryShift {
-    /// From the reference questions' vectors ([`reference::embed`], or the tail of a batch).
-    pub fn from_references(vectors: &[Vec<f32>]) -> Self {
+    /// For `index`, from the reference questions' vectors ([`super::reference::embed`], or
+    /// the tail of a batch): no shift for a corpus of several languages (left to the
+    /// cross-language scoring on centred vectors) or of a language other than English and
+    /// Chinese.
+    pub fn from_references(index: &Index, vectors: &[Vec<f32>]) -> Self {
         let (n_en, n_zh) = (REFERENCE_EN.len(), REFERENCE_ZH.len());
-        if vectors.len() != n_en + n_zh {
+        if vectors.len() != n_en + n_zh || index.is_multilingual() {
             return Self::default();
         }
-        let en = reference::mean(vectors, 0..n_en);
-        let zh = reference::mean(vectors, n_en..n_en + n_zh);
+        let corpus = (0..index.len())
+            .map(|r| index.lang(r))
+            .find(|&l| l != "und");
+        let (from, sign) = match corpus {
+            Some("en") => ("zh", SHIFT),
+            Some("zh") => ("en", -SHIFT),
+            _ => return Self::default(),
+        };
+        let dim = vectors[0].len();
+        let mean = |range: std::ops::Range<usize>| {
+            langspace::mean(vectors[range].iter().cloned(), dim).unwrap_or_default()
+        };
+        let (en, zh) = (mean(0..n_en), mean(n_en..n_en + n_zh));
         Self {
-            en_minus_zh: en.iter().zip(&zh).map(|(e, z)| e - z).collect(),
+            from,
+            offset: en.iter().zip(&zh).map(|(e, z)| sign * (e - z)).collect(),
         }
     }
 
-    /// The vector to rank `question` with in `index`: moved towards the corpus's language
-    /// when the question is in English and the corpus in Chinese or the other way round,
-    /// else `vector` itself. A corpus of several languages is left to the cross-language
-    /// scoring on centred vectors.
-    pub fn apply<'a>(&self, index: &Index, question: &str, vector: &'a [f32]) -> Cow<'a, [f32]> {
-        if self.en_minus_zh.len() != vector.len() || index.is_multilingual() {
+    /// The vector to rank `question` with: moved towards the corpus's language when the
+    /// question is in the other one of English and Chinese, else `vector` itself.
+    pub fn apply<'a>(&self, question: &str, vector: &'a [f32]) -> Cow<'a, [f32]> {
+        if self.offset.len() != vector.len() || lang::detect(question) != self.from {
             return Cow::Borrowed(vector);
         }
-        let Some(corpus) = (0..index.len())
-            .map(|r| index.lang(r))
-            .find(|&l| l != "und")
-        else {
-            return Cow::Borrowed(vector);
-        };
-        let sign = match (lang::detect(question), corpus) {
-            ("zh", "en") => SHIFT,
-            ("en", "zh") => -SHIFT,
-            _ => return Cow::Borrowed(vector),
-        };
         let mut moved: Vec<f32> = vector
             .iter()
-            .zip(&self.en_minus_zh)
-            .map(|(v, d)| v + sign * d)
+            .zip(&self.offset)
+            .map(|(v, d)| v + d)
             .collect();
         crate::embed::normalize(&mut moved);
         Cow::Owned(moved)

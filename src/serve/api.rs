@@ -373,7 +373,7 @@ async fn answer(
             .zip(vectors)
             .map(|(q, v)| {
                 let confidence = snap.off_topic.confidence(idx, &v, q);
-                let v = snap.shift.apply(idx, q, &v);
+                let v = snap.shift.apply(q, &v);
                 let hits = match &allowed {
                     Some(ids) => {
                         let allow =

@@ -62,7 +62,7 @@ impl Snapshot {
         let norm = linker.norm().clone();
         let references = crate::rank::reference::embed(embedder)?;
         let off_topic = OffTopic::from_references(&index, &references);
-        let shift = QueryShift::from_references(&references);
+        let shift = QueryShift::from_references(&index, &references);
         Ok(Snapshot {
             generation,
             index,
