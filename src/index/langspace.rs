@@ -37,7 +37,20 @@ pub struct LangSpace {
     sentences: Rows,
     /// The rows of each language, ascending.
     members: Vec<(String, Vec<usize>)>,
+    /// Per source language (with [`MIN_GROUP`] paragraphs or more), the mean and standard
+    /// deviation of its paragraphs' cosines with each language's (see
+    /// [`LangSpace::background`]).
+    background: Vec<(String, Background)>,
 }
+
+/// Per target language, the (mean, standard deviation) of cosines from one source language.
+type Background = Vec<(String, f32, f32)>;
+
+/// Paragraphs of each language sampled as sources for [`LangSpace::background`], and
+/// paragraphs of the whole corpus as their targets (evenly spaced, every language in its
+/// share).
+const BACKGROUND_SOURCES: usize = 100;
+const BACKGROUND_TARGETS: usize = 2000;
 
 /// The mean of `rows` (accumulated in f64), not normalised; `None` for no rows.
 pub fn mean(rows: impl Iterator<Item = Vec<f32>>, dim: usize) -> Option<Vec<f32>> {
@@ -132,11 +145,69 @@ impl LangSpace {
                     (code.to_string(), rows)
                 })
                 .collect(),
+            background: Vec::new(),
         };
         let paragraphs = centred(vectors, |r| space.centroid(&langs[r]).0);
         let sentences = centred(sentences, |s| space.centroid(&langs[sentence_owner[s]]).1);
         (space.vectors, space.sentences) = (paragraphs, sentences);
+        space.background = space.sample_background(vectors);
         Some(space)
+    }
+
+    /// See [`LangSpace::background`]: sampled once, when the index is opened (at most
+    /// [`BACKGROUND_SOURCES`] × [`BACKGROUND_TARGETS`] byte products per language).
+    fn sample_background(&self, plain: &Rows) -> Vec<(String, Background)> {
+        use rayon::prelude::*;
+        let step = (plain.len() / BACKGROUND_TARGETS).max(1);
+        let targets: Vec<(&str, Vec<usize>)> = self
+            .members
+            .iter()
+            .map(|(code, rows)| (code.as_str(), rows.iter().step_by(step).copied().collect()))
+            .collect();
+        self.members
+            .par_iter()
+            .filter(|(_, rows)| rows.len() >= MIN_GROUP)
+            .map(|(from, rows)| {
+                let sources: Vec<usize> = rows
+                    .iter()
+                    .step_by((rows.len() / BACKGROUND_SOURCES).max(1))
+                    .copied()
+                    .collect();
+                let stats = targets
+                    .iter()
+                    .filter(|(_, t)| !t.is_empty())
+                    .map(|(to, t)| {
+                        let (mut sum, mut squares, mut n) = (0f64, 0f64, 0usize);
+                        for &a in &sources {
+                            for &b in t.iter().filter(|&&b| b != a) {
+                                let s = if to == from {
+                                    plain.pair(a, plain, b)
+                                } else {
+                                    self.vectors.pair(a, &self.vectors, b)
+                                } as f64;
+                                (sum, squares, n) = (sum + s, squares + s * s, n + 1);
+                            }
+                        }
+                        let mean = sum / n.max(1) as f64;
+                        let sd = (squares / n.max(1) as f64 - mean * mean).max(0.0).sqrt();
+                        (to.to_string(), mean as f32, sd as f32)
+                    })
+                    .collect();
+                (from.clone(), stats)
+            })
+            .collect()
+    }
+
+    /// How the cosines from a paragraph in `from` to the corpus's paragraphs of `to` are
+    /// distributed — plain vectors within a language, centred ones across — as (mean,
+    /// standard deviation), sampled from the corpus; `None` when `from` has fewer than
+    /// [`MIN_GROUP`] paragraphs or `to` none.
+    pub fn background(&self, from: &str, to: &str) -> Option<(f32, f32)> {
+        let (_, stats) = self.background.iter().find(|(code, _)| code == from)?;
+        stats
+            .iter()
+            .find(|(code, ..)| code == to)
+            .map(|&(_, mean, sd)| (mean, sd))
     }
 
     /// The (paragraph, sentence) centroids of a language; the corpus mean for a language
@@ -233,5 +304,12 @@ mod tests {
         assert!(dot(&zh0, &en1) < -0.999);
         // Plain vectors: the zh paragraph is closer to the other zh meaning than to its translation.
         assert!(vectors.pair(0, &vectors, 1) > vectors.pair(0, &vectors, MIN_GROUP));
+        // The background: plain cosines within zh are all high (the offset is shared),
+        // centred ones across are +1 for a meaning and −1 for the other, 0 on average.
+        let (within, _) = space.background("zh", "zh").unwrap();
+        let (across, spread) = space.background("zh", "en").unwrap();
+        assert!(within > 0.7, "{within}");
+        assert!(across.abs() < 0.05 && spread > 0.95, "{across} {spread}");
+        assert!(space.background("fr", "en").is_none());
     }
 }
