@@ -174,18 +174,64 @@ fn carry(
         return out;
     };
     let mine = |r: usize| index.lang(r) == lang && allow.is_none_or(|f| f(r));
-    for (h, _) in same.top(CARRIED, Some(&mine)) {
-        let l = same.get(h);
-        if l <= 0.0 {
-            continue;
-        }
-        for p in candidates::across_languages(index, &index.vector(h), lang, 1, allow) {
+    let sources: Vec<(usize, f32)> = same
+        .top(CARRIED, Some(&mine))
+        .into_iter()
+        .map(|(h, _)| (h, same.get(h)))
+        .filter(|&(_, l)| l > 0.0)
+        .collect();
+    if sources.is_empty() {
+        return out;
+    }
+    // Each source's nearest row in the other languages (as `candidates::across_languages`
+    // finds it), all sources in one pass over those rows, on every core.
+    let centroid = space.centroid(lang).0;
+    let queries: Vec<Vec<f32>> = sources
+        .iter()
+        .map(|&(h, _)| langspace::centre(&index.vector(h), centroid))
+        .collect();
+    let rows: Vec<usize> = space
+        .rows_not_in(lang)
+        .filter(|&r| allow.is_none_or(|f| f(r)))
+        .collect();
+    let nearest = {
+        use rayon::prelude::*;
+        let none = || vec![None; queries.len()];
+        rows.par_chunks(2048)
+            .map(|chunk| {
+                let mut best = none();
+                for &r in chunk {
+                    for (b, q) in best.iter_mut().zip(&queries) {
+                        *b = nearer(*b, Some((r, space.rows().dot(r, q))));
+                    }
+                }
+                best
+            })
+            .reduce(none, |a, b| {
+                a.into_iter().zip(b).map(|(x, y)| nearer(x, y)).collect()
+            })
+    };
+    for (&(h, l), p) in sources.iter().zip(nearest) {
+        if let Some((p, _)) = p {
             let c = space.rows().pair(h, space.rows(), p).max(0.0);
             let e = out.entry(p).or_insert(0.0);
             *e = e.max(l * c);
         }
     }
     out
+}
+
+/// The better of two (row, score) candidates: the higher score, then the lower row.
+fn nearer(a: Option<(usize, f32)>, b: Option<(usize, f32)>) -> Option<(usize, f32)> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if y.1 > x.1 || (y.1 == x.1 && y.0 < x.0) {
+            y
+        } else {
+            x
+        }),
+        (x, None) => x,
+        (None, y) => y,
+    }
 }
 
 /// How many of a question's best own-language lexical rows carry their evidence over.
