@@ -20,6 +20,8 @@
 //! the whole corpus (their own mean would be noise). A corpus counts as multilingual when
 //! it has two or more languages other than `und` (no letters).
 
+use std::sync::{Arc, OnceLock};
+
 use super::codec::Rows;
 use crate::embed::dot;
 
@@ -37,10 +39,12 @@ pub struct LangSpace {
     sentences: Rows,
     /// The rows of each language, ascending.
     members: Vec<(String, Vec<usize>)>,
+    /// The stored (plain) paragraph vectors, for [`LangSpace::background`].
+    plain: Arc<Rows>,
     /// Per source language (with [`MIN_GROUP`] paragraphs or more), the mean and standard
-    /// deviation of its paragraphs' cosines with each language's (see
-    /// [`LangSpace::background`]).
-    background: Vec<(String, Background)>,
+    /// deviation of its paragraphs' cosines with each language's, sampled on first use
+    /// (questions need it; links and updates do not).
+    background: OnceLock<Vec<(String, Background)>>,
 }
 
 /// Per target language, the (mean, standard deviation) of cosines from one source language.
@@ -87,7 +91,7 @@ impl LangSpace {
     /// `None` unless the paragraphs are in two or more languages.
     pub fn build(
         langs: &[String],
-        vectors: &Rows,
+        vectors: &Arc<Rows>,
         sentences: &Rows,
         sentence_owner: &[usize],
     ) -> Option<Self> {
@@ -145,19 +149,20 @@ impl LangSpace {
                     (code.to_string(), rows)
                 })
                 .collect(),
-            background: Vec::new(),
+            plain: vectors.clone(),
+            background: OnceLock::new(),
         };
         let paragraphs = centred(vectors, |r| space.centroid(&langs[r]).0);
         let sentences = centred(sentences, |s| space.centroid(&langs[sentence_owner[s]]).1);
         (space.vectors, space.sentences) = (paragraphs, sentences);
-        space.background = space.sample_background(vectors);
         Some(space)
     }
 
-    /// See [`LangSpace::background`]: sampled once, when the index is opened (at most
+    /// See [`LangSpace::background`]: sampled once, on first use (at most
     /// [`BACKGROUND_SOURCES`] × [`BACKGROUND_TARGETS`] byte products per language).
-    fn sample_background(&self, plain: &Rows) -> Vec<(String, Background)> {
+    fn sample_background(&self) -> Vec<(String, Background)> {
         use rayon::prelude::*;
+        let plain = &*self.plain;
         let step = (plain.len() / BACKGROUND_TARGETS).max(1);
         let targets: Vec<(&str, Vec<usize>)> = self
             .members
@@ -203,7 +208,8 @@ impl LangSpace {
     /// standard deviation), sampled from the corpus; `None` when `from` has fewer than
     /// [`MIN_GROUP`] paragraphs or `to` none.
     pub fn background(&self, from: &str, to: &str) -> Option<(f32, f32)> {
-        let (_, stats) = self.background.iter().find(|(code, _)| code == from)?;
+        let background = self.background.get_or_init(|| self.sample_background());
+        let (_, stats) = background.iter().find(|(code, _)| code == from)?;
         stats
             .iter()
             .find(|(code, ..)| code == to)
@@ -262,7 +268,7 @@ mod tests {
     #[test]
     fn one_language_needs_no_space() {
         let langs = vec!["zh".to_string(); 3];
-        let vectors = Rows::encode([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], 2);
+        let vectors = Arc::new(Rows::encode([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], 2));
         let none = Rows::encode(Vec::<Vec<f32>>::new(), 2);
         assert!(LangSpace::build(&langs, &vectors, &none, &[]).is_none());
         // Paragraphs without letters do not make a second language.
@@ -288,7 +294,7 @@ mod tests {
                 langs.push(lang.to_string());
             }
         }
-        let vectors = Rows::encode(vectors.chunks_exact(dim), dim);
+        let vectors = Arc::new(Rows::encode(vectors.chunks_exact(dim), dim));
         let none = Rows::encode(Vec::<Vec<f32>>::new(), dim);
         let space = LangSpace::build(&langs, &vectors, &none, &[]).unwrap();
         let (zh0, en0, en1) = (

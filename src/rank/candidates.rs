@@ -64,6 +64,53 @@ pub fn across_languages(
         .collect()
 }
 
+/// For each of `vectors` (paragraph vectors in `lang`), its nearest row in another
+/// language, as [`across_languages`] finds it with `n` = 1 (ties: the lower row), all in
+/// one pass over those rows on every core; `None` each in a one-language corpus.
+pub fn nearest_across_languages(
+    index: &Index,
+    vectors: &[Vec<f32>],
+    lang: &str,
+    allow: Option<&dyn Fn(usize) -> bool>,
+) -> Vec<Option<usize>> {
+    use rayon::prelude::*;
+    let Some(space) = index.space() else {
+        return vec![None; vectors.len()];
+    };
+    let centroid = space.centroid(lang).0;
+    let queries: Vec<Vec<f32>> = vectors
+        .iter()
+        .map(|v| langspace::centre(v, centroid))
+        .collect();
+    let rows: Vec<usize> = space
+        .rows_not_in(lang)
+        .filter(|&r| allow.is_none_or(|f| f(r)))
+        .collect();
+    let none = || vec![None; queries.len()];
+    let nearer = |a: Option<Hit>, b: Option<Hit>| match (a, b) {
+        (Some(x), Some(y)) if y.score > x.score || (y.score == x.score && y.row < x.row) => Some(y),
+        (Some(x), _) => Some(x),
+        (None, y) => y,
+    };
+    rows.par_chunks(2048)
+        .map(|chunk| {
+            let mut best = none();
+            for &row in chunk {
+                for (b, q) in best.iter_mut().zip(&queries) {
+                    let score = space.rows().dot(row, q);
+                    *b = nearer(*b, Some(Hit { row, score }));
+                }
+            }
+            best
+        })
+        .reduce(none, |a, b| {
+            a.into_iter().zip(b).map(|(x, y)| nearer(x, y)).collect()
+        })
+        .into_iter()
+        .map(|h| h.map(|h| h.row))
+        .collect()
+}
+
 /// Candidates for hybrid ranking (questions and links alike): the dense candidates
 /// ([`dense`]) and the `n` best rows by `lex` that `allow` admits, sorted by row.
 pub fn hybrid(

@@ -36,20 +36,12 @@ struct Affine {
 }
 
 impl Affine {
-    /// The map of distribution `from` onto `to` (the identity when `from` has no spread):
-    /// [`Standard::map`] as an affine map.
+    /// [`Standard::map`] from distribution `from` onto `to`, as an affine map.
     fn between(from: Standard, to: Standard) -> Self {
-        if from.sd > 1e-6 {
-            let slope = to.sd / from.sd;
-            Self {
-                offset: to.mean - slope * from.mean,
-                slope,
-            }
-        } else {
-            Self {
-                offset: 0.0,
-                slope: 1.0,
-            }
+        let offset = from.map(0.0, &to);
+        Self {
+            offset,
+            slope: from.map(1.0, &to) - offset,
         }
     }
 
@@ -183,55 +175,16 @@ fn carry(
     if sources.is_empty() {
         return out;
     }
-    // Each source's nearest row in the other languages (as `candidates::across_languages`
-    // finds it), all sources in one pass over those rows, on every core.
-    let centroid = space.centroid(lang).0;
-    let queries: Vec<Vec<f32>> = sources
-        .iter()
-        .map(|&(h, _)| langspace::centre(&index.vector(h), centroid))
-        .collect();
-    let rows: Vec<usize> = space
-        .rows_not_in(lang)
-        .filter(|&r| allow.is_none_or(|f| f(r)))
-        .collect();
-    let nearest = {
-        use rayon::prelude::*;
-        let none = || vec![None; queries.len()];
-        rows.par_chunks(2048)
-            .map(|chunk| {
-                let mut best = none();
-                for &r in chunk {
-                    for (b, q) in best.iter_mut().zip(&queries) {
-                        *b = nearer(*b, Some((r, space.rows().dot(r, q))));
-                    }
-                }
-                best
-            })
-            .reduce(none, |a, b| {
-                a.into_iter().zip(b).map(|(x, y)| nearer(x, y)).collect()
-            })
-    };
+    let vectors: Vec<Vec<f32>> = sources.iter().map(|&(h, _)| index.vector(h)).collect();
+    let nearest = candidates::nearest_across_languages(index, &vectors, lang, allow);
     for (&(h, l), p) in sources.iter().zip(nearest) {
-        if let Some((p, _)) = p {
+        if let Some(p) = p {
             let c = space.rows().pair(h, space.rows(), p).max(0.0);
             let e = out.entry(p).or_insert(0.0);
             *e = e.max(l * c);
         }
     }
     out
-}
-
-/// The better of two (row, score) candidates: the higher score, then the lower row.
-fn nearer(a: Option<(usize, f32)>, b: Option<(usize, f32)>) -> Option<(usize, f32)> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(if y.1 > x.1 || (y.1 == x.1 && y.0 < x.0) {
-            y
-        } else {
-            x
-        }),
-        (x, None) => x,
-        (None, y) => y,
-    }
 }
 
 /// How many of a question's best own-language lexical rows carry their evidence over.

@@ -122,8 +122,8 @@ impl Index {
                 "languages.json disagrees on the number of paragraphs".into(),
             ));
         }
-        let space = LangSpace::build(&langs, &vectors, &sentences, &sentence_owner);
         let vectors = std::sync::Arc::new(vectors);
+        let space = LangSpace::build(&langs, &vectors, &sentences, &sentence_owner);
         let ann = Ann::load(dir, vectors.clone(), manifest.ef_search)
             .map_err(|e| corrupt(format!("{e:#}")))?;
         let by_id = (0..paragraphs.len())
