@@ -4,10 +4,14 @@
 //!     XREF_BENCH_N=20000 cargo bench --bench index   # a smaller synthetic set
 //!     XREF_BENCH_SEED_ONLY=1 cargo bench --bench index  # the seed corpus only
 //!     XREF_BENCH_SYNTHETIC_ONLY=1 XREF_BENCH_M=32 XREF_BENCH_EFC=400 cargo bench --bench index
+//!     XREF_BENCH_INDEX=target/parallel-de/.xref cargo bench --bench index  # an index built before
 //!
 //! Prints: cold index time of the seed (with and without the model load), query latency
 //! p50/p95 and queries/s, HNSW build and search on N random 384-d unit vectors with
 //! recall@10 against exact search, recall@10 on the seed, crossref time, peak memory.
+//! With `XREF_BENCH_INDEX`: on that index only, the candidate searches of a link (50 rows in
+//! other documents; and in other languages, on centred vectors, in a multilingual corpus)
+//! through the graphs and by exact scan, one thread, queries/s and recall; then crossref.
 
 #[path = "common.rs"]
 mod common;
@@ -40,6 +44,9 @@ fn recall(approx: &[usize], exact: &[usize]) -> f64 {
 }
 
 fn main() -> anyhow::Result<()> {
+    if let Some(dir) = std::env::var_os("XREF_BENCH_INDEX") {
+        return built_index(std::path::Path::new(&dir));
+    }
     if std::env::var_os("XREF_BENCH_SYNTHETIC_ONLY").is_none() {
         seed_corpus()?;
     }
@@ -47,6 +54,92 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     synthetic()
+}
+
+/// Link candidates on an index built before: 300 of its paragraphs (evenly spread) as
+/// sources, 50 rows in other documents each, through the graph and by exact scan on one
+/// thread (`crossref` runs one source per core); in a multilingual corpus also the 50
+/// nearest rows in other languages on centred vectors (each language's graph where it has
+/// one). Recall counts a hit scoring at least the exact 50th (ann-benchmarks' rule).
+fn built_index(dir: &std::path::Path) -> anyhow::Result<()> {
+    use xref::index::langspace::centre;
+    const K: usize = 50;
+    let t = Instant::now();
+    let idx = Index::open(dir)?;
+    let open = t.elapsed().as_secs_f64();
+    let n = idx.len();
+    println!(
+        "index benchmark — {} ({n} paragraphs, opened in {open:.2} s)",
+        dir.display()
+    );
+    let sources: Vec<usize> = (0..300.min(n)).map(|i| i * n / 300.min(n)).collect();
+    let found = |approx: &[ann::Hit], exact: &[ann::Hit]| ann::found_of(approx, exact);
+    // (exact q/s, graph q/s, recall) of `search(source, exact?)`.
+    let measure = |search: &dyn Fn(usize, bool) -> Vec<ann::Hit>| {
+        let t = Instant::now();
+        let exact: Vec<Vec<ann::Hit>> = sources.iter().map(|&r| search(r, true)).collect();
+        let exact_qps = sources.len() as f64 / t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let approx: Vec<Vec<ann::Hit>> = sources.iter().map(|&r| search(r, false)).collect();
+        let qps = sources.len() as f64 / t.elapsed().as_secs_f64();
+        let (hit, total) = approx
+            .iter()
+            .zip(&exact)
+            .fold((0, 0), |(h, t), (a, e)| (h + found(a, e), t + e.len()));
+        (exact_qps, qps, hit as f64 / total.max(1) as f64)
+    };
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    one.install(|| {
+        let (ef, used) = idx.graph_use();
+        let (exact, graph, recall) = measure(&|r, exact| {
+            let doc = idx.doc_index(r);
+            let allow = |x: usize| idx.doc_index(x) != doc;
+            if exact {
+                idx.search_exact(&idx.vector(r), K, Some(&allow))
+            } else if idx.has_graph() {
+                idx.search_graph(&idx.vector(r), K, Some(&allow))
+            } else {
+                idx.search(&idx.vector(r), K, Some(&allow))
+            }
+        });
+        println!(
+            "  nearest 50 in other documents    exact {exact:.0} q/s, graph {graph:.0} q/s (breadth {ef}, {}), recall {recall:.4}",
+            if used { "used" } else { "not used: a scan is cheaper" }
+        );
+        if let Some(space) = idx.space() {
+            let (exact, graph, recall) = measure(&|r, exact| {
+                let doc = idx.doc_index(r);
+                let allow = |x: usize| idx.doc_index(x) != doc;
+                let lang = idx.lang(r);
+                let q = centre(&idx.vector(r), space.centroid(lang).0);
+                if exact {
+                    let rows = space.rows_not_in(lang).filter(|&x| allow(x));
+                    ann::exact_search_rows(rows, |x| space.rows().dot(x, &q), K)
+                } else {
+                    space.nearest_not_in(lang, &q, K, Some(&allow))
+                }
+            });
+            println!(
+                "  nearest 50 in other languages    exact {exact:.0} q/s, the languages' graphs {graph:.0} q/s ({:?}), recall {recall:.4}",
+                idx.manifest.language_graphs
+            );
+        }
+    });
+    let t = Instant::now();
+    let mut linker = Linker::new(&idx, 5, f32::MIN);
+    let cal = linker.calibrate(DEFAULT_QUANTILE);
+    linker.min_score = cal.threshold;
+    let links = linker.crossref();
+    println!(
+        "  crossref (calibrate + link)      {:.1} s, {} links",
+        t.elapsed().as_secs_f64(),
+        links.iter().map(Vec::len).sum::<usize>()
+    );
+    println!(
+        "  peak RSS                         {:.0} MiB",
+        common::peak_rss_mib()
+    );
+    Ok(())
 }
 
 /// Seed corpus: index, query, recall and crossref with the real model.

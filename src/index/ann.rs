@@ -6,8 +6,8 @@
 //!   rows up in the index's stored rows ([`Rows`], shared, `Arc`).
 //! * Distance: `1 - dot`, clamped at 0. `hnsw_rs`'s own `DistDot` asserts `1 - dot >= 0`,
 //!   which rounding breaks for a vector and itself.
-//! * Only where it pays: below [`MIN_GRAPH_POINTS`] an exact scan is faster than a graph
-//!   search at the smallest breadth, so no graph is built or stored.
+//! * Only where it pays: below [`MIN_GRAPH_POINTS`] no graph is built, and a search takes
+//!   the graph only where it costs less than an exact scan ([`Ann::graph_pays`]).
 //! * Points unreachable after parallel insertion (hnsw_rs #32, #37): the graph is built
 //!   with `ef_construction` 200 and `M` 24 and the tests check that every point finds itself.
 //! * Recall: the search breadth is calibrated per graph at build time against exact search
@@ -45,16 +45,20 @@ pub const RECALL_TARGET: f64 = 0.998;
 /// sample's own points are easier queries than fresh ones, so the margin stays.)
 const CALIBRATION_SAMPLE: usize = 500;
 /// A graph search costs about this many exact dot products per unit of search breadth, on
-/// real text (`cargo bench --bench scale`, the Python and PostgreSQL manuals on this
-/// project's 2 cores: at 10,574 paragraphs the graph at ef 96 and the exact scan both
-/// answer ~2,400 queries/s; at 30,086, ef 144, the graph 851 and the scan 382, which no
-/// longer fits the caches). Structure-free random vectors cost more per unit (~460 at
+/// real text. Measured on this project's 2-core machines, one thread, 300 paragraphs as
+/// queries for 50 neighbours in other documents: 29,957 German and English manual-page
+/// paragraphs (AVX2, no AVX-512) ~18 at breadth 486 on the plain vectors and ~20 at 96–144
+/// on one language's centred vectors; the Python and PostgreSQL manuals (AVX-512,
+/// `cargo bench --bench scale`) ~28 at 30,000 paragraphs and ~55 at 100,000, where the
+/// rows no longer fit the caches. (It was 100 before the graph was searched by xref on
+/// 8-bit rows: then at 30,000 paragraphs, breadth 486, the scan was taken though the graph
+/// answered 3.4× faster.) Structure-free random vectors cost more per unit (~460 at
 /// 100,000: the graph wanders), but their calibrated breadth is larger too. Below
 /// `ef · GRAPH_COST_PER_EF` points an exact scan is faster and exact.
-pub const GRAPH_COST_PER_EF: usize = 100;
+pub const GRAPH_COST_PER_EF: usize = 40;
 /// Fewer points than this are always scanned exactly, so [`Ann::build`] builds no graph:
-/// the searches behind questions and links ask for 50 candidates (breadth 200).
-pub const MIN_GRAPH_POINTS: usize = 200 * GRAPH_COST_PER_EF;
+/// below it the build costs more than the searches of a `crossref` save.
+pub const MIN_GRAPH_POINTS: usize = 20_000;
 const CALIBRATION_K: usize = 10;
 /// The graph's file in a generation.
 pub const GRAPH_FILE: &str = "graph.u32";
@@ -82,6 +86,10 @@ pub struct Hit {
 
 pub struct Ann {
     graph: Option<Graph>,
+    /// The rows this graph is over, ascending; empty: all of `rows` (a language's graph
+    /// over centred vectors holds only that language's rows, see
+    /// [`super::langspace::LangSpace`]).
+    members: Vec<usize>,
     /// Search breadth calibrated at build time (see [`Ann::calibrate`]).
     ef: usize,
     /// Rows with identical vectors: only the first of each group is in the graph.
@@ -109,15 +117,37 @@ impl Ann {
         ef_construction: usize,
         keep_pruned: bool,
     ) -> Self {
+        Self::build_over(rows, Vec::new(), m, ef_construction, keep_pruned)
+    }
+
+    /// A graph over `members` of `rows` only (ascending row numbers; empty: all rows), with
+    /// explicit parameters: searches return member rows, numbered as in `rows`.
+    pub fn build_over(
+        rows: Arc<Rows>,
+        members: Vec<usize>,
+        m: usize,
+        ef_construction: usize,
+        keep_pruned: bool,
+    ) -> Self {
         let n = rows.len();
-        if n == 0 {
+        let mut ann = Self {
+            graph: None,
+            members,
+            ef: EF_SEARCH,
+            twins: Twins::default(),
+            rows,
+        };
+        if ann.is_empty() {
             return Self::none();
         }
-        let twins = Twins::of(&rows);
+        let rows = ann.rows.clone();
+        ann.twins = Twins::of(&rows, ann.points());
+        let twins = &ann.twins;
         let distance = RowDistance { rows: rows.clone() };
-        let ids: Vec<[u32; 1]> = (0..n as u32)
-            .filter(|&i| twins.is_leader(i as usize))
-            .map(|i| [i])
+        let ids: Vec<[u32; 1]> = ann
+            .points()
+            .filter(|&i| twins.is_leader(i))
+            .map(|i| [i as u32])
             .collect();
         let mut hnsw = Hnsw::new(m, ids.len(), 16, ef_construction, distance);
         hnsw.set_keeping_pruned(keep_pruned);
@@ -125,14 +155,27 @@ impl Ann {
         hnsw.parallel_insert_slice(&data);
         let graph = Graph::from_hnsw(&hnsw, n);
         drop(hnsw);
-        let mut ann = Self {
-            graph: Some(graph),
-            ef: EF_SEARCH,
-            twins,
-            rows,
-        };
+        ann.graph = Some(graph);
         ann.ef = ann.calibrate();
         ann
+    }
+
+    /// The rows this graph is over, ascending.
+    fn points(&self) -> Box<dyn Iterator<Item = usize> + '_> {
+        if self.members.is_empty() {
+            Box::new(0..self.rows.len())
+        } else {
+            Box::new(self.members.iter().copied())
+        }
+    }
+
+    /// The `i`-th of [`Ann::points`].
+    fn point(&self, i: usize) -> usize {
+        if self.members.is_empty() {
+            i
+        } else {
+            self.members[i]
+        }
     }
 
     /// The smallest breadth (from [`EF_SEARCH`], growing by half each step) at which the
@@ -143,12 +186,12 @@ impl Ann {
     pub fn calibrate(&self) -> usize {
         use rayon::prelude::*;
         let rows = &*self.rows;
-        let n = rows.len();
+        let n = self.len();
         if n <= EF_SEARCH {
             return EF_SEARCH;
         }
         let s = CALIBRATION_SAMPLE.min(n);
-        let sample: Vec<usize> = (0..s).map(|i| i * n / s).collect();
+        let sample: Vec<usize> = (0..s).map(|i| self.point(i * n / s)).collect();
         let neighbours = |hits: Vec<Hit>, own: usize| -> Vec<Hit> {
             hits.into_iter()
                 .filter(|h| h.row != own)
@@ -160,7 +203,7 @@ impl Ann {
         let truth: Vec<Vec<Hit>> = sample
             .par_iter()
             .zip(&queries)
-            .map(|(&r, q)| neighbours(nearest(rows, q, CALIBRATION_K + 1), r))
+            .map(|(&r, q)| neighbours(nearest(rows, self.points(), q, CALIBRATION_K + 1), r))
             .collect();
         let wanted: usize = truth.iter().map(Vec::len).sum();
         let mut ef = EF_SEARCH;
@@ -190,6 +233,7 @@ impl Ann {
     pub fn none() -> Self {
         Self {
             graph: None,
+            members: Vec::new(),
             ef: EF_SEARCH,
             twins: Twins::default(),
             rows: Arc::default(),
@@ -205,7 +249,7 @@ impl Ann {
                 .ef
                 .max(BREADTH_PER_K * k)
                 .saturating_mul(GRAPH_COST_PER_EF)
-                < self.rows.len()
+                < self.len()
     }
 
     /// Whether a graph was built (see [`MIN_GRAPH_POINTS`]).
@@ -215,7 +259,11 @@ impl Ann {
 
     /// Rows the graph covers (its points and their twins).
     pub fn len(&self) -> usize {
-        self.rows.len()
+        if self.members.is_empty() {
+            self.rows.len()
+        } else {
+            self.members.len()
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -224,23 +272,45 @@ impl Ann {
 
     /// Write the graph into `dir` (nothing without a graph). Returns the files written.
     pub fn dump(&self, dir: &Path) -> Result<Vec<String>> {
+        self.dump_as(dir, GRAPH_FILE)
+    }
+
+    /// [`Ann::dump`] into file `name`.
+    pub fn dump_as(&self, dir: &Path, name: &str) -> Result<Vec<String>> {
         let Some(g) = &self.graph else {
             return Ok(vec![]);
         };
-        std::fs::write(dir.join(GRAPH_FILE), g.to_bytes())?;
-        Ok(vec![GRAPH_FILE.to_string()])
+        std::fs::write(dir.join(name), g.to_bytes())?;
+        Ok(vec![name.to_string()])
     }
 
     /// Load a graph written by [`Ann::dump`] over `rows`; no graph for a generation stored
     /// without one (`ef` `None`); `ef` is the breadth calibrated when it was built.
     pub fn load(dir: &Path, rows: Arc<Rows>, ef: Option<usize>) -> Result<Self> {
+        Self::load_over(&dir.join(GRAPH_FILE), rows, Vec::new(), ef)
+    }
+
+    /// [`Ann::load`] of a graph over `members` of `rows` ([`Ann::build_over`]) from `path`.
+    pub fn load_over(
+        path: &Path,
+        rows: Arc<Rows>,
+        members: Vec<usize>,
+        ef: Option<usize>,
+    ) -> Result<Self> {
         let n = rows.len();
         let Some(ef) = ef.filter(|_| n > 0) else {
             return Ok(Self::none());
         };
-        let twins = Twins::of(&rows);
-        let expected = (0..n).filter(|&r| twins.is_leader(r)).count();
-        let bytes = std::fs::read(dir.join(GRAPH_FILE)).context("reading the HNSW graph")?;
+        let mut ann = Self {
+            graph: None,
+            members,
+            ef: ef.max(1),
+            twins: Twins::default(),
+            rows,
+        };
+        ann.twins = Twins::of(&ann.rows, ann.points());
+        let expected = ann.points().filter(|&r| ann.twins.is_leader(r)).count();
+        let bytes = std::fs::read(path).context("reading the HNSW graph")?;
         let graph = Graph::from_bytes(&bytes, n).context("the HNSW graph is unreadable")?;
         if graph.points() != expected {
             return Err(anyhow!(
@@ -248,12 +318,8 @@ impl Ann {
                 graph.points()
             ));
         }
-        Ok(Self {
-            graph: Some(graph),
-            ef: ef.max(1),
-            twins,
-            rows,
-        })
+        ann.graph = Some(graph);
+        Ok(ann)
     }
 
     /// The `k` nearest rows to `query`, best first, at the calibrated breadth (and at least
@@ -319,8 +385,8 @@ impl Ann {
                 return hits;
             }
             ef *= 2;
-            if ef.saturating_mul(GRAPH_COST_PER_EF) >= rows.len() {
-                let admitted_rows = (0..rows.len()).filter(|&r| admitted(r));
+            if ef.saturating_mul(GRAPH_COST_PER_EF) >= self.len() {
+                let admitted_rows = self.points().filter(|&r| admitted(r));
                 return exact_search_rows(admitted_rows, |r| rows.dot(r, query), k);
             }
         }
@@ -347,11 +413,11 @@ pub fn found_of(approx: &[Hit], exact: &[Hit]) -> usize {
 /// and calibration's 500 scans, two at a time, of those buffers (1.6 MB each at 100,000
 /// rows) raised the indexer's peak memory: at 30,000 rows 626 MB with 200 scans, 768–919 MB
 /// with 500, 564 MB with this heap; at 100,000, 2.0 GB against 1.45 GB with the heap.
-fn nearest(rows: &Rows, query: &[f32], k: usize) -> Vec<Hit> {
+fn nearest(rows: &Rows, points: impl Iterator<Item = usize>, query: &[f32], k: usize) -> Vec<Hit> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let mut heap: BinaryHeap<Reverse<(super::Score, usize)>> = BinaryHeap::with_capacity(k + 1);
-    for row in 0..rows.len() {
+    for row in points {
         let score = rows.dot(row, query);
         if heap.len() < k {
             heap.push(Reverse((super::Score(score), row)));
@@ -416,18 +482,24 @@ pub fn top_hits(mut hits: Vec<Hit>, k: usize) -> Vec<Hit> {
     hits
 }
 
+/// Test data: uniform numbers in [-0.5, 0.5) from `seed` (xorshift; `seed` non-zero).
+#[cfg(test)]
+pub(crate) fn random_uniform(seed: u64) -> impl FnMut() -> f32 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn random_unit(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
-        let mut state = seed;
-        let mut u = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f32 / (1u64 << 53) as f32 - 0.5
-        };
+        let mut u = random_uniform(seed);
         (0..n)
             .map(|_| {
                 let mut v: Vec<f32> = (0..dim).map(|_| u()).collect();
@@ -495,6 +567,46 @@ mod tests {
         bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         std::fs::write(&path, &bytes).unwrap();
         assert!(Ann::load(&dir, flat.clone(), Some(96)).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A graph over some of the rows (a language's) finds only those rows, as an exact
+    /// scan of them would; repeated vectors inside it are one point, outside it no concern;
+    /// it loads back from its file only over the same rows.
+    #[test]
+    fn a_graph_over_some_rows_searches_only_those() {
+        let mut data = random_unit(3000, 32, 3);
+        let dup = data[10].clone();
+        for i in [12, 14, 15] {
+            data[i] = dup.clone(); // two more members (even rows) and a non-member
+        }
+        let flat = Arc::new(Rows::encode(&data, 32));
+        let members: Vec<usize> = (0..3000).filter(|r| r % 2 == 0).collect();
+        let ann = Ann::build_over(flat.clone(), members.clone(), 16, 100, false);
+        assert_eq!(ann.len(), 1500);
+        assert_eq!(ann.graph.as_ref().unwrap().points(), 1498);
+        let (mut found, mut total) = (0, 0);
+        for q in data.iter().step_by(31) {
+            let exact = exact_search_rows(members.iter().copied(), |r| flat.dot(r, q), 10);
+            let hits = ann.search_ef(q, 10, 400, None);
+            assert!(hits.iter().all(|h| h.row % 2 == 0), "{hits:?}");
+            found += found_of(&hits, &exact);
+            total += exact.len();
+        }
+        assert!(found as f64 >= 0.99 * total as f64, "{found} of {total}");
+        let twins: Vec<usize> = ann.search(&dup, 3, None).iter().map(|h| h.row).collect();
+        assert_eq!(twins, [10, 12, 14]);
+        let dir = std::env::temp_dir().join(format!("xref-ann-over-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(ann.dump_as(&dir, "graph-x.u32").unwrap(), ["graph-x.u32"]);
+        let path = dir.join("graph-x.u32");
+        let back = Ann::load_over(&path, flat.clone(), members.clone(), Some(ann.ef())).unwrap();
+        assert_eq!(
+            back.search(&data[7], 10, None),
+            ann.search(&data[7], 10, None)
+        );
+        let odd: Vec<usize> = (0..3000).filter(|r| r % 2 == 1).collect();
+        assert!(Ann::load_over(&path, flat, odd, Some(96)).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -321,18 +321,20 @@ pub(super) struct Twins {
 }
 
 impl Twins {
-    pub(super) fn of(rows: &super::codec::Rows) -> Self {
+    /// The groups among `points` (ascending rows of `rows`; other rows are their own
+    /// leaders).
+    pub(super) fn of(rows: &super::codec::Rows, points: impl Iterator<Item = usize>) -> Self {
         use std::collections::HashMap;
         let n = rows.len();
         // A stored row's bytes are its vector (their largest magnitude is always 127, so
         // no two byte rows stand for the same unit vector).
         let row = |r: usize| rows.codes(r);
         let mut first: HashMap<&[i8], u32> = HashMap::with_capacity(n);
-        let mut leader = Vec::with_capacity(n);
+        let mut leader: Vec<u32> = (0..n as u32).collect();
         let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
-        for r in 0..n {
+        for r in points {
             let l = *first.entry(row(r)).or_insert(r as u32);
-            leader.push(l);
+            leader[r] = l;
             if l != r as u32 {
                 groups.entry(l).or_insert_with(|| vec![l]).push(r as u32);
             }

@@ -20,13 +20,22 @@
 //! the whole corpus (their own mean would be noise). A corpus counts as multilingual when
 //! it has two or more languages other than `und` (no letters).
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use anyhow::Result;
+
+use super::ann::{self, Ann, Hit};
 use super::codec::Rows;
 use crate::embed::dot;
 
 /// Paragraphs a language needs for its own centroid.
 pub const MIN_GROUP: usize = 10;
+
+/// Paragraphs a language needs for a graph of its own over its centred vectors: below, a
+/// search for its rows nearest a paragraph of another language scans them.
+pub const GRAPH_POINTS: usize = 10_000;
 
 /// Centred copies of an index's vectors, present only in a corpus of two or more languages.
 pub struct LangSpace {
@@ -35,8 +44,11 @@ pub struct LangSpace {
     fallback: (Vec<f32>, Vec<f32>),
     /// The centred paragraph and sentence vectors, as 8-bit rows ([`Rows`]) like the
     /// stored ones.
-    vectors: Rows,
+    vectors: Arc<Rows>,
     sentences: Rows,
+    /// Per language with [`GRAPH_POINTS`] paragraphs or more, an HNSW graph over its
+    /// centred paragraph vectors (see [`LangSpace::nearest_not_in`]).
+    graphs: Vec<(String, Ann)>,
     /// The rows of each language, ascending.
     members: Vec<(String, Vec<usize>)>,
     /// The stored (plain) paragraph vectors, for [`LangSpace::background`].
@@ -140,8 +152,9 @@ impl LangSpace {
         let mut space = Self {
             centroids,
             fallback,
-            vectors: Rows::default(),
+            vectors: Arc::default(),
             sentences: Rows::default(),
+            graphs: Vec::new(),
             members: codes
                 .iter()
                 .map(|&code| {
@@ -154,8 +167,90 @@ impl LangSpace {
         };
         let paragraphs = centred(vectors, |r| space.centroid(&langs[r]).0);
         let sentences = centred(sentences, |s| space.centroid(&langs[sentence_owner[s]]).1);
-        (space.vectors, space.sentences) = (paragraphs, sentences);
+        (space.vectors, space.sentences) = (Arc::new(paragraphs), sentences);
         Some(space)
+    }
+
+    /// Build the graph of every language with `min_points` paragraphs or more (at least
+    /// [`MIN_GROUP`]; [`GRAPH_POINTS`] when an index is written).
+    pub fn build_graphs(&mut self, min_points: usize) {
+        self.graphs = self
+            .members
+            .iter()
+            .filter(|(code, rows)| rows.len() >= min_points.max(MIN_GROUP) && file_safe(code))
+            .map(|(code, rows)| {
+                let ann = Ann::build_over(
+                    self.vectors.clone(),
+                    rows.clone(),
+                    ann::MAX_CONNECTIONS,
+                    ann::EF_CONSTRUCTION,
+                    false,
+                );
+                (code.clone(), ann)
+            })
+            .collect();
+    }
+
+    /// Write the languages' graphs into `dir`: the files written, and each language's
+    /// calibrated breadth (for the manifest).
+    pub fn dump_graphs(&self, dir: &Path) -> Result<(Vec<String>, BTreeMap<String, usize>)> {
+        let mut files = Vec::new();
+        let mut breadths = BTreeMap::new();
+        for (code, ann) in &self.graphs {
+            files.extend(ann.dump_as(dir, &graph_file(code))?);
+            breadths.insert(code.clone(), ann.ef());
+        }
+        Ok((files, breadths))
+    }
+
+    /// Load the graphs [`LangSpace::dump_graphs`] wrote (`breadths`: language → breadth).
+    pub fn load_graphs(&mut self, dir: &Path, breadths: &BTreeMap<String, usize>) -> Result<()> {
+        for (code, &ef) in breadths {
+            let Some((_, rows)) = self.members.iter().find(|(c, _)| c == code) else {
+                anyhow::bail!("a graph for language {code:?}, which no paragraph is in");
+            };
+            if !file_safe(code) {
+                anyhow::bail!("a graph for language {code:?}");
+            }
+            let path = dir.join(graph_file(code));
+            let ann = Ann::load_over(&path, self.vectors.clone(), rows.clone(), Some(ef))?;
+            self.graphs.push((code.clone(), ann));
+        }
+        Ok(())
+    }
+
+    /// The `n` rows nearest centred vector `query` among the paragraphs of every language
+    /// but `lang` that `allow` admits, best first (ties: lower row first): through each
+    /// language's graph where it has one and it pays (see [`Ann::graph_pays`]), else by an
+    /// exact scan.
+    pub fn nearest_not_in(
+        &self,
+        lang: &str,
+        query: &[f32],
+        n: usize,
+        allow: Option<&dyn Fn(usize) -> bool>,
+    ) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        let mut scanned: Vec<&[usize]> = Vec::new();
+        for (code, rows) in self.members.iter().filter(|(code, _)| code != lang) {
+            match self.graphs.iter().find(|(c, _)| c == code) {
+                Some((_, graph)) if graph.graph_pays(n) => {
+                    hits.extend(graph.search(query, n, allow));
+                }
+                _ => scanned.push(rows),
+            }
+        }
+        let rows = scanned
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&r| allow.is_none_or(|f| f(r)));
+        hits.extend(ann::exact_search_rows(
+            rows,
+            |r| self.vectors.dot(r, query),
+            n,
+        ));
+        ann::top_hits(hits, n)
     }
 
     /// See [`LangSpace::background`]: sampled once, on first use (at most
@@ -261,6 +356,19 @@ impl LangSpace {
     }
 }
 
+/// A language's graph file in a generation.
+fn graph_file(code: &str) -> String {
+    format!("graph-{code}.u32")
+}
+
+/// Whether language code `code` can name a file (ASCII letters, digits, `-`, `_`).
+fn file_safe(code: &str) -> bool {
+    !code.is_empty()
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,5 +425,58 @@ mod tests {
         assert!(within > 0.7, "{within}");
         assert!(across.abs() < 0.05 && spread > 0.95, "{across} {spread}");
         assert!(space.background("fr", "en").is_none());
+    }
+
+    /// Each language's graph over its centred vectors answers a search for the rows
+    /// nearest a paragraph of another language as the exact scan does, returns only
+    /// other-language rows, and loads back from the files it was dumped to; a graph for a
+    /// language the corpus lacks is an error.
+    #[test]
+    fn language_graphs_find_what_the_scan_finds() {
+        let (dim, per) = (24, 1200);
+        let mut u = ann::random_uniform(0x2545_F491_4F6C_DD1D);
+        let (mut langs, mut vectors) = (Vec::new(), Vec::new());
+        for (lang, offset) in [("zh", 0.8f32), ("en", -0.8)] {
+            for _ in 0..per {
+                let mut v: Vec<f32> = (0..dim).map(|_| u()).collect();
+                v[0] += offset;
+                crate::embed::normalize(&mut v);
+                vectors.push(v);
+                langs.push(lang.to_string());
+            }
+        }
+        let rows = Arc::new(Rows::encode(&vectors, dim));
+        let none = Rows::encode(Vec::<Vec<f32>>::new(), dim);
+        let mut space = LangSpace::build(&langs, &rows, &none, &[]).unwrap();
+        space.build_graphs(1000);
+        let dir = std::env::temp_dir().join(format!("xref-langgraphs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (files, breadths) = space.dump_graphs(&dir).unwrap();
+        assert_eq!(files, ["graph-en.u32", "graph-zh.u32"]);
+        let mut loaded = LangSpace::build(&langs, &rows, &none, &[]).unwrap();
+        loaded.load_graphs(&dir, &breadths).unwrap();
+        let (mut found, mut total) = (0, 0);
+        for r in (0..2 * per).step_by(37) {
+            let lang = langs[r].as_str();
+            let q = centre(&vectors[r], space.centroid(lang).0);
+            let odd = |x: usize| x % 2 == 1;
+            let rows = space.rows_not_in(lang).filter(|&x| odd(x));
+            let exact = ann::exact_search_rows(rows, |x| space.rows().dot(x, &q), 5);
+            // Searched through the graph whatever it costs, as a larger corpus would.
+            let (_, graph) = space.graphs.iter().find(|(c, _)| c != lang).unwrap();
+            let hits = graph.search_ef(&q, 5, 300, Some(&odd));
+            assert!(hits.iter().all(|h| langs[h.row] != lang && odd(h.row)));
+            found += ann::found_of(&hits, &exact);
+            total += exact.len();
+            // At this size the scan is cheaper and taken: exact answers.
+            assert_eq!(space.nearest_not_in(lang, &q, 5, Some(&odd)), exact);
+            assert_eq!(loaded.nearest_not_in(lang, &q, 5, Some(&odd)), exact);
+        }
+        assert!(found as f64 >= 0.98 * total as f64, "{found} of {total}");
+        let mut foreign = breadths.clone();
+        foreign.insert("fr".into(), 96);
+        let mut other = LangSpace::build(&langs, &rows, &none, &[]).unwrap();
+        assert!(other.load_graphs(&dir, &foreign).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

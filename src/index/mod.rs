@@ -134,6 +134,11 @@ pub struct Manifest {
     /// (fewer paragraphs than [`ann::MIN_GRAPH_POINTS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ef_search: Option<usize>,
+    /// Per language with a graph over its centred vectors (`graph-LANG.u32`, see
+    /// [`langspace::LangSpace`]), that graph's calibrated breadth; absent in a one-language
+    /// corpus or one whose languages are all smaller than [`langspace::GRAPH_POINTS`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub language_graphs: BTreeMap<String, usize>,
 }
 
 /// A document as the index keeps it (its paragraphs live in `paragraphs.jsonl`).

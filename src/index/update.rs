@@ -249,6 +249,7 @@ impl Index {
             paragraphs: paragraphs.len(),
             checksums: BTreeMap::new(),
             ef_search: None,
+            language_graphs: BTreeMap::new(),
         };
         write_generation(
             root,

@@ -41,7 +41,8 @@ pub fn dense(
 }
 
 /// The nearest rows in *other* languages than `lang` to paragraph vector `vector`
-/// compared on centred vectors (an exact scan; empty for a one-language corpus).
+/// compared on centred vectors (each language's graph where it has one, else an exact
+/// scan; empty for a one-language corpus).
 pub fn across_languages(
     index: &Index,
     vector: &[f32],
@@ -55,10 +56,8 @@ pub fn across_languages(
     let query = langspace::centre(vector, space.centroid(lang).0);
     // Only the other languages' rows: in a corpus that is mostly one language, the few
     // paragraphs in others are all a source in the main language needs to scan.
-    let rows = space
-        .rows_not_in(lang)
-        .filter(|&r| allow.is_none_or(|f| f(r)));
-    ann::exact_search_rows(rows, |r| space.rows().dot(r, &query), n)
+    space
+        .nearest_not_in(lang, &query, n, allow)
         .into_iter()
         .map(|h| h.row)
         .collect()

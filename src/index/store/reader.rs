@@ -123,7 +123,14 @@ impl Index {
             ));
         }
         let vectors = std::sync::Arc::new(vectors);
-        let space = LangSpace::build(&langs, &vectors, &sentences, &sentence_owner);
+        let mut space = LangSpace::build(&langs, &vectors, &sentences, &sentence_owner);
+        if let Some(space) = &mut space {
+            space
+                .load_graphs(dir, &manifest.language_graphs)
+                .map_err(|e| corrupt(format!("{e:#}")))?;
+        } else if !manifest.language_graphs.is_empty() {
+            return Err(corrupt("graphs of languages the corpus is not in".into()));
+        }
         let ann = Ann::load(dir, vectors.clone(), manifest.ef_search)
             .map_err(|e| corrupt(format!("{e:#}")))?;
         let by_id = (0..paragraphs.len())

@@ -44,14 +44,26 @@ pub(in crate::index) fn write_generation(
         SENTENCES,
         &codec::encode_split(sentences.iter().flat_map(|s| s.chunks_exact(dim)), dim),
     )?;
+    let rows = std::sync::Arc::new(rows);
     let ann = if paragraphs.len() >= ann::MIN_GRAPH_POINTS {
-        Ann::build(std::sync::Arc::new(rows))
+        Ann::build(rows.clone())
     } else {
         Ann::none()
     };
     let mut names = vec!["documents.jsonl".to_string()];
     names.extend(ann.dump(&dir)?);
     manifest.ef_search = ann.has_graph().then(|| ann.ef());
+    drop(ann);
+    // Each large language's graph over its centred vectors, built from the rows as readers
+    // will centre them (sentences play no part in the paragraph centroids).
+    let no_sentences = codec::Rows::encode(std::iter::empty::<&[f32]>(), dim);
+    let langs: Vec<String> = langs.iter().map(|l| l.to_string()).collect();
+    if let Some(mut space) = LangSpace::build(&langs, &rows, &no_sentences, &[]) {
+        space.build_graphs(langspace::GRAPH_POINTS);
+        let (files, breadths) = space.dump_graphs(&dir)?;
+        names.extend(files);
+        manifest.language_graphs = breadths;
+    }
     for name in names {
         manifest
             .checksums
@@ -88,4 +100,120 @@ pub(in crate::index) fn write_maybe_gz(path: &Path, bytes: &[u8]) -> Result<()> 
     }
     w.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A generation with two languages of `langspace::GRAPH_POINTS` paragraphs each stores
+    /// a graph per language over its centred vectors, and the index opened from it finds
+    /// a paragraph's counterpart in the other language through them; a damaged graph file
+    /// makes the index corrupt, not wrong.
+    #[test]
+    fn large_languages_get_graphs_of_their_own() {
+        let root = tempfile::tempdir().unwrap();
+        let (dim, per) = (16, langspace::GRAPH_POINTS);
+        let mut u = ann::random_uniform(0x9E37_79B9_7F4A_7C15);
+        // Paragraph i of each language means the same (the same direction) behind a
+        // language offset on the first axis.
+        let meanings: Vec<Vec<f32>> = (0..per).map(|_| (0..dim).map(|_| u()).collect()).collect();
+        let (mut paragraphs, mut vectors) = (Vec::new(), Vec::new());
+        for (doc, (text, offset)) in [
+            ("第{}段讨论了数据和结果。", 0.6f32),
+            ("Paragraph {} discusses the data and the results.", -0.6),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for (i, m) in meanings.iter().enumerate() {
+                let mut v = m.clone();
+                v[0] += offset;
+                crate::embed::normalize(&mut v);
+                vectors.extend(v);
+                let text = text.replace("{}", &i.to_string());
+                paragraphs.push(Paragraph {
+                    id: format!("d{doc}.{i}"),
+                    doc_id: format!("d{doc}"),
+                    ordinal: i,
+                    section: None,
+                    text,
+                    source: format!("d{doc}.txt"),
+                    line_start: i + 1,
+                    line_end: i + 1,
+                    page: None,
+                });
+            }
+        }
+        let documents: Vec<DocRecord> = (0..2)
+            .map(|d| DocRecord {
+                id: format!("d{d}"),
+                title: format!("d{d}"),
+                source: format!("d{d}.txt"),
+                line_start: 1,
+                line_end: per,
+                paragraphs: per,
+            })
+            .collect();
+        let manifest = Manifest {
+            format: FORMAT.into(),
+            version: VERSION,
+            model: ModelStamp {
+                id: "test".into(),
+                checksum: "0".into(),
+                dim,
+                query_prefix: String::new(),
+                passage_prefix: String::new(),
+            },
+            files: Vec::new(),
+            documents: 2,
+            paragraphs: 2 * per,
+            checksums: BTreeMap::new(),
+            ef_search: None,
+            language_graphs: BTreeMap::new(),
+        };
+        let lock = WriteLock::acquire(root.path()).unwrap();
+        let sentences = vec![Vec::new(); 2 * per];
+        write_generation(
+            root.path(),
+            &lock,
+            manifest,
+            &documents,
+            &paragraphs,
+            &vectors,
+            &sentences,
+        )
+        .unwrap();
+        drop(lock);
+        let index = Index::open(root.path()).unwrap();
+        let graphs: Vec<&String> = index.manifest.language_graphs.keys().collect();
+        assert_eq!(graphs, ["en", "zh"]);
+        let space = index.space().unwrap();
+        let (mut found, mut counterpart, mut total) = (0, 0, 0);
+        for i in (0..per).step_by(97) {
+            for (row, lang, other) in [(i, "zh", per + i), (per + i, "en", i)] {
+                assert_eq!(index.lang(row), lang);
+                let q = langspace::centre(&index.vector(row), space.centroid(lang).0);
+                let hits = space.nearest_not_in(lang, &q, 5, None);
+                assert!(hits.iter().all(|h| index.lang(h.row) != lang));
+                let rows = space.rows_not_in(lang);
+                let exact = ann::exact_search_rows(rows, |r| space.rows().dot(r, &q), 5);
+                found += ann::found_of(&hits, &exact);
+                counterpart += usize::from(hits.iter().any(|h| h.row == other));
+                total += 5;
+            }
+        }
+        assert!(found as f64 >= 0.98 * total as f64, "{found} of {total}");
+        assert!(
+            counterpart as f64 >= 0.9 * (total / 5) as f64,
+            "{counterpart}"
+        );
+        let (dir, _) = store::current_generation(root.path()).unwrap().unwrap();
+        let path = dir.join("graph-en.u32");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[100] ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+        let err = Index::open(root.path()).err().unwrap();
+        assert!(format!("{err:#}").contains("corrupt"), "{err:#}");
+    }
 }
