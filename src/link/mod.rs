@@ -76,11 +76,16 @@ const CALIBRATION_TARGETS: usize = 5_000;
 /// — the scores of cross-document pairs sampled from the corpus — is mapped onto the
 /// distribution of the corpus's largest same-language pair: `s' = μ_ref + σ_ref·(s − μ)/σ`.
 /// A one-language corpus needs none (scores stay as they are).
+///
+/// It also holds each paragraph's *hubness* across languages (see [`HUB_WEIGHT`]).
 #[derive(Debug, Clone, Default)]
 pub struct PairNorm {
     /// (source language, target language) → background scores.
     stats: HashMap<(String, String), Standard>,
     reference: Standard,
+    /// Per row, the mean centred cosine of its [`HUB_NEIGHBOURS`] nearest rows in other
+    /// languages (hybrid scoring of a multilingual corpus; else empty).
+    hubs: Vec<f32>,
 }
 
 impl PairNorm {
@@ -96,6 +101,19 @@ impl PairNorm {
         }
     }
 }
+
+/// How much of a cross-language pair's hubness — the mean of its two paragraphs'
+/// [`HUB_NEIGHBOURS`] nearest centred cosines in other languages — its dense score loses
+/// (CSLS, Conneau et al. 2018, `2·cos − r(a) − r(b)`, at a quarter of its strength):
+/// a paragraph close to many of the other language's paragraphs (a near-copy repeated in
+/// many pages, a generic sentence) stops outranking the one translation. Chosen on the
+/// Chinese–English manual pages (`xref eval --pairs`, recall@1 en→zh / zh→en: 0 →
+/// 0.819 / 0.860; 0.125 → 0.822 / 0.873; **0.25** → 0.823 / 0.873 with the best @5 and @10;
+/// 0.375 → 0.821 / 0.873; 0.5 → 0.816 / 0.868; 1, full CSLS → 0.711 / 0.786) and reported on
+/// the others (README, "Hubness").
+pub const HUB_WEIGHT: f32 = 0.25;
+/// Neighbours whose mean cosine measures a paragraph's hubness (CSLS's usual 10).
+pub const HUB_NEIGHBOURS: usize = 10;
 
 /// Sources and targets per language sampled for [`PairNorm`].
 const NORM_SOURCES: usize = 150;
@@ -159,6 +177,7 @@ impl<'a> Linker<'a> {
         for r in 0..idx.len() {
             by_lang.entry(idx.lang(r)).or_default().push(r);
         }
+        let hubs = self.hubs();
         let spread = |rows: &Vec<usize>, m: usize| -> Vec<usize> {
             (0..m.min(rows.len()))
                 .map(|i| rows[i * rows.len() / m.min(rows.len())])
@@ -178,7 +197,7 @@ impl<'a> Linker<'a> {
                         targets
                             .iter()
                             .filter(move |&&j| idx.doc_index(j) != doc)
-                            .map(|&j| self.raw_score(i, j, from, &lex))
+                            .map(|&j| self.raw_score_in(&hubs, i, j, from, &lex))
                             .collect::<Vec<f32>>()
                     })
                     .collect();
@@ -194,7 +213,23 @@ impl<'a> Linker<'a> {
         PairNorm {
             stats,
             reference: reference.0,
+            hubs,
         }
+    }
+
+    /// Each row's hubness across languages (see [`HUB_WEIGHT`]): one search of the other
+    /// languages per row (their graphs where they pay). Empty unless hybrid scoring of a
+    /// multilingual corpus.
+    fn hubs(&self) -> Vec<f32> {
+        use rayon::prelude::*;
+        let idx = self.index;
+        if self.scoring != LinkScoring::Hybrid || !idx.is_multilingual() {
+            return Vec::new();
+        }
+        (0..idx.len())
+            .into_par_iter()
+            .map(|r| hub_of(idx, &idx.vector(r), idx.lang(r)))
+            .collect()
     }
 
     /// The lexical scores of a source text: against same-script paragraphs (all terms)
@@ -223,20 +258,24 @@ impl<'a> Linker<'a> {
         }
     }
 
-    /// The score of pair (source `i`, target `j`) before [`PairNorm`], the source in `lang`.
-    fn raw_score(&self, i: usize, j: usize, lang: &str, lex: &Lexical2) -> f32 {
-        self.raw_score_with(i, j, lex.get(self.index.lang(j) == lang, j))
+    /// The score of pair (source `i`, target `j`) before [`PairNorm`], the source in `lang`,
+    /// with each row's hubness `hubs` (see [`HUB_WEIGHT`]).
+    fn raw_score_in(&self, hubs: &[f32], i: usize, j: usize, lang: &str, lex: &Lexical2) -> f32 {
+        self.raw_score_with(hubs, i, j, lex.get(self.index.lang(j) == lang, j))
     }
 
-    /// [`Linker::raw_score`] given the pair's lexical score `lex` (hybrid scoring only).
-    fn raw_score_with(&self, i: usize, j: usize, lex: f32) -> f32 {
+    /// [`Linker::raw_score_in`] given the pair's lexical score `lex` (hybrid scoring only).
+    fn raw_score_with(&self, hubs: &[f32], i: usize, j: usize, lex: f32) -> f32 {
         let rows = self.index.rows();
         let cos = || rows.pair(i, rows, j);
         match self.scoring {
             LinkScoring::Cosine => cos(),
             LinkScoring::Csls => 2.0 * cos() - self.density[i] - self.density[j],
             LinkScoring::Hybrid => {
-                Weights::LINK.fuse(dense::pair(self.index, i, j, Weights::LINK), lex)
+                let dense = dense::pair(self.index, i, j, Weights::LINK);
+                let across = !hubs.is_empty() && self.index.lang(i) != self.index.lang(j);
+                let hub = if across { hubs[i] + hubs[j] } else { 0.0 };
+                Weights::LINK.fuse(dense - HUB_WEIGHT * 0.5 * hub, lex)
             }
         }
     }
@@ -322,17 +361,26 @@ impl<'a> Linker<'a> {
         rows.sort_unstable();
         rows.dedup();
         let lexical = lex.of_rows(&rows, |r| idx.lang(r) == lang);
+        let hubs = &self.norm.hubs;
+        // An outside text's own hubness, measured as a row's is.
+        let text_hub = if source.is_none() && !hubs.is_empty() {
+            hub_of(idx, vector, lang)
+        } else {
+            0.0
+        };
         let mut links: Vec<Link> = rows
             .into_iter()
             .zip(lexical)
             .map(|(r, lexical)| {
                 let raw = match (source, self.scoring) {
-                    (Some(s), _) => self.raw_score_with(s, r, lexical),
-                    (None, LinkScoring::Hybrid) => Weights::LINK.fuse(
+                    (Some(s), _) => self.raw_score_with(hubs, s, r, lexical),
+                    (None, LinkScoring::Hybrid) => {
                         // The question's blend: an outside text is matched like one.
-                        dense::score_in(idx, vector, lang, r, Weights::QUESTION),
-                        lexical,
-                    ),
+                        let dense = dense::score_in(idx, vector, lang, r, Weights::QUESTION);
+                        let across = !hubs.is_empty() && idx.lang(r) != lang;
+                        let hub = if across { text_hub + hubs[r] } else { 0.0 };
+                        Weights::LINK.fuse(dense - HUB_WEIGHT * 0.5 * hub, lexical)
+                    }
                     (None, _) => idx.rows().dot(r, vector),
                 };
                 Link {
@@ -362,7 +410,8 @@ impl<'a> Linker<'a> {
     /// `i`'s text (hybrid scoring only).
     fn pair_score(&self, i: usize, j: usize, lex: &Lexical2) -> f32 {
         let (from, to) = (self.index.lang(i), self.index.lang(j));
-        self.norm.map(from, to, self.raw_score(i, j, from, lex))
+        let raw = self.raw_score_in(&self.norm.hubs, i, j, from, lex);
+        self.norm.map(from, to, raw)
     }
 
     /// Calibrate a threshold on this linker's scores of cross-document pairs: every pair
@@ -421,6 +470,17 @@ impl<'a> Linker<'a> {
             .map(|row| self.from_row(row, false))
             .collect()
     }
+}
+
+/// The hubness of a paragraph vector `vector` in `lang` (see [`HUB_WEIGHT`]): the mean
+/// centred cosine of its [`HUB_NEIGHBOURS`] nearest rows in other languages.
+fn hub_of(index: &Index, vector: &[f32], lang: &str) -> f32 {
+    let Some(space) = index.space() else {
+        return 0.0;
+    };
+    let query = crate::index::langspace::centre(vector, space.centroid(lang).0);
+    let hits = space.nearest_not_in(lang, &query, HUB_NEIGHBOURS, None);
+    hits.iter().map(|h| h.score).sum::<f32>() / hits.len().max(1) as f32
 }
 
 /// A source text's normalised lexical scores against same-language paragraphs and against
