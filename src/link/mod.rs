@@ -84,8 +84,32 @@ pub struct PairNorm {
     stats: HashMap<(String, String), Standard>,
     reference: Standard,
     /// Per row, the mean centred cosine of its [`HUB_NEIGHBOURS`] nearest rows in other
-    /// languages (hybrid scoring of a multilingual corpus; else empty).
-    hubs: Vec<f32>,
+    /// languages (hybrid scoring of a multilingual corpus; else none).
+    hubs: Hubs,
+}
+
+/// Each row's hubness (see [`HUB_WEIGHT`]), measured the first time a score needs it: a
+/// `crossref` measures every row's, `xref related` only those of one paragraph's
+/// candidates. Shared by the clones of a [`PairNorm`] (a server's requests).
+#[derive(Debug, Clone, Default)]
+struct Hubs(std::sync::Arc<Vec<std::sync::OnceLock<f32>>>);
+
+impl Hubs {
+    fn new(rows: usize) -> Self {
+        Self(std::sync::Arc::new(
+            (0..rows).map(|_| std::sync::OnceLock::new()).collect(),
+        ))
+    }
+
+    /// Whether there is a hubness to take (a multilingual corpus, hybrid scoring).
+    fn active(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    /// Row `row`'s hubness.
+    fn of(&self, index: &Index, row: usize) -> f32 {
+        *self.0[row].get_or_init(|| hub_of(index, &index.vector(row), index.lang(row)))
+    }
 }
 
 impl PairNorm {
@@ -231,19 +255,15 @@ impl<'a> Linker<'a> {
         }
     }
 
-    /// Each row's hubness across languages (see [`HUB_WEIGHT`]): one search of the other
-    /// languages per row (their graphs where they pay). Empty unless hybrid scoring of a
-    /// multilingual corpus.
-    fn hubs(&self) -> Vec<f32> {
-        use rayon::prelude::*;
+    /// Each row's hubness across languages (see [`HUB_WEIGHT`]), measured on first use:
+    /// one search of the other languages per row (their graphs where they pay). None
+    /// unless hybrid scoring of a multilingual corpus.
+    fn hubs(&self) -> Hubs {
         let idx = self.index;
         if self.scoring != LinkScoring::Hybrid || !idx.is_multilingual() {
-            return Vec::new();
+            return Hubs::default();
         }
-        (0..idx.len())
-            .into_par_iter()
-            .map(|r| hub_of(idx, &idx.vector(r), idx.lang(r)))
-            .collect()
+        Hubs::new(idx.len())
     }
 
     /// The lexical scores of a source text: against same-script paragraphs (all terms)
@@ -274,27 +294,37 @@ impl<'a> Linker<'a> {
 
     /// The score of pair (source `i`, target `j`) before [`PairNorm`], the source in `lang`,
     /// with each row's hubness `hubs` (see [`HUB_WEIGHT`]).
-    fn raw_score_in(&self, hubs: &[f32], i: usize, j: usize, lang: &str, lex: &Lexical2) -> f32 {
+    fn raw_score_in(&self, hubs: &Hubs, i: usize, j: usize, lang: &str, lex: &Lexical2) -> f32 {
         self.raw_score_with(hubs, i, j, lex.get(self.index.lang(j) == lang, j))
     }
 
     /// [`Linker::raw_score_in`] given the pair's lexical score `lex` (hybrid scoring only).
-    fn raw_score_with(&self, hubs: &[f32], i: usize, j: usize, lex: f32) -> f32 {
+    fn raw_score_with(&self, hubs: &Hubs, i: usize, j: usize, lex: f32) -> f32 {
         self.raw_score_parts(hubs, i, j, lex).0
     }
 
     /// [`Linker::raw_score_with`] and the pair's dense score (its cosine for the other
     /// scorings).
-    fn raw_score_parts(&self, hubs: &[f32], i: usize, j: usize, lex: f32) -> (f32, f32) {
-        let rows = self.index.rows();
-        let cos = || rows.pair(i, rows, j);
+    fn raw_score_parts(&self, hubs: &Hubs, i: usize, j: usize, lex: f32) -> (f32, f32) {
+        let idx = self.index;
+        let cos = || idx.rows().pair(i, idx.rows(), j);
         match self.scoring {
-            LinkScoring::Cosine => (cos(), cos()),
-            LinkScoring::Csls => (2.0 * cos() - self.density[i] - self.density[j], cos()),
+            LinkScoring::Cosine => {
+                let cos = cos();
+                (cos, cos)
+            }
+            LinkScoring::Csls => {
+                let cos = cos();
+                (2.0 * cos - self.density[i] - self.density[j], cos)
+            }
             LinkScoring::Hybrid => {
-                let dense = dense::pair(self.index, i, j, Weights::LINK);
-                let across = !hubs.is_empty() && self.index.lang(i) != self.index.lang(j);
-                let hub = if across { hubs[i] + hubs[j] } else { 0.0 };
+                let dense = dense::pair(idx, i, j, Weights::LINK);
+                let across = hubs.active() && idx.lang(i) != idx.lang(j);
+                let hub = if across {
+                    hubs.of(idx, i) + hubs.of(idx, j)
+                } else {
+                    0.0
+                };
                 (
                     Weights::LINK.fuse(dense - HUB_WEIGHT * 0.5 * hub, lex),
                     dense,
@@ -386,7 +416,7 @@ impl<'a> Linker<'a> {
         let lexical = lex.of_rows(&rows, |r| idx.lang(r) == lang);
         let hubs = &self.norm.hubs;
         // An outside text's own hubness, measured as a row's is.
-        let text_hub = if source.is_none() && !hubs.is_empty() {
+        let text_hub = if source.is_none() && hubs.active() {
             hub_of(idx, vector, lang)
         } else {
             0.0
@@ -402,8 +432,12 @@ impl<'a> Linker<'a> {
                     (None, LinkScoring::Hybrid) => {
                         // The question's blend: an outside text is matched like one.
                         let dense = dense::score_in(idx, vector, lang, r, Weights::QUESTION);
-                        let across = !hubs.is_empty() && idx.lang(r) != lang;
-                        let hub = if across { text_hub + hubs[r] } else { 0.0 };
+                        let across = hubs.active() && idx.lang(r) != lang;
+                        let hub = if across {
+                            text_hub + hubs.of(idx, r)
+                        } else {
+                            0.0
+                        };
                         (
                             Weights::LINK.fuse(dense - HUB_WEIGHT * 0.5 * hub, lexical),
                             dense,
