@@ -230,27 +230,31 @@ impl LangSpace {
         n: usize,
         allow: Option<&dyn Fn(usize) -> bool>,
     ) -> Vec<Hit> {
-        let mut hits = Vec::new();
-        let mut scanned: Vec<&[usize]> = Vec::new();
-        for (code, rows) in self.members.iter().filter(|(code, _)| code != lang) {
-            match self.graphs.iter().find(|(c, _)| c == code) {
-                Some((_, graph)) if graph.graph_pays(n) => {
-                    hits.extend(graph.search(query, n, allow));
-                }
-                _ => scanned.push(rows),
-            }
-        }
-        let rows = scanned
+        let (graphs, scanned) = self.others(lang, n);
+        let mut hits: Vec<Hit> = graphs
             .into_iter()
-            .flatten()
-            .copied()
-            .filter(|&r| allow.is_none_or(|f| f(r)));
+            .flat_map(|graph| graph.search(query, n, allow))
+            .collect();
+        let rows = scanned.into_iter().filter(|&r| allow.is_none_or(|f| f(r)));
         hits.extend(ann::exact_search_rows(
             rows,
             |r| self.vectors.dot(r, query),
             n,
         ));
         ann::top_hits(hits, n)
+    }
+
+    /// The languages other than `lang`, as a search for `n` of their rows takes them: the
+    /// graphs that pay at that breadth, and the rows of the other languages, to scan.
+    pub fn others<'a>(&'a self, lang: &str, n: usize) -> (Vec<&'a Ann>, Vec<usize>) {
+        let (mut graphs, mut scanned) = (Vec::new(), Vec::new());
+        for (code, rows) in self.members.iter().filter(|(code, _)| code != lang) {
+            match self.graphs.iter().find(|(c, _)| c == code) {
+                Some((_, graph)) if graph.graph_pays(n) => graphs.push(graph),
+                _ => scanned.extend_from_slice(rows),
+            }
+        }
+        (graphs, scanned)
     }
 
     /// See [`LangSpace::background`]: sampled once, on first use (at most

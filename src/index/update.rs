@@ -240,21 +240,11 @@ impl Index {
         bar.finish_and_clear();
         drop(old);
 
-        let manifest = Manifest {
-            format: FORMAT.into(),
-            version: VERSION,
-            model: stamp,
-            files,
-            documents: documents.len(),
-            paragraphs: paragraphs.len(),
-            checksums: BTreeMap::new(),
-            ef_search: None,
-            language_graphs: BTreeMap::new(),
-        };
         write_generation(
             root,
             &lock,
-            manifest,
+            stamp,
+            files,
             &documents,
             &paragraphs,
             &vectors,

@@ -64,8 +64,9 @@ pub fn across_languages(
 }
 
 /// For each of `vectors` (paragraph vectors in `lang`), its nearest row in another
-/// language, as [`across_languages`] finds it with `n` = 1 (ties: the lower row), all in
-/// one pass over those rows on every core; `None` each in a one-language corpus.
+/// language, as [`across_languages`] finds it with `n` = 1 (ties: the lower row): through
+/// the languages' graphs where they pay, and the other rows in one pass on every core;
+/// `None` each in a one-language corpus.
 pub fn nearest_across_languages(
     index: &Index,
     vectors: &[Vec<f32>],
@@ -81,8 +82,9 @@ pub fn nearest_across_languages(
         .iter()
         .map(|v| langspace::centre(v, centroid))
         .collect();
-    let rows: Vec<usize> = space
-        .rows_not_in(lang)
+    let (graphs, scanned) = space.others(lang, 1);
+    let rows: Vec<usize> = scanned
+        .into_iter()
         .filter(|&r| allow.is_none_or(|f| f(r)))
         .collect();
     let none = || vec![None; queries.len()];
@@ -91,6 +93,13 @@ pub fn nearest_across_languages(
         (Some(x), _) => Some(x),
         (None, y) => y,
     };
+    let by_graph: Vec<Option<Hit>> = queries
+        .iter()
+        .map(|q| {
+            let hits = graphs.iter().flat_map(|g| g.search(q, 1, allow));
+            hits.fold(None, |best, h| nearer(best, Some(h)))
+        })
+        .collect();
     rows.par_chunks(2048)
         .map(|chunk| {
             let mut best = none();
@@ -106,7 +115,8 @@ pub fn nearest_across_languages(
             a.into_iter().zip(b).map(|(x, y)| nearer(x, y)).collect()
         })
         .into_iter()
-        .map(|h| h.map(|h| h.row))
+        .zip(by_graph)
+        .map(|(h, g)| nearer(h, g).map(|h| h.row))
         .collect()
 }
 

@@ -4,15 +4,30 @@
 
 use super::super::*;
 
+/// Write `documents` and `paragraphs` (from `files`, embedded by model `model`: `vectors`
+/// row by row, `sentences` per paragraph) as a new generation, and commit it.
+#[allow(clippy::too_many_arguments)]
 pub(in crate::index) fn write_generation(
     root: &Path,
     lock: &WriteLock,
-    mut manifest: Manifest,
+    model: ModelStamp,
+    files: Vec<FileEntry>,
     documents: &[DocRecord],
     paragraphs: &[Paragraph],
     vectors: &[f32],
     sentences: &[Vec<f32>],
 ) -> Result<()> {
+    let mut manifest = Manifest {
+        format: FORMAT.into(),
+        version: VERSION,
+        model,
+        files,
+        documents: documents.len(),
+        paragraphs: paragraphs.len(),
+        checksums: BTreeMap::new(),
+        ef_search: None,
+        language_graphs: BTreeMap::new(),
+    };
     let generation = NewGeneration::create(root, lock)?;
     let dir = generation.dir.clone();
     write_jsonl(&dir.join("documents.jsonl"), documents)?;
@@ -58,7 +73,17 @@ pub(in crate::index) fn write_generation(
     // will centre them (sentences play no part in the paragraph centroids).
     let no_sentences = codec::Rows::encode(std::iter::empty::<&[f32]>(), dim);
     let langs: Vec<String> = langs.iter().map(|l| l.to_string()).collect();
-    if let Some(mut space) = LangSpace::build(&langs, &rows, &no_sentences, &[]) {
+    let mut sizes: HashMap<&str, usize> = HashMap::new();
+    for l in &langs {
+        *sizes.entry(l).or_default() += 1;
+    }
+    // Only a corpus with a language that large centres its rows here.
+    let space = sizes
+        .values()
+        .any(|&n| n >= langspace::GRAPH_POINTS)
+        .then(|| LangSpace::build(&langs, &rows, &no_sentences, &[]))
+        .flatten();
+    if let Some(mut space) = space {
         space.build_graphs(langspace::GRAPH_POINTS);
         let (files, breadths) = space.dump_graphs(&dir)?;
         names.extend(files);
@@ -155,29 +180,20 @@ mod tests {
                 paragraphs: per,
             })
             .collect();
-        let manifest = Manifest {
-            format: FORMAT.into(),
-            version: VERSION,
-            model: ModelStamp {
-                id: "test".into(),
-                checksum: "0".into(),
-                dim,
-                query_prefix: String::new(),
-                passage_prefix: String::new(),
-            },
-            files: Vec::new(),
-            documents: 2,
-            paragraphs: 2 * per,
-            checksums: BTreeMap::new(),
-            ef_search: None,
-            language_graphs: BTreeMap::new(),
-        };
         let lock = WriteLock::acquire(root.path()).unwrap();
         let sentences = vec![Vec::new(); 2 * per];
+        let model = ModelStamp {
+            id: "test".into(),
+            checksum: "0".into(),
+            dim,
+            query_prefix: String::new(),
+            passage_prefix: String::new(),
+        };
         write_generation(
             root.path(),
             &lock,
-            manifest,
+            model,
+            Vec::new(),
             &documents,
             &paragraphs,
             &vectors,
