@@ -58,13 +58,24 @@ pub fn crossref(
         Some(s) => (s, "set with --min-score".to_string()),
         None => (
             calibration.threshold,
-            format!(
-                "calibrated: the {:.1}th percentile of {} cross-document pair scores, mean {:.3}, sd {:.3}",
-                calibration.quantile * 100.0,
-                calibration.pairs,
-                calibration.mean,
-                calibration.std
-            ),
+            if calibration.capped() {
+                format!(
+                    "calibrated: the {:.1}th percentile of {} cross-document pair scores as the body of their distribution predicts it (the plain one, {:.3}, lies among near-copies), mean {:.3}, sd {:.3}",
+                    calibration.quantile * 100.0,
+                    calibration.pairs,
+                    calibration.percentile,
+                    calibration.mean,
+                    calibration.std
+                )
+            } else {
+                format!(
+                    "calibrated: the {:.1}th percentile of {} cross-document pair scores, mean {:.3}, sd {:.3}",
+                    calibration.quantile * 100.0,
+                    calibration.pairs,
+                    calibration.mean,
+                    calibration.std
+                )
+            },
         ),
     };
     linker.min_score = threshold;

@@ -5,7 +5,10 @@
 //! means the same thing on every corpus. [`Linker::calibrate`] looks at the scores of
 //! paragraph pairs from different documents — all pairs for corpora up to a few thousand
 //! paragraphs, a fixed sample beyond — and puts the default threshold at a high quantile of
-//! that background distribution: a link must beat all but the top `1 - q` of pairings.
+//! that background distribution: a link must beat all but the top `1 - q` of pairings. Where
+//! near-copies (boilerplate repeated in every document) make up more than `1 - q` of the
+//! pairings, that quantile is a near-copy's score; the threshold is then capped at what the
+//! body of the distribution predicts for it ([`TAIL_LENGTH`]).
 
 pub mod terms;
 
@@ -33,6 +36,18 @@ pub struct Link {
     pub terms: Vec<String>,
 }
 
+/// How far the background's `DEFAULT_QUANTILE` may lie above its median, in units of the
+/// distance from its median to its 90th percentile; a quantile further out is taken to be a
+/// near-copy's score, and the threshold is capped there ([`Linker::calibrate`]). Other
+/// quantiles scale it as an exponential tail would: by `ln(0.5 / (1 − q)) / ln 100`.
+///
+/// 4: the seed's own tail is 3.50 long, and a corpus without boilerplate should keep its
+/// plain quantile. Reported on other corpora (README, "Thresholds where documents repeat
+/// boilerplate"): the Kazakh and kernel documentation (3.42, 2.90) keep theirs; manual
+/// pages, where "Full documentation …", "Written by …" and the copyright notice recur in
+/// every page, ran to 4.5–8.9, their plain quantile a near-copy's score.
+pub const TAIL_LENGTH: f32 = 4.0;
+
 /// The background score distribution of a corpus and the threshold drawn from it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Calibration {
@@ -40,7 +55,17 @@ pub struct Calibration {
     pub mean: f32,
     pub std: f32,
     pub quantile: f64,
+    /// The plain `quantile` of the pair scores.
+    pub percentile: f32,
+    /// The link threshold: `percentile`, or less where [`TAIL_LENGTH`] caps it.
     pub threshold: f32,
+}
+
+impl Calibration {
+    /// Whether near-copies capped the threshold below the plain percentile.
+    pub fn capped(&self) -> bool {
+        self.threshold < self.percentile
+    }
 }
 
 /// How link candidates are ranked.
@@ -86,6 +111,9 @@ pub struct PairNorm {
     /// Per row, the mean centred cosine of its [`HUB_NEIGHBOURS`] nearest rows in other
     /// languages (hybrid scoring of a multilingual corpus; else none).
     hubs: Hubs,
+    /// (source language, target language), two languages → the median plain cosine of
+    /// their background pairs (see [`PairNorm::typical`]).
+    typical: HashMap<(String, String), f32>,
 }
 
 /// Each row's hubness (see [`HUB_WEIGHT`]), measured the first time a score needs it: a
@@ -113,6 +141,25 @@ impl Hubs {
 }
 
 impl PairNorm {
+    /// The median plain (uncentred) cosine of the background pairs from `from` to `to`,
+    /// two languages: a cross-language link must be at least as close as a typical pair
+    /// in the model's own space, not only after centring. `f32::MIN` when not measured.
+    ///
+    /// Centring takes each language's mean; where a language's part covers two subjects
+    /// (the seed's policy paragraphs beside 99 Chinese manual pages, with the English
+    /// originals), its mean is the larger subject's, and the smaller one's paragraphs share
+    /// an "atypical" direction with English lines such as "-c, --total produce a grand
+    /// total": the first link of 100 of the 275 seed paragraphs was such a line (plain
+    /// cosine 0.75–0.83; a zh→en pair there typically 0.824, translations 0.86–0.95). With
+    /// this floor, 7; the seed's gold link recall@5 there 0.678 → 0.722. No parameter to
+    /// choose; translation corpora lose at most 0.006 (README, "Links in a library").
+    pub fn typical(&self, from: &str, to: &str) -> f32 {
+        self.typical
+            .get(&(from.to_string(), to.to_string()))
+            .copied()
+            .unwrap_or(f32::MIN)
+    }
+
     /// `score` of a pair from a `from`-language text to a `to`-language paragraph, on the
     /// reference scale.
     pub fn map(&self, from: &str, to: &str, score: f32) -> f32 {
@@ -222,6 +269,7 @@ impl<'a> Linker<'a> {
                 .collect()
         };
         let mut stats = HashMap::new();
+        let mut typical = HashMap::new();
         let mut reference = (Standard { mean: 0.0, sd: 1.0 }, 0usize);
         for (&from, rows) in &by_lang {
             let sources = spread(rows, NORM_SOURCES);
@@ -239,6 +287,24 @@ impl<'a> Linker<'a> {
                             .collect::<Vec<f32>>()
                     })
                     .collect();
+                if from != to {
+                    let mut plain: Vec<f32> = sources
+                        .iter()
+                        .flat_map(|&i| {
+                            let doc = idx.doc_index(i);
+                            targets
+                                .iter()
+                                .filter(move |&&j| idx.doc_index(j) != doc)
+                                .map(move |&j| idx.rows().pair(i, idx.rows(), j))
+                        })
+                        .collect();
+                    if !plain.is_empty() {
+                        let mid = plain.len() / 2;
+                        let (_, &mut median, _) =
+                            plain.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
+                        typical.insert((from.to_string(), to.to_string()), median);
+                    }
+                }
                 let Some(standard) = Standard::of(&scores) else {
                     continue;
                 };
@@ -252,6 +318,7 @@ impl<'a> Linker<'a> {
             stats,
             reference: reference.0,
             hubs,
+            typical,
         }
     }
 
@@ -421,7 +488,9 @@ impl<'a> Linker<'a> {
         } else {
             0.0
         };
-        // Cross-language pairs below [`ACROSS_FLOOR`] are no links (hybrid scoring).
+        // Cross-language pairs below [`ACROSS_FLOOR`], or less close in the model's own
+        // space than a typical pair of their languages ([`PairNorm::typical`]), are no links
+        // (hybrid scoring).
         let floor = self.scoring == LinkScoring::Hybrid && idx.is_multilingual();
         let mut links: Vec<Link> = rows
             .into_iter()
@@ -448,7 +517,11 @@ impl<'a> Linker<'a> {
                         (cos, cos)
                     }
                 };
-                if floor && dense < ACROSS_FLOOR && idx.lang(r) != lang {
+                if floor
+                    && idx.lang(r) != lang
+                    && (dense < ACROSS_FLOOR
+                        || idx.rows().dot(r, vector) < self.norm.typical(lang, idx.lang(r)))
+                {
                     return None;
                 }
                 Some(Link {
@@ -513,19 +586,21 @@ impl<'a> Linker<'a> {
                 mean: 0.0,
                 std: 0.0,
                 quantile,
+                percentile: 0.0,
                 threshold: 0.0,
             };
         }
         let mean = scores.iter().sum::<f32>() / scores.len() as f32;
         let std =
             (scores.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / scores.len() as f32).sqrt();
-        let pos = ((scores.len() - 1) as f64 * quantile.clamp(0.0, 1.0)).round() as usize;
-        let (_, &mut threshold, _) = scores.select_nth_unstable_by(pos, |a, b| a.total_cmp(b));
+        let quantile = quantile.clamp(0.0, 1.0);
+        let (percentile, threshold) = capped_quantile(&mut scores, quantile);
         Calibration {
             pairs: scores.len(),
             mean,
             std,
             quantile,
+            percentile,
             threshold,
         }
     }
@@ -538,6 +613,25 @@ impl<'a> Linker<'a> {
             .map(|row| self.from_row(row, false))
             .collect()
     }
+}
+
+/// The plain `quantile` of `scores` and the threshold: that quantile, capped at
+/// [`TAIL_LENGTH`] (scaled to `quantile`) times the distance from the median to the 90th
+/// percentile above the median. Reorders `scores`.
+fn capped_quantile(scores: &mut [f32], quantile: f64) -> (f32, f32) {
+    let mut at = |q: f64| {
+        let pos = ((scores.len() - 1) as f64 * q).round() as usize;
+        *scores.select_nth_unstable_by(pos, |a, b| a.total_cmp(b)).1
+    };
+    let plain = at(quantile);
+    let (median, p90) = (at(0.5), at(0.9));
+    let tail = if quantile >= 1.0 {
+        f32::INFINITY
+    } else {
+        TAIL_LENGTH * ((0.5 / (1.0 - quantile)).ln() / 100f64.ln()) as f32
+    };
+    let cap = median + tail * (p90 - median);
+    (plain, plain.min(cap))
 }
 
 /// The hubness of a paragraph vector `vector` in `lang` (see [`HUB_WEIGHT`]): the mean
@@ -714,6 +808,45 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A background without near-copies keeps its plain quantile; 3 % of near-copies (the
+    /// plain 99.5th percentile is then a copy's 1.0) cap it near the body's prediction.
+    #[test]
+    fn near_copies_cap_the_threshold() {
+        // A two-sided exponential around 0.45 (scale 0.01): its 99.5th percentile lies
+        // ln 100 / ln 5 = 2.86 body-widths out, inside the 4 allowed.
+        let n = 10_000;
+        let mut clean: Vec<f32> = (0..n)
+            .map(|i| {
+                let p = (i as f64 + 0.5) / n as f64;
+                let x = if p < 0.5 {
+                    (2.0 * p).ln()
+                } else {
+                    -(2.0 * (1.0 - p)).ln()
+                };
+                0.45 + 0.01 * x as f32
+            })
+            .collect();
+        let mut copies = clean.clone();
+        let (plain, threshold) = capped_quantile(&mut clean, 0.995);
+        assert_eq!(plain, threshold);
+        assert!(
+            (plain - (0.45 + 0.01 * 100f32.ln())).abs() < 2e-3,
+            "{plain}"
+        );
+
+        copies.extend(std::iter::repeat_n(1.0, n * 3 / 100));
+        let (plain, threshold) = capped_quantile(&mut copies, 0.995);
+        assert_eq!(plain, 1.0);
+        // The copies shift the body a little: its quantile q is the clean one's 1.03·q.
+        let clean_at = |q: f32| 0.45 - 0.01 * (2.0 * (1.0 - 1.03 * q)).ln();
+        let body = clean_at(0.5) + 4.0 * (clean_at(0.9) - clean_at(0.5));
+        assert!((threshold - body).abs() < 2e-3, "{threshold} vs {body}");
+        // No cap at all for the 100th percentile; a lower quantile gets a shorter tail.
+        assert_eq!(capped_quantile(&mut copies, 1.0), (1.0, 1.0));
+        let (_, at_99) = capped_quantile(&mut copies, 0.99);
+        assert!(at_99 < threshold);
     }
 
     #[test]
