@@ -557,7 +557,8 @@ impl<'a> Linker<'a> {
 
     /// Calibrate a threshold on this linker's scores of cross-document pairs: every pair
     /// for up to 3,000 paragraphs; beyond, 600 evenly spread sources paired with every
-    /// target, or with 5,000 evenly spread targets in corpora larger than that.
+    /// target, or with 5,000 evenly spread targets in corpora larger than that. The
+    /// threshold is their `quantile`, capped where near-copies fill the top ([`TAIL_LENGTH`]).
     pub fn calibrate(&self, quantile: f64) -> Calibration {
         use rayon::prelude::*;
         let idx = self.index;
