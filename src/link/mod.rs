@@ -811,6 +811,71 @@ mod tests {
         }
     }
 
+    /// A library whose Chinese part covers two subjects — 40 paragraphs on A, translated in
+    /// the English part, and 6 on B — and one English paragraph between A and B: after
+    /// centring (the Chinese mean is mostly A's) it points where the B paragraphs do, and
+    /// clears [`ACROSS_FLOOR`], but in the model's own space it is further from them than a
+    /// typical Chinese–English pair, so [`PairNorm::typical`] keeps it out of their links;
+    /// translations stay linked.
+    #[test]
+    fn a_cross_language_link_must_beat_a_typical_pair_uncentred() {
+        use crate::index::store::synthetic_index;
+        let dim = 16;
+        let mut u = crate::index::ann::random_uniform(7);
+        // Axis 0: the language; axis 1: subject A; axis 2: subject B; 3..: the meaning.
+        let make = |lang: f32, a: f32, b: f32, meaning: &[f32]| {
+            let mut v = vec![0.0; dim];
+            (v[0], v[1], v[2]) = (lang, a, b);
+            v[3..].copy_from_slice(meaning);
+            crate::embed::normalize(&mut v);
+            v
+        };
+        let mut meaning = || -> Vec<f32> { (3..dim).map(|_| 0.25 * (u() - 0.5)).collect() };
+        let mut rows = Vec::new();
+        let a: Vec<Vec<f32>> = (0..40).map(|_| meaning()).collect();
+        for (i, m) in a.iter().enumerate() {
+            let text = format!("第{i}段讨论了数据和结果。");
+            rows.push((format!("za{}", i / 5), text, make(0.6, 1.0, 0.0, m)));
+        }
+        for i in 0..6 {
+            let text = format!("第{i}段讨论了政策和发展。");
+            rows.push((
+                format!("zb{}", i / 3),
+                text,
+                make(0.6, 0.0, 1.0, &meaning()),
+            ));
+        }
+        for (i, m) in a.iter().enumerate() {
+            let text = format!("Paragraph {i} discusses the data and the results.");
+            rows.push((format!("ea{}", i / 5), text, make(-0.6, 1.0, 0.0, m)));
+        }
+        let odd = rows.len();
+        let text = "Paragraph 99 reports the grand total.".to_string();
+        rows.push(("eodd".into(), text, make(-0.6, 0.5, 0.5, &meaning())));
+
+        let root = tempfile::tempdir().unwrap();
+        let index = synthetic_index(root.path(), &rows);
+        assert!(index.is_multilingual());
+        let linker = Linker::new(&index, 5, f32::MIN);
+        let typical = linker.norm().typical("zh", "en");
+        assert!(typical > 0.0 && typical < 1.0, "{typical}");
+        for b in 40..46 {
+            assert_eq!(index.lang(b), "zh");
+            // Centred, the odd paragraph clears the first floor; uncentred it is not close.
+            let dense = dense::pair(&index, b, odd, Weights::LINK);
+            assert!(dense >= ACROSS_FLOOR, "centred {dense}");
+            let plain = index.rows().pair(b, index.rows(), odd);
+            assert!(plain < typical, "plain {plain} vs typical {typical}");
+            let links = linker.from_row(b, false);
+            assert!(links.iter().all(|l| l.row != odd), "{links:?}");
+        }
+        // A Chinese A paragraph's first link is its translation.
+        for i in (0..40).step_by(7) {
+            let links = linker.from_row(i, false);
+            assert_eq!(links[0].row, 46 + i, "{links:?}");
+        }
+    }
+
     /// A background without near-copies keeps its plain quantile; 3 % of near-copies (the
     /// plain 99.5th percentile is then a copy's 1.0) cap it near the body's prediction.
     #[test]

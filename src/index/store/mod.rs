@@ -23,6 +23,8 @@ use crate::error::bad_input;
 
 mod reader;
 mod writer;
+#[cfg(test)]
+pub(crate) use writer::synthetic_index;
 
 pub(super) use reader::stored_version;
 pub(super) use writer::write_generation;

@@ -127,6 +127,64 @@ pub(in crate::index) fn write_maybe_gz(path: &Path, bytes: &[u8]) -> Result<()> 
     Ok(())
 }
 
+/// A committed index in `root` of the given paragraphs — (document, text, vector) — with
+/// no sentence vectors, for tests that need vectors of their own making.
+#[cfg(test)]
+pub(crate) fn synthetic_index(root: &Path, rows: &[(String, String, Vec<f32>)]) -> Index {
+    let dim = rows[0].2.len();
+    let mut documents: Vec<DocRecord> = Vec::new();
+    let mut paragraphs = Vec::new();
+    for (i, (doc, text, _)) in rows.iter().enumerate() {
+        if documents.last().is_none_or(|d| &d.id != doc) {
+            documents.push(DocRecord {
+                id: doc.clone(),
+                title: doc.clone(),
+                source: format!("{doc}.txt"),
+                line_start: i + 1,
+                line_end: i + 1,
+                paragraphs: 0,
+            });
+        }
+        let d = documents.last_mut().unwrap();
+        d.line_end = i + 1;
+        paragraphs.push(Paragraph {
+            id: format!("{doc}.{}", d.paragraphs),
+            doc_id: doc.clone(),
+            ordinal: d.paragraphs,
+            section: None,
+            text: text.clone(),
+            source: format!("{doc}.txt"),
+            line_start: i + 1,
+            line_end: i + 1,
+            page: None,
+        });
+        d.paragraphs += 1;
+    }
+    let vectors: Vec<f32> = rows.iter().flat_map(|r| r.2.iter().copied()).collect();
+    let lock = WriteLock::acquire(root).unwrap();
+    let model = ModelStamp {
+        id: "test".into(),
+        checksum: "0".into(),
+        dim,
+        query_prefix: String::new(),
+        passage_prefix: String::new(),
+    };
+    let sentences = vec![Vec::new(); rows.len()];
+    write_generation(
+        root,
+        &lock,
+        model,
+        Vec::new(),
+        &documents,
+        &paragraphs,
+        &vectors,
+        &sentences,
+    )
+    .unwrap();
+    drop(lock);
+    Index::open(root).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,7 +201,7 @@ mod tests {
         // Paragraph i of each language means the same (the same direction) behind a
         // language offset on the first axis.
         let meanings: Vec<Vec<f32>> = (0..per).map(|_| (0..dim).map(|_| u()).collect()).collect();
-        let (mut paragraphs, mut vectors) = (Vec::new(), Vec::new());
+        let mut rows = Vec::new();
         for (doc, (text, offset)) in [
             ("第{}段讨论了数据和结果。", 0.6f32),
             ("Paragraph {} discusses the data and the results.", -0.6),
@@ -155,53 +213,10 @@ mod tests {
                 let mut v = m.clone();
                 v[0] += offset;
                 crate::embed::normalize(&mut v);
-                vectors.extend(v);
-                let text = text.replace("{}", &i.to_string());
-                paragraphs.push(Paragraph {
-                    id: format!("d{doc}.{i}"),
-                    doc_id: format!("d{doc}"),
-                    ordinal: i,
-                    section: None,
-                    text,
-                    source: format!("d{doc}.txt"),
-                    line_start: i + 1,
-                    line_end: i + 1,
-                    page: None,
-                });
+                rows.push((format!("d{doc}"), text.replace("{}", &i.to_string()), v));
             }
         }
-        let documents: Vec<DocRecord> = (0..2)
-            .map(|d| DocRecord {
-                id: format!("d{d}"),
-                title: format!("d{d}"),
-                source: format!("d{d}.txt"),
-                line_start: 1,
-                line_end: per,
-                paragraphs: per,
-            })
-            .collect();
-        let lock = WriteLock::acquire(root.path()).unwrap();
-        let sentences = vec![Vec::new(); 2 * per];
-        let model = ModelStamp {
-            id: "test".into(),
-            checksum: "0".into(),
-            dim,
-            query_prefix: String::new(),
-            passage_prefix: String::new(),
-        };
-        write_generation(
-            root.path(),
-            &lock,
-            model,
-            Vec::new(),
-            &documents,
-            &paragraphs,
-            &vectors,
-            &sentences,
-        )
-        .unwrap();
-        drop(lock);
-        let index = Index::open(root.path()).unwrap();
+        let index = synthetic_index(root.path(), &rows);
         let graphs: Vec<&String> = index.manifest.language_graphs.keys().collect();
         assert_eq!(graphs, ["en", "zh"]);
         let space = index.space().unwrap();
