@@ -58,24 +58,21 @@ pub fn crossref(
         Some(s) => (s, "set with --min-score".to_string()),
         None => (
             calibration.threshold,
-            if calibration.capped() {
-                format!(
-                    "calibrated: the {:.1}th percentile of {} cross-document pair scores as the body of their distribution predicts it (the plain one, {:.3}, lies among near-copies), mean {:.3}, sd {:.3}",
-                    calibration.quantile * 100.0,
-                    calibration.pairs,
-                    calibration.percentile,
-                    calibration.mean,
-                    calibration.std
-                )
-            } else {
-                format!(
-                    "calibrated: the {:.1}th percentile of {} cross-document pair scores, mean {:.3}, sd {:.3}",
-                    calibration.quantile * 100.0,
-                    calibration.pairs,
-                    calibration.mean,
-                    calibration.std
-                )
-            },
+            format!(
+                "calibrated: the {:.1}th percentile of {} cross-document pair scores{}, mean {:.3}, sd {:.3}",
+                calibration.quantile * 100.0,
+                calibration.pairs,
+                if calibration.capped() {
+                    format!(
+                        " as the body of their distribution predicts it (the plain one, {:.3}, lies among near-copies)",
+                        calibration.percentile
+                    )
+                } else {
+                    String::new()
+                },
+                calibration.mean,
+                calibration.std
+            ),
         ),
     };
     linker.min_score = threshold;

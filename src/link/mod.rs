@@ -275,7 +275,8 @@ impl<'a> Linker<'a> {
             let sources = spread(rows, NORM_SOURCES);
             for (&to, trows) in &by_lang {
                 let targets = spread(trows, NORM_TARGETS);
-                let scores: Vec<f32> = sources
+                // Each background pair's score and its plain cosine.
+                let (scores, mut plain): (Vec<f32>, Vec<f32>) = sources
                     .par_iter()
                     .flat_map_iter(|&i| {
                         let lex = self.lexical_for(idx.paragraphs.text(i), true);
@@ -283,27 +284,16 @@ impl<'a> Linker<'a> {
                         targets
                             .iter()
                             .filter(move |&&j| idx.doc_index(j) != doc)
-                            .map(|&j| self.raw_score_in(&hubs, i, j, from, &lex))
-                            .collect::<Vec<f32>>()
+                            .map(|&j| {
+                                let score = self.raw_score_in(&hubs, i, j, from, &lex);
+                                (score, idx.rows().pair(i, idx.rows(), j))
+                            })
+                            .collect::<Vec<_>>()
                     })
-                    .collect();
-                if from != to {
-                    let mut plain: Vec<f32> = sources
-                        .iter()
-                        .flat_map(|&i| {
-                            let doc = idx.doc_index(i);
-                            targets
-                                .iter()
-                                .filter(move |&&j| idx.doc_index(j) != doc)
-                                .map(move |&j| idx.rows().pair(i, idx.rows(), j))
-                        })
-                        .collect();
-                    if !plain.is_empty() {
-                        let mid = plain.len() / 2;
-                        let (_, &mut median, _) =
-                            plain.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
-                        typical.insert((from.to_string(), to.to_string()), median);
-                    }
+                    .unzip();
+                if from != to && !plain.is_empty() {
+                    let median = quantile(&mut plain, 0.5);
+                    typical.insert((from.to_string(), to.to_string()), median);
                 }
                 let Some(standard) = Standard::of(&scores) else {
                     continue;
@@ -619,20 +609,22 @@ impl<'a> Linker<'a> {
 /// The plain `quantile` of `scores` and the threshold: that quantile, capped at
 /// [`TAIL_LENGTH`] (scaled to `quantile`) times the distance from the median to the 90th
 /// percentile above the median. Reorders `scores`.
-fn capped_quantile(scores: &mut [f32], quantile: f64) -> (f32, f32) {
-    let mut at = |q: f64| {
-        let pos = ((scores.len() - 1) as f64 * q).round() as usize;
-        *scores.select_nth_unstable_by(pos, |a, b| a.total_cmp(b)).1
-    };
-    let plain = at(quantile);
-    let (median, p90) = (at(0.5), at(0.9));
-    let tail = if quantile >= 1.0 {
+fn capped_quantile(scores: &mut [f32], q: f64) -> (f32, f32) {
+    let plain = quantile(scores, q);
+    let (median, p90) = (quantile(scores, 0.5), quantile(scores, 0.9));
+    let tail = if q >= 1.0 {
         f32::INFINITY
     } else {
-        TAIL_LENGTH * ((0.5 / (1.0 - quantile)).ln() / 100f64.ln()) as f32
+        TAIL_LENGTH * ((0.5 / (1.0 - q)).ln() / 100f64.ln()) as f32
     };
     let cap = median + tail * (p90 - median);
     (plain, plain.min(cap))
+}
+
+/// The `q` quantile (nearest rank) of `scores`, non-empty; reorders them.
+fn quantile(scores: &mut [f32], q: f64) -> f32 {
+    let pos = ((scores.len() - 1) as f64 * q).round() as usize;
+    *scores.select_nth_unstable_by(pos, |a, b| a.total_cmp(b)).1
 }
 
 /// The hubness of a paragraph vector `vector` in `lang` (see [`HUB_WEIGHT`]): the mean
