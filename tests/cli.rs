@@ -1351,7 +1351,9 @@ fn translations_link_across_languages() {
     // …", "Written by …" and the copyright notice, so the plain 99.5th percentile of the
     // pair scores was a near-copy's (0.961), and 35 of the 301 paragraphs kept a link to
     // their page in the other language; capped where the body of the distribution puts it
-    // (`link::TAIL_LENGTH`), 0.717 and 176 (209 within the first five without a threshold).
+    // (`link::TAIL_LENGTH`), 0.717 and 176 (209 within the first five without a threshold);
+    // 173 since repeated text is not linked to its copies (below): "--help" found its own
+    // page's translation among the six by chance.
     let calibrated = jsonl(&ok(&xref(&[
         "crossref", "--format", "jsonl", "--index", idx,
     ])));
@@ -1370,6 +1372,59 @@ fn translations_link_across_languages() {
         "{translated} of {} paragraphs linked to their translation",
         calibrated.len()
     );
+
+    // Repeated text: "--help display this help and exit" and its translation are in six of
+    // the sixteen pages, "With no FILE, or when FILE is -, read standard input." in four —
+    // their copies are not links (the copyright notice's copies were its links, and those
+    // of "With no FILE …" each other's). Text in three pages ("-z, --zero-terminated line
+    // delimiter is NUL, not newline": cut, head, tail) is still quoted by the other two.
+    let norm = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut pages: std::collections::HashMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for r in &calibrated {
+        pages
+            .entry(norm(&r["text"]))
+            .or_default()
+            .insert(format!("{} {}", r["doc"], r["lang"]));
+    }
+    let mut repeated = 0;
+    for r in &calibrated {
+        let text = norm(&r["text"]);
+        let copies: Vec<&Value> = r["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| norm(&l["text"]) == text)
+            .collect();
+        if pages[&text].len() >= 4 {
+            repeated += 1;
+            assert!(
+                copies.is_empty(),
+                "repeated text linked to its copies: {r:#}"
+            );
+        }
+    }
+    assert!(repeated >= 12, "{repeated} paragraphs of repeated text");
+    let z = calibrated
+        .iter()
+        .find(|r| {
+            r["doc"] == "cut(1)"
+                && norm(&r["text"]) == "-z, --zero-terminated line delimiter is NUL, not newline"
+        })
+        .expect("cut's -z option in English");
+    let quoted: Vec<&Value> = z["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["quote"] == true && norm(&l["text"]) == norm(&z["text"]))
+        .collect();
+    assert_eq!(quoted.len(), 2, "{z:#}");
 
     // An English question finds the Chinese page as well as the English one.
     let hits = jsonl(&ok(&xref(&[

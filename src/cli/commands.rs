@@ -100,11 +100,20 @@ pub fn crossref(
             }
             let n: usize = links.iter().map(|l| l.len()).sum();
             let with = links.iter().filter(|l| !l.is_empty()).count();
+            let repeated = linker.repeated_found();
             eprintln!(
-                "xref: {n} links for {with} of {} paragraphs in {} documents (threshold {threshold:.3}; {})",
+                "xref: {n} links for {with} of {} paragraphs in {} documents (threshold {threshold:.3}; {}){}",
                 idx.len(),
                 idx.documents.len(),
-                about.threshold_note
+                about.threshold_note,
+                if repeated > 0 {
+                    format!(
+                        "; {repeated} paragraphs are repeated text, in {} or more documents: not linked to their copies",
+                        crate::link::REPEATED_IN + 1
+                    )
+                } else {
+                    String::new()
+                }
             );
             for p in written {
                 println!("{}", p.display());

@@ -65,6 +65,40 @@ impl Index {
         }
     }
 
+    /// How many other documents than row `row`'s hold a paragraph at cosine ≥ `min` to it,
+    /// counted up to `enough`: through the graph (its `4·enough` nearest rows) where it
+    /// pays, else by a scan of the 8-bit rows on the calling thread (rough products, within
+    /// ~0.01, then confirmed exactly). For a value measured inside other parallel work.
+    pub fn copy_documents(&self, row: usize, min: f32, enough: usize) -> usize {
+        let doc = self.doc_index(row);
+        let query = self.vector(row);
+        let mut docs: Vec<usize> = if self.ann.graph_pays(4 * enough) {
+            self.ann
+                .search(
+                    &query,
+                    4 * enough,
+                    Some(&|r: usize| self.doc_index(r) != doc),
+                )
+                .iter()
+                .filter(|h| h.score >= min)
+                .map(|h| self.doc_index(h.row))
+                .collect()
+        } else {
+            let rough = ann::Rows::rough_query(&query);
+            (0..self.len())
+                .filter(|&r| {
+                    self.vectors.rough(&rough, r) >= min - 0.02
+                        && self.doc_index(r) != doc
+                        && self.vectors.dot(r, &query) >= min
+                })
+                .map(|r| self.doc_index(r))
+                .collect()
+        };
+        docs.sort_unstable();
+        docs.dedup();
+        docs.len().min(enough)
+    }
+
     /// Nearest rows through the HNSW graph, whatever it costs (for recall measurements).
     pub fn search_graph(
         &self,

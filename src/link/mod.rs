@@ -25,6 +25,17 @@ pub const DEFAULT_QUANTILE: f64 = 0.995;
 pub const QUOTE_SCORE: f32 = 0.97;
 /// Characters of identical running text that make a quotation.
 pub const QUOTE_RUN: usize = 30;
+/// Other documents that must hold a near-copy of a paragraph (cosine ≥ [`QUOTE_SCORE`]) for
+/// it to be *repeated text*: a licence footer, "--help display this help and exit", a
+/// translator's credit, a page installed under several names. A link between near-copies
+/// where either is repeated text is left out — the same text again is no cross-reference —
+/// and so is one between two paragraphs whose very text is each found in that many other
+/// documents ("--help display this help and exit" and its translation in every page: any
+/// one of the copies would do). A passage quoted in two or three documents stays a
+/// quotation; a translation of repeated text whose wording names its page ("Full
+/// documentation <https://…/ls>") stays a link (README, "Repeated text is not
+/// cross-referenced").
+pub const REPEATED_IN: usize = 3;
 
 /// One link from a paragraph to another.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -102,7 +113,8 @@ const CALIBRATION_TARGETS: usize = 5_000;
 /// distribution of the corpus's largest same-language pair: `s' = μ_ref + σ_ref·(s − μ)/σ`.
 /// A one-language corpus needs none (scores stay as they are).
 ///
-/// It also holds each paragraph's *hubness* across languages (see [`HUB_WEIGHT`]).
+/// It also holds each paragraph's *hubness* across languages (see [`HUB_WEIGHT`]) and
+/// whether it is repeated text ([`REPEATED_IN`]), each measured when first needed.
 #[derive(Debug, Clone, Default)]
 pub struct PairNorm {
     /// (source language, target language) → background scores.
@@ -114,6 +126,74 @@ pub struct PairNorm {
     /// (source language, target language), two languages → the median plain cosine of
     /// their background pairs (see [`PairNorm::typical`]).
     typical: HashMap<(String, String), f32>,
+    /// Per row, whether it is repeated text ([`REPEATED_IN`]).
+    repeated: Repeated,
+}
+
+/// Which rows are repeated text ([`REPEATED_IN`]): near-copies, measured row by row the
+/// first time a link needs it (one search), and verbatim copies, counted for all rows at
+/// once when first needed; shared like [`Hubs`].
+#[derive(Debug, Clone, Default)]
+struct Repeated {
+    near: std::sync::Arc<Vec<std::sync::OnceLock<bool>>>,
+    verbatim: std::sync::Arc<std::sync::OnceLock<Vec<bool>>>,
+}
+
+impl Repeated {
+    fn new(rows: usize) -> Self {
+        Self {
+            near: std::sync::Arc::new((0..rows).map(|_| std::sync::OnceLock::new()).collect()),
+            verbatim: Default::default(),
+        }
+    }
+
+    /// Whether row `row` has near-copies (cosine ≥ [`QUOTE_SCORE`]) in at least
+    /// [`REPEATED_IN`] other documents.
+    fn near(&self, index: &Index, row: usize) -> bool {
+        let Some(cell) = self.near.get(row) else {
+            return false;
+        };
+        *cell.get_or_init(|| index.copy_documents(row, QUOTE_SCORE, REPEATED_IN) >= REPEATED_IN)
+    }
+
+    /// How many rows were found to be repeated so far ([`Linker::crossref`] looks at every
+    /// row that has a near-copy among its candidates).
+    fn found(&self) -> usize {
+        self.near
+            .iter()
+            .filter(|c| c.get().copied().unwrap_or(false))
+            .count()
+    }
+
+    /// Whether row `row`'s very text (spacing aside) is in at least [`REPEATED_IN`] other
+    /// documents: a link to it could as well go to any of them.
+    fn verbatim(&self, index: &Index, row: usize) -> bool {
+        let all = self.verbatim.get_or_init(|| {
+            use std::hash::{Hash, Hasher};
+            let hashes: Vec<u64> = (0..index.len())
+                .map(|r| {
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    for word in index.paragraphs.text(r).split_whitespace() {
+                        word.hash(&mut h);
+                    }
+                    h.finish()
+                })
+                .collect();
+            let mut pairs: Vec<(u64, usize)> = hashes
+                .iter()
+                .enumerate()
+                .map(|(r, &h)| (h, index.doc_index(r)))
+                .collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            let mut docs: HashMap<u64, usize> = HashMap::new();
+            for (h, _) in pairs {
+                *docs.entry(h).or_default() += 1;
+            }
+            hashes.iter().map(|h| docs[h] > REPEATED_IN).collect()
+        });
+        all.get(row).copied().unwrap_or(false)
+    }
 }
 
 /// Each row's hubness (see [`HUB_WEIGHT`]), measured the first time a score needs it: a
@@ -256,7 +336,10 @@ impl<'a> Linker<'a> {
         use rayon::prelude::*;
         let idx = self.index;
         if !idx.is_multilingual() {
-            return PairNorm::default();
+            return PairNorm {
+                repeated: Repeated::new(idx.len()),
+                ..PairNorm::default()
+            };
         }
         let mut by_lang: HashMap<&str, Vec<usize>> = HashMap::new();
         for r in 0..idx.len() {
@@ -309,6 +392,7 @@ impl<'a> Linker<'a> {
             reference: reference.0,
             hubs,
             typical,
+            repeated: Repeated::new(idx.len()),
         }
     }
 
@@ -410,6 +494,12 @@ impl<'a> Linker<'a> {
         self
     }
 
+    /// How many paragraphs this linker has found to be repeated text: after
+    /// [`Linker::crossref`], all of them.
+    pub fn repeated_found(&self) -> usize {
+        self.norm.repeated.found()
+    }
+
     /// Links from row `row`: other documents only unless `same_doc`; never itself.
     pub fn from_row(&self, row: usize, same_doc: bool) -> Vec<Link> {
         let idx = self.index;
@@ -470,6 +560,21 @@ impl<'a> Linker<'a> {
         ));
         rows.sort_unstable();
         rows.dedup();
+        // No links between near-copies where either is repeated text ([`REPEATED_IN`]),
+        // nor between two texts each found verbatim in that many other documents.
+        if let Some(s) = source {
+            let repeated = &self.norm.repeated;
+            let verbatim = repeated.verbatim(idx, s);
+            // Measured only where a near-copy is among the candidates.
+            let mut near = None;
+            rows.retain(|&r| {
+                if idx.rows().dot(r, vector) >= QUOTE_SCORE {
+                    !(*near.get_or_insert_with(|| repeated.near(idx, s)) || repeated.near(idx, r))
+                } else {
+                    !(verbatim && repeated.verbatim(idx, r))
+                }
+            });
+        }
         let lexical = lex.of_rows(&rows, |r| idx.lang(r) == lang);
         let hubs = &self.norm.hubs;
         // An outside text's own hubness, measured as a row's is.
@@ -722,7 +827,18 @@ const HASH_BASE: u64 = 0x100_0000_01b3;
 impl Runs {
     fn of(text: &str, run: usize) -> Self {
         let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-        let mut windows: Vec<(u64, u32)> = Self::hashes(&chars, run).collect();
+        // Letters and digits before each position: a run of mostly other characters (a
+        // table's rules, a row of dashes) quotes nothing.
+        let mut words = vec![0u32; chars.len() + 1];
+        for (i, c) in chars.iter().enumerate() {
+            words[i + 1] = words[i] + c.is_alphanumeric() as u32;
+        }
+        let mut windows: Vec<(u64, u32)> = Self::hashes(&chars, run)
+            .filter(|&(_, at)| {
+                let at = at as usize;
+                2 * (words[at + run] - words[at]) as usize >= run
+            })
+            .collect();
         windows.sort_unstable();
         Self {
             chars,
@@ -770,22 +886,25 @@ mod tests {
     use super::*;
 
     /// The rolling-hash runs agree with comparing every pair of windows, on texts that
-    /// share runs of every length around the threshold.
+    /// share runs of every length around the threshold, some mostly a row of dashes.
     #[test]
     fn rolling_runs_match_comparing_every_window() {
         fn brute(a: &str, b: &str, run: usize) -> bool {
             let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<Vec<_>>();
             let (a, b) = (squash(a), squash(b));
-            run > 0 && a.windows(run).any(|w| b.windows(run).any(|v| v == w))
+            let wordy = |w: &[char]| 2 * w.iter().filter(|c| c.is_alphanumeric()).count() >= run;
+            run > 0
+                && a.windows(run)
+                    .any(|w| wordy(w) && b.windows(run).any(|v| v == w))
         }
-        let base = "发展新质生产力是推动高质量发展的内在要求和重要着力点 The quick brown fox";
+        let base = "────────────────发展新质生产力是推动高质量发展的内在要求和重要着力点 The quick brown fox";
         let chars: Vec<char> = base.chars().collect();
         let mut state = 7u64;
         for case in 0..300 {
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            let (from, len) = ((state >> 33) as usize % 20, (state >> 45) as usize % 40);
+            let (from, len) = ((state >> 33) as usize % 36, (state >> 45) as usize % 40);
             let piece: String = chars[from..(from + len).min(chars.len())].iter().collect();
             let a = format!("甲乙{piece}丙丁");
             let b = if case % 3 == 0 {
@@ -921,5 +1040,17 @@ mod tests {
             20
         ));
         assert!(!shares_run("short", "short", 20));
+        // A table's rules are no quotation; an address is.
+        let rule = "├──────────┼──────────────────────────────┤";
+        assert!(!shares_run(
+            &format!("{rule} 名称"),
+            &format!("{rule} 值"),
+            QUOTE_RUN
+        ));
+        assert!(shares_run(
+            "Full documentation https://www.gnu.org/software/coreutils/ls",
+            "see https://www.gnu.org/software/coreutils/ls online",
+            QUOTE_RUN
+        ));
     }
 }
