@@ -142,7 +142,7 @@ struct Repeated {
 impl Repeated {
     fn new(rows: usize) -> Self {
         Self {
-            near: std::sync::Arc::new((0..rows).map(|_| std::sync::OnceLock::new()).collect()),
+            near: unmeasured(rows),
             verbatim: Default::default(),
         }
     }
@@ -196,6 +196,11 @@ impl Repeated {
     }
 }
 
+/// One value per row, none measured yet, shared by clones.
+fn unmeasured<T>(rows: usize) -> std::sync::Arc<Vec<std::sync::OnceLock<T>>> {
+    std::sync::Arc::new((0..rows).map(|_| std::sync::OnceLock::new()).collect())
+}
+
 /// Each row's hubness (see [`HUB_WEIGHT`]), measured the first time a score needs it: a
 /// `crossref` measures every row's, `xref related` only those of one paragraph's
 /// candidates. Shared by the clones of a [`PairNorm`] (a server's requests).
@@ -204,9 +209,7 @@ struct Hubs(std::sync::Arc<Vec<std::sync::OnceLock<f32>>>);
 
 impl Hubs {
     fn new(rows: usize) -> Self {
-        Self(std::sync::Arc::new(
-            (0..rows).map(|_| std::sync::OnceLock::new()).collect(),
-        ))
+        Self(unmeasured(rows))
     }
 
     /// Whether there is a hubness to take (a multilingual corpus, hybrid scoring).
