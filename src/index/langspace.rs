@@ -7,7 +7,7 @@
 //! vector (its centroid in this corpus) and renormalising takes that offset out, so
 //! pairs in *different* languages are compared on centred vectors (ranked first: 5 % →
 //! 69 % on that corpus; with the link score's per-language-pair calibration, see
-//! `link::PairNorm`, 93 %). Pairs in the *same* language keep the plain vectors: centring a
+//! `link::LinkState`, 93 %). Pairs in the *same* language keep the plain vectors: centring a
 //! one-language corpus by its own mean measured worse on the seed's gold links (recall@5
 //! 0.77 → 0.67), since it also removes the corpus's shared topic.
 //!

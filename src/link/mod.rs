@@ -10,9 +10,17 @@
 //! pairings, that quantile is a near-copy's score; the threshold is then capped at what the
 //! body of the distribution predicts for it ([`TAIL_LENGTH`]).
 
+mod quote;
+mod state;
 pub mod terms;
 
+pub use quote::shares_run;
+pub use state::LinkState;
+
 use std::collections::HashMap;
+
+use quote::Runs;
+use state::{hub_of, Hubs, Repeated};
 
 use serde::Serialize;
 
@@ -103,159 +111,6 @@ const CSLS_NEIGHBOURS: usize = 10;
 /// corpus), not from more targets each; 20,000 before (3.7 s of `crossref` at 100k).
 const CALIBRATION_TARGETS: usize = 5_000;
 
-/// Makes link scores comparable across language pairs.
-///
-/// Even on centred vectors ([`crate::index::langspace`]) the scores of pairs in different
-/// languages spread less than those of same-language pairs, and the lexical channel adds
-/// less across scripts, so one threshold and one ranking would still favour the source's
-/// own language. Each (source language, target language) pair's background distribution
-/// — the scores of cross-document pairs sampled from the corpus — is mapped onto the
-/// distribution of the corpus's largest same-language pair: `s' = μ_ref + σ_ref·(s − μ)/σ`.
-/// A one-language corpus needs none (scores stay as they are).
-///
-/// It also holds each paragraph's *hubness* across languages (see [`HUB_WEIGHT`]) and
-/// whether it is repeated text ([`REPEATED_IN`]), each measured when first needed.
-#[derive(Debug, Clone, Default)]
-pub struct PairNorm {
-    /// (source language, target language) → background scores.
-    stats: HashMap<(String, String), Standard>,
-    reference: Standard,
-    /// Per row, the mean centred cosine of its [`HUB_NEIGHBOURS`] nearest rows in other
-    /// languages (hybrid scoring of a multilingual corpus; else none).
-    hubs: Hubs,
-    /// (source language, target language), two languages → the median plain cosine of
-    /// their background pairs (see [`PairNorm::typical`]).
-    typical: HashMap<(String, String), f32>,
-    /// Per row, whether it is repeated text ([`REPEATED_IN`]).
-    repeated: Repeated,
-}
-
-/// Which rows are repeated text ([`REPEATED_IN`]): near-copies, measured row by row the
-/// first time a link needs it (one search), and verbatim copies, counted for all rows at
-/// once when first needed; shared like [`Hubs`].
-#[derive(Debug, Clone, Default)]
-struct Repeated {
-    near: std::sync::Arc<Vec<std::sync::OnceLock<bool>>>,
-    verbatim: std::sync::Arc<std::sync::OnceLock<Vec<bool>>>,
-}
-
-impl Repeated {
-    fn new(rows: usize) -> Self {
-        Self {
-            near: unmeasured(rows),
-            verbatim: Default::default(),
-        }
-    }
-
-    /// Whether row `row` has near-copies (cosine ≥ [`QUOTE_SCORE`]) in at least
-    /// [`REPEATED_IN`] other documents.
-    fn near(&self, index: &Index, row: usize) -> bool {
-        let Some(cell) = self.near.get(row) else {
-            return false;
-        };
-        *cell.get_or_init(|| index.copy_documents(row, QUOTE_SCORE, REPEATED_IN) >= REPEATED_IN)
-    }
-
-    /// How many rows were found to be repeated so far ([`Linker::crossref`] looks at every
-    /// row that has a near-copy among its candidates).
-    fn found(&self) -> usize {
-        self.near
-            .iter()
-            .filter(|c| c.get().copied().unwrap_or(false))
-            .count()
-    }
-
-    /// Whether row `row`'s very text (spacing aside) is in at least [`REPEATED_IN`] other
-    /// documents: a link to it could as well go to any of them.
-    fn verbatim(&self, index: &Index, row: usize) -> bool {
-        let all = self.verbatim.get_or_init(|| {
-            use std::hash::{Hash, Hasher};
-            let hashes: Vec<u64> = (0..index.len())
-                .map(|r| {
-                    let mut h = std::collections::hash_map::DefaultHasher::new();
-                    for word in index.paragraphs.text(r).split_whitespace() {
-                        word.hash(&mut h);
-                    }
-                    h.finish()
-                })
-                .collect();
-            let mut pairs: Vec<(u64, usize)> = hashes
-                .iter()
-                .enumerate()
-                .map(|(r, &h)| (h, index.doc_index(r)))
-                .collect();
-            pairs.sort_unstable();
-            pairs.dedup();
-            let mut docs: HashMap<u64, usize> = HashMap::new();
-            for (h, _) in pairs {
-                *docs.entry(h).or_default() += 1;
-            }
-            hashes.iter().map(|h| docs[h] > REPEATED_IN).collect()
-        });
-        all.get(row).copied().unwrap_or(false)
-    }
-}
-
-/// One value per row, none measured yet, shared by clones.
-fn unmeasured<T>(rows: usize) -> std::sync::Arc<Vec<std::sync::OnceLock<T>>> {
-    std::sync::Arc::new((0..rows).map(|_| std::sync::OnceLock::new()).collect())
-}
-
-/// Each row's hubness (see [`HUB_WEIGHT`]), measured the first time a score needs it: a
-/// `crossref` measures every row's, `xref related` only those of one paragraph's
-/// candidates. Shared by the clones of a [`PairNorm`] (a server's requests).
-#[derive(Debug, Clone, Default)]
-struct Hubs(std::sync::Arc<Vec<std::sync::OnceLock<f32>>>);
-
-impl Hubs {
-    fn new(rows: usize) -> Self {
-        Self(unmeasured(rows))
-    }
-
-    /// Whether there is a hubness to take (a multilingual corpus, hybrid scoring).
-    fn active(&self) -> bool {
-        !self.0.is_empty()
-    }
-
-    /// Row `row`'s hubness.
-    fn of(&self, index: &Index, row: usize) -> f32 {
-        *self.0[row].get_or_init(|| hub_of(index, &index.vector(row), index.lang(row)))
-    }
-}
-
-impl PairNorm {
-    /// The median plain (uncentred) cosine of the background pairs from `from` to `to`,
-    /// two languages: a cross-language link must be at least as close as a typical pair
-    /// in the model's own space, not only after centring. `f32::MIN` when not measured.
-    ///
-    /// Centring takes each language's mean; where a language's part covers two subjects
-    /// (the seed's policy paragraphs beside 99 Chinese manual pages, with the English
-    /// originals), its mean is the larger subject's, and the smaller one's paragraphs share
-    /// an "atypical" direction with English lines such as "-c, --total produce a grand
-    /// total": the first link of 100 of the 275 seed paragraphs was such a line (plain
-    /// cosine 0.75–0.83; a zh→en pair there typically 0.824, translations 0.86–0.95). With
-    /// this floor, 7; the seed's gold link recall@5 there 0.678 → 0.722. No parameter to
-    /// choose; translation corpora lose at most 0.006 (README, "Links in a library").
-    pub fn typical(&self, from: &str, to: &str) -> f32 {
-        self.typical
-            .get(&(from.to_string(), to.to_string()))
-            .copied()
-            .unwrap_or(f32::MIN)
-    }
-
-    /// `score` of a pair from a `from`-language text to a `to`-language paragraph, on the
-    /// reference scale.
-    pub fn map(&self, from: &str, to: &str, score: f32) -> f32 {
-        if self.stats.is_empty() {
-            return score;
-        }
-        match self.stats.get(&(from.to_string(), to.to_string())) {
-            Some(standard) => standard.map(score, &self.reference),
-            None => score,
-        }
-    }
-}
-
 /// How much of a cross-language pair's hubness — the mean of its two paragraphs'
 /// [`HUB_NEIGHBOURS`] nearest centred cosines in other languages — its dense score loses
 /// (CSLS, Conneau et al. 2018, `2·cos − r(a) − r(b)`, at a quarter of its strength):
@@ -270,7 +125,7 @@ pub const HUB_WEIGHT: f32 = 0.25;
 /// all. Translations score far above it (their first links on the Chinese–English manual
 /// pages: 5th percentile 0.41, median 0.64; the kernel docs' 0.46 and 0.65); paragraphs
 /// that are merely atypical of their language's centroid share that "atypical" direction
-/// after centring and, mapped per language pair ([`PairNorm`]), outranked real
+/// after centring and, mapped per language pair ([`LinkState`]), outranked real
 /// same-language links in a library whose languages cover different subjects (the seed's
 /// policy paragraphs in Chinese with English manual pages: their first cross-language
 /// links, all to lines such as "With no FILE, or when FILE is -, read standard input.",
@@ -283,7 +138,7 @@ pub const ACROSS_FLOOR: f32 = 0.25;
 /// Neighbours whose mean cosine measures a paragraph's hubness (CSLS's usual 10).
 pub const HUB_NEIGHBOURS: usize = 10;
 
-/// Sources and targets per language sampled for [`PairNorm`].
+/// Sources and targets per language sampled for [`LinkState`].
 const NORM_SOURCES: usize = 150;
 const NORM_TARGETS: usize = 600;
 
@@ -297,7 +152,7 @@ pub struct Linker<'a> {
     scoring: LinkScoring,
     /// Per-row neighbourhood density, for CSLS.
     density: Vec<f32>,
-    norm: PairNorm,
+    state: LinkState,
 }
 
 impl<'a> Linker<'a> {
@@ -309,39 +164,39 @@ impl<'a> Linker<'a> {
             min_score,
             scoring: LinkScoring::Hybrid,
             density: Vec::new(),
-            norm: PairNorm::default(),
+            state: LinkState::default(),
         };
-        linker.norm = linker.pair_norm();
+        linker.state = linker.measure_state();
         linker
     }
 
-    /// A linker reusing background statistics computed earlier for the same index (a
-    /// server keeps them per index generation instead of sampling per request).
-    pub fn with_norm(index: &'a Index, k: usize, min_score: f32, norm: PairNorm) -> Self {
+    /// A linker reusing what another linker measured about the same index ([`LinkState`]:
+    /// a server keeps it per index generation instead of sampling per request).
+    pub fn with_state(index: &'a Index, k: usize, min_score: f32, state: LinkState) -> Self {
         Self {
             index,
             k,
             min_score,
             scoring: LinkScoring::Hybrid,
             density: Vec::new(),
-            norm,
+            state,
         }
     }
 
-    /// This linker's per-language-pair background statistics.
-    pub fn norm(&self) -> &PairNorm {
-        &self.norm
+    /// What this linker measured about its index (to hand to [`Linker::with_state`]).
+    pub fn state(&self) -> &LinkState {
+        &self.state
     }
 
-    /// Background statistics per language pair (see [`PairNorm`]); empty for a
-    /// one-language corpus.
-    fn pair_norm(&self) -> PairNorm {
+    /// Sample the background statistics per language pair (none for a one-language
+    /// corpus); the per-row values start unmeasured (see [`LinkState`]).
+    fn measure_state(&self) -> LinkState {
         use rayon::prelude::*;
         let idx = self.index;
         if !idx.is_multilingual() {
-            return PairNorm {
+            return LinkState {
                 repeated: Repeated::new(idx.len()),
-                ..PairNorm::default()
+                ..LinkState::default()
             };
         }
         let mut by_lang: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -390,7 +245,7 @@ impl<'a> Linker<'a> {
                 }
             }
         }
-        PairNorm {
+        LinkState {
             stats,
             reference: reference.0,
             hubs,
@@ -436,7 +291,7 @@ impl<'a> Linker<'a> {
         }
     }
 
-    /// The score of pair (source `i`, target `j`) before [`PairNorm`], the source in `lang`,
+    /// The score of pair (source `i`, target `j`) before [`LinkState::map`], the source in `lang`,
     /// with each row's hubness `hubs` (see [`HUB_WEIGHT`]).
     fn raw_score_in(&self, hubs: &Hubs, i: usize, j: usize, lang: &str, lex: &Lexical2) -> f32 {
         self.raw_score_with(hubs, i, j, lex.get(self.index.lang(j) == lang, j))
@@ -493,14 +348,14 @@ impl<'a> Linker<'a> {
                 })
                 .collect();
         }
-        self.norm = self.pair_norm();
+        self.state = self.measure_state();
         self
     }
 
     /// How many paragraphs this linker has found to be repeated text: after
     /// [`Linker::crossref`], all of them.
     pub fn repeated_found(&self) -> usize {
-        self.norm.repeated.found()
+        self.state.repeated.found()
     }
 
     /// Links from row `row`: other documents only unless `same_doc`; never itself.
@@ -566,7 +421,7 @@ impl<'a> Linker<'a> {
         // No links between near-copies where either is repeated text ([`REPEATED_IN`]),
         // nor between two texts each found verbatim in that many other documents.
         if let Some(s) = source {
-            let repeated = &self.norm.repeated;
+            let repeated = &self.state.repeated;
             let verbatim = repeated.verbatim(idx, s);
             // Measured only where a near-copy is among the candidates.
             let mut near = None;
@@ -579,7 +434,7 @@ impl<'a> Linker<'a> {
             });
         }
         let lexical = lex.of_rows(&rows, |r| idx.lang(r) == lang);
-        let hubs = &self.norm.hubs;
+        let hubs = &self.state.hubs;
         // An outside text's own hubness, measured as a row's is.
         let text_hub = if source.is_none() && hubs.active() {
             hub_of(idx, vector, lang)
@@ -587,7 +442,7 @@ impl<'a> Linker<'a> {
             0.0
         };
         // Cross-language pairs below [`ACROSS_FLOOR`], or less close in the model's own
-        // space than a typical pair of their languages ([`PairNorm::typical`]), are no links
+        // space than a typical pair of their languages ([`LinkState::typical`]), are no links
         // (hybrid scoring).
         let floor = self.scoring == LinkScoring::Hybrid && idx.is_multilingual();
         let mut links: Vec<Link> = rows
@@ -618,13 +473,13 @@ impl<'a> Linker<'a> {
                 if floor
                     && idx.lang(r) != lang
                     && (dense < ACROSS_FLOOR
-                        || idx.rows().dot(r, vector) < self.norm.typical(lang, idx.lang(r)))
+                        || idx.rows().dot(r, vector) < self.state.typical(lang, idx.lang(r)))
                 {
                     return None;
                 }
                 Some(Link {
                     row: r,
-                    score: self.norm.map(lang, idx.lang(r), raw),
+                    score: self.state.map(lang, idx.lang(r), raw),
                     quote: false,
                     terms: Vec::new(),
                 })
@@ -649,8 +504,8 @@ impl<'a> Linker<'a> {
     /// `i`'s text (hybrid scoring only).
     fn pair_score(&self, i: usize, j: usize, lex: &Lexical2) -> f32 {
         let (from, to) = (self.index.lang(i), self.index.lang(j));
-        let raw = self.raw_score_in(&self.norm.hubs, i, j, from, lex);
-        self.norm.map(from, to, raw)
+        let raw = self.raw_score_in(&self.state.hubs, i, j, from, lex);
+        self.state.map(from, to, raw)
     }
 
     /// Calibrate a threshold on this linker's scores of cross-document pairs: every pair
@@ -735,17 +590,6 @@ fn quantile(scores: &mut [f32], q: f64) -> f32 {
     *scores.select_nth_unstable_by(pos, |a, b| a.total_cmp(b)).1
 }
 
-/// The hubness of a paragraph vector `vector` in `lang` (see [`HUB_WEIGHT`]): the mean
-/// centred cosine of its [`HUB_NEIGHBOURS`] nearest rows in other languages.
-fn hub_of(index: &Index, vector: &[f32], lang: &str) -> f32 {
-    let Some(space) = index.space() else {
-        return 0.0;
-    };
-    let query = crate::index::langspace::centre(vector, space.centroid(lang).0);
-    let hits = space.nearest_not_in(lang, &query, HUB_NEIGHBOURS, None);
-    hits.iter().map(|h| h.score).sum::<f32>() / hits.len().max(1) as f32
-}
-
 /// A source text's normalised lexical scores against same-language paragraphs and against
 /// paragraphs in other languages.
 #[derive(Default)]
@@ -810,126 +654,15 @@ impl Lexical2<'_> {
     }
 }
 
-/// Whether `a` and `b` share a run of at least `run` identical non-space characters.
-pub fn shares_run(a: &str, b: &str, run: usize) -> bool {
-    Runs::of(a, run).in_text(b)
-}
-
-/// Every run of `run` non-space characters of one text, by a rolling hash, to test many
-/// other texts against it ([`shares_run`]); a hash match is confirmed on the characters.
-struct Runs {
-    chars: Vec<char>,
-    run: usize,
-    /// (hash, start) of every window, sorted.
-    windows: Vec<(u64, u32)>,
-}
-
-/// Multiplier of the rolling hash (odd, so powers of it never vanish mod 2⁶⁴).
-const HASH_BASE: u64 = 0x100_0000_01b3;
-
-impl Runs {
-    fn of(text: &str, run: usize) -> Self {
-        let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-        // Letters and digits before each position: a run of mostly other characters (a
-        // table's rules, a row of dashes) quotes nothing.
-        let mut words = vec![0u32; chars.len() + 1];
-        for (i, c) in chars.iter().enumerate() {
-            words[i + 1] = words[i] + c.is_alphanumeric() as u32;
-        }
-        let mut windows: Vec<(u64, u32)> = Self::hashes(&chars, run)
-            .filter(|&(_, at)| {
-                let at = at as usize;
-                2 * (words[at + run] - words[at]) as usize >= run
-            })
-            .collect();
-        windows.sort_unstable();
-        Self {
-            chars,
-            run,
-            windows,
-        }
-    }
-
-    /// (hash, start) of each window of `run` characters of `chars`, in order.
-    fn hashes(chars: &[char], run: usize) -> impl Iterator<Item = (u64, u32)> + '_ {
-        let top = HASH_BASE.wrapping_pow(run.saturating_sub(1) as u32);
-        let mut h = 0u64;
-        chars.iter().enumerate().filter_map(move |(i, &c)| {
-            if i >= run {
-                h = h.wrapping_sub((chars[i - run] as u64).wrapping_mul(top));
-            }
-            h = h.wrapping_mul(HASH_BASE).wrapping_add(c as u64);
-            (run > 0 && i + 1 >= run).then(|| (h, (i + 1 - run) as u32))
-        })
-    }
-
-    /// Whether `text` shares a run with this one.
-    fn in_text(&self, text: &str) -> bool {
-        if self.run == 0 || self.chars.len() < self.run {
-            return false;
-        }
-        let other: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-        let run = self.run;
-        let shared = Self::hashes(&other, run).any(|(h, at)| {
-            let from = self.windows.partition_point(|w| w.0 < h);
-            self.windows[from..]
-                .iter()
-                .take_while(|w| w.0 == h)
-                .any(|w| {
-                    self.chars[w.1 as usize..w.1 as usize + run]
-                        == other[at as usize..at as usize + run]
-                })
-        });
-        shared
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The rolling-hash runs agree with comparing every pair of windows, on texts that
-    /// share runs of every length around the threshold, some mostly a row of dashes.
-    #[test]
-    fn rolling_runs_match_comparing_every_window() {
-        fn brute(a: &str, b: &str, run: usize) -> bool {
-            let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<Vec<_>>();
-            let (a, b) = (squash(a), squash(b));
-            let wordy = |w: &[char]| 2 * w.iter().filter(|c| c.is_alphanumeric()).count() >= run;
-            run > 0
-                && a.windows(run)
-                    .any(|w| wordy(w) && b.windows(run).any(|v| v == w))
-        }
-        let base = "────────────────发展新质生产力是推动高质量发展的内在要求和重要着力点 The quick brown fox";
-        let chars: Vec<char> = base.chars().collect();
-        let mut state = 7u64;
-        for case in 0..300 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let (from, len) = ((state >> 33) as usize % 36, (state >> 45) as usize % 40);
-            let piece: String = chars[from..(from + len).min(chars.len())].iter().collect();
-            let a = format!("甲乙{piece}丙丁");
-            let b = if case % 3 == 0 {
-                format!("x {piece} y")
-            } else {
-                "别的文字".repeat(8)
-            };
-            for run in [0, 1, 5, 20, 30] {
-                assert_eq!(
-                    shares_run(&a, &b, run),
-                    brute(&a, &b, run),
-                    "{a:?} {b:?} {run}"
-                );
-            }
-        }
-    }
 
     /// A library whose Chinese part covers two subjects — 40 paragraphs on A, translated in
     /// the English part, and 6 on B — and one English paragraph between A and B: after
     /// centring (the Chinese mean is mostly A's) it points where the B paragraphs do, and
     /// clears [`ACROSS_FLOOR`], but in the model's own space it is further from them than a
-    /// typical Chinese–English pair, so [`PairNorm::typical`] keeps it out of their links;
+    /// typical Chinese–English pair, so [`LinkState::typical`] keeps it out of their links;
     /// translations stay linked.
     #[test]
     fn a_cross_language_link_must_beat_a_typical_pair_uncentred() {
@@ -971,7 +704,7 @@ mod tests {
         let index = synthetic_index(root.path(), &rows);
         assert!(index.is_multilingual());
         let linker = Linker::new(&index, 5, f32::MIN);
-        let typical = linker.norm().typical("zh", "en");
+        let typical = linker.state().typical("zh", "en");
         assert!(typical > 0.0 && typical < 1.0, "{typical}");
         for b in 40..46 {
             assert_eq!(index.lang(b), "zh");
@@ -1027,33 +760,5 @@ mod tests {
         assert_eq!(capped_quantile(&mut copies, 1.0), (1.0, 1.0));
         let (_, at_99) = capped_quantile(&mut copies, 0.99);
         assert!(at_99 < threshold);
-    }
-
-    #[test]
-    fn shared_runs() {
-        let quote = "必须牢记高质量发展是新时代的硬道理，全面贯彻新发展理念";
-        assert!(shares_run(
-            &format!("他说：{quote}。"),
-            &format!("会议强调，{quote}，推动经济发展"),
-            20
-        ));
-        assert!(!shares_run(
-            "高质量发展是新时代的硬道理",
-            "新质生产力是创新起主导作用的先进生产力",
-            20
-        ));
-        assert!(!shares_run("short", "short", 20));
-        // A table's rules are no quotation; an address is.
-        let rule = "├──────────┼──────────────────────────────┤";
-        assert!(!shares_run(
-            &format!("{rule} 名称"),
-            &format!("{rule} 值"),
-            QUOTE_RUN
-        ));
-        assert!(shares_run(
-            "Full documentation https://www.gnu.org/software/coreutils/ls",
-            "see https://www.gnu.org/software/coreutils/ls online",
-            QUOTE_RUN
-        ));
     }
 }

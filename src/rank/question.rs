@@ -196,7 +196,7 @@ const CARRIED: usize = 10;
 /// largest language's), blended by [`BACKGROUND_WEIGHT`] with the same map for the
 /// corpus's background cosines from a paragraph in the question's language. `None` for a
 /// one-language corpus. Makes an answer in another language rank with, not below, one in
-/// the question's language (see `link::PairNorm` for the same idea on links).
+/// the question's language (see `link::LinkState` for the same idea on links).
 fn question_norm<'a>(index: &'a Index, vector: &[f32], lang: &str) -> QuestionNorm<'a> {
     let space = index.space()?;
     let centred = langspace::centre(vector, space.centroid(lang).0);

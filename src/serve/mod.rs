@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 
 use crate::embed::{Embedder, Prefix};
 use crate::index::{store, Index};
-use crate::link::{Linker, PairNorm, DEFAULT_QUANTILE};
+use crate::link::{LinkState, Linker, DEFAULT_QUANTILE};
 use crate::rank::{OffTopic, QueryShift};
 
 /// Longest question accepted, in characters.
@@ -45,7 +45,7 @@ pub struct Snapshot {
     pub index: Index,
     /// The calibrated link threshold (as `xref crossref` computes it).
     pub threshold: f32,
-    norm: PairNorm,
+    state: LinkState,
     /// The out-of-corpus bars of this generation (reference questions embedded once).
     pub off_topic: OffTopic,
     /// The language shift of questions (from the same reference questions).
@@ -59,7 +59,7 @@ impl Snapshot {
         index.check_model(embedder)?;
         let linker = Linker::new(&index, 10, f32::MIN);
         let threshold = linker.calibrate(DEFAULT_QUANTILE).threshold;
-        let norm = linker.norm().clone();
+        let state = linker.state().clone();
         let references = crate::rank::reference::embed(embedder)?;
         let off_topic = OffTopic::from_references(&index, &references);
         let shift = QueryShift::from_references(&index, &references);
@@ -67,7 +67,7 @@ impl Snapshot {
             generation,
             index,
             threshold,
-            norm,
+            state,
             off_topic,
             shift,
         })
@@ -75,7 +75,7 @@ impl Snapshot {
 
     /// A linker over this snapshot's index.
     pub fn linker(&self, k: usize, min_score: f32) -> Linker<'_> {
-        Linker::with_norm(&self.index, k, min_score, self.norm.clone())
+        Linker::with_state(&self.index, k, min_score, self.state.clone())
     }
 }
 

@@ -1,0 +1,182 @@
+//! What linking learns about one index, measured once and shared by every linker of that
+//! index (a `crossref`'s threads, a server's requests): per-language-pair background
+//! statistics sampled when the linker is made, and per-row properties measured the first
+//! time a link needs them — a row's hubness across languages and whether it is repeated
+//! text.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use super::{HUB_NEIGHBOURS, QUOTE_SCORE, REPEATED_IN};
+use crate::index::Index;
+use crate::rank::Standard;
+
+/// What linking knows about an index beyond its rows: [`Linker::new`] samples it, a
+/// server keeps it per index generation ([`Linker::with_state`]). Clones share the per-row
+/// values measured so far.
+///
+/// *Scores made comparable across language pairs.* Even on centred vectors
+/// ([`crate::index::langspace`]) the scores of pairs in different languages spread less
+/// than those of same-language pairs, and the lexical channel adds less across scripts, so
+/// one threshold and one ranking would still favour the source's own language. Each
+/// (source language, target language) pair's background distribution — the scores of
+/// cross-document pairs sampled from the corpus — is mapped onto the distribution of the
+/// corpus's largest same-language pair: `s' = μ_ref + σ_ref·(s − μ)/σ` ([`LinkState::map`]).
+/// A one-language corpus needs none (scores stay as they are).
+///
+/// *Per row*, measured when first needed: its hubness across languages (see
+/// [`super::HUB_WEIGHT`]) and whether it is repeated text ([`REPEATED_IN`]).
+///
+/// [`Linker::new`]: super::Linker::new
+/// [`Linker::with_state`]: super::Linker::with_state
+#[derive(Debug, Clone, Default)]
+pub struct LinkState {
+    /// (source language, target language) → background scores.
+    pub(super) stats: HashMap<(String, String), Standard>,
+    pub(super) reference: Standard,
+    /// Per row, the mean centred cosine of its [`HUB_NEIGHBOURS`] nearest rows in other
+    /// languages (hybrid scoring of a multilingual corpus; else none).
+    pub(super) hubs: Hubs,
+    /// (source language, target language), two languages → the median plain cosine of
+    /// their background pairs (see [`LinkState::typical`]).
+    pub(super) typical: HashMap<(String, String), f32>,
+    /// Per row, whether it is repeated text ([`REPEATED_IN`]).
+    pub(super) repeated: Repeated,
+}
+
+/// Which rows are repeated text ([`REPEATED_IN`]): near-copies, measured row by row the
+/// first time a link needs it (one search), and verbatim copies, counted for all rows at
+/// once when first needed; shared like [`Hubs`].
+#[derive(Debug, Clone, Default)]
+pub(super) struct Repeated {
+    near: Arc<Vec<OnceLock<bool>>>,
+    verbatim: Arc<OnceLock<Vec<bool>>>,
+}
+
+impl Repeated {
+    pub(super) fn new(rows: usize) -> Self {
+        Self {
+            near: unmeasured(rows),
+            verbatim: Default::default(),
+        }
+    }
+
+    /// Whether row `row` has near-copies (cosine ≥ [`QUOTE_SCORE`]) in at least
+    /// [`REPEATED_IN`] other documents.
+    pub(super) fn near(&self, index: &Index, row: usize) -> bool {
+        let Some(cell) = self.near.get(row) else {
+            return false;
+        };
+        *cell.get_or_init(|| index.copy_documents(row, QUOTE_SCORE, REPEATED_IN) >= REPEATED_IN)
+    }
+
+    /// How many rows were found to be repeated so far ([`super::Linker::crossref`] looks at every
+    /// row that has a near-copy among its candidates).
+    pub(super) fn found(&self) -> usize {
+        self.near
+            .iter()
+            .filter(|c| c.get().copied().unwrap_or(false))
+            .count()
+    }
+
+    /// Whether row `row`'s very text (spacing aside) is in at least [`REPEATED_IN`] other
+    /// documents: a link to it could as well go to any of them.
+    pub(super) fn verbatim(&self, index: &Index, row: usize) -> bool {
+        let all = self.verbatim.get_or_init(|| {
+            use std::hash::{Hash, Hasher};
+            let hashes: Vec<u64> = (0..index.len())
+                .map(|r| {
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    for word in index.paragraphs.text(r).split_whitespace() {
+                        word.hash(&mut h);
+                    }
+                    h.finish()
+                })
+                .collect();
+            let mut pairs: Vec<(u64, usize)> = hashes
+                .iter()
+                .enumerate()
+                .map(|(r, &h)| (h, index.doc_index(r)))
+                .collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            let mut docs: HashMap<u64, usize> = HashMap::new();
+            for (h, _) in pairs {
+                *docs.entry(h).or_default() += 1;
+            }
+            hashes.iter().map(|h| docs[h] > REPEATED_IN).collect()
+        });
+        all.get(row).copied().unwrap_or(false)
+    }
+}
+
+/// One value per row, none measured yet, shared by clones.
+fn unmeasured<T>(rows: usize) -> Arc<Vec<OnceLock<T>>> {
+    std::sync::Arc::new((0..rows).map(|_| OnceLock::new()).collect())
+}
+
+/// Each row's hubness (see [`super::HUB_WEIGHT`]), measured the first time a score needs it: a
+/// `crossref` measures every row's, `xref related` only those of one paragraph's
+/// candidates. Shared by the clones of a [`LinkState`] (a server's requests).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Hubs(Arc<Vec<OnceLock<f32>>>);
+
+impl Hubs {
+    pub(super) fn new(rows: usize) -> Self {
+        Self(unmeasured(rows))
+    }
+
+    /// Whether there is a hubness to take (a multilingual corpus, hybrid scoring).
+    pub(super) fn active(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    /// Row `row`'s hubness.
+    pub(super) fn of(&self, index: &Index, row: usize) -> f32 {
+        *self.0[row].get_or_init(|| hub_of(index, &index.vector(row), index.lang(row)))
+    }
+}
+
+impl LinkState {
+    /// The median plain (uncentred) cosine of the background pairs from `from` to `to`,
+    /// two languages: a cross-language link must be at least as close as a typical pair
+    /// in the model's own space, not only after centring. `f32::MIN` when not measured.
+    ///
+    /// Centring takes each language's mean; where a language's part covers two subjects
+    /// (the seed's policy paragraphs beside 99 Chinese manual pages, with the English
+    /// originals), its mean is the larger subject's, and the smaller one's paragraphs share
+    /// an "atypical" direction with English lines such as "-c, --total produce a grand
+    /// total": the first link of 100 of the 275 seed paragraphs was such a line (plain
+    /// cosine 0.75–0.83; a zh→en pair there typically 0.824, translations 0.86–0.95). With
+    /// this floor, 7; the seed's gold link recall@5 there 0.678 → 0.722. No parameter to
+    /// choose; translation corpora lose at most 0.006 (README, "Links in a library").
+    pub fn typical(&self, from: &str, to: &str) -> f32 {
+        self.typical
+            .get(&(from.to_string(), to.to_string()))
+            .copied()
+            .unwrap_or(f32::MIN)
+    }
+
+    /// `score` of a pair from a `from`-language text to a `to`-language paragraph, on the
+    /// reference scale.
+    pub fn map(&self, from: &str, to: &str, score: f32) -> f32 {
+        if self.stats.is_empty() {
+            return score;
+        }
+        match self.stats.get(&(from.to_string(), to.to_string())) {
+            Some(standard) => standard.map(score, &self.reference),
+            None => score,
+        }
+    }
+}
+
+/// The hubness of a paragraph vector `vector` in `lang` (see [`super::HUB_WEIGHT`]): the mean
+/// centred cosine of its [`HUB_NEIGHBOURS`] nearest rows in other languages.
+pub(super) fn hub_of(index: &Index, vector: &[f32], lang: &str) -> f32 {
+    let Some(space) = index.space() else {
+        return 0.0;
+    };
+    let query = crate::index::langspace::centre(vector, space.centroid(lang).0);
+    let hits = space.nearest_not_in(lang, &query, HUB_NEIGHBOURS, None);
+    hits.iter().map(|h| h.score).sum::<f32>() / hits.len().max(1) as f32
+}
