@@ -1353,7 +1353,9 @@ fn translations_link_across_languages() {
     // their page in the other language; capped where the body of the distribution puts it
     // (`link::TAIL_LENGTH`), 0.717 and 176 (209 within the first five without a threshold);
     // 173 since repeated text is not linked to its copies (below): "--help" found its own
-    // page's translation among the six by chance.
+    // page's translation among the six by chance; 165 since text in four or more pages is
+    // not linked to what quotes it (the Chinese "online help" line's links to its page's
+    // "Full documentation …", through the shared address, had counted).
     let calibrated = jsonl(&ok(&xref(&[
         "crossref", "--format", "jsonl", "--index", idx,
     ])));
@@ -1411,6 +1413,19 @@ fn translations_link_across_languages() {
         }
     }
     assert!(repeated >= 12, "{repeated} paragraphs of repeated text");
+    // Nor is text in four or more pages linked to a paragraph that quotes it: the English
+    // "GNU coreutils online help: https://www.gnu.org/software/coreutils/ …" (six pages)
+    // shares its address with each page's "Full documentation …" and with the one Chinese
+    // translation worded differently (67 such links before).
+    for r in &calibrated {
+        for l in r["links"].as_array().unwrap() {
+            let in_pages = |t: &Value| pages[&norm(t)].len();
+            assert!(
+                l["quote"] == false || (in_pages(&r["text"]) < 4 && in_pages(&l["text"]) < 4),
+                "a quotation of repeated text: {r:#}"
+            );
+        }
+    }
     let z = calibrated
         .iter()
         .find(|r| {

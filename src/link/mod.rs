@@ -37,9 +37,11 @@ pub const QUOTE_RUN: usize = 30;
 /// it to be *repeated text*: a licence footer, "--help display this help and exit", a
 /// translator's credit, a page installed under several names. A link between near-copies
 /// where either is repeated text is left out — the same text again is no cross-reference —
-/// and so is one between two paragraphs whose very text is each found in that many other
-/// documents ("--help display this help and exit" and its translation in every page: any
-/// one of the copies would do). A passage quoted in two or three documents stays a
+/// and so is one between a paragraph whose very text is found in more than that many other
+/// documents and a paragraph whose text is found so too ("--help display this help and
+/// exit" and its translation in every page: any one of the copies would do) or that quotes
+/// it (a shared run of [`QUOTE_RUN`] characters: "GNU coreutils online help: https://…" and
+/// its translations, worded a little differently page by page). A passage quoted in two or three documents stays a
 /// quotation; a translation of repeated text whose wording names its page ("Full
 /// documentation <https://…/ls>") stays a link (README, "Repeated text is not
 /// cross-referenced").
@@ -418,19 +420,28 @@ impl<'a> Linker<'a> {
         ));
         rows.sort_unstable();
         rows.dedup();
-        // No links between near-copies where either is repeated text ([`REPEATED_IN`]),
-        // nor between two texts each found verbatim in that many other documents.
+        // No links between near-copies where either is repeated text ([`REPEATED_IN`]); nor
+        // between a text found verbatim in that many other documents and a paragraph that
+        // quotes it (a shared run of [`QUOTE_RUN`] characters) or is itself found so.
         if let Some(s) = source {
             let repeated = &self.state.repeated;
             let verbatim = repeated.verbatim(idx, s);
-            // Measured only where a near-copy is among the candidates.
+            // Measured only where a near-copy or a verbatim copy is among the candidates.
             let mut near = None;
+            let mut runs = None;
             rows.retain(|&r| {
                 if idx.rows().dot(r, vector) >= QUOTE_SCORE {
-                    !(*near.get_or_insert_with(|| repeated.near(idx, s)) || repeated.near(idx, r))
-                } else {
-                    !(verbatim && repeated.verbatim(idx, r))
+                    return !(*near.get_or_insert_with(|| repeated.near(idx, s))
+                        || repeated.near(idx, r));
                 }
+                let other = repeated.verbatim(idx, r);
+                if verbatim && other {
+                    return false;
+                }
+                !((verbatim || other)
+                    && runs
+                        .get_or_insert_with(|| Runs::of(text, QUOTE_RUN))
+                        .in_text(idx.paragraphs.text(r)))
             });
         }
         let lexical = lex.of_rows(&rows, |r| idx.lang(r) == lang);
