@@ -977,6 +977,77 @@ fn changed_and_deleted_files_update_the_index() {
     assert!(left[0]["source"].as_str().unwrap().ends_with("a.txt"));
 }
 
+/// Two folders holding files of the same names (a translation's layout). Indexed through
+/// the folders in either order, the same files get the same ids and the same rows, so the
+/// same links, byte for byte (calibration samples rows by position); an update given one
+/// folder keeps every id (it used to give that folder's files the plain slugs the other
+/// folder's held, and failed on the duplicate ids).
+#[test]
+fn ids_and_rows_do_not_depend_on_the_paths_given() {
+    let dir = scratch("same-names");
+    for (sub, a, b) in [
+        ("en", SMALL_B, "Financial supervision must be strengthened to prevent and defuse financial risks and hold the line against systemic risk.\n"),
+        ("zh", SMALL_A, "绿色发展是高质量发展的底色，新质生产力本身就是绿色生产力。\n\n必须加快发展方式绿色转型，助力碳达峰碳中和。\n"),
+    ] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        std::fs::write(dir.join(sub).join("a.md"), a).unwrap();
+        std::fs::write(dir.join(sub).join("b.md"), b).unwrap();
+    }
+    let (en, zh) = (
+        dir.join("en").to_str().unwrap().to_string(),
+        dir.join("zh").to_str().unwrap().to_string(),
+    );
+    let state = |idx: &str| {
+        let ids: Vec<String> = jsonl(&ok(&xref(&["paragraphs", "--json", "--index", idx])))
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect();
+        let links = ok(&xref(&["crossref", "--format", "jsonl", "--index", idx]));
+        (ids, links)
+    };
+    let one = dir.join("one").to_str().unwrap().to_string();
+    let two = dir.join("two").to_str().unwrap().to_string();
+    ok(&xref(&["index", &zh, &en, "--index", &one]));
+    ok(&xref(&["index", &en, &zh, "--index", &two]));
+    let first = state(&one);
+    assert_eq!(first, state(&two));
+    assert_eq!(first.0.len(), 7, "{:?}", first.0);
+    // The plain slug goes to the file whose path sorts first: en/a.md.
+    assert!(
+        first.0.iter().any(|id| id.starts_with("a-00.")),
+        "{:?}",
+        first.0
+    );
+    assert!(
+        first.0.iter().any(|id| id.starts_with("a_")),
+        "{:?}",
+        first.0
+    );
+    for folder in [&zh, &en] {
+        let out = xref(&["index", folder, "--index", &one]);
+        ok(&out);
+        assert!(
+            stderr(&out).contains("already up to date"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(state(&one), first);
+    }
+    // A changed file in one folder: the other folder's ids stay.
+    std::fs::write(
+        dir.join("zh/b.md"),
+        "绿色发展是高质量发展的底色。\n\n必须加快发展方式绿色转型，助力碳达峰碳中和。\n",
+    )
+    .unwrap();
+    ok(&xref(&["index", &zh, "--index", &one]));
+    let after = state(&one).0;
+    let gone: Vec<&String> = first.0.iter().filter(|id| !after.contains(id)).collect();
+    assert!(
+        !gone.is_empty() && gone.iter().all(|id| id.starts_with("b_")),
+        "{gone:?}"
+    );
+}
+
 #[test]
 fn bad_input_is_reported_not_panicked() {
     let dir = scratch("bad-input");

@@ -507,18 +507,23 @@ pub fn index_paths(
     index: &IndexArgs,
     embedder: &Embedder,
 ) -> Result<()> {
-    let paths: Vec<PathBuf> = if paths.is_empty() {
-        let existing = crate::index::Index::open(&index.dir)?;
-        existing
+    // The files' slugs as the index has them (ids stay put whatever paths are given).
+    let existing = if paths.is_empty() {
+        Some(crate::index::Index::open(&index.dir)?)
+    } else {
+        crate::index::Index::open_if_exists(&index.dir).unwrap_or(None)
+    };
+    let paths: Vec<PathBuf> = match &existing {
+        Some(existing) if paths.is_empty() => existing
             .manifest
             .files
             .iter()
             .map(|f| PathBuf::from(&f.path))
-            .collect()
-    } else {
-        paths.to_vec()
+            .collect(),
+        _ => paths.to_vec(),
     };
-    let corpus = ingest_corpus(&paths, ingest_args)?;
+    let known = existing.map(|e| e.file_slugs()).unwrap_or_default();
+    let corpus = ingest_corpus_keeping(&paths, ingest_args, &known)?;
     let t = std::time::Instant::now();
     let report = crate::index::Index::update(&index.dir, &corpus, &paths, embedder, rebuild)?;
     eprintln!(
@@ -553,8 +558,17 @@ pub fn index_paths(
 
 /// Ingest files, printing a warning for each file skipped.
 pub fn ingest_corpus(paths: &[PathBuf], args: &IngestArgs) -> Result<ingest::Corpus> {
-    let corpus =
-        ingest::ingest_paths(paths, &args.options()).map_err(|e| bad_input(e.to_string()))?;
+    ingest_corpus_keeping(paths, args, &Default::default())
+}
+
+/// [`ingest_corpus`], keeping the slugs an index gives files ([`ingest::ingest_paths_keeping`]).
+fn ingest_corpus_keeping(
+    paths: &[PathBuf],
+    args: &IngestArgs,
+    known: &std::collections::HashMap<String, String>,
+) -> Result<ingest::Corpus> {
+    let corpus = ingest::ingest_paths_keeping(paths, &args.options(), known)
+        .map_err(|e| bad_input(e.to_string()))?;
     for w in &corpus.warnings {
         eprintln!("xref: warning: {}: {}", w.path, w.message);
     }

@@ -126,6 +126,11 @@ impl Index {
             }
             files.push(entry);
         }
+        // One row order for one set of files, whatever paths were given, in what order, and
+        // what the index held: files by absolute path, each file's documents in order.
+        // (Calibration samples rows by position: the same corpus gets the same links.)
+        let (documents, paragraphs) = in_file_order(&files, documents, paragraphs);
+        files.sort_by(|a, b| a.canonical.cmp(&b.canonical));
         let mut seen = std::collections::HashSet::new();
         for p in &paragraphs {
             if !seen.insert(p.id.as_str()) {
@@ -254,6 +259,36 @@ impl Index {
         report.written = true;
         Ok(report)
     }
+}
+
+/// `documents` (each followed by its paragraphs in `paragraphs`) ordered by their files'
+/// absolute paths, each file's documents kept in their order.
+fn in_file_order(
+    files: &[FileEntry],
+    documents: Vec<DocRecord>,
+    paragraphs: Vec<Paragraph>,
+) -> (Vec<DocRecord>, Vec<Paragraph>) {
+    let canonical: HashMap<&str, &str> = files
+        .iter()
+        .map(|f| (f.path.as_str(), f.canonical.as_str()))
+        .collect();
+    let mut order: Vec<usize> = (0..documents.len()).collect();
+    order.sort_by_key(|&d| canonical.get(documents[d].source.as_str()).copied());
+    if order.iter().enumerate().all(|(i, &d)| i == d) {
+        return (documents, paragraphs);
+    }
+    let mut by_doc: Vec<Option<Vec<Paragraph>>> = Vec::with_capacity(documents.len());
+    let mut rest = paragraphs.into_iter();
+    for d in &documents {
+        by_doc.push(Some(rest.by_ref().take(d.paragraphs).collect()));
+    }
+    let mut docs: Vec<Option<DocRecord>> = documents.into_iter().map(Some).collect();
+    let (mut out_docs, mut out_paragraphs) = (Vec::new(), Vec::new());
+    for d in order {
+        out_docs.push(docs[d].take().expect("each document once"));
+        out_paragraphs.extend(by_doc[d].take().expect("each document once"));
+    }
+    (out_docs, out_paragraphs)
 }
 
 /// Whether sentence vectors come from their paragraph's forward pass (late chunking; see

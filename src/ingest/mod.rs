@@ -23,8 +23,11 @@
 //! document's 0-based ordinal in the file, two digits: `000_d3df9fe06eabeaf7-03`.
 //! Non-ASCII stems are slugged to their ASCII part plus 8 hex digits of the
 //! stem's SHA-256, so distinct stems stay distinct; when two files in one
-//! corpus share a stem the later one (in the sorted walk order) gets a hash of
-//! its path appended. A paragraph id is `{doc_id}.{ordinal}-{hash8(text)}`: it
+//! corpus share a stem the one whose absolute path sorts first keeps the plain
+//! slug and the others get a hash of their path (as given) appended — unless an
+//! index already gives one of them its slug: an update keeps every indexed
+//! file's ([`ingest_paths_keeping`]). So ids do not depend on the order of the
+//! paths given, nor on which of them an update is given. A paragraph id is `{doc_id}.{ordinal}-{hash8(text)}`: it
 //! only changes when the paragraph's text changes or paragraphs are inserted or
 //! removed before it.
 
@@ -44,7 +47,7 @@ pub mod text;
 pub use decode::decode;
 
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Options for ingest.
@@ -366,6 +369,18 @@ fn text_parts(text: &str, opts: &IngestOptions) -> Vec<Part> {
 /// files that are binary, undecodable, empty or unreadable, become warnings;
 /// a path that does not exist is an error.
 pub fn ingest_paths(paths: &[PathBuf], opts: &IngestOptions) -> Result<Corpus, IngestError> {
+    ingest_paths_keeping(paths, opts, &HashMap::new())
+}
+
+/// [`ingest_paths`], giving each file in `known` (absolute path → slug; an index's
+/// [`crate::index::Index::file_slugs`]) its slug there and no other file one of those:
+/// when two files share a stem (`en/ls.1.md`, `zh/ls.1.md`), which one has the plain slug
+/// stays as the index has it, whatever paths an update is given and in what order.
+pub fn ingest_paths_keeping(
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    known: &HashMap<String, String>,
+) -> Result<Corpus, IngestError> {
     let mut files: Vec<PathBuf> = Vec::new();
     for p in paths {
         if !p.exists() {
@@ -385,14 +400,43 @@ pub fn ingest_paths(paths: &[PathBuf], opts: &IngestOptions) -> Result<Corpus, I
             files.push(p.clone());
         }
     }
-    let mut corpus = Corpus::default();
+    // Each file once (by absolute path), in the order given.
     let mut seen_files = HashSet::new();
-    let mut used_slugs = HashSet::new();
-    for f in files {
-        let key = f.canonicalize().unwrap_or_else(|_| f.clone());
-        if !seen_files.insert(key) {
-            continue;
+    let files: Vec<(PathBuf, String)> = files
+        .into_iter()
+        .filter_map(|f| {
+            let key = f.canonicalize().unwrap_or_else(|_| f.clone());
+            let key = key.to_string_lossy().into_owned();
+            seen_files.insert(key.clone()).then_some((f, key))
+        })
+        .collect();
+    // Slugs: the index's for the files it holds (and no other file one of those); then, by
+    // absolute path, the first file of a stem the plain slug, the others it plus a hash
+    // of their path — whatever order the paths came in.
+    let mut used_slugs: HashSet<String> = known.values().cloned().collect();
+    let mut slugs: HashMap<&str, String> = HashMap::new();
+    let mut fresh: Vec<&(PathBuf, String)> = Vec::new();
+    for entry in &files {
+        match known.get(&entry.1) {
+            Some(s) => {
+                slugs.insert(&entry.1, s.clone());
+            }
+            None if format_of(&entry.0.display().to_string()).is_some() => fresh.push(entry),
+            None => {}
         }
+    }
+    fresh.sort_by(|a, b| a.1.cmp(&b.1));
+    for (f, key) in fresh {
+        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("doc");
+        let mut s = slug(stem);
+        if !used_slugs.insert(s.clone()) {
+            s = format!("{s}_{}", &text::hash8(&f.display().to_string())[..6]);
+            used_slugs.insert(s.clone());
+        }
+        slugs.insert(key, s);
+    }
+    let mut corpus = Corpus::default();
+    for (f, key) in &files {
         let source = f.display().to_string();
         let warn = |corpus: &mut Corpus, e: IngestError| {
             corpus.warnings.push(IngestWarning {
@@ -409,7 +453,7 @@ pub fn ingest_paths(paths: &[PathBuf], opts: &IngestOptions) -> Result<Corpus, I
             );
             continue;
         }
-        let bytes = match std::fs::read(&f) {
+        let bytes = match std::fs::read(f) {
             Ok(b) => b,
             Err(e) => {
                 warn(
@@ -422,13 +466,7 @@ pub fn ingest_paths(paths: &[PathBuf], opts: &IngestOptions) -> Result<Corpus, I
                 continue;
             }
         };
-        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("doc");
-        let mut s = slug(stem);
-        if !used_slugs.insert(s.clone()) {
-            s = format!("{s}_{}", &text::hash8(&source)[..6]);
-            used_slugs.insert(s.clone());
-        }
-        match ingest_with_slug(&bytes, &source, &s, opts) {
+        match ingest_with_slug(&bytes, &source, &slugs[key.as_str()], opts) {
             Ok(docs) => corpus.documents.extend(docs),
             Err(e) => warn(&mut corpus, e),
         }
