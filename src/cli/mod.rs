@@ -507,22 +507,19 @@ pub fn index_paths(
     index: &IndexArgs,
     embedder: &Embedder,
 ) -> Result<()> {
-    // The files' slugs as the index has them (ids stay put whatever paths are given).
-    let existing = if paths.is_empty() {
-        Some(crate::index::Index::open(&index.dir)?)
-    } else {
-        crate::index::Index::open_if_exists(&index.dir).unwrap_or(None)
-    };
-    let paths: Vec<PathBuf> = match &existing {
-        Some(existing) if paths.is_empty() => existing
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        let existing = crate::index::Index::open(&index.dir)?;
+        existing
             .manifest
             .files
             .iter()
             .map(|f| PathBuf::from(&f.path))
-            .collect(),
-        _ => paths.to_vec(),
+            .collect()
+    } else {
+        paths.to_vec()
     };
-    let known = existing.map(|e| e.file_slugs()).unwrap_or_default();
+    // The files' slugs as the index has them (ids stay put whatever paths are given).
+    let known = crate::index::Index::file_slugs(&index.dir);
     let corpus = ingest_corpus_keeping(&paths, ingest_args, &known)?;
     let t = std::time::Instant::now();
     let report = crate::index::Index::update(&index.dir, &corpus, &paths, embedder, rebuild)?;

@@ -222,26 +222,6 @@ impl Index {
         Self::open_generation(&dir, &manifest_sum).map(Some)
     }
 
-    /// The id slug of each indexed file's documents, by the file's absolute path: an update
-    /// gives a file the slug it had ([`crate::ingest::ingest_paths_keeping`]), so ids do not
-    /// depend on which paths an update is given or in what order.
-    pub fn file_slugs(&self) -> HashMap<String, String> {
-        let canonical: HashMap<&str, &str> = self
-            .manifest
-            .files
-            .iter()
-            .map(|f| (f.path.as_str(), f.canonical.as_str()))
-            .collect();
-        self.documents
-            .iter()
-            .filter_map(|d| {
-                let (slug, _ordinal) = d.id.rsplit_once('-')?;
-                let file = canonical.get(d.source.as_str())?;
-                Some((file.to_string(), slug.to_string()))
-            })
-            .collect()
-    }
-
     /// Open the index under `root`, with a clear error if there is none.
     pub fn open(root: &Path) -> Result<Self> {
         Self::open_if_exists(root)?.ok_or_else(|| {

@@ -272,23 +272,25 @@ fn in_file_order(
         .iter()
         .map(|f| (f.path.as_str(), f.canonical.as_str()))
         .collect();
-    let mut order: Vec<usize> = (0..documents.len()).collect();
-    order.sort_by_key(|&d| canonical.get(documents[d].source.as_str()).copied());
-    if order.iter().enumerate().all(|(i, &d)| i == d) {
-        return (documents, paragraphs);
-    }
-    let mut by_doc: Vec<Option<Vec<Paragraph>>> = Vec::with_capacity(documents.len());
     let mut rest = paragraphs.into_iter();
-    for d in &documents {
-        by_doc.push(Some(rest.by_ref().take(d.paragraphs).collect()));
-    }
-    let mut docs: Vec<Option<DocRecord>> = documents.into_iter().map(Some).collect();
-    let (mut out_docs, mut out_paragraphs) = (Vec::new(), Vec::new());
-    for d in order {
-        out_docs.push(docs[d].take().expect("each document once"));
-        out_paragraphs.extend(by_doc[d].take().expect("each document once"));
-    }
-    (out_docs, out_paragraphs)
+    let mut by_doc: Vec<(DocRecord, Vec<Paragraph>)> = documents
+        .into_iter()
+        .map(|d| {
+            let own = rest.by_ref().take(d.paragraphs).collect();
+            (d, own)
+        })
+        .collect();
+    // Stable: each file's documents keep their order.
+    by_doc.sort_by_key(|(d, _)| canonical.get(d.source.as_str()).copied());
+    let mut paragraphs = Vec::new();
+    let documents = by_doc
+        .into_iter()
+        .map(|(d, own)| {
+            paragraphs.extend(own);
+            d
+        })
+        .collect();
+    (documents, paragraphs)
 }
 
 /// Whether sentence vectors come from their paragraph's forward pass (late chunking; see

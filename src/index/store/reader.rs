@@ -6,6 +6,36 @@ use super::super::paragraphs::Paragraphs;
 use super::super::*;
 
 impl Index {
+    /// The id slug of each file in the live generation under `root`, by the file's absolute
+    /// path (empty when there is no readable index): an update gives a file the slug it had
+    /// ([`crate::ingest::ingest_paths_keeping`]), so ids do not depend on which paths an
+    /// update is given or in what order. Reads only the manifest and the document list.
+    pub fn file_slugs(root: &Path) -> HashMap<String, String> {
+        let read = || -> Result<HashMap<String, String>> {
+            let Some((dir, manifest_sum)) = store::current_generation(root)? else {
+                return Ok(HashMap::new());
+            };
+            let bytes = std::fs::read(dir.join("manifest.json"))?;
+            anyhow::ensure!(sha256_bytes(&bytes) == manifest_sum, "manifest checksum");
+            let head: serde_json::Value = serde_json::from_slice(&bytes)?;
+            let files: Vec<FileEntry> = serde_json::from_value(head["files"].clone())?;
+            let canonical: HashMap<&str, &str> = files
+                .iter()
+                .map(|f| (f.path.as_str(), f.canonical.as_str()))
+                .collect();
+            let documents: Vec<DocRecord> = read_jsonl(&dir.join("documents.jsonl"))?;
+            Ok(documents
+                .iter()
+                .filter_map(|d| {
+                    let (slug, _ordinal) = d.id.rsplit_once('-')?;
+                    let file = canonical.get(d.source.as_str())?;
+                    Some((file.to_string(), slug.to_string()))
+                })
+                .collect())
+        };
+        read().unwrap_or_default()
+    }
+
     pub(in crate::index) fn open_generation(dir: &Path, manifest_sum: &str) -> Result<Self> {
         let corrupt = |what: String| {
             bad_input(format!(
