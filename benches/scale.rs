@@ -12,7 +12,7 @@
 //! resuming from that cache (hard links into the new index's `journal/`), so the figures
 //! are everything after embedding: ingest of the subset excluded, graph, postings, write.
 //! Per size: build time, bytes on disk against the paragraphs' text, open time, peak RSS,
-//! crossref (calibration + links), question latency (embed + hybrid ranking), and the
+//! crossref (calibration + links), question latency (embed, hybrid ranking and the out-of-corpus check), and the
 //! HNSW graph against the exact scan (queries/s, recall@10 counted as ann-benchmarks counts
 //! it: a hit scoring at least the 10th exact neighbour is right, so that repeated texts'
 //! equal scores do not count as misses) on 300 of the corpus's paragraphs as queries.
@@ -169,10 +169,13 @@ fn main() -> anyhow::Result<()> {
         drop(links);
 
         let mut lat = Vec::new();
+        let off_topic = rank::OffTopic::floors(&idx);
         for q in QUESTIONS.iter().cycle().take(60) {
             let t = Instant::now();
             let v = embedder.embed_one(q, Prefix::Query)?;
             let _ = rank::answer(&idx, &v, q, 10, Mode::Hybrid, HYBRID_WEIGHT, None);
+            // As `xref search` and the server do: is it answered by the corpus at all?
+            let _ = off_topic.confidence(&idx, &v, q);
             lat.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         let rss = common::peak_rss_mib();

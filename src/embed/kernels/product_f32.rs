@@ -56,10 +56,10 @@ fn gemm_parallelism(work: usize) -> gemm::Parallelism {
 }
 
 /// Up to this many rows, [`linear_f32`] streams the weight once through dot products
-/// (a short query) instead of packing it for a blocked product — where four rows share
-/// each pass over the weight (AVX-512, [`dots4x4`]); without it, from 4 rows the blocked
-/// product is faster (each row would stream the model's 85 MB of weights again: a
-/// 15-token question 148 → 21.5 ms on an AVX2 EPYC).
+/// (a short query) instead of packing it for a blocked product — four rows share each
+/// pass over the weight ([`dots4x4`], AVX-512 or AVX2). Without either, from 4 rows the
+/// blocked product is faster (the portable loop is SSE2 without FMA: a 15-token question
+/// 148 ms through it, 21.5 ms through `gemm`, on an AVX2 EPYC).
 const SMALL_M: usize = 32;
 
 #[inline(always)]
@@ -94,28 +94,51 @@ fn dots4_impl(x: &[f32], w: &[f32], out: &mut [f32]) {
 pub fn dots4(x: &[f32], w: &[f32], out: &mut [f32]) {
     assert!(w.len() == 4 * x.len() && out.len() >= 4);
     #[cfg(target_arch = "x86_64")]
-    if cpu().avx512 {
-        // SAFETY: `cpu()` detected AVX-512F at run time; `w` holds four rows of
-        // `x.len()` values (asserted above), so `dots4_avx512` reads within bounds.
-        return unsafe { x86::dots4_avx512(x, w, out) };
+    {
+        let c = cpu();
+        if c.avx512 {
+            // SAFETY: `cpu()` detected AVX-512F at run time; `w` holds four rows of
+            // `x.len()` values (asserted above), so `dots4_avx512` reads within bounds.
+            return unsafe { x86::dots4_avx512(x, w, out) };
+        }
+        if c.avx2_fma {
+            // SAFETY: `cpu()` detected AVX2 and FMA at run time; `x` is one row and `w`
+            // holds four rows of `x.len()` values (asserted above), the reads
+            // `dots_rx4_avx2::<1>` makes; `out` has the four values it writes.
+            return unsafe { x86::dots_rx4_avx2::<1>(x, w, out) };
+        }
     }
     dots4_impl(x, w, out)
 }
 
 fn dots4x4_available() -> bool {
-    cfg!(target_arch = "x86_64") && cpu().avx512
+    cfg!(target_arch = "x86_64") && (cpu().avx512 || cpu().avx2_fma)
 }
 
-/// `out[4·i + r] = x_i · w_r` for four rows of `x` and four of `w` (AVX-512 only: check
-/// [`dots4x4_available`]).
+/// `out[4·i + r] = x_i · w_r` for four rows of `x` and four of `w` (AVX-512, or AVX2 and
+/// FMA, only: check [`dots4x4_available`]).
 fn dots4x4(x: &[f32], w: &[f32], out: &mut [f32; 16]) {
     assert!(x.len() == w.len() && x.len().is_multiple_of(4) && dots4x4_available());
-    // SAFETY: `dots4x4_available` (asserted) means `cpu()` detected AVX-512F at run time;
-    // `x` and `w` hold four rows of `x.len() / 4` values each (asserted), the reads that
-    // `dots4x4_avx512` makes.
     #[cfg(target_arch = "x86_64")]
-    unsafe {
-        x86::dots4x4_avx512(x, w, out)
+    {
+        if cpu().avx512 {
+            // SAFETY: `cpu()` detected AVX-512F at run time; `x` and `w` hold four rows of
+            // `x.len() / 4` values each (asserted), the reads that `dots4x4_avx512` makes.
+            unsafe { x86::dots4x4_avx512(x, w, out) }
+        } else {
+            // Two rows of `x` at a time: four by four accumulators would not fit in
+            // AVX2's sixteen registers.
+            let half = x.len() / 2;
+            let (lo, hi) = out.split_at_mut(8);
+            // SAFETY: `dots4x4_available` (asserted) without AVX-512 means `cpu()`
+            // detected AVX2 and FMA; each half of `x` is two rows of `k = x.len() / 4`
+            // values and `w` four rows of `k` (asserted), the reads `dots_rx4_avx2::<2>`
+            // makes; each half of `out` has the eight values it writes.
+            unsafe {
+                x86::dots_rx4_avx2::<2>(&x[..half], w, lo);
+                x86::dots_rx4_avx2::<2>(&x[half..], w, hi);
+            }
+        }
     }
 }
 

@@ -147,6 +147,7 @@ fn linear_f32_matches_candle() {
         (37, 384, 1152),
         (300, 1536, 384),
         (5, 7, 3),
+        (6, 13, 9),
     ] {
         let (x, w, b) = (data(m * k, 1), data(n * k, 2), data(n, 3));
         let mut c = vec![0f32; m * n];

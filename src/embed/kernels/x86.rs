@@ -424,3 +424,38 @@ pub unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
     }
     total
 }
+
+/// `out[4·i + r] = x_i · w_r` for the `R` rows of `x` and the four rows of `w`
+/// (`k = x.len() / R` values a row): each load of a weight row feeds `R` multiply-adds.
+/// `R` is 1 or 2 (4 × `R` accumulators and 4 + `R` loaded values stay in AVX2's 16
+/// registers).
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA; `x.len()` must be a multiple of `R`, and
+/// `w.len() >= 4 * x.len() / R`. (`out` needs `4·R` values, or the function panics.)
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn dots_rx4_avx2<const R: usize>(x: &[f32], w: &[f32], out: &mut [f32]) {
+    let k = x.len() / R;
+    let (px, pw) = (x.as_ptr(), w.as_ptr());
+    let mut acc = [[_mm256_setzero_ps(); 4]; R];
+    let full = k / 8 * 8;
+    let mut i = 0;
+    while i < full {
+        let wv = [0, 1, 2, 3].map(|r| _mm256_loadu_ps(pw.add(r * k + i)));
+        for (ii, row) in acc.iter_mut().enumerate() {
+            let xv = _mm256_loadu_ps(px.add(ii * k + i));
+            for (a, wr) in row.iter_mut().zip(&wv) {
+                *a = _mm256_fmadd_ps(xv, *wr, *a);
+            }
+        }
+        i += 8;
+    }
+    for (ii, row) in acc.iter().enumerate() {
+        for (r, a) in row.iter().enumerate() {
+            let mut lanes = [0f32; 8];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), *a);
+            let tail: f32 = (full..k).map(|j| x[ii * k + j] * w[r * k + j]).sum();
+            out[ii * 4 + r] = lanes.iter().sum::<f32>() + tail;
+        }
+    }
+}
