@@ -99,10 +99,10 @@ impl OffTopic {
     /// Whether a question is likely answered by the corpus, as a margin: the best of each
     /// paragraph's cosine minus its bar (positive: in corpus).
     ///
-    /// Taken on the question's 10 nearest paragraphs (the graph's,
-    /// where the index searches one), not on every paragraph: a script none of them is in
-    /// has no paragraph above the last one's cosine, so it is scanned only when its bar is
-    /// low enough for such a paragraph to do better. On an exact search the same margin as
+    /// Taken on the question's 10 nearest paragraphs (the graph's, where the index searches
+    /// one), not on every paragraph: a script none of them is in has no paragraph above the
+    /// lowest one's cosine, so it is scanned only when its bar is low enough for such a
+    /// paragraph to do better. On an exact search the same margin as
     /// a scan of every paragraph, which took 5–8 ms of each question at 100,000 paragraphs.
     pub fn confidence(&self, index: &Index, vector: &[f32], question: &str) -> f32 {
         let q = cjk_ratio(question) >= 0.5;
@@ -112,12 +112,15 @@ impl OffTopic {
             .iter()
             .map(|h| h.score - self.bar(q, script(h.row)))
             .fold(f32::MIN, f32::max);
-        let (Some(last), true) = (hits.last(), hits.len() == CONFIDENCE_NEIGHBOURS) else {
-            // Every paragraph was among the hits (or there is none).
+        if hits.len() >= index.len() {
+            // Every paragraph was among the hits.
             return best;
-        };
+        }
+        // No paragraph outside the hits scores above the lowest hit (on an exact search;
+        // no hits at all: scan each script).
+        let floor = hits.iter().map(|h| h.score).fold(f32::MAX, f32::min);
         for p in [false, true] {
-            if hits.iter().any(|h| script(h.row) == p) || last.score - self.bar(q, p) <= best {
+            if hits.iter().any(|h| script(h.row) == p) || floor - self.bar(q, p) <= best {
                 continue;
             }
             let top = index.search_exact(vector, 1, Some(&|r| script(r) == p));
