@@ -224,6 +224,10 @@ pub struct Direction {
     pub recall1: f64,
     pub recall5: f64,
     pub recall10: f64,
+    /// Of the sources whose first link is not in the counterpart file, the share whose
+    /// first link is in their own language (the rest: another file in the other language,
+    /// or no link): where the cross-language scoring loses to same-language neighbours.
+    pub misses_own_language: f64,
 }
 
 /// [`evaluate_pairs`]' result: `"zh→en"` → recall.
@@ -295,16 +299,25 @@ pub fn evaluate_pairs(index: &Index, a: &Path, b: &Path) -> Result<PairsReport> 
                     && text_count[index.paragraphs.text(r)] == 1
             })
             .collect();
-        let ranks: Vec<Option<usize>> = sources
+        // Each source's counterpart rank and whether its first link is in its own language.
+        let (ranks, own): (Vec<Option<usize>>, Vec<bool>) = sources
             .par_iter()
             .map(|&r| {
                 let want = place[r].as_ref().map(|(_, rel)| (other, rel.clone()));
-                linker
-                    .from_row(r, false)
-                    .iter()
-                    .position(|l| place[l.row] == want)
+                let links = linker.from_row(r, false);
+                let rank = links.iter().position(|l| place[l.row] == want);
+                let own = links
+                    .first()
+                    .is_some_and(|l| index.lang(l.row) == index.lang(r));
+                (rank, own)
             })
-            .collect();
+            .unzip();
+        let misses = ranks.iter().filter(|r| **r != Some(0)).count();
+        let misses_own = ranks
+            .iter()
+            .zip(&own)
+            .filter(|(r, o)| **r != Some(0) && **o)
+            .count();
         let n = ranks.len().max(1) as f64;
         let within =
             |k: usize| ranks.iter().filter(|r| r.is_some_and(|r| r < k)).count() as f64 / n;
@@ -320,6 +333,7 @@ pub fn evaluate_pairs(index: &Index, a: &Path, b: &Path) -> Result<PairsReport> 
                 recall1: within(1),
                 recall5: within(5),
                 recall10: within(10),
+                misses_own_language: misses_own as f64 / misses.max(1) as f64,
             },
         );
     }
@@ -334,13 +348,18 @@ impl fmt::Display for PairsReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "translation links   files  paragraphs  recall@1  recall@5  recall@10"
+            "translation links   files  paragraphs  recall@1  recall@5  recall@10  misses@1 in own language"
         )?;
         for (dir, d) in &self.directions {
             writeln!(
                 f,
-                "  {dir:<17} {:>5}  {:>10}     {:.3}     {:.3}      {:.3}",
-                d.files, d.paragraphs, d.recall1, d.recall5, d.recall10
+                "  {dir:<17} {:>5}  {:>10}     {:.3}     {:.3}      {:.3}      {:.0}%",
+                d.files,
+                d.paragraphs,
+                d.recall1,
+                d.recall5,
+                d.recall10,
+                d.misses_own_language * 100.0
             )?;
         }
         Ok(())

@@ -1367,6 +1367,8 @@ fn eval_pairs(idx: &str, langs: [&str; 2], (files, paragraphs): (u64, u64), reca
         assert!(d["paragraphs"].as_u64().unwrap() >= paragraphs, "{r:#}");
         assert!(d["recall1"].as_f64().unwrap() >= recall.0, "{dir}: {r:#}");
         assert!(d["recall10"].as_f64().unwrap() >= recall.1, "{dir}: {r:#}");
+        let own = d["misses_own_language"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&own), "{dir}: {r:#}");
     }
 }
 

@@ -12,7 +12,11 @@ set -euo pipefail
 out=${1:-target/heldout}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get download linux-doc-6.1 >/dev/null 2>&1)
+# A stale package list names versions the mirror no longer has (404): refresh it, once.
+if ! (cd "$work" && apt-get download linux-doc-6.1 >/dev/null 2>&1); then
+    apt-get update -qq >/dev/null
+    (cd "$work" && apt-get download linux-doc-6.1 >/dev/null)
+fi
 dpkg-deb -x "$work"/linux-doc-6.1_*.deb "$work/root"
 doc="$work/root/usr/share/doc/linux-doc-6.1/Documentation"
 rm -rf "$out/zh" "$out/en"

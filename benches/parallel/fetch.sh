@@ -25,7 +25,11 @@ for tool in apt-get dpkg-deb man groff col python3; do
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get download "${packages[@]}" >/dev/null)
+# A stale package list names versions the mirror no longer has (404): refresh it, once.
+if ! (cd "$work" && apt-get download "${packages[@]}" >/dev/null 2>&1); then
+    apt-get update -qq >/dev/null
+    (cd "$work" && apt-get download "${packages[@]}" >/dev/null)
+fi
 for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
 mkdir -p "$out/$lang" "$out/en"
 rm -f "$out/$lang"/*.md "$out"/en/*.md
