@@ -1390,8 +1390,9 @@ fn translations_link_across_languages() {
     let dir = scratch("parallel");
     let idx = dir.join("index");
     let idx = idx.to_str().unwrap();
-    // Measured 0.871 / 0.838 at recall@1 and 1.000 at recall@10 (README, Quality).
-    eval_pairs(idx, ["zh", "en"], (8, 80), (0.75, 0.95));
+    // Measured 0.930 (zh→en) / 0.848 (en→zh) at recall@1 and 1.000 at recall@10 (README,
+    // Quality); #11's target is 0.80 at recall@1 (0.895 / 0.828 before the percentile map).
+    eval_pairs(idx, ["zh", "en"], (8, 80), (0.80, 0.95));
 
     // NAME lines asked for in the other language (4 of 12 within five before lexical
     // evidence was carried across languages; measured 10 of 12).
@@ -1577,7 +1578,7 @@ fn translations_link_across_latin_script_languages() {
     let dir = scratch("parallel-fr");
     let idx = dir.join("index");
     let idx = idx.to_str().unwrap();
-    // Measured 0.897 (fr→en) / 0.932 (en→fr) at recall@1, 1.000 at recall@10.
+    // Measured 0.935 (fr→en) / 0.990 (en→fr) at recall@1, 0.991 / 1.000 at recall@10.
     eval_pairs(idx, ["fr", "en"], (4, 100), (0.85, 0.98));
 
     // A page's NAME line asked for in the other language: its own-language twin comes
