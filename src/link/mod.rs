@@ -148,7 +148,8 @@ pub const HUB_NEIGHBOURS: usize = 10;
 /// [`NORM_ROWS`] paragraphs of the first language (drawn by a hash of their ids, see
 /// [`sample`]) paired with an equal share of up to [`NORM_ROWS`] of the second.
 ///
-/// The map's scale is each pair's standard deviation, and the links it ranks lie 8 or more
+/// Measured when the map's scale was each pair's standard deviation (until session 20;
+/// now its 99.5th percentile, [`MAP_QUANTILE`]): the links it ranks lay 8 or more
 /// deviations out, so a 5 % error in a deviation moves a mapped link by ~0.013 — enough to
 /// reorder a translation and a same-language neighbour. The deviation is dominated by a few
 /// rows (in manual pages, boilerplate lines repeated in many pages, whose pairs score ~0.9
@@ -156,11 +157,14 @@ pub const HUB_NEIGHBOURS: usize = 10;
 /// how many pairs: 150 sources × 600 targets (90,000 pairs) gave the German pages'
 /// recall@1 0.56–0.71 across draws, 1,000 × 1,000 still 0.60–0.69; 100,000 pairs over
 /// 2,000 rows a language hold the Chinese pages' to ±0.004, the kernel docs' to ±0.006 and
-/// the German pages' to ±0.02 (README, "How much one sample says").
+/// the German pages' to ±0.02 (README, "How much one sample says"); with the percentile
+/// map, salts 2–4 give the Chinese pages 0.921–0.924 / 0.870–0.880, the kernel docs
+/// 0.864–0.876 / 0.897–0.907, the German pages 0.811–0.834 / 0.812–0.837.
 const NORM_PAIRS: usize = 100_000;
 /// Most paragraphs per language drawn for [`LinkState`]. Each drawn paragraph's hubness
-/// is measured (one search): 2,000 rather than 3,000 keeps `xref related` on the German
-/// pages (30,000 paragraphs) at 4.8 s instead of 5.7 s (3.1 s with 150 × 600), equally steady.
+/// is measured (one search): 2,000 rather than 3,000 kept `xref related` on the German
+/// pages (30,000 paragraphs) at 4.8 s instead of 5.7 s in session 19 (3.1 s with 150 × 600),
+/// equally steady; timed again in session 20 on a fresh machine, 0.64 s.
 const NORM_ROWS: usize = 2_000;
 /// The salt of every draw ([`sample::key`]); sources and targets of a calibration are
 /// drawn with it and its successor.
