@@ -316,7 +316,7 @@ impl<'a> Linker<'a> {
         let idx = self.index;
         let scores = |scorer: crate::index::lexical::Scorer<'a>| {
             if every_row {
-                LexScores::All(scorer.dense())
+                LexScores::All(scorer, std::cell::OnceCell::new())
             } else {
                 LexScores::Rows(scorer)
             }
@@ -690,13 +690,17 @@ struct Lexical2<'a> {
 }
 
 /// Lexical scores of one source text: none (not hybrid scoring, or no other language),
-/// row by row on demand, or all rows at once.
+/// row by row on demand, or all rows at once when first asked for (a source whose pairs
+/// never use a channel — two Latin-script languages, see [`Shared`] — never computes it).
 #[derive(Default)]
 enum LexScores<'a> {
     #[default]
     None,
     Rows(crate::index::lexical::Scorer<'a>),
-    All(Vec<f32>),
+    All(
+        crate::index::lexical::Scorer<'a>,
+        std::cell::OnceCell<Vec<f32>>,
+    ),
 }
 
 impl LexScores<'_> {
@@ -704,7 +708,7 @@ impl LexScores<'_> {
         match self {
             Self::None => 0.0,
             Self::Rows(s) => s.get(row),
-            Self::All(v) => v[row],
+            Self::All(s, all) => all.get_or_init(|| s.dense())[row],
         }
     }
 }
@@ -724,9 +728,10 @@ impl Lexical2<'_> {
     ///
     /// [`Scorer::get_sorted`]: crate::index::lexical::Scorer::get_sorted
     fn of_rows(&self, rows: &[usize], shared: impl Fn(usize) -> Shared) -> Vec<f32> {
+        let kinds: Vec<Shared> = rows.iter().map(|&r| shared(r)).collect();
         let (mut same_rows, mut other_rows) = (Vec::new(), Vec::new());
-        for &r in rows {
-            match shared(r) {
+        for (&r, kind) in rows.iter().zip(&kinds) {
+            match kind {
                 Shared::All => same_rows.push(r),
                 Shared::Across => other_rows.push(r),
                 Shared::None => {}
@@ -740,8 +745,9 @@ impl Lexical2<'_> {
             scores(&self.same, &same_rows).into_iter(),
             scores(&self.across, &other_rows).into_iter(),
         );
-        rows.iter()
-            .map(|&r| match shared(r) {
+        kinds
+            .iter()
+            .map(|kind| match kind {
                 Shared::All => a.next().unwrap_or(0.0),
                 Shared::Across => b.next().unwrap_or(0.0),
                 Shared::None => 0.0,
