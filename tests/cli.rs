@@ -977,6 +977,143 @@ fn changed_and_deleted_files_update_the_index() {
     assert!(left[0]["source"].as_str().unwrap().ends_with("a.txt"));
 }
 
+/// A second `crossref` links anew only what a change can reach (`link::cache`): with
+/// nothing changed it keeps every link (byte for byte); with a page's translation added
+/// and one paragraph edited it links the new paragraphs and the ones they enter — the
+/// English page's paragraphs find their new translations as a fresh crossref finds them —
+/// and keeps the rest, the seed's paragraphs far from the change among them. Other
+/// settings, `--fresh` and a damaged file of kept links all link everything afresh.
+#[test]
+fn a_second_crossref_relinks_only_what_changed() {
+    let dir = scratch("relink");
+    let (zh, en) = (dir.join("zh"), dir.join("en"));
+    copy_dir(Path::new("tests/parallel/zh"), &zh);
+    copy_dir(Path::new("tests/parallel/en"), &en);
+    let wc = std::fs::read_to_string(zh.join("wc.1.md")).unwrap();
+    std::fs::remove_file(zh.join("wc.1.md")).unwrap();
+    let idx = dir.join("idx").to_str().unwrap().to_string();
+    let (zh, en) = (zh.to_str().unwrap(), en.to_str().unwrap());
+    let crossref = |name: &str, extra: &[&str]| {
+        let out_dir = dir.join(name);
+        let o = out_dir.to_str().unwrap();
+        let mut args = vec!["crossref", "seeds", zh, en, "--index", &idx, "--out", o];
+        args.extend_from_slice(extra);
+        let out = xref(&args);
+        ok(&out);
+        let rows = std::fs::read_to_string(out_dir.join("crossref.jsonl")).unwrap();
+        (stderr(&out), rows)
+    };
+    let by_id = |rows: &str| -> std::collections::HashMap<String, Vec<String>> {
+        jsonl(rows)
+            .iter()
+            .map(|r| {
+                let links = r["links"].as_array().unwrap();
+                let ids = links.iter().map(|l| l["id"].as_str().unwrap().to_string());
+                (r["id"].as_str().unwrap().to_string(), ids.collect())
+            })
+            .collect()
+    };
+
+    let (err, first) = crossref("first", &[]);
+    assert!(!err.contains("linked anew ("), "{err}");
+    let (err, again) = crossref("again", &[]);
+    assert!(
+        err.contains("; 0 linked anew (0 new paragraphs, 0 gone"),
+        "{err}"
+    );
+    assert_eq!(again, first, "nothing changed: the same links");
+
+    // wc's Chinese page added, a line of cut's English page edited.
+    std::fs::write(dir.join("zh/wc.1.md"), wc).unwrap();
+    let cut = std::fs::read_to_string(dir.join("en/cut.1.md")).unwrap();
+    let edited = cut.replace(
+        "-n (ignored)",
+        "-n (ignored; kept for compatibility with older scripts)",
+    );
+    assert_ne!(cut, edited);
+    std::fs::write(dir.join("en/cut.1.md"), edited).unwrap();
+    let (err, relinked) = crossref("relinked", &[]);
+    // "N linked anew (M new paragraphs, G gone since the last crossref)": wc's 18, and the
+    // edit split "-f …" from "-n (ignored)" (reflowed into one paragraph before), so two
+    // new paragraphs for one gone.
+    let counts: Vec<usize> = err
+        .split("; ")
+        .find(|p| p.contains(" linked anew ("))
+        .unwrap_or_else(|| panic!("{err}"))
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [anew, added, gone] = counts[..] else {
+        panic!("{err}")
+    };
+    assert_eq!((added, gone), (20, 1), "{err}");
+    let total = jsonl(&relinked).len();
+    assert_eq!(total, 275 + 301 + 1);
+    assert!((19..total / 4).contains(&anew), "{anew} of {total}: {err}");
+    let (err, fresh) = crossref("fresh", &["--fresh"]);
+    assert!(
+        err.contains("every paragraph linked anew (--fresh)"),
+        "{err}"
+    );
+
+    // wc's English paragraphs whose first link is their Chinese translation: as many as
+    // afresh (the map and threshold kept from before wc's Chinese page came, but every
+    // English paragraph it entered linked anew).
+    let (relinked_by, fresh_by, first_by) = (by_id(&relinked), by_id(&fresh), by_id(&first));
+    let to_wc = |by: &std::collections::HashMap<String, Vec<String>>| {
+        by.iter()
+            .filter(|(id, links)| {
+                id.starts_with("wc-1-00.") && links.first().is_some_and(|l| l.starts_with("wc-1_"))
+            })
+            .count()
+    };
+    // (measured: 9 of wc's 17 English paragraphs, both ways)
+    assert!(to_wc(&fresh_by) >= 8, "{}", to_wc(&fresh_by));
+    assert!(
+        to_wc(&relinked_by) + 1 >= to_wc(&fresh_by),
+        "{} vs {}",
+        to_wc(&relinked_by),
+        to_wc(&fresh_by)
+    );
+    // The seed's paragraphs (policy speeches, far from both pages) keep their links.
+    let seed: Vec<&String> = first_by
+        .keys()
+        .filter(|id| id.starts_with("000_"))
+        .collect();
+    assert_eq!(seed.len(), 275);
+    let kept = seed
+        .iter()
+        .filter(|id| relinked_by[**id] == first_by[**id])
+        .count();
+    assert!(
+        kept >= 270,
+        "{kept} of 275 seed paragraphs kept their links"
+    );
+    let same = fresh_by
+        .iter()
+        .filter(|(id, links)| relinked_by.get(*id) == Some(links))
+        .count();
+    // (measured: 528 of 577; the fresh crossref samples its map and threshold anew)
+    assert!(
+        same * 100 >= total * 85,
+        "{same} of {total} lists as afresh"
+    );
+
+    // Other settings, or kept links that cannot be read: everything afresh.
+    let (err, _) = crossref("k3", &["-k", "3"]);
+    assert!(
+        err.contains("(they were computed with other settings)"),
+        "{err}"
+    );
+    std::fs::write(Path::new(&idx).join("links.json.gz"), b"not gzip").unwrap();
+    let (err, damaged) = crossref("damaged", &[]);
+    assert!(
+        err.contains("warning: the links kept from the last crossref are not used"),
+        "{err}"
+    );
+    assert_eq!(damaged, fresh, "a damaged file: the same links as afresh");
+}
+
 /// Two folders holding files of the same names (a translation's layout). Indexed through
 /// the folders in either order, the same files get the same ids and the same rows, so the
 /// same links, byte for byte (calibration samples rows by position); an update given one

@@ -11,7 +11,7 @@ use crate::embed::Prefix;
 use crate::error::bad_input;
 use crate::index::Index;
 use crate::link::terms::shared_terms;
-use crate::link::{Link, Linker};
+use crate::link::{cache, Link, Linker};
 use crate::output::{self, About, DocumentRecord, Format, LinkRecord, RelatedRecord, SearchRecord};
 use crate::rank::{self, Mode, HYBRID_WEIGHT};
 
@@ -43,6 +43,7 @@ pub fn crossref(
     k: usize,
     min_score: Option<f32>,
     quantile: f64,
+    fresh: bool,
     ingest: &IngestArgs,
     index: &IndexArgs,
     model: &ModelArgs,
@@ -52,31 +53,89 @@ pub fn crossref(
         index_paths(paths, false, ingest, index, &embedder)?;
     }
     let idx = Index::open(&index.dir)?;
-    let mut linker = Linker::new(&idx, k, f32::MIN);
-    let calibration = linker.calibrate(quantile);
-    let (threshold, note) = match min_score {
-        Some(s) => (s, "set with --min-score".to_string()),
-        None => (
-            calibration.threshold,
-            format!(
-                "calibrated: the {:.1}th percentile of {} cross-document pair scores{}, mean {:.3}, sd {:.3}",
-                calibration.quantile * 100.0,
-                calibration.pairs,
-                if calibration.capped() {
-                    format!(
-                        " as the body of their distribution predicts it (the plain one, {:.3}, lies among near-copies)",
-                        calibration.percentile
-                    )
-                } else {
-                    String::new()
-                },
-                calibration.mean,
-                calibration.std
-            ),
-        ),
+    let cache_path = index.dir.join(cache::FILE);
+    let settings = cache::Settings {
+        k,
+        quantile,
+        min_score,
+        model: idx.manifest.model.checksum.clone(),
+        build: cache::build_stamp(),
     };
-    linker.min_score = threshold;
-    let links = linker.crossref();
+    let keys = cache::keys(&idx);
+    let plan = if fresh {
+        cache::Plan::Fresh(Some("--fresh".into()))
+    } else {
+        match cache::Kept::load(&cache_path) {
+            Ok(Some(kept)) => kept.plan(&settings, &idx, &keys),
+            Ok(None) => cache::Plan::Fresh(None),
+            Err(e) => {
+                eprintln!(
+                    "xref: warning: the links kept from the last crossref are not used: {e:#}"
+                );
+                cache::Plan::Fresh(None)
+            }
+        }
+    };
+    let (linker, links, threshold, note, calibrated_on, changed_since, how) = match plan {
+        cache::Plan::Relink(reuse) => {
+            let linker = Linker::with_sampled(&idx, k, reuse.threshold, reuse.sampled);
+            let (links, relinked) = linker.relink(reuse.kept, &reuse.new);
+            let how = format!(
+                "; {relinked} linked anew ({} new paragraphs, {} gone since the last crossref), the rest kept with its threshold",
+                reuse.new.len(),
+                reuse.removed
+            );
+            (
+                linker,
+                links,
+                reuse.threshold,
+                reuse.note,
+                reuse.calibrated_on,
+                reuse.changed_since,
+                how,
+            )
+        }
+        cache::Plan::Fresh(why) => {
+            let mut linker = Linker::new(&idx, k, f32::MIN);
+            let calibration = linker.calibrate(quantile);
+            let (threshold, note) = match min_score {
+                Some(s) => (s, "set with --min-score".to_string()),
+                None => (
+                    calibration.threshold,
+                    format!(
+                        "calibrated: the {:.1}th percentile of {} cross-document pair scores{}, mean {:.3}, sd {:.3}",
+                        calibration.quantile * 100.0,
+                        calibration.pairs,
+                        if calibration.capped() {
+                            format!(
+                                " as the body of their distribution predicts it (the plain one, {:.3}, lies among near-copies)",
+                                calibration.percentile
+                            )
+                        } else {
+                            String::new()
+                        },
+                        calibration.mean,
+                        calibration.std
+                    ),
+                ),
+            };
+            linker.min_score = threshold;
+            let links = linker.crossref();
+            let repeated = linker.repeated_found();
+            let mut how = if repeated > 0 {
+                format!(
+                    "; {repeated} paragraphs are repeated text, in {} or more documents: not linked to their copies",
+                    crate::link::REPEATED_IN + 1
+                )
+            } else {
+                String::new()
+            };
+            if let Some(why) = why {
+                how.push_str(&format!("; every paragraph linked anew ({why})"));
+            }
+            (linker, links, threshold, note, idx.len(), 0, how)
+        }
+    };
     let about = About {
         model: idx.manifest.model.id.clone(),
         k,
@@ -100,20 +159,11 @@ pub fn crossref(
             }
             let n: usize = links.iter().map(|l| l.len()).sum();
             let with = links.iter().filter(|l| !l.is_empty()).count();
-            let repeated = linker.repeated_found();
             eprintln!(
-                "xref: {n} links for {with} of {} paragraphs in {} documents (threshold {threshold:.3}; {}){}",
+                "xref: {n} links for {with} of {} paragraphs in {} documents (threshold {threshold:.3}; {}){how}",
                 idx.len(),
                 idx.documents.len(),
                 about.threshold_note,
-                if repeated > 0 {
-                    format!(
-                        "; {repeated} paragraphs are repeated text, in {} or more documents: not linked to their copies",
-                        crate::link::REPEATED_IN + 1
-                    )
-                } else {
-                    String::new()
-                }
             );
             for p in written {
                 println!("{}", p.display());
@@ -123,6 +173,19 @@ pub fn crossref(
             let mut sink = format.sink(Box::new(stdout()));
             output::write_crossref(sink.as_mut(), &idx, &links, &about)?;
         }
+    }
+    let kept = cache::Kept::new(
+        settings,
+        threshold,
+        about.threshold_note,
+        linker.state().sampled(),
+        calibrated_on,
+        changed_since,
+        keys,
+        &links,
+    );
+    if let Err(e) = kept.save(&cache_path) {
+        eprintln!("xref: warning: the links are not kept for the next crossref: {e:#}");
     }
     Ok(())
 }

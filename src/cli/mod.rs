@@ -117,6 +117,10 @@ pub enum Command {
         /// Quantile of cross-document pair scores used as the calibrated threshold.
         #[arg(long, default_value_t = crate::link::DEFAULT_QUANTILE)]
         quantile: f64,
+        /// Link every paragraph and calibrate the threshold anew, instead of keeping the
+        /// links of the last crossref wherever no change can reach them.
+        #[arg(long)]
+        fresh: bool,
         #[command(flatten)]
         ingest: IngestArgs,
         #[command(flatten)]
@@ -346,6 +350,7 @@ pub fn run(cli: Cli) -> Result<()> {
             k,
             min_score,
             quantile,
+            fresh,
             ingest,
             index,
             model,
@@ -356,6 +361,7 @@ pub fn run(cli: Cli) -> Result<()> {
             k,
             min_score,
             quantile,
+            fresh,
             &ingest,
             &index,
             &model,

@@ -10,13 +10,14 @@
 //! pairings, that quantile is a near-copy's score; the threshold is then capped at what the
 //! body of the distribution predicts for it ([`TAIL_LENGTH`]).
 
+pub mod cache;
 mod quote;
 mod sample;
 mod state;
 pub mod terms;
 
 pub use quote::shares_run;
-pub use state::{Anchors, LinkState, MAP_QUANTILE};
+pub use state::{Anchors, LinkState, Sampled, MAP_QUANTILE};
 
 use std::collections::HashMap;
 
@@ -209,6 +210,15 @@ impl<'a> Linker<'a> {
             density: Vec::new(),
             state,
         }
+    }
+
+    /// A linker (hybrid scoring) with what an earlier linker of an earlier version of the
+    /// same corpus sampled ([`LinkState::sampled`]; [`cache`]), its per-row values measured
+    /// anew on this index.
+    pub fn with_sampled(index: &'a Index, k: usize, min_score: f32, sampled: Sampled) -> Self {
+        let mut linker = Self::with_state(index, k, min_score, LinkState::default());
+        linker.state = LinkState::of_sampled(sampled, linker.hubs(), Repeated::new(index.len()));
+        linker
     }
 
     /// What this linker measured about its index (to hand to [`Linker::with_state`]).
@@ -434,30 +444,7 @@ impl<'a> Linker<'a> {
             link_breadth(self.k)
         };
         let lex = self.lexical_for(text, false);
-        // Hybrid scoring has lexical scores (row by row), the others none.
-        let mut rows: Vec<usize> = if let LexScores::Rows(same) = &lex.same {
-            // Paragraph candidates only: a sentence scan per paragraph would make `crossref`
-            // quadratic, and on the gold set it finds no link the paragraph candidates miss.
-            let mut rows = candidates::hybrid(idx, vector, same, wide, false, Some(allow));
-            if let LexScores::Rows(across) = &lex.across {
-                rows.extend(across.candidates(wide, Some(allow)));
-            }
-            rows
-        } else {
-            idx.search(vector, wide, Some(allow))
-                .iter()
-                .map(|h| h.row)
-                .collect()
-        };
-        rows.extend(candidates::across_languages(
-            idx,
-            vector,
-            lang,
-            wide,
-            Some(allow),
-        ));
-        rows.sort_unstable();
-        rows.dedup();
+        let mut rows = self.candidates(vector, lang, &lex, wide, allow);
         // No links between near-copies where either is repeated text ([`REPEATED_IN`]); nor
         // between a text found verbatim in that many other documents and a paragraph that
         // quotes it (a shared run of [`QUOTE_RUN`] characters) or is itself found so.
@@ -549,6 +536,46 @@ impl<'a> Linker<'a> {
         links
     }
 
+    /// The rows [`Linker::rank`] scores for a text in `lang` with vector `vector` and lexical
+    /// scores `lex`: its `wide` nearest paragraphs, plus for hybrid scoring its `wide` best
+    /// BM25 rows (in its script and across), plus its `wide` nearest in other languages on
+    /// centred vectors; sorted, each once.
+    fn candidates(
+        &self,
+        vector: &[f32],
+        lang: &str,
+        lex: &Lexical2,
+        wide: usize,
+        allow: &dyn Fn(usize) -> bool,
+    ) -> Vec<usize> {
+        let idx = self.index;
+        // Hybrid scoring has lexical scores (row by row), the others none.
+        let mut rows: Vec<usize> = if let LexScores::Rows(same) = &lex.same {
+            // Paragraph candidates only: a sentence scan per paragraph would make `crossref`
+            // quadratic, and on the gold set it finds no link the paragraph candidates miss.
+            let mut rows = candidates::hybrid(idx, vector, same, wide, false, Some(allow));
+            if let LexScores::Rows(across) = &lex.across {
+                rows.extend(across.candidates(wide, Some(allow)));
+            }
+            rows
+        } else {
+            idx.search(vector, wide, Some(allow))
+                .iter()
+                .map(|h| h.row)
+                .collect()
+        };
+        rows.extend(candidates::across_languages(
+            idx,
+            vector,
+            lang,
+            wide,
+            Some(allow),
+        ));
+        rows.sort_unstable();
+        rows.dedup();
+        rows
+    }
+
     /// The score this linker gives the pair (`i`, `j`), with `lex` the lexical scores of
     /// `i`'s text (hybrid scoring only).
     fn pair_score(&self, i: usize, j: usize, lex: &Lexical2) -> f32 {
@@ -626,7 +653,115 @@ impl<'a> Linker<'a> {
             .map(|row| self.from_row(row, false))
             .collect()
     }
+
+    /// Links for every paragraph, in index order, reusing links found earlier where nothing
+    /// that changed can reach them ([`cache`]): `kept[row]` holds row `row`'s earlier
+    /// links (rows renumbered to this index; found under this linker's [`LinkState`] and
+    /// threshold), or `None` where the paragraph is new or one of its targets is gone;
+    /// `new` lists the rows the earlier links never saw. Linked anew: every `None` row, and
+    /// every kept row that a new row could now enter — among the new row's candidates seen
+    /// from its side ([`REACH`] times the usual breadth) and scoring, from the kept row's
+    /// side, at least its `k`th link or, below `k` links, the threshold (less [`DRIFT`]).
+    /// Returns the links and how many rows were linked anew.
+    ///
+    /// What it does not follow: scores that move for every pair when the corpus changes —
+    /// BM25's term weights, each language's centroid, a row's hubness, which texts are
+    /// repeated in enough documents ([`REPEATED_IN`]). A caller bounds that drift by
+    /// starting afresh once enough has changed ([`cache::RECALIBRATE_AFTER`]).
+    pub fn relink(
+        &self,
+        mut kept: Vec<Option<Vec<Link>>>,
+        new: &[usize],
+    ) -> (Vec<Vec<Link>>, usize) {
+        use rayon::prelude::*;
+        let idx = self.index;
+        let wide = REACH * link_breadth(self.k);
+        // Who links to each row now.
+        let mut linked_from: Vec<Vec<u32>> = vec![Vec::new(); idx.len()];
+        for (s, list) in kept.iter().enumerate() {
+            for l in list.iter().flatten() {
+                linked_from[l.row].push(s as u32);
+            }
+        }
+        // Each new row's candidate sources, seen from its side.
+        let mut pairs: Vec<(usize, usize)> = new
+            .par_iter()
+            .flat_map_iter(|&c| {
+                let doc = idx.doc_index(c);
+                let kept = &kept;
+                let allow = move |r: usize| kept[r].is_some() && idx.doc_index(r) != doc;
+                let text = idx.paragraphs.text(c);
+                let vector = idx.vector(c);
+                let mut rows = self.candidates(
+                    &vector,
+                    idx.lang(c),
+                    &self.lexical_for(text, false),
+                    wide,
+                    &allow,
+                );
+                // And whoever links to one of its nearest paragraphs (a copy of it among
+                // them: whoever links to the copy may link to it as well).
+                for h in idx.search(&vector, NEIGHBOURS_OF_NEW, None) {
+                    rows.extend(linked_from[h.row].iter().map(|&s| s as usize));
+                }
+                rows.sort_unstable();
+                rows.dedup();
+                rows.into_iter()
+                    .filter(move |&s| allow(s))
+                    .map(move |s| (s, c))
+            })
+            .collect();
+        pairs.sort_unstable();
+        // A source is reached if one of its new candidates scores, from its side, into
+        // its links (its lexical scores computed once for all of them).
+        let reached: Vec<usize> = pairs
+            .chunk_by(|a, b| a.0 == b.0)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .filter_map(|group| {
+                let s = group[0].0;
+                let list = kept[s].as_ref()?;
+                let bar = match list.get(self.k.saturating_sub(1)) {
+                    Some(last) if list.len() >= self.k => last.score.max(self.min_score),
+                    _ => self.min_score,
+                };
+                let lex = self.lexical_for(idx.paragraphs.text(s), false);
+                group
+                    .iter()
+                    .any(|&(_, c)| self.pair_score(s, c, &lex) >= bar - DRIFT)
+                    .then_some(s)
+            })
+            .collect();
+        for s in reached {
+            kept[s] = None;
+        }
+        let todo: Vec<usize> = (0..idx.len()).filter(|&r| kept[r].is_none()).collect();
+        let fresh: Vec<(usize, Vec<Link>)> = todo
+            .par_iter()
+            .map(|&r| (r, self.from_row(r, false)))
+            .collect();
+        let relinked = fresh.len();
+        for (r, links) in fresh {
+            kept[r] = Some(links);
+        }
+        (
+            kept.into_iter().map(Option::unwrap_or_default).collect(),
+            relinked,
+        )
+    }
 }
+
+/// How much wider than a link's own candidates [`Linker::relink`] looks around a new
+/// paragraph for the paragraphs it could enter the links of (a candidate relation seen
+/// from the other side: a row whose nearest neighbours are all closer to each other than
+/// to it is far down their lists).
+pub const REACH: usize = 2;
+/// How many of a new paragraph's nearest paragraphs [`Linker::relink`] looks at the links
+/// to: the paragraphs linked to them are asked whether the new one would enter their links.
+pub const NEIGHBOURS_OF_NEW: usize = 10;
+/// How far below a kept row's last link a new paragraph may score and still have the row
+/// linked anew ([`Linker::relink`]): room for the drift of the scores it does not follow.
+pub const DRIFT: f32 = 0.01;
 
 /// The plain `quantile` of `scores` and the threshold: that quantile, capped at
 /// [`TAIL_LENGTH`] (scaled to `quantile`) times the distance from the median to the 90th

@@ -61,7 +61,7 @@ pub const MAP_QUANTILE: f64 = 0.995;
 
 /// A language pair's background scores as the map takes them: their median and their
 /// [`MAP_QUANTILE`] quantile.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Anchors {
     pub median: f32,
     pub high: f32,
@@ -184,7 +184,63 @@ impl Hubs {
     }
 }
 
+/// What a [`LinkState`] sampled — each language pair's background and typical cosine —
+/// without the per-row values, as [`super::cache`] keeps it between runs.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Sampled {
+    stats: Vec<(String, String, Anchors)>,
+    reference: Anchors,
+    typical: Vec<(String, String, f32)>,
+}
+
+impl Sampled {
+    /// The languages whose pairs were sampled (none for a one-language corpus).
+    pub fn languages(&self) -> std::collections::BTreeSet<&str> {
+        self.stats
+            .iter()
+            .flat_map(|(a, b, _)| [a.as_str(), b.as_str()])
+            .collect()
+    }
+}
+
 impl LinkState {
+    /// What this state sampled ([`Sampled`]), in a fixed order.
+    pub fn sampled(&self) -> Sampled {
+        fn entries<T: Copy>(map: &HashMap<(String, String), T>) -> Vec<(String, String, T)> {
+            let mut all: Vec<_> = map
+                .iter()
+                .map(|((a, b), x)| (a.clone(), b.clone(), *x))
+                .collect();
+            all.sort_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
+            all
+        }
+        Sampled {
+            stats: entries(&self.stats),
+            reference: self.reference,
+            typical: entries(&self.typical),
+        }
+    }
+
+    /// A state with what `sampled` holds, its per-row values `hubs` and `repeated`
+    /// unmeasured.
+    pub(super) fn of_sampled(sampled: Sampled, hubs: Hubs, repeated: Repeated) -> Self {
+        Self {
+            stats: sampled
+                .stats
+                .into_iter()
+                .map(|(a, b, x)| ((a, b), x))
+                .collect(),
+            reference: sampled.reference,
+            hubs,
+            typical: sampled
+                .typical
+                .into_iter()
+                .map(|(a, b, x)| ((a, b), x))
+                .collect(),
+            repeated,
+        }
+    }
+
     /// The median plain (uncentred) cosine of the background pairs from `from` to `to`,
     /// two languages: a cross-language link must be at least as close as a typical pair
     /// in the model's own space, not only after centring. `f32::MIN` when not measured.

@@ -1,0 +1,477 @@
+//! The links of an index's last `crossref`, kept beside the index ([`FILE`] in its
+//! directory) so that the next `crossref` links anew only the paragraphs a change can reach
+//! ([`super::Linker::relink`]), under the threshold and per-language-pair map it sampled
+//! then ([`Sampled`]): an unchanged paragraph keeps its links, and a cross-reference list
+//! that is published does not shift wherever nothing changed near it.
+//!
+//! A paragraph is known again by a key: the sha256 of its document's id, its language, its
+//! text and its stored vectors (paragraph and sentences), so a paragraph that moved within
+//! its document is the same and one re-embedded differently is not. Kept links are used
+//! only when everything they were computed with is the same — `k`, the quantile or
+//! `--min-score`, the model, the xref that computed them ([`build_stamp`]), the corpus's
+//! languages — and while fewer than [`RECALIBRATE_AFTER`] of the paragraphs are new or gone
+//! since the threshold was sampled; otherwise everything is linked and calibrated afresh.
+//! The file is replaced whole (written aside, then renamed); one that cannot be read is
+//! ignored with a warning.
+//!
+//! ```text
+//! links.json.gz   gzip of one JSON object: {"format": "xref-links", "version": 1,
+//!                 "settings": {k, quantile, min_score, model, build}, "threshold", "note",
+//!                 "sampled": {stats, reference, typical}, "calibrated_on", "changed_since",
+//!                 "keys": [16 hex digits per row], "links": [[[row, score, quote, terms]…]…]}
+//! ```
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Link, Sampled};
+use crate::index::Index;
+
+/// The kept links' file, in the index directory.
+pub const FILE: &str = "links.json.gz";
+const FORMAT: &str = "xref-links";
+const VERSION: u32 = 1;
+
+/// The share of an index's paragraphs that may be new or gone since its threshold and map
+/// were sampled before a `crossref` samples them again and links every paragraph anew:
+/// what [`super::Linker::relink`] does not follow (term weights, language centroids,
+/// hubness) drifts with the corpus, and so does the threshold itself (README, "Re-linking
+/// what changed").
+pub const RECALIBRATE_AFTER: f64 = 0.05;
+
+/// What kept links were computed with; a `crossref` with other settings links afresh.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Most links per paragraph.
+    pub k: usize,
+    /// The calibrated threshold's quantile.
+    pub quantile: f64,
+    /// The threshold given with `--min-score`, if it was.
+    pub min_score: Option<f32>,
+    /// The model's checksum.
+    pub model: String,
+    /// Which xref computed them ([`build_stamp`]).
+    pub build: String,
+}
+
+/// The links of one `crossref` and what they were computed under.
+#[derive(Serialize, Deserialize)]
+pub struct Kept {
+    format: String,
+    version: u32,
+    pub settings: Settings,
+    /// The threshold the links were cut at.
+    pub threshold: f32,
+    /// How the threshold was found, as the output tells it.
+    pub note: String,
+    /// The per-language-pair map (empty for one language).
+    pub sampled: Sampled,
+    /// Paragraphs in the index when the threshold and the map were sampled.
+    pub calibrated_on: usize,
+    /// Paragraphs new or gone since then.
+    pub changed_since: usize,
+    keys: Vec<String>,
+    links: Vec<Vec<KeptLink>>,
+}
+
+/// One kept link: target row, score, quotation, shared terms.
+#[derive(Serialize, Deserialize)]
+struct KeptLink(u32, f32, bool, Vec<String>);
+
+/// What a `crossref` does with kept links.
+pub enum Plan {
+    /// Link every paragraph and calibrate afresh, for this reason (`None`: nothing kept).
+    Fresh(Option<String>),
+    /// Re-link what changed.
+    Relink(Reuse),
+}
+
+/// Kept links matched to the paragraphs of the index now.
+pub struct Reuse {
+    /// Per row, its kept links renumbered to this index, or `None` where the paragraph is
+    /// new or one of its targets is gone.
+    pub kept: Vec<Option<Vec<Link>>>,
+    /// Rows not in the kept links.
+    pub new: Vec<usize>,
+    /// Kept paragraphs no longer in the index.
+    pub removed: usize,
+    pub threshold: f32,
+    pub note: String,
+    pub sampled: Sampled,
+    pub calibrated_on: usize,
+    /// Paragraphs new or gone since the calibration, this change included.
+    pub changed_since: usize,
+}
+
+/// Which xref this is: its version and its executable's size and modification time (scoring
+/// changes between builds of one version while it is developed), so links kept by another
+/// build are never reused.
+pub fn build_stamp() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}-{modified}", m.len())
+        })
+        .unwrap_or_default();
+    format!("{} {exe}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Each row's key (see the module's documentation): 16 hex digits, with `#n` appended to
+/// the `n`th repeat of a key (the same text twice in one document).
+pub fn keys(index: &Index) -> Vec<String> {
+    use rayon::prelude::*;
+    let keys: Vec<String> = (0..index.len())
+        .into_par_iter()
+        .map(|r| {
+            let mut h = Sha256::new();
+            for part in [
+                index.doc_of(r).id.as_bytes(),
+                index.lang(r).as_bytes(),
+                index.paragraphs.text(r).as_bytes(),
+            ] {
+                h.update((part.len() as u64).to_le_bytes());
+                h.update(part);
+            }
+            h.update(bytemuck::cast_slice::<i8, u8>(index.rows().codes(r)));
+            for s in index.sentence_range(r) {
+                h.update(bytemuck::cast_slice::<i8, u8>(
+                    index.sentence_rows().codes(s),
+                ));
+            }
+            let d = h.finalize();
+            d[..8].iter().map(|b| format!("{b:02x}")).collect()
+        })
+        .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    keys.iter()
+        .map(|k| {
+            let n = seen.entry(k.as_str()).or_default();
+            *n += 1;
+            if *n == 1 {
+                k.clone()
+            } else {
+                format!("{k}#{}", *n - 1)
+            }
+        })
+        .collect()
+}
+
+impl Kept {
+    /// The links of a `crossref` of the index whose rows have `keys`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        settings: Settings,
+        threshold: f32,
+        note: String,
+        sampled: Sampled,
+        calibrated_on: usize,
+        changed_since: usize,
+        keys: Vec<String>,
+        links: &[Vec<Link>],
+    ) -> Self {
+        Self {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            settings,
+            threshold,
+            note,
+            sampled,
+            calibrated_on,
+            changed_since,
+            keys,
+            links: links
+                .iter()
+                .map(|l| {
+                    l.iter()
+                        .map(|l| KeptLink(l.row as u32, l.score, l.quote, l.terms.clone()))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// The kept links in `path`; `None` if there are none.
+    pub fn load(path: &Path) -> Result<Option<Self>> {
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+        };
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(std::io::BufReader::new(file))
+            .read_to_end(&mut json)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let kept: Self =
+            serde_json::from_slice(&json).with_context(|| format!("parsing {}", path.display()))?;
+        if kept.format != FORMAT || kept.version != VERSION {
+            bail!(
+                "{} is not xref's kept links (format {} version {})",
+                path.display(),
+                kept.format,
+                kept.version
+            );
+        }
+        if kept.keys.len() != kept.links.len()
+            || kept
+                .links
+                .iter()
+                .flatten()
+                .any(|l| l.0 as usize >= kept.keys.len())
+        {
+            bail!("{} is inconsistent", path.display());
+        }
+        Ok(Some(kept))
+    }
+
+    /// Write to `path`, replacing what was there only once written whole.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let tmp = path.with_file_name(format!(".{FILE}.tmp-{}", std::process::id()));
+        let write = || -> Result<()> {
+            let file = std::fs::File::create(&tmp)?;
+            let mut gz = flate2::write::GzEncoder::new(
+                std::io::BufWriter::new(file),
+                flate2::Compression::fast(),
+            );
+            serde_json::to_writer(&mut gz, self)?;
+            gz.finish()?
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .sync_all()?;
+            std::fs::rename(&tmp, path)?;
+            Ok(())
+        };
+        let result = write();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// What to do with these kept links for `index`, whose rows have `keys`, linked with
+    /// `settings`.
+    pub fn plan(self, settings: &Settings, index: &Index, keys: &[String]) -> Plan {
+        if self.settings != *settings {
+            let why = if self.settings.build != settings.build {
+                "they were computed by another build of xref"
+            } else {
+                "they were computed with other settings"
+            };
+            return Plan::Fresh(Some(why.into()));
+        }
+        let languages: BTreeSet<&str> = if index.is_multilingual() {
+            (0..index.len()).map(|r| index.lang(r)).collect()
+        } else {
+            BTreeSet::new()
+        };
+        if self.sampled.languages() != languages {
+            return Plan::Fresh(Some("the corpus's languages changed".into()));
+        }
+        let now: HashMap<&str, usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(r, k)| (k.as_str(), r))
+            .collect();
+        let then: Vec<Option<usize>> = self
+            .keys
+            .iter()
+            .map(|k| now.get(k.as_str()).copied())
+            .collect();
+        let mut old_of: Vec<Option<usize>> = vec![None; keys.len()];
+        for (o, r) in then.iter().enumerate() {
+            if let Some(r) = *r {
+                old_of[r] = Some(o);
+            }
+        }
+        let new: Vec<usize> = (0..keys.len()).filter(|&r| old_of[r].is_none()).collect();
+        let removed = then.iter().filter(|r| r.is_none()).count();
+        let changed_since = self.changed_since + new.len() + removed;
+        if changed_since as f64 > RECALIBRATE_AFTER * self.calibrated_on.max(keys.len()) as f64 {
+            return Plan::Fresh(Some(format!(
+                "{changed_since} paragraphs are new or gone since the threshold was calibrated on {}",
+                self.calibrated_on
+            )));
+        }
+        let links = &self.links;
+        let kept = old_of
+            .iter()
+            .map(|o| {
+                links[(*o)?]
+                    .iter()
+                    .map(|l| {
+                        Some(Link {
+                            row: then[l.0 as usize]?,
+                            score: l.1,
+                            quote: l.2,
+                            terms: l.3.clone(),
+                        })
+                    })
+                    .collect::<Option<Vec<Link>>>()
+            })
+            .collect();
+        Plan::Relink(Reuse {
+            kept,
+            new,
+            removed,
+            threshold: self.threshold,
+            note: self.note,
+            sampled: self.sampled,
+            calibrated_on: self.calibrated_on,
+            changed_since,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::store::synthetic_index;
+
+    /// 60 paragraphs in 4 documents, each with a vector of its own but the last two (the
+    /// same text and vector in document d3).
+    fn rows(skip: Option<usize>, extra: Option<&str>) -> Vec<(String, String, Vec<f32>)> {
+        let mut u = crate::index::ann::random_uniform(3);
+        let mut rows: Vec<_> = (0..60)
+            .map(|i| {
+                let mut v: Vec<f32> = (0..8).map(|_| u() - 0.5).collect();
+                crate::embed::normalize(&mut v);
+                let text = format!("Paragraph {i} says something of its own.");
+                (format!("d{}", i / 15), text, v)
+            })
+            .collect();
+        rows[58].1 = "The same closing line.".into();
+        rows[59] = rows[58].clone();
+        if let Some(i) = skip {
+            rows.remove(i);
+        }
+        if let Some(text) = extra {
+            let mut v: Vec<f32> = (0..8).map(|_| u() - 0.5).collect();
+            crate::embed::normalize(&mut v);
+            rows.insert(3, ("d0".into(), text.into(), v));
+        }
+        rows
+    }
+
+    fn settings(k: usize) -> Settings {
+        Settings {
+            k,
+            quantile: 0.995,
+            min_score: None,
+            model: "m".into(),
+            build: build_stamp(),
+        }
+    }
+
+    #[test]
+    fn kept_links_are_matched_to_the_paragraphs_of_a_later_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = synthetic_index(&dir.path().join("a"), &rows(None, None));
+        let keys_before = keys(&before);
+        assert_eq!(keys_before.len(), 60);
+        assert_eq!(keys_before[59], format!("{}#1", keys_before[58]));
+        // Row r links to rows r + 15 and r + 30 (other documents), modulo 60.
+        let links: Vec<Vec<Link>> = (0..60)
+            .map(|r| {
+                [15, 30]
+                    .iter()
+                    .map(|d| Link {
+                        row: (r + d) % 60,
+                        score: 0.6,
+                        quote: false,
+                        terms: vec!["paragraph".into()],
+                    })
+                    .collect()
+            })
+            .collect();
+        let path = dir.path().join(FILE);
+        let kept = Kept::new(
+            settings(5),
+            0.55,
+            "note".into(),
+            Sampled::default(),
+            60,
+            0,
+            keys_before,
+            &links,
+        );
+        kept.save(&path).unwrap();
+
+        let plan = |k: usize, index: &Index| {
+            Kept::load(&path)
+                .unwrap()
+                .unwrap()
+                .plan(&settings(k), index, &keys(index))
+        };
+        let reused = |plan: Plan| match plan {
+            Plan::Relink(reuse) => reuse,
+            Plan::Fresh(why) => panic!("not reused: {why:?}"),
+        };
+
+        // The same index: everything kept as it was.
+        let same = reused(plan(5, &before));
+        assert!(same.new.is_empty() && same.removed == 0);
+        let kept_links: Vec<Vec<Link>> = same.kept.into_iter().map(Option::unwrap).collect();
+        assert_eq!(kept_links, links);
+        assert_eq!((same.threshold, same.note.as_str()), (0.55, "note"));
+
+        // Row 20 gone, a paragraph added at row 3: rows renumbered, the new one and those
+        // that linked to row 20 (5 and 50) have nothing kept.
+        let after = synthetic_index(
+            &dir.path().join("b"),
+            &rows(Some(20), Some("A new paragraph.")),
+        );
+        let reuse = reused(plan(5, &after));
+        assert_eq!(
+            (reuse.new.as_slice(), reuse.removed, reuse.changed_since),
+            (&[3][..], 1, 2)
+        );
+        let now = |old: usize| {
+            if old < 3 {
+                old
+            } else if old < 20 {
+                old + 1
+            } else {
+                old
+            }
+        };
+        for old in 0..60 {
+            if old == 20 {
+                continue;
+            }
+            let got = &reuse.kept[now(old)];
+            if [5, 50].contains(&old) {
+                assert!(got.is_none(), "row {old}");
+            } else {
+                let rows: Vec<usize> = got.as_ref().unwrap().iter().map(|l| l.row).collect();
+                assert_eq!(
+                    rows,
+                    [now((old + 15) % 60), now((old + 30) % 60)],
+                    "row {old}"
+                );
+            }
+        }
+
+        // Other settings, too much changed, a damaged file: none of it is used.
+        let other = plan(3, &before);
+        assert!(matches!(other, Plan::Fresh(Some(why)) if why.contains("other settings")));
+        let mut much = Kept::load(&path).unwrap().unwrap();
+        much.changed_since = 2;
+        assert!(matches!(
+            much.plan(&settings(5), &after, &keys(&after)),
+            Plan::Fresh(Some(_))
+        ));
+        std::fs::write(&path, b"not gzip").unwrap();
+        assert!(Kept::load(&path).is_err());
+        assert!(Kept::load(&dir.path().join("absent")).unwrap().is_none());
+    }
+}
