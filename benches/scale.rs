@@ -16,6 +16,10 @@
 //! HNSW graph against the exact scan (queries/s, recall@10 counted as ann-benchmarks counts
 //! it: a hit scoring at least the 10th exact neighbour is right, so that repeated texts'
 //! equal scores do not count as misses) on 300 of the corpus's paragraphs as queries.
+//! Then re-linking after a change (`Linker::relink`, as a second `xref crossref` does): the
+//! links of the same subset without its last files (~1 % of its paragraphs, crossref'd
+//! first, before the size's own index is built) re-linked on the size's index, against the
+//! size's crossref: time, paragraphs linked anew, lists the same.
 
 #[path = "common.rs"]
 mod common;
@@ -29,7 +33,7 @@ use xref::index::ann::{self, Ann};
 use xref::index::journal::{self, Journal};
 use xref::index::{Index, ModelStamp};
 use xref::ingest::{ingest_paths, Corpus, Document, IngestOptions};
-use xref::link::{Linker, DEFAULT_QUANTILE};
+use xref::link::{cache, Linker, DEFAULT_QUANTILE};
 use xref::model::{resolve, DEFAULT_MODEL};
 use xref::rank::{self, Mode, HYBRID_WEIGHT};
 use xref::text::sentence_units;
@@ -144,6 +148,43 @@ fn main() -> anyhow::Result<()> {
     for &n in &sizes {
         let sub = subset(n);
         let (paragraphs, text) = size(&sub);
+        // The links of the same subset without its last files (~1 % of its paragraphs), as
+        // the crossref before a change would have kept them (re-linked below).
+        let before = {
+            let mut fewer = sub.clone();
+            let mut dropped = 0;
+            while dropped * 100 < paragraphs {
+                let Some(source) = fewer.documents.last().map(|d| d.source.clone()) else {
+                    break;
+                };
+                while fewer.documents.last().is_some_and(|d| d.source == source) {
+                    dropped += fewer.documents.pop().map_or(0, |d| d.paragraphs.len());
+                }
+            }
+            let dir = base.join(format!("index-{n}-before"));
+            let _ = std::fs::remove_dir_all(&dir);
+            link_cache(&cache_root, &dir, paragraphs.div_ceil(journal::CHUNK))?;
+            Index::update(&dir, &fewer, &[], &embedder, true)?;
+            let idx = Index::open(&dir)?;
+            let mut linker = Linker::new(&idx, 5, f32::MIN);
+            let cal = linker.calibrate(DEFAULT_QUANTILE);
+            linker.min_score = cal.threshold;
+            let links = linker.crossref();
+            let kept = cache::Kept::new(
+                relink_settings(&stamp),
+                cal.threshold,
+                String::new(),
+                linker.state().sampled(),
+                idx.len(),
+                0,
+                cache::keys(&idx),
+                &links,
+            );
+            drop(linker);
+            drop(idx);
+            let _ = std::fs::remove_dir_all(&dir);
+            kept
+        };
         let dir = base.join(format!("index-{n}"));
         let _ = std::fs::remove_dir_all(&dir);
         link_cache(&cache_root, &dir, paragraphs.div_ceil(journal::CHUNK))?;
@@ -166,7 +207,6 @@ fn main() -> anyhow::Result<()> {
         let links = linker.crossref();
         let crossref = t.elapsed().as_secs_f64();
         let nlinks: usize = links.iter().map(Vec::len).sum();
-        drop(links);
 
         let mut lat = Vec::new();
         let off_topic = rank::OffTopic::floors(&idx);
@@ -253,11 +293,47 @@ fn main() -> anyhow::Result<()> {
             if idx.has_graph() { "stored" } else { "not stored" },
             if pays { "use it" } else { "scan exactly" }
         );
+        // Re-linking after the change (`xref crossref` with the links kept before it):
+        // matching the kept links to this index, then linking anew what it can reach.
+        let t = Instant::now();
+        let keys = cache::keys(&idx);
+        let cache::Plan::Relink(reuse) = before.plan(&relink_settings(&stamp), &idx, &keys) else {
+            anyhow::bail!("the kept links were not reused");
+        };
+        let (added, removed) = (reuse.new.len(), reuse.removed);
+        let linker = Linker::with_sampled(&idx, 5, reuse.threshold, reuse.sampled);
+        let (relinked_links, relinked) = linker.relink(reuse.kept, &reuse.new);
+        let relink = t.elapsed().as_secs_f64();
+        // The same targets in the same order (scores differ in their last digits where
+        // kept: BM25's term weights moved with the change).
+        let rows = |l: &[xref::link::Link]| l.iter().map(|l| l.row).collect::<Vec<_>>();
+        let same = relinked_links
+            .iter()
+            .zip(&links)
+            .filter(|(a, b)| rows(a) == rows(b))
+            .count();
+        println!(
+            "         re-link after {added} paragraphs more ({:.1} %, {removed} gone): {relinked} linked anew in {relink:.1} s (crossref {crossref:.1} s); {:.1} % of the lists as the crossref's",
+            100.0 * added as f64 / paragraphs as f64,
+            100.0 * same as f64 / paragraphs as f64
+        );
+        drop(relinked_links);
         if std::env::var_os("XREF_SCALE_KEEP").is_none() {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
     Ok(())
+}
+
+/// The settings kept links are matched with (the same for both sides of a re-link).
+fn relink_settings(stamp: &ModelStamp) -> cache::Settings {
+    cache::Settings {
+        k: 5,
+        quantile: DEFAULT_QUANTILE,
+        min_score: None,
+        model: stamp.checksum.clone(),
+        build: cache::build_stamp(),
+    }
 }
 
 /// Paragraphs and bytes of paragraph text.
