@@ -309,13 +309,18 @@ impl Ann {
             rows,
         };
         ann.twins = Twins::of(&ann.rows, ann.points());
-        let expected = ann.points().filter(|&r| ann.twins.is_leader(r)).count();
+        let mut point = vec![false; n];
+        for r in ann.points().filter(|&r| ann.twins.is_leader(r)) {
+            point[r] = true;
+        }
+        let expected = point.iter().filter(|&&p| p).count();
         let bytes = std::fs::read(path).context("reading the HNSW graph")?;
         let graph = Graph::from_bytes(&bytes, n).context("the HNSW graph is unreadable")?;
-        if graph.points() != expected {
+        // Every row with links must be one of the points; a point may lack links of its own
+        // in a graph written before `graph::no_dead_ends`.
+        if let Some(r) = graph.linked_rows().find(|&r| !point[r]) {
             return Err(anyhow!(
-                "the HNSW graph holds {} points, the store {expected}",
-                graph.points()
+                "the HNSW graph links row {r}, which is not one of its {expected} points"
             ));
         }
         ann.graph = Some(graph);
@@ -561,7 +566,39 @@ mod tests {
         }
         let fewer = Arc::new(Rows::encode(&data[..1999], 32));
         assert!(Ann::load(&dir, fewer, Some(96)).is_err());
+        // A store whose row 1 became a copy of row 0 (one point for both): the graph links
+        // row 1, which is no point of it.
+        let mut twinned = data.clone();
+        twinned[1] = twinned[0].clone();
+        let twinned = Arc::new(Rows::encode(&twinned, 32));
+        let err = Ann::load(&dir, twinned, Some(96)).err().unwrap();
+        assert!(err.to_string().contains("not one of its"), "{err}");
         let path = dir.join(GRAPH_FILE);
+        // A point left without links of its own (as hnsw_rs could leave one before
+        // `graph::no_dead_ends`) still loads, and is still found through its in-links.
+        let words: Vec<u32> = std::fs::read(&path)
+            .unwrap()
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        let (rows, entry) = (words[1] as usize, words[2] as usize);
+        let offsets = &words[4..4 + rows + 1];
+        let r = (0..rows).find(|&r| r != entry).unwrap();
+        let (a, b) = (offsets[r] as usize, offsets[r + 1] as usize);
+        let links = 4 + rows + 1;
+        let mut cut: Vec<u32> = words[..4].to_vec();
+        cut.extend(
+            offsets
+                .iter()
+                .enumerate()
+                .map(|(i, &o)| if i > r { o - (b - a) as u32 } else { o }),
+        );
+        cut.extend(&words[links..links + a]);
+        cut.extend(&words[links + b..]);
+        let cut: Vec<u8> = cut.iter().flat_map(|w| w.to_le_bytes()).collect();
+        std::fs::write(&path, &cut).unwrap();
+        let lost = Ann::load(&dir, flat.clone(), Some(ann.ef())).unwrap();
+        assert_eq!(lost.search(&data[r], 1, None)[0].row, r);
         let mut bytes = std::fs::read(&path).unwrap();
         let at = bytes.len() / 2;
         bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());

@@ -98,6 +98,7 @@ impl Graph {
         if let Some(mut base) = levels.next() {
             base.sort_unstable_by_key(|p| p.0);
             connect(&mut base, entry.1);
+            no_dead_ends(&mut base, entry.1);
             let mut next = base.iter().peekable();
             for r in 0..rows {
                 if let Some((_, list)) = next.next_if(|p| p.0 as usize == r) {
@@ -131,11 +132,17 @@ impl Graph {
         self.rows
     }
 
-    /// Rows with a place in the graph (rows with links, or the entry point).
+    /// Rows with a place in the graph as the file tells them: rows with links, and the
+    /// entry point. (A point hnsw_rs left without links of its own is not among them in a
+    /// graph written before session 21, which gave every point links of its own; nothing
+    /// else is.)
+    pub fn linked_rows(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.rows).filter(|&r| self.offsets[r + 1] > self.offsets[r] || r as u32 == self.entry)
+    }
+
+    /// How many [`Graph::linked_rows`] there are.
     pub fn points(&self) -> usize {
-        (0..self.rows)
-            .filter(|&r| self.offsets[r + 1] > self.offsets[r] || r as u32 == self.entry)
-            .count()
+        self.linked_rows().count()
     }
 
     fn base(&self, row: u32) -> &[u32] {
@@ -407,9 +414,58 @@ fn connect(base: &mut [(u32, Vec<u32>)], entry: u32) -> usize {
     added
 }
 
+/// Give every point of level 0 (`base`, sorted by row) a link of its own: hnsw_rs can leave
+/// a point with an empty neighbour list (pruned away, or inserted alongside its
+/// neighbours), which a search reaching it cannot leave and which the file, where a row's
+/// place in the graph is its links, does not show as a point at all — the index was then
+/// refused as corrupt when opened ("the HNSW graph holds 104399 points, the store 104400",
+/// after an update of the 100k scale corpus). Such a point links back to the first point
+/// that links to it, else to the entry point. Returns the links added.
+fn no_dead_ends(base: &mut [(u32, Vec<u32>)], entry: u32) -> usize {
+    let dead: Vec<usize> = (0..base.len())
+        .filter(|&i| base[i].1.is_empty() && base[i].0 != entry)
+        .collect();
+    if dead.is_empty() {
+        return 0;
+    }
+    let mut back: std::collections::HashMap<u32, u32> =
+        dead.iter().map(|&i| (base[i].0, entry)).collect();
+    let mut found = std::collections::HashSet::new();
+    for (row, list) in base.iter() {
+        for n in list {
+            if back.contains_key(n) && found.insert(*n) {
+                back.insert(*n, *row);
+            }
+        }
+    }
+    for &i in &dead {
+        base[i].1.push(back[&base[i].0]);
+    }
+    dead.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_point_has_links_of_its_own() {
+        // 2 is linked from 1 but links nowhere; 3 is linked from nothing and links nowhere
+        // (connect links it from the entry); the entry point 0 may have none.
+        let mut base: Vec<(u32, Vec<u32>)> =
+            vec![(0, vec![1]), (1, vec![2]), (2, vec![]), (3, vec![])];
+        assert_eq!(connect(&mut base, 0), 1);
+        assert_eq!(no_dead_ends(&mut base, 0), 2);
+        assert_eq!(base[2].1, vec![1], "back to the point that links to it");
+        assert_eq!(
+            base[3].1,
+            vec![0],
+            "back to the entry point, which links to it"
+        );
+        assert_eq!(no_dead_ends(&mut base, 0), 0);
+        let mut lone = vec![(5, vec![])];
+        assert_eq!(no_dead_ends(&mut lone, 5), 0, "the entry alone");
+    }
 
     #[test]
     fn every_point_is_reachable_after_connect() {
