@@ -166,21 +166,10 @@ fn main() -> anyhow::Result<()> {
             link_cache(&cache_root, &dir, paragraphs.div_ceil(journal::CHUNK))?;
             Index::update(&dir, &fewer, &[], &embedder, true)?;
             let idx = Index::open(&dir)?;
-            let mut linker = Linker::new(&idx, 5, f32::MIN);
-            let cal = linker.calibrate(DEFAULT_QUANTILE);
-            linker.min_score = cal.threshold;
-            let links = linker.crossref();
-            let kept = cache::Kept::new(
-                relink_settings(&stamp),
-                cal.threshold,
-                String::new(),
-                linker.state().sampled(),
-                idx.len(),
-                0,
-                cache::keys(&idx),
-                &links,
-            );
-            drop(linker);
+            let settings = relink_settings(&stamp);
+            let fresh = cache::Plan::Fresh(None);
+            let kept = cache::crossref(&idx, &settings, DEFAULT_QUANTILE, fresh)
+                .keep(settings, cache::keys(&idx));
             drop(idx);
             let _ = std::fs::remove_dir_all(&dir);
             kept

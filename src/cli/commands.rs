@@ -76,71 +76,13 @@ pub fn crossref(
             }
         }
     };
-    let (linker, links, threshold, note, calibrated_on, changed_since, how) = match plan {
-        cache::Plan::Relink(reuse) => {
-            let linker = Linker::with_sampled(&idx, k, reuse.threshold, reuse.sampled);
-            let (links, relinked) = linker.relink(reuse.kept, &reuse.new);
-            let how = format!(
-                "; {relinked} linked anew ({} new paragraphs, {} gone since the last crossref), the rest kept with its threshold",
-                reuse.new.len(),
-                reuse.removed
-            );
-            (
-                linker,
-                links,
-                reuse.threshold,
-                reuse.note,
-                reuse.calibrated_on,
-                reuse.changed_since,
-                how,
-            )
-        }
-        cache::Plan::Fresh(why) => {
-            let mut linker = Linker::new(&idx, k, f32::MIN);
-            let calibration = linker.calibrate(quantile);
-            let (threshold, note) = match min_score {
-                Some(s) => (s, "set with --min-score".to_string()),
-                None => (
-                    calibration.threshold,
-                    format!(
-                        "calibrated: the {:.1}th percentile of {} cross-document pair scores{}, mean {:.3}, sd {:.3}",
-                        calibration.quantile * 100.0,
-                        calibration.pairs,
-                        if calibration.capped() {
-                            format!(
-                                " as the body of their distribution predicts it (the plain one, {:.3}, lies among near-copies)",
-                                calibration.percentile
-                            )
-                        } else {
-                            String::new()
-                        },
-                        calibration.mean,
-                        calibration.std
-                    ),
-                ),
-            };
-            linker.min_score = threshold;
-            let links = linker.crossref();
-            let repeated = linker.repeated_found();
-            let mut how = if repeated > 0 {
-                format!(
-                    "; {repeated} paragraphs are repeated text, in {} or more documents: not linked to their copies",
-                    crate::link::REPEATED_IN + 1
-                )
-            } else {
-                String::new()
-            };
-            if let Some(why) = why {
-                how.push_str(&format!("; every paragraph linked anew ({why})"));
-            }
-            (linker, links, threshold, note, idx.len(), 0, how)
-        }
-    };
+    let run = cache::crossref(&idx, &settings, quantile, plan);
+    let (links, threshold) = (&run.links, run.threshold);
     let about = About {
         model: idx.manifest.model.id.clone(),
         k,
         min_score: threshold,
-        threshold_note: note,
+        threshold_note: run.note.clone(),
     };
     match out {
         Some(dir) => {
@@ -152,7 +94,7 @@ pub fn crossref(
                 let file = std::fs::File::create(&tmp)
                     .with_context(|| format!("creating {}", tmp.display()))?;
                 let mut sink = f.sink(Box::new(std::io::BufWriter::new(file)));
-                output::write_crossref(sink.as_mut(), &idx, &links, &about)?;
+                output::write_crossref(sink.as_mut(), &idx, links, &about)?;
                 drop(sink);
                 std::fs::rename(&tmp, &path)?;
                 written.push(path);
@@ -160,10 +102,11 @@ pub fn crossref(
             let n: usize = links.iter().map(|l| l.len()).sum();
             let with = links.iter().filter(|l| !l.is_empty()).count();
             eprintln!(
-                "xref: {n} links for {with} of {} paragraphs in {} documents (threshold {threshold:.3}; {}){how}",
+                "xref: {n} links for {with} of {} paragraphs in {} documents (threshold {threshold:.3}; {}){}",
                 idx.len(),
                 idx.documents.len(),
                 about.threshold_note,
+                run.summary,
             );
             for p in written {
                 println!("{}", p.display());
@@ -171,19 +114,10 @@ pub fn crossref(
         }
         None => {
             let mut sink = format.sink(Box::new(stdout()));
-            output::write_crossref(sink.as_mut(), &idx, &links, &about)?;
+            output::write_crossref(sink.as_mut(), &idx, links, &about)?;
         }
     }
-    let kept = cache::Kept::new(
-        settings,
-        threshold,
-        about.threshold_note,
-        linker.state().sampled(),
-        calibrated_on,
-        changed_since,
-        keys,
-        &links,
-    );
+    let kept = run.keep(settings, keys);
     if let Err(e) = kept.save(&cache_path) {
         eprintln!("xref: warning: the links are not kept for the next crossref: {e:#}");
     }

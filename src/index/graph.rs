@@ -428,18 +428,17 @@ fn no_dead_ends(base: &mut [(u32, Vec<u32>)], entry: u32) -> usize {
     if dead.is_empty() {
         return 0;
     }
-    let mut back: std::collections::HashMap<u32, u32> =
-        dead.iter().map(|&i| (base[i].0, entry)).collect();
-    let mut found = std::collections::HashSet::new();
+    let rows: std::collections::HashSet<u32> = dead.iter().map(|&i| base[i].0).collect();
+    // Each dead end's first in-linker.
+    let mut back = std::collections::HashMap::new();
     for (row, list) in base.iter() {
-        for n in list {
-            if back.contains_key(n) && found.insert(*n) {
-                back.insert(*n, *row);
-            }
+        for n in list.iter().filter(|n| rows.contains(n)) {
+            back.entry(*n).or_insert(*row);
         }
     }
     for &i in &dead {
-        base[i].1.push(back[&base[i].0]);
+        let to = back.get(&base[i].0).copied().unwrap_or(entry);
+        base[i].1.push(to);
     }
     dead.len()
 }

@@ -29,7 +29,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Link, Sampled};
+use super::{Link, Linker, Sampled};
 use crate::index::Index;
 
 /// The kept links' file, in the index directory.
@@ -108,6 +108,99 @@ pub struct Reuse {
     pub changed_since: usize,
 }
 
+/// One `crossref`'s links and what they were cut under ([`crossref`]).
+pub struct Crossref<'a> {
+    /// The linker that found them (what it measured is kept: [`Crossref::keep`]).
+    pub linker: Linker<'a>,
+    /// Per row, its links.
+    pub links: Vec<Vec<Link>>,
+    /// The threshold they were cut at.
+    pub threshold: f32,
+    /// How the threshold was found, as the outputs tell it.
+    pub note: String,
+    /// What was done, for people: "; N linked anew (…)", or afresh and why.
+    pub summary: String,
+    calibrated_on: usize,
+    changed_since: usize,
+}
+
+/// The links of `index` with `settings`: re-linked from kept links where `plan` says so,
+/// else every paragraph linked under a threshold calibrated at `quantile` (or the one set
+/// in `settings`).
+pub fn crossref<'a>(
+    index: &'a Index,
+    settings: &Settings,
+    quantile: f64,
+    plan: Plan,
+) -> Crossref<'a> {
+    match plan {
+        Plan::Relink(reuse) => {
+            let linker = Linker::with_sampled(index, settings.k, reuse.threshold, reuse.sampled);
+            let (links, relinked) = linker.relink(reuse.kept, &reuse.new);
+            let summary = format!(
+                "; {relinked} linked anew ({} new paragraphs, {} gone since the last crossref), the rest kept with its threshold",
+                reuse.new.len(),
+                reuse.removed
+            );
+            Crossref {
+                linker,
+                links,
+                threshold: reuse.threshold,
+                note: reuse.note,
+                summary,
+                calibrated_on: reuse.calibrated_on,
+                changed_since: reuse.changed_since,
+            }
+        }
+        Plan::Fresh(why) => {
+            let mut linker = Linker::new(index, settings.k, f32::MIN);
+            let calibration = linker.calibrate(quantile);
+            let (threshold, note) = match settings.min_score {
+                Some(s) => (s, "set with --min-score".to_string()),
+                None => (calibration.threshold, calibration.note()),
+            };
+            linker.min_score = threshold;
+            let links = linker.crossref();
+            let repeated = linker.repeated_found();
+            let mut summary = String::new();
+            if repeated > 0 {
+                summary = format!(
+                    "; {repeated} paragraphs are repeated text, in {} or more documents: not linked to their copies",
+                    super::REPEATED_IN + 1
+                );
+            }
+            if let Some(why) = why {
+                summary.push_str(&format!("; every paragraph linked anew ({why})"));
+            }
+            Crossref {
+                linker,
+                links,
+                threshold,
+                note,
+                summary,
+                calibrated_on: index.len(),
+                changed_since: 0,
+            }
+        }
+    }
+}
+
+impl Crossref<'_> {
+    /// These links to keep for the next `crossref` of an index whose rows have `keys`.
+    pub fn keep(&self, settings: Settings, keys: Vec<String>) -> Kept {
+        Kept::new(
+            settings,
+            self.threshold,
+            self.note.clone(),
+            self.linker.state().sampled(),
+            self.calibrated_on,
+            self.changed_since,
+            keys,
+            &self.links,
+        )
+    }
+}
+
 /// Which xref this is: its version and its executable's size and modification time (scoring
 /// changes between builds of one version while it is developed), so links kept by another
 /// build are never reused.
@@ -168,9 +261,9 @@ pub fn keys(index: &Index) -> Vec<String> {
 }
 
 impl Kept {
-    /// The links of a `crossref` of the index whose rows have `keys`.
+    /// The links of a `crossref` of the index whose rows have `keys` ([`Crossref::keep`]).
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
+    fn new(
         settings: Settings,
         threshold: f32,
         note: String,

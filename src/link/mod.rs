@@ -89,6 +89,25 @@ impl Calibration {
     pub fn capped(&self) -> bool {
         self.threshold < self.percentile
     }
+
+    /// How the threshold was found, as the outputs tell it.
+    pub fn note(&self) -> String {
+        format!(
+            "calibrated: the {:.1}th percentile of {} cross-document pair scores{}, mean {:.3}, sd {:.3}",
+            self.quantile * 100.0,
+            self.pairs,
+            if self.capped() {
+                format!(
+                    " as the body of their distribution predicts it (the plain one, {:.3}, lies among near-copies)",
+                    self.percentile
+                )
+            } else {
+                String::new()
+            },
+            self.mean,
+            self.std
+        )
+    }
 }
 
 /// How link candidates are ranked.
