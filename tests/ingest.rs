@@ -1173,3 +1173,148 @@ fn markdown_by_commonmark_rules() {
     );
     assert_eq!(d.paragraphs[1].line_start, 9);
 }
+
+/// A book as HTML: a title page, three chapters (`<h1>`, each on a new page) of two
+/// sections (`<h2>`) of paragraphs long enough to run over pages, a table and a terminal
+/// session in each chapter's first section. Deterministic text from a small vocabulary.
+/// Returns the HTML and, per paragraph, its text and section path ("chapter › section").
+fn book_html() -> (String, Vec<(String, String)>) {
+    let words = "river water stone valley current delta basin flood season channel bank \
+        sediment meander estuary tributary source mouth rain snow glacier lake wetland fish \
+        bird forest soil erosion bridge town mill boat"
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>();
+    let mut state = 7u64;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize % n
+    };
+    let mut html = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>A Field Guide to Rivers</title>\
+         <style>body{font-family:serif;font-size:11pt} h1{font-size:20pt;page-break-before:always} \
+         h2{font-size:15pt} td,th{border:1px solid #999;padding:2px 10px}</style></head><body>\
+         <div style=\"font-size:28pt;text-align:center;margin-top:200px\">A Field Guide to Rivers</div>\n",
+    );
+    let mut paragraphs = Vec::new();
+    for c in 1..=3 {
+        let chapter = format!("Chapter {c}. The {} of rivers", words[c]);
+        html += &format!("<h1>{chapter}</h1>\n");
+        for s in 1..=2 {
+            let section = format!("{c}.{s} On {} and {}", words[c + s + 3], words[c + s + 9]);
+            html += &format!("<h2>{section}</h2>\n");
+            for _ in 0..5 {
+                let sentences: Vec<String> = (0..3 + next(5))
+                    .map(|_| {
+                        let mut s: Vec<&str> =
+                            (0..8 + next(9)).map(|_| words[next(words.len())]).collect();
+                        let first = s[0][..1].to_uppercase() + &s[0][1..];
+                        s[0] = Box::leak(first.into_boxed_str());
+                        s.join(" ") + "."
+                    })
+                    .collect();
+                let text = sentences.join(" ");
+                html += &format!("<p>{text}</p>\n");
+                paragraphs.push((text, format!("{chapter} › {section}")));
+            }
+            if s == 1 {
+                html += "<table><tr><th>River</th><th>Length km</th><th>Mouth</th></tr>";
+                for _ in 0..5 {
+                    html += &format!(
+                        "<tr><td>{} river</td><td>{}</td><td>{} sea</td></tr>",
+                        words[next(words.len())],
+                        100 + next(6000),
+                        words[next(words.len())]
+                    );
+                }
+                html += "</table>\n<pre>$ measure --river nile --unit km\nlength: 6650\n\
+                         $ measure --river amazon --unit km\nlength: 6400</pre>\n";
+            }
+        }
+    }
+    html += "</body></html>\n";
+    (html, paragraphs)
+}
+
+/// A book printed with bookmarks and Chromium's running header and footer (date, title,
+/// file address, "page / pages") reads as one document: chapters and sections from the
+/// outline, every paragraph whole (also across page breaks) and in its section, no
+/// header or footer text in any passage, headings never glued to a paragraph, the table
+/// and the terminal session passages of their own kinds.
+#[test]
+fn a_book_pdf_with_an_outline_is_one_document_with_its_sections() {
+    let dir = scratch("book-pdf");
+    let (html, paragraphs) = book_html();
+    let html_path = dir.join("rivers.html");
+    std::fs::write(&html_path, html).unwrap();
+    let pdf = dir.join("rivers.pdf");
+    common::print_pdf_with(&html_path, &pdf, &["--generate-pdf-document-outline"]);
+    let docs = ingest_file(&pdf).expect("the book ingests");
+    assert_eq!(
+        docs.len(),
+        1,
+        "one book, one document: {:?}",
+        docs.iter().map(|d| &d.title).collect::<Vec<_>>()
+    );
+    let book = &docs[0];
+    assert_eq!(book.title, "A Field Guide to Rivers");
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut pages = std::collections::BTreeSet::new();
+    for (text, section) in &paragraphs {
+        let found: Vec<&Paragraph> = book
+            .paragraphs
+            .iter()
+            .filter(|p| norm(&p.text) == norm(text))
+            .collect();
+        assert_eq!(found.len(), 1, "paragraph not read whole: {text:?}");
+        assert_eq!(
+            found[0].section.as_deref(),
+            Some(section.as_str()),
+            "{text:?}"
+        );
+        assert_eq!(found[0].kind, xref::ingest::Kind::Prose);
+        pages.insert(found[0].page.unwrap());
+    }
+    assert!(pages.len() >= 5, "the paragraphs run over pages: {pages:?}");
+    for p in &book.paragraphs {
+        for furniture in ["rivers.html", "file://", "/1", " PM ", " AM "] {
+            assert!(
+                !p.text.contains(furniture),
+                "running header or footer in {:?}",
+                p.text
+            );
+        }
+        assert!(
+            !p.text.starts_with("Chapter") && !p.text.contains(" On "),
+            "a heading glued: {:?}",
+            p.text
+        );
+    }
+    let of_kind = |k: xref::ingest::Kind| {
+        book.paragraphs
+            .iter()
+            .filter(|p| p.kind == k)
+            .collect::<Vec<_>>()
+    };
+    let tables = of_kind(xref::ingest::Kind::Table);
+    let code = of_kind(xref::ingest::Kind::Code);
+    assert_eq!(tables.len(), 3, "one table a chapter: {tables:?}");
+    assert!(
+        tables
+            .iter()
+            .all(|t| t.text.starts_with("River Length km Mouth")),
+        "{tables:?}"
+    );
+    assert_eq!(code.len(), 3, "one session a chapter: {code:?}");
+    assert!(
+        code.iter()
+            .all(|c| c.text.starts_with("$ measure --river nile --unit km")),
+        "{code:?}"
+    );
+    // The same book without bookmarks is read as plain text, as before.
+    let plain = dir.join("rivers-plain.pdf");
+    common::print_pdf(&html_path, &plain);
+    assert!(ingest_file(&plain).is_ok());
+}

@@ -19,9 +19,13 @@
 
 use std::io::Read;
 
-use crate::ingest::Paragraph;
+use crate::ingest::{Kind, Paragraph};
 
 const MAGIC: &[u8; 4] = b"XRP1";
+/// The layout with a tenth field per record, the passage's [`Kind`]: written when some
+/// paragraph is not prose, so an index of prose alone stays byte for byte as before, and an
+/// older xref refuses the newer layout instead of misreading it.
+const MAGIC_KINDS: &[u8; 4] = b"XRP2";
 const HEADER: usize = 16;
 const FIELDS: usize = 9;
 const NONE: u32 = u32::MAX;
@@ -39,6 +43,7 @@ pub struct ParagraphRef<'a> {
     pub line_start: usize,
     pub line_end: usize,
     pub page: Option<u32>,
+    pub kind: Kind,
 }
 
 impl ParagraphRef<'_> {
@@ -54,6 +59,7 @@ impl ParagraphRef<'_> {
             line_start: self.line_start,
             line_end: self.line_end,
             page: self.page,
+            kind: self.kind,
         }
     }
 
@@ -68,6 +74,7 @@ impl ParagraphRef<'_> {
             && self.line_start == p.line_start
             && self.line_end == p.line_end
             && self.page == p.page
+            && self.kind == p.kind
     }
 }
 
@@ -76,6 +83,8 @@ impl ParagraphRef<'_> {
 pub struct Paragraphs {
     buf: Vec<u8>,
     n: usize,
+    /// u32 fields per record: 9, or 10 with kinds.
+    fields: usize,
     ends_at: usize,
     bytes_at: usize,
 }
@@ -92,7 +101,8 @@ impl Paragraphs {
     fn layout(paragraphs: &[Paragraph]) -> Vec<u8> {
         let mut table: Vec<&str> = Vec::new();
         let mut index: std::collections::HashMap<&str, u32> = Default::default();
-        let mut records = Vec::with_capacity(paragraphs.len() * FIELDS * 4);
+        let kinds = paragraphs.iter().any(|p| !p.kind.is_prose());
+        let mut records = Vec::with_capacity(paragraphs.len() * (FIELDS + 1) * 4);
         for p in paragraphs {
             let mut put = |s| intern_into(&mut table, &mut index, s);
             let fields = [
@@ -107,9 +117,12 @@ impl Paragraphs {
                 p.page.unwrap_or(0),
             ];
             records.extend(fields.iter().flat_map(|f| f.to_le_bytes()));
+            if kinds {
+                records.extend(p.kind.code().to_le_bytes());
+            }
         }
         let mut out = Vec::with_capacity(HEADER + records.len() + table.len() * 8);
-        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(if kinds { MAGIC_KINDS } else { MAGIC });
         out.extend_from_slice(&(paragraphs.len() as u32).to_le_bytes());
         out.extend_from_slice(&(table.len() as u32).to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
@@ -135,13 +148,18 @@ impl Paragraphs {
     }
 
     fn parse(buf: Vec<u8>) -> Result<Self, String> {
-        if buf.len() < HEADER || &buf[..4] != MAGIC {
+        if buf.len() < HEADER {
             return Err("not xref paragraphs".into());
         }
+        let fields = match &buf[..4] {
+            m if m == MAGIC => FIELDS,
+            m if m == MAGIC_KINDS => FIELDS + 1,
+            _ => return Err("not xref paragraphs".into()),
+        };
         let u32_at = |at: usize| u32::from_le_bytes(buf[at..at + 4].try_into().unwrap());
         let (n, strings) = (u32_at(4) as usize, u32_at(8) as usize);
         let ends_at = n
-            .checked_mul(FIELDS * 4)
+            .checked_mul(fields * 4)
             .and_then(|r| r.checked_add(HEADER))
             .ok_or("table sizes overflow")?;
         let bytes_at = strings
@@ -151,6 +169,7 @@ impl Paragraphs {
             .ok_or("the file is shorter than its tables")?;
         let store = Self {
             n,
+            fields,
             ends_at,
             bytes_at,
             buf,
@@ -177,6 +196,9 @@ impl Paragraphs {
             {
                 return Err(format!("paragraph {r} names a string it does not hold"));
             }
+            if fields > FIELDS && Kind::from_code(f(FIELDS)).is_none() {
+                return Err(format!("paragraph {r} has an unknown kind"));
+            }
         }
         Ok(store)
     }
@@ -187,7 +209,7 @@ impl Paragraphs {
     }
 
     fn field(&self, row: usize, i: usize) -> u32 {
-        let at = HEADER + (row * FIELDS + i) * 4;
+        let at = HEADER + (row * self.fields + i) * 4;
         u32::from_le_bytes(self.buf[at..at + 4].try_into().unwrap())
     }
 
@@ -221,6 +243,16 @@ impl Paragraphs {
             line_start: f(6) as usize,
             line_end: f(7) as usize,
             page: (f(8) != 0).then_some(f(8)),
+            kind: self.kind(row),
+        }
+    }
+
+    /// Paragraph `row`'s kind.
+    pub fn kind(&self, row: usize) -> Kind {
+        if self.fields > FIELDS {
+            Kind::from_code(self.field(row, FIELDS)).unwrap_or_default()
+        } else {
+            Kind::Prose
         }
     }
 
@@ -271,6 +303,7 @@ mod tests {
             line_start: 3 * i + 1,
             line_end: 3 * i + 2,
             page: (i % 2 == 1).then_some(i as u32),
+            kind: Kind::Prose,
         }
     }
 

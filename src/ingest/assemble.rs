@@ -18,6 +18,8 @@
 //!   paragraph; short unpunctuated lines are unnumbered headings; other short
 //!   sentences ("谢谢大家！", "《条例》全文如下。") are appended to the previous
 //!   paragraph of the same section, or to the next one if there is none.
+//! * **Tables and code** (from markup or a PDF's layout) are passages of their own,
+//!   never merged with prose; under `min_chars` they are left out.
 //! * Everything else is a **paragraph**. If it starts with an inline label
 //!   (第三条, （一）学史明理。…) that label opens a section.
 //!
@@ -143,6 +145,20 @@ pub fn assemble(
     let mut in_list = false; // absorbing short list items into the last paragraph
 
     for block in merge_open_brackets(blocks) {
+        // Tables and code are passages of their own: nothing is merged into them or them
+        // into prose. Shorter than `min_chars` ("$ ls", a one-cell row) they say too
+        // little to be found and are left out.
+        if block.kind.is_apart() {
+            if char_len(block.text.trim()) >= min {
+                paras.push(Para {
+                    block,
+                    section: stack.current(),
+                });
+                heading_since_last = false;
+                in_list = false;
+            }
+            continue;
+        }
         let t = block.text.as_str();
         if let Some(level) = block.heading {
             let title = block.title_text.as_deref().unwrap_or(t);
@@ -155,7 +171,9 @@ pub fn assemble(
             heading_since_last = true;
             continue;
         }
-        let can_append = !paras.is_empty() && !heading_since_last && pending.is_none();
+        let can_append = paras.last().is_some_and(|p| !p.block.kind.is_apart())
+            && !heading_since_last
+            && pending.is_none();
         if is_note(t) {
             if can_append {
                 paras.last_mut().unwrap().block.append(block);
@@ -261,6 +279,7 @@ pub fn assemble(
                 line_start,
                 line_end,
                 page: None,
+                kind: para.block.kind,
             });
         }
     }

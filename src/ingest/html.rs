@@ -23,7 +23,7 @@ use html5ever::tokenizer::{
 
 use super::reflow::{title_from_headings, Block};
 use super::text::normalize_spaces;
-use super::Part;
+use super::{Kind, Part};
 
 /// Elements skipped with their content.
 const SKIP: &[&str] = &[
@@ -38,6 +38,12 @@ const SKIP_CLASSES: &[&str] = &[
     "footer",
     "navheader",
     "navfooter",
+    // Tables of contents (navigation, not text): DocBook's and Sphinx's.
+    "toc",
+    "list-of-tables",
+    "list-of-figures",
+    "list-of-examples",
+    "toctree-wrapper",
 ];
 /// Elements that never have content (no end tag to wait for).
 const VOID: &[&str] = &[
@@ -89,6 +95,10 @@ struct Builder {
     buf: String,
     start_line: usize,
     heading: Option<u8>,
+    /// Open `<pre>`, `<table>` and `<li>` elements: what the text inside them is.
+    pre: usize,
+    table: usize,
+    item: usize,
 }
 
 impl Builder {
@@ -102,8 +112,18 @@ impl Builder {
         let text = normalize_spaces(&self.buf);
         self.buf.clear();
         if !text.is_empty() {
+            let kind = if self.pre > 0 {
+                Kind::Code
+            } else if self.table > 0 {
+                Kind::Table
+            } else if self.item > 0 {
+                Kind::List
+            } else {
+                Kind::Prose
+            };
             let mut b = Block {
                 heading: self.heading,
+                kind,
                 ..Block::default()
             };
             b.spans.push((0, self.start_line));
@@ -202,7 +222,13 @@ impl Scan {
             self.skip = Some((name.to_string(), 1));
             return result;
         }
-        if BLOCK.contains(&name) {
+        // Inside a table a row is one block: its cells end no block.
+        let cell = self.b.table > 0 && matches!(name, "td" | "th" | "p" | "div" | "br");
+        if cell {
+            if start {
+                self.b.buf.push(' ');
+            }
+        } else if BLOCK.contains(&name) {
             self.b.flush(line);
             let level = name
                 .strip_prefix('h')
@@ -210,6 +236,17 @@ impl Scan {
                 .filter(|l| (1..=6).contains(l));
             if let Some(l) = level {
                 self.b.heading = if start { Some(l) } else { None };
+            }
+        }
+        if !void {
+            let count = match name {
+                "pre" => Some(&mut self.b.pre),
+                "table" => Some(&mut self.b.table),
+                "li" => Some(&mut self.b.item),
+                _ => None,
+            };
+            if let Some(c) = count {
+                *c = if start { *c + 1 } else { c.saturating_sub(1) };
             }
         }
         result
@@ -242,6 +279,9 @@ pub fn parse(html: &str) -> Part {
             buf: String::new(),
             start_line: 1,
             heading: None,
+            pre: 0,
+            table: 0,
+            item: 0,
         },
         title: None,
         in_title: None,

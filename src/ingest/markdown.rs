@@ -13,6 +13,7 @@ use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::reflow::{title_from_headings, Block};
 use super::text::{normalize_spaces, normalize_title_spaces};
+use super::Kind;
 use super::Part;
 
 /// Parse Markdown text into document parts (several when `marker` splits).
@@ -90,6 +91,7 @@ fn parse_part(lines: Vec<(usize, String)>) -> Part {
             Event::Start(Tag::List(_)) => {
                 if b.lists == 0 {
                     b.flush(&mut blocks);
+                    b.kind = Kind::List;
                 }
                 b.lists += 1;
             }
@@ -113,6 +115,7 @@ fn parse_part(lines: Vec<(usize, String)>) -> Part {
             Event::Start(Tag::CodeBlock(_)) => {
                 if b.lists == 0 {
                     b.flush(&mut blocks);
+                    b.kind = Kind::Code;
                 }
                 b.code = true;
             }
@@ -124,6 +127,7 @@ fn parse_part(lines: Vec<(usize, String)>) -> Part {
             }
             Event::Start(Tag::Table(_)) => {
                 b.flush(&mut blocks);
+                b.kind = Kind::Table;
                 b.table = Some(Vec::new());
             }
             Event::End(TagEnd::Table) => {
@@ -194,6 +198,8 @@ struct Builder {
     /// Nesting depth of lists (a top-level list is one block).
     lists: usize,
     code: bool,
+    /// What the block being built is: a top-level list, code block or table.
+    kind: Kind,
     /// Rows of the table being read, and the cells of the current row.
     table: Option<Vec<String>>,
     cells: Vec<String>,
@@ -239,6 +245,7 @@ impl Builder {
         self.line_break();
         let mut block = std::mem::take(&mut self.block);
         block.heading = self.heading.take();
+        block.kind = std::mem::take(&mut self.kind);
         if !block.text.is_empty() {
             blocks.push(block);
         }

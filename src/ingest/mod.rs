@@ -79,6 +79,53 @@ impl Default for IngestOptions {
     }
 }
 
+/// What a passage is, from the markup or the page layout it came from. Headings are
+/// section context, never passages; navigation (tables of contents, indexes) is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Running text.
+    #[default]
+    Prose,
+    /// A list item.
+    List,
+    /// A table, or rows of one.
+    Table,
+    /// A code listing or terminal session.
+    Code,
+}
+
+impl Kind {
+    pub fn is_prose(&self) -> bool {
+        *self == Kind::Prose
+    }
+
+    /// The name used in JSON and the reading view.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Prose => "prose",
+            Kind::List => "list",
+            Kind::Table => "table",
+            Kind::Code => "code",
+        }
+    }
+
+    /// A passage that is searchable but not an answer or a link source ahead of prose.
+    pub fn is_apart(&self) -> bool {
+        matches!(self, Kind::Table | Kind::Code)
+    }
+
+    /// The kind stored as a number (index files) and back.
+    pub fn code(&self) -> u32 {
+        *self as u32
+    }
+    pub fn from_code(c: u32) -> Option<Kind> {
+        [Kind::Prose, Kind::List, Kind::Table, Kind::Code]
+            .get(c as usize)
+            .copied()
+    }
+}
+
 /// One indexed passage.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Paragraph {
@@ -101,6 +148,9 @@ pub struct Paragraph {
     /// 1-based page of the paragraph's first line, for PDF files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
+    /// What the passage is; prose when absent.
+    #[serde(default, skip_serializing_if = "Kind::is_prose")]
+    pub kind: Kind,
 }
 
 /// One document.
@@ -256,6 +306,8 @@ fn ingest_with_slug(
     };
     // PDF: 1-based line number where each page starts in the extracted text.
     let mut page_starts: Vec<usize> = Vec::new();
+    // A PDF read as a book (its outline gives the headings) rather than as plain text.
+    let mut book_pdf = false;
     let parts: Vec<Part> = match format {
         Format::Pdf => {
             if bytes.is_empty() {
@@ -263,19 +315,31 @@ fn ingest_with_slug(
                     path: source.to_string(),
                 });
             }
-            let pages = pdf::pages(bytes).map_err(|e| unreadable(e.to_string()))?;
-            let mut text = String::new();
-            let mut line = 1;
-            for (i, page) in pages.iter().enumerate() {
-                if i > 0 {
-                    text.push_str("\n\x0c");
-                    line += 1;
+            let pdf = pdf::read(bytes).map_err(|e| unreadable(e.to_string()))?;
+            if let Some(book) = pdf::book::read(&pdf) {
+                page_starts = book.page_starts;
+                book_pdf = true;
+                vec![Part {
+                    title: book.title,
+                    blocks: book.blocks,
+                    meta: Vec::new(),
+                    lines: (1, book.lines),
+                }]
+            } else {
+                let mut text = String::new();
+                let mut line = 1;
+                for (i, page) in pdf.pages.iter().enumerate() {
+                    if i > 0 {
+                        text.push_str("\n\x0c");
+                        line += 1;
+                    }
+                    page_starts.push(line);
+                    let page = page.text();
+                    text.push_str(&page);
+                    line += page.matches('\n').count();
                 }
-                page_starts.push(line);
-                text.push_str(page);
-                line += page.matches('\n').count();
+                text_parts(&text, opts)
             }
-            text_parts(&text, opts)
         }
         Format::Docx => {
             if bytes.is_empty() {
@@ -308,7 +372,8 @@ fn ingest_with_slug(
         }
         let ordinal = docs.len();
         let id = format!("{slug}-{ordinal:02}");
-        let plain = matches!(format, Format::Text | Format::Pdf);
+        // Plain text (and a PDF read as plain text) may have headings written as short lines.
+        let plain = format == Format::Text || format == Format::Pdf && !book_pdf;
         let mut assembled = assemble::assemble(blocks, &id, source, opts, plain);
         if !page_starts.is_empty() {
             for p in &mut assembled.paragraphs {

@@ -35,6 +35,8 @@ pub struct Block {
     /// For short blocks from plain text: the text with the spaces *between*
     /// CJK words kept ("第一章 总则"), used when the block is a heading.
     pub title_text: Option<String>,
+    /// What the block is (prose unless its markup or layout says).
+    pub kind: super::Kind,
 }
 
 impl Block {

@@ -431,7 +431,13 @@ impl<'a> Linker<'a> {
     pub fn from_row(&self, row: usize, same_doc: bool) -> Vec<Link> {
         let idx = self.index;
         let doc = idx.doc_index(row);
-        let allow = |r: usize| r != row && (same_doc || idx.doc_index(r) != doc);
+        // Prose links to prose: tables and code do not take its links.
+        let prose = !idx.paragraphs.kind(row).is_apart();
+        let allow = |r: usize| {
+            r != row
+                && (same_doc || idx.doc_index(r) != doc)
+                && !(prose && idx.paragraphs.kind(r).is_apart())
+        };
         self.rank(
             &idx.vector(row),
             idx.paragraphs.text(row),
@@ -669,8 +675,17 @@ impl<'a> Linker<'a> {
         use rayon::prelude::*;
         (0..self.index.len())
             .into_par_iter()
-            .map(|row| self.from_row(row, false))
+            .map(|row| self.crossref_row(row))
             .collect()
+    }
+
+    /// A paragraph's links in the crossref: none from tables and code (searchable and
+    /// related to other passages, but not what a cross-reference list is of).
+    fn crossref_row(&self, row: usize) -> Vec<Link> {
+        if self.index.paragraphs.kind(row).is_apart() {
+            return Vec::new();
+        }
+        self.from_row(row, false)
     }
 
     /// Links for every paragraph, in index order, reusing links found earlier where nothing
@@ -757,7 +772,7 @@ impl<'a> Linker<'a> {
         let todo: Vec<usize> = (0..idx.len()).filter(|&r| kept[r].is_none()).collect();
         let fresh: Vec<(usize, Vec<Link>)> = todo
             .par_iter()
-            .map(|&r| (r, self.from_row(r, false)))
+            .map(|&r| (r, self.crossref_row(r)))
             .collect();
         let relinked = fresh.len();
         for (r, links) in fresh {

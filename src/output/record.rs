@@ -1,12 +1,13 @@
 //! The records behind every output: a paragraph with its links (`crossref`), one link
 //! (`crossref`, `related`, the API), one hit and an answered question (`search`), a
 //! document (`docs`). The JSON shapes are contracts (README, `serve/assets/openapi.json`):
-//! fields serialise in declaration order, scores with four decimals, `page` only for PDF
-//! sources and always last.
+//! fields serialise in declaration order, scores with four decimals, `kind` only for
+//! passages that are not prose, `page` only for PDF sources and always last.
 
 use serde::{Serialize, Serializer};
 
 use crate::index::{DocRecord, Hit, Index};
+use crate::ingest::Kind;
 use crate::link::terms::shared_terms;
 use crate::link::Link;
 use crate::rank;
@@ -45,6 +46,9 @@ pub struct LinkRecord<'a> {
     pub quote: bool,
     pub terms: &'a [String],
     pub text: &'a str,
+    /// What the passage is (a list item, table, code); absent for prose.
+    #[serde(skip_serializing_if = "Kind::is_prose")]
+    pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
 }
@@ -61,6 +65,7 @@ impl<'a> LinkRecord<'a> {
             quote: link.quote,
             terms: &link.terms,
             text: p.text,
+            kind: p.kind,
             page: p.page,
         }
     }
@@ -84,6 +89,9 @@ pub struct ParagraphRecord<'a> {
     pub lang: &'a str,
     pub text: &'a str,
     pub links: Vec<LinkRecord<'a>>,
+    /// What the passage is (a list item, table, code); absent for prose.
+    #[serde(skip_serializing_if = "Kind::is_prose")]
+    pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
 }
@@ -100,6 +108,7 @@ impl<'a> ParagraphRecord<'a> {
             lang: index.lang(row),
             text: p.text,
             links: links.iter().map(|l| LinkRecord::new(index, l)).collect(),
+            kind: p.kind,
             page: p.page,
         }
     }
@@ -124,6 +133,9 @@ pub struct HitRecord<'a> {
     pub terms: Vec<String>,
     /// The paragraph's sentence closest to the question (multi-sentence paragraphs).
     pub sentence: Option<&'a str>,
+    /// What the passage is (a list item, table, code); absent for prose.
+    #[serde(skip_serializing_if = "Kind::is_prose")]
+    pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
 }
@@ -140,6 +152,7 @@ impl<'a> HitRecord<'a> {
             text: p.text,
             terms: shared_terms(query, p.text),
             sentence: rank::best_sentence(index, vector, hit.row),
+            kind: p.kind,
             page: p.page,
         }
     }

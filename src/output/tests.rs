@@ -7,6 +7,7 @@
 
 use super::*;
 use crate::index::DocRecord;
+use crate::ingest::Kind;
 
 fn doc(id: &str, title: &str, source: &str, paragraphs: usize) -> DocRecord {
     DocRecord {
@@ -47,6 +48,7 @@ impl Fixture {
             quote: false,
             terms: &self.terms,
             text: "New quality productive forces, \"driven by innovation\", need R&D | <b>spending</b>.",
+            kind: Kind::Prose,
             page: Some(3),
         }
     }
@@ -61,6 +63,7 @@ impl Fixture {
             quote: true,
             terms: &self.none,
             text: "发展新质生产力是推动高质量发展的内在要求和重要着力点，必须继续做好创新这篇大文章，推动新质生产力加快发展。",
+            kind: Kind::Prose,
             page: None,
         };
         vec![
@@ -72,6 +75,7 @@ impl Fixture {
                 lang: "zh",
                 text: "发展新质生产力是推动高质量发展的内在要求和重要着力点，必须继续做好创新这篇大文章，推动新质生产力加快发展。",
                 links: vec![self.link_a()],
+                kind: Kind::Prose,
                 page: None,
             },
             ParagraphRecord {
@@ -82,6 +86,7 @@ impl Fixture {
                 lang: "zh",
                 text: "本规划自发布之日起施行。",
                 links: Vec::new(),
+                kind: Kind::Prose,
                 page: None,
             },
             ParagraphRecord {
@@ -92,6 +97,7 @@ impl Fixture {
                 lang: "en",
                 text: "New quality productive forces, \"driven by innovation\", need R&D | <b>spending</b>.",
                 links: vec![to_plan],
+                kind: Kind::Prose,
                 page: Some(3),
             },
         ]
@@ -158,9 +164,11 @@ fn golden_search_and_related_records() {
         text: "发展新质生产力是推动高质量发展的内在要求和重要着力点。",
         terms: vec!["新质生产力".into()],
         sentence: Some("发展新质生产力是推动高质量发展的内在要求和重要着力点。"),
+        kind: Kind::Prose,
         page: None,
     };
     let in_pdf = HitRecord {
+        kind: Kind::Prose,
         page: Some(3),
         sentence: None,
         ..hit.clone()

@@ -136,6 +136,9 @@ pub fn answer(
     };
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
     hits.truncate(k);
+    // Tables and code that made the top k come after its prose: they answer, but do not
+    // crowd out the prose that explains.
+    hits.sort_by_key(|h| index.paragraphs.kind(h.row).is_apart());
     hits
 }
 

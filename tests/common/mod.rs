@@ -126,11 +126,18 @@ pub fn seed_paragraphs() -> Vec<String> {
 /// Print `html` to `pdf` with Debian's headless Chromium (a real PDF producer: CID fonts
 /// with ToUnicode maps, subsetting, its own line layout).
 pub fn print_pdf(html: &Path, pdf: &Path) {
+    print_pdf_with(html, pdf, &["--no-pdf-header-footer"]);
+}
+
+/// Print `html` to `pdf` with Chromium and extra flags (`--generate-pdf-document-outline`
+/// for bookmarks from the headings; without `--no-pdf-header-footer`, every page gets a
+/// running header and footer: date, title, address and "page / pages").
+pub fn print_pdf_with(html: &Path, pdf: &Path, flags: &[&str]) {
     let profile = pdf.with_extension("chromium-profile");
     let _ = std::fs::remove_dir_all(&profile);
     let out = std::process::Command::new("chromium")
         .args(browser::CHROMIUM_FLAGS)
-        .arg("--no-pdf-header-footer")
+        .args(flags)
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--print-to-pdf={}", pdf.display()))
         .arg(format!("file://{}", html.canonicalize().unwrap().display()))

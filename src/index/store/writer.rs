@@ -157,6 +157,7 @@ pub(crate) fn synthetic_index(root: &Path, rows: &[(String, String, Vec<f32>)]) 
             line_start: i + 1,
             line_end: i + 1,
             page: None,
+            kind: Default::default(),
         });
         d.paragraphs += 1;
     }

@@ -32,6 +32,9 @@ use std::time::Duration;
 use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
 use rayon::prelude::*;
 
+pub mod book;
+pub mod outline;
+
 /// Wall-clock bound for one PDF.
 pub const TIME_LIMIT: Duration = Duration::from_secs(120);
 
@@ -69,14 +72,28 @@ impl std::fmt::Display for PdfError {
     }
 }
 
+/// A PDF as xref reads it: each page's lines, the outline and the document's own title.
+pub struct Pdf {
+    pub pages: Vec<Page>,
+    /// The outline (bookmarks), empty when there is none; see [`outline`].
+    pub outline: Vec<outline::Entry>,
+    /// `/Info /Title`, when set.
+    pub title: Option<String>,
+}
+
 /// The text of every page, in page order.
 pub fn pages(bytes: &[u8]) -> Result<Vec<String>, PdfError> {
+    Ok(read(bytes)?.pages.iter().map(Page::text).collect())
+}
+
+/// Read a PDF: its pages' lines, outline and title.
+pub fn read(bytes: &[u8]) -> Result<Pdf, PdfError> {
     let owned = bytes.to_vec();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("xref-pdf".into())
         .spawn(move || {
-            let _ = tx.send(pages_now(&owned));
+            let _ = tx.send(read_now(&owned));
         })
         .map_err(|e| PdfError::Unreadable(e.to_string()))?;
     match rx.recv_timeout(TIME_LIMIT) {
@@ -85,7 +102,7 @@ pub fn pages(bytes: &[u8]) -> Result<Vec<String>, PdfError> {
     }
 }
 
-fn pages_now(bytes: &[u8]) -> Result<Vec<String>, PdfError> {
+fn read_now(bytes: &[u8]) -> Result<Pdf, PdfError> {
     let doc = std::panic::catch_unwind(|| pdf_extract::Document::load_mem(bytes))
         .map_err(|_| PdfError::Unreadable("the parser gave up".into()))?
         .map_err(|e| {
@@ -114,18 +131,12 @@ fn pages_now(bytes: &[u8]) -> Result<Vec<String>, PdfError> {
     let whole = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let mut pages = Pages::default();
         pdf_extract::output_doc(&doc, &mut pages).ok()?;
-        (pages.done.len() == numbers.len()).then(|| {
-            pages
-                .done
-                .iter()
-                .map(Page::text)
-                .map(Some)
-                .collect::<Vec<_>>()
-        })
+        (pages.done.len() == numbers.len())
+            .then(|| pages.done.into_iter().map(Some).collect::<Vec<_>>())
     }))
     .ok()
     .flatten();
-    let texts: Vec<Option<String>> = match whole {
+    let read: Vec<Option<Page>> = match whole {
         Some(t) => t,
         None => numbers
             .par_iter()
@@ -133,20 +144,21 @@ fn pages_now(bytes: &[u8]) -> Result<Vec<String>, PdfError> {
                 std::panic::catch_unwind(AssertUnwindSafe(|| {
                     let mut pages = Pages::default();
                     pdf_extract::output_doc_page(&doc, &mut pages, n).ok()?;
-                    pages.done.first().map(Page::text)
+                    pages.done.pop()
                 }))
                 .ok()
                 .flatten()
             })
             .collect(),
     };
-    let read = texts.iter().filter(|t| t.is_some()).count();
-    let texts: Vec<String> = texts.into_iter().map(Option::unwrap_or_default).collect();
-    let chars: usize = texts
+    let decoded = read.iter().filter(|t| t.is_some()).count();
+    let pages: Vec<Page> = read.into_iter().map(Option::unwrap_or_default).collect();
+    let chars: usize = pages
         .iter()
-        .map(|t| t.chars().filter(|c| !c.is_whitespace()).count())
+        .flat_map(|p| &p.lines)
+        .map(|l| l.text.chars().filter(|c| !c.is_whitespace()).count())
         .sum();
-    if read == 0 {
+    if decoded == 0 {
         return Err(PdfError::Unreadable("no page could be decoded".into()));
     }
     // Under 10 visible characters a page on average: page numbers at most.
@@ -155,7 +167,25 @@ fn pages_now(bytes: &[u8]) -> Result<Vec<String>, PdfError> {
             pages: numbers.len(),
         });
     }
-    Ok(texts)
+    // The outline and title are extras: a broken outline is read as far as it goes.
+    let outline =
+        std::panic::catch_unwind(AssertUnwindSafe(|| outline::read(&doc))).unwrap_or_default();
+    let title = doc
+        .trailer
+        .get(b"Info")
+        .ok()
+        .and_then(|i| doc.dereference(i).ok())
+        .and_then(|(_, i)| i.as_dict().ok())
+        .and_then(|i| i.get(b"Title").ok())
+        .and_then(|t| doc.dereference(t).ok())
+        .and_then(|(_, t)| pdf_extract::decode_text_string(t).ok())
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|t| !t.is_empty());
+    Ok(Pdf {
+        pages,
+        outline,
+        title,
+    })
 }
 
 /// One glyph: baseline position (y down from the top), font size, advance, text.
@@ -167,10 +197,12 @@ struct Glyph {
     text: String,
 }
 
-/// Collects the glyphs of every page pdf-extract decodes.
+/// Collects the glyphs of every page pdf-extract decodes, as lines at the end of each page.
 #[derive(Default)]
 struct Pages {
-    current: Page,
+    height: f64,
+    width: f64,
+    glyphs: Vec<Glyph>,
     done: Vec<Page>,
 }
 
@@ -181,14 +213,18 @@ impl OutputDev for Pages {
         media_box: &MediaBox,
         _: Option<(f64, f64, f64, f64)>,
     ) -> Result<(), OutputError> {
-        self.current = Page {
-            height: media_box.ury - media_box.lly,
-            glyphs: Vec::new(),
-        };
+        self.height = media_box.ury - media_box.lly;
+        self.width = media_box.urx - media_box.llx;
+        self.glyphs.clear();
         Ok(())
     }
     fn end_page(&mut self) -> Result<(), OutputError> {
-        self.done.push(std::mem::take(&mut self.current));
+        let glyphs = std::mem::take(&mut self.glyphs);
+        self.done.push(Page {
+            height: self.height,
+            width: self.width,
+            lines: lines(&glyphs),
+        });
         Ok(())
     }
     fn output_character(
@@ -201,9 +237,9 @@ impl OutputDev for Pages {
     ) -> Result<(), OutputError> {
         let size = ((trm.m11 * font_size) * (trm.m22 * font_size)).abs().sqrt();
         let x = trm.m31;
-        self.current.glyphs.push(Glyph {
+        self.glyphs.push(Glyph {
             x,
-            y: self.current.height - trm.m32,
+            y: self.height - trm.m32,
             size,
             end: x + width * size,
             text: fold(text),
@@ -221,54 +257,145 @@ impl OutputDev for Pages {
     }
 }
 
-/// One page's glyphs, laid out as lines by [`Page::text`].
-#[derive(Default)]
-struct Page {
-    height: f64,
-    glyphs: Vec<Glyph>,
+/// One page: its size and its lines in content order.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub height: f64,
+    pub width: f64,
+    pub lines: Vec<Line>,
+}
+
+/// One line of a page: glyphs on one baseline, consecutive in the content stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Line {
+    /// Baseline, from the top of the page.
+    pub y: f64,
+    /// Left edge of the first glyph and right edge of the rightmost one.
+    pub x0: f64,
+    pub x1: f64,
+    /// The font size most of its characters are set in.
+    pub size: f64,
+    pub text: String,
+    /// Set in a fixed-pitch font: every Latin letter and digit has the same advance (code
+    /// listings, terminal sessions).
+    pub mono: bool,
+    /// Gaps wider than two font sizes between glyphs: table cells laid out on one line.
+    pub wide_gaps: usize,
+}
+
+/// Glyphs in content order into lines: a new line when the baseline moves by more than
+/// half the font size; a space where the gap to the previous glyph exceeds 15 % of the
+/// font size beyond the line's usual gap between glyphs (zero where the font's advance
+/// widths are right; where a font's widths are too narrow, as in some printed fixed-pitch
+/// fonts, every glyph would otherwise stand apart: "m e a s u r e").
+fn lines(glyphs: &[Glyph]) -> Vec<Line> {
+    let visible: Vec<&Glyph> = glyphs
+        .iter()
+        .filter(|g| !g.text.trim().is_empty() || g.text == " ")
+        .collect();
+    // Runs of glyphs on one baseline.
+    let mut runs: Vec<&[&Glyph]> = Vec::new();
+    let mut start = 0;
+    for i in 1..=visible.len() {
+        let breaks = i == visible.len() || {
+            let (l, g) = (visible[i - 1], visible[i]);
+            (g.y - l.y).abs() > l.size.max(g.size) * 0.5
+        };
+        if breaks {
+            if i > start {
+                runs.push(&visible[start..i]);
+            }
+            start = i;
+        }
+    }
+    runs.into_iter().map(line_of).collect()
+}
+
+/// One line from its glyphs (see [`lines`]).
+fn line_of(glyphs: &[&Glyph]) -> Line {
+    // The usual gap between consecutive glyphs (spaces aside): the median, not below 0.
+    let mut gaps: Vec<f64> = glyphs
+        .windows(2)
+        .filter(|w| w[0].text != " " && w[1].text != " ")
+        .map(|w| w[1].x - w[0].end)
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    let usual = gaps.get(gaps.len() / 2).copied().unwrap_or(0.0).max(0.0);
+    let first = glyphs[0];
+    let mut line = Line {
+        y: first.y,
+        x0: first.x,
+        x1: first.end,
+        text: first.text.clone(),
+        ..Line::default()
+    };
+    for w in glyphs.windows(2) {
+        let (l, g) = (w[0], w[1]);
+        if g.x > l.end + usual + g.size * 0.15 && !line.text.ends_with(' ') && g.text != " " {
+            line.text.push(' ');
+        }
+        if g.x > l.end + usual + g.size * 2.0 && g.text != " " {
+            line.wide_gaps += 1;
+        }
+        line.text.push_str(&g.text);
+        line.x0 = line.x0.min(g.x);
+        line.x1 = line.x1.max(g.end);
+    }
+    // The size most characters are set in (to the half point).
+    let mut sizes: Vec<(f64, usize)> = Vec::new();
+    for g in glyphs.iter().filter(|g| g.text != " ") {
+        let size = (g.size * 2.0).round() / 2.0;
+        match sizes.iter_mut().find(|(s, _)| *s == size) {
+            Some((_, n)) => *n += 1,
+            None => sizes.push((size, 1)),
+        }
+    }
+    line.size = sizes
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map_or(0.0, |(s, _)| *s);
+    // Fixed pitch: every Latin letter and digit advances the same. Lines mostly in other
+    // scripts are not code (CJK fonts' Latin glyphs are often all half-width).
+    let advances: Vec<f64> = glyphs
+        .iter()
+        .filter(|g| {
+            g.text.len() == 1 && g.text.as_bytes()[0].is_ascii_alphanumeric() && g.size > 0.0
+        })
+        .map(|g| (g.end - g.x) / g.size)
+        .collect();
+    let ascii = line.text.chars().filter(|c| c.is_ascii_graphic()).count();
+    let seen = line.text.chars().filter(|c| !c.is_whitespace()).count();
+    line.mono = advances.len() >= 6 && ascii * 10 >= seen * 9 && {
+        let (lo, hi) = advances
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), a| (lo.min(*a), hi.max(*a)));
+        hi - lo <= 0.02 * hi
+    };
+    line
 }
 
 impl Page {
-    /// The page as lines: glyphs in content order, a new line when the baseline moves by
-    /// more than half the font size, a blank line before unusually wide gaps.
-    fn text(&self) -> String {
-        // Lines: (baseline, text).
-        let mut lines: Vec<(f64, String)> = Vec::new();
-        let mut last: Option<&Glyph> = None;
-        for g in &self.glyphs {
-            if g.text.trim().is_empty() && g.text != " " {
-                continue;
-            }
-            match last {
-                Some(l) if (g.y - l.y).abs() <= l.size.max(g.size) * 0.5 => {
-                    let line = &mut lines.last_mut().unwrap().1;
-                    if g.x > l.end + g.size * 0.15 && !line.ends_with(' ') && g.text != " " {
-                        line.push(' ');
-                    }
-                    line.push_str(&g.text);
-                }
-                _ => lines.push((g.y, g.text.clone())),
-            }
-            last = Some(g);
-        }
+    /// The page as plain text: its lines, a blank line before unusually wide gaps.
+    pub fn text(&self) -> String {
         // The usual pitch: the median positive distance between consecutive baselines.
+        let lines = &self.lines;
         let mut pitches: Vec<f64> = lines
             .windows(2)
-            .map(|w| w[1].0 - w[0].0)
+            .map(|w| w[1].y - w[0].y)
             .filter(|d| *d > 0.0)
             .collect();
         pitches.sort_by(f64::total_cmp);
         let pitch = pitches.get(pitches.len() / 2).copied().unwrap_or(0.0);
         let mut out = String::new();
-        for (i, (y, text)) in lines.iter().enumerate() {
+        for (i, line) in lines.iter().enumerate() {
             if i > 0 {
                 out.push('\n');
-                let gap = y - lines[i - 1].0;
+                let gap = line.y - lines[i - 1].y;
                 if pitch > 0.0 && gap > pitch * 1.6 {
                     out.push('\n');
                 }
             }
-            out.push_str(text);
+            out.push_str(&line.text);
         }
         out
     }

@@ -1,0 +1,579 @@
+//! A PDF with an outline, read as one book: the outline gives the chapters and sections,
+//! the page geometry gives the paragraphs.
+//!
+//! A file whose author wrote an outline (bookmarks) is one document whose chapters are
+//! sections: a book, a report, a manual. The plain-text pipeline, which splits compiled
+//! files into documents on title blocks (the seed), is for PDFs without one. Here:
+//!
+//! * **Furniture.** A line among the two topmost or two lowest of its page whose text,
+//!   digits and roman numerals taken out, stands there on 3+ pages is a running header or
+//!   footer (the book's title and a page number, the chapter's name); a lone page number
+//!   there too. Dropped, wherever they are in the content stream.
+//! * **Headings.** Each outline entry is looked for on the page it points to, below the
+//!   height it names: the line (or two or three lines) whose text ends with the entry's
+//!   title, with at most a number before it ("3.1.1", "Chapter 3", "第 3 章"), and a
+//!   short numbering line set above it in a larger font. Found or not, the entry opens a
+//!   section there, titled as in the outline, and its heading is never part of a
+//!   paragraph.
+//! * **Navigation.** The book's own table of contents (a line that is an outline title
+//!   followed by a page number, or has dot leaders) is dropped.
+//! * **Paragraphs.** Lines join while they continue one another: the same font size and
+//!   face (fixed-pitch or not), the next baseline no further than 1.45 line pitches down,
+//!   no bullet or number opening the next line, and the previous line not ending short of
+//!   its block's right edge after a full stop. A paragraph continues across a page break
+//!   when its last line ran to the margin or did not end a sentence, past footnotes set
+//!   in a smaller font at the foot of the page (they stay apart). Lines set in a
+//!   fixed-pitch font are code; a line with glyphs spread in cells is a table row: each
+//!   is kept apart from prose.
+
+use super::outline::Entry;
+use super::{Line, Pdf};
+use crate::ingest::reflow::Block;
+use crate::ingest::text::ends_terminal;
+use crate::ingest::Kind;
+use std::collections::HashMap;
+
+/// One document's blocks from a PDF with an outline, and where each page starts in the
+/// numbered lines the blocks refer to (1-based; pages separated by one form-feed line).
+pub struct Book {
+    pub title: Option<String>,
+    pub blocks: Vec<Block>,
+    pub page_starts: Vec<usize>,
+    pub lines: usize,
+}
+
+/// The outline is used when at least this many entries point into the document.
+const MIN_ENTRIES: usize = 3;
+
+/// `None` when the PDF has no usable outline (the caller reads it as plain text).
+pub fn read(pdf: &Pdf) -> Option<Book> {
+    let entries: Vec<&Entry> = pdf
+        .outline
+        .iter()
+        .filter(|e| e.page.is_some_and(|p| p < pdf.pages.len()))
+        .collect();
+    if entries.len() < MIN_ENTRIES {
+        return None;
+    }
+    let mut role = roles(pdf);
+    place_headings(pdf, &entries, &mut role);
+    mark_navigation(pdf, &entries, &mut role);
+    let (blocks, page_starts, lines) = paragraphs(pdf, &entries, &role);
+    Some(Book {
+        title: title(pdf),
+        blocks,
+        page_starts,
+        lines,
+    })
+}
+
+/// What a line is, by page and line index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Role {
+    Body,
+    Furniture,
+    Navigation,
+    /// The heading of outline entry `n` (its first line; later lines of the same heading
+    /// are `HeadingRest`).
+    Heading(usize),
+    HeadingRest,
+}
+
+type Roles = Vec<Vec<Role>>;
+
+/// Lower-case letters, digits and CJK, nothing else: how titles and lines are compared.
+fn key(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The key without digits and roman numerals: a running header's text on every page.
+fn furniture_key(s: &str) -> String {
+    let words: Vec<&str> = s
+        .split_whitespace()
+        .filter(|w| {
+            let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+            !(w.chars().all(|c| c.is_ascii_digit())
+                || (!w.is_empty() && w.chars().all(|c| "ivxlcdmIVXLCDM".contains(c))))
+        })
+        .collect();
+    key(&words.join(" "))
+        .chars()
+        .filter(|c| !c.is_ascii_digit())
+        .collect()
+}
+
+/// Running headers and footers (see the module docs); every other line is body.
+fn roles(pdf: &Pdf) -> Roles {
+    let edges: Vec<Vec<usize>> = pdf.pages.iter().map(|p| edge_lines(&p.lines)).collect();
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for (page, edge) in pdf.pages.iter().zip(&edges) {
+        let mut seen: Vec<String> = edge
+            .iter()
+            .map(|&i| furniture_key(&page.lines[i].text))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        for k in seen {
+            *count.entry(k).or_default() += 1;
+        }
+    }
+    pdf.pages
+        .iter()
+        .zip(&edges)
+        .map(|(page, edge)| {
+            let mut roles = vec![Role::Body; page.lines.len()];
+            for &i in edge {
+                let k = furniture_key(&page.lines[i].text);
+                if k.is_empty()
+                    || k.chars().count() <= 120 && count.get(&k).is_some_and(|&c| c >= 3)
+                {
+                    roles[i] = Role::Furniture;
+                }
+            }
+            roles
+        })
+        .collect()
+}
+
+/// The two topmost and two lowest lines of a page (by baseline).
+fn edge_lines(lines: &[Line]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    order.sort_by(|&a, &b| lines[a].y.total_cmp(&lines[b].y));
+    let mut edge: Vec<usize> = order.iter().take(2).copied().collect();
+    edge.extend(order.iter().rev().take(2));
+    edge.sort_unstable();
+    edge.dedup();
+    edge
+}
+
+/// Find each outline entry's heading on its page (see the module docs).
+fn place_headings(pdf: &Pdf, entries: &[&Entry], role: &mut Roles) {
+    for (n, e) in entries.iter().enumerate() {
+        let want = key(&e.title);
+        if want.is_empty() {
+            continue;
+        }
+        let page_no = e.page.unwrap();
+        for p in [page_no, page_no + 1] {
+            let Some(page) = pdf.pages.get(p) else { break };
+            let below = e.top.map(|t| page.height - t);
+            if let Some((i, len)) = find_heading(&page.lines, &role[p], &want, below) {
+                role[p][i] = Role::Heading(n);
+                for r in &mut role[p][i + 1..i + len] {
+                    *r = Role::HeadingRest;
+                }
+                // A numbering line above it in a larger font ("Chapter 3").
+                if let Some(prev) = i.checked_sub(1) {
+                    let l = &page.lines[prev];
+                    let k = key(&l.text);
+                    if role[p][prev] == Role::Body
+                        && k.chars().count() <= 12
+                        && k.chars().any(|c| c.is_numeric())
+                        && l.size >= page.lines[i].size * 0.9
+                        && page.lines[i].y - l.y < page.lines[i].size * 4.0
+                    {
+                        role[p][prev] = Role::HeadingRest;
+                        role[p].swap(prev, i);
+                    }
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// The first body line (joined with up to two more) at or below `below` whose key ends
+/// with `want`, with at most a short number before it: (line, lines taken).
+fn find_heading(
+    lines: &[Line],
+    roles: &[Role],
+    want: &str,
+    below: Option<f64>,
+) -> Option<(usize, usize)> {
+    let slack = 14;
+    for i in 0..lines.len() {
+        if roles[i] != Role::Body {
+            continue;
+        }
+        if let Some(b) = below {
+            if lines[i].y + lines[i].size < b {
+                continue;
+            }
+        }
+        let mut joined = String::new();
+        for len in 1..=3 {
+            let j = i + len - 1;
+            if j >= lines.len() || roles[j] != Role::Body {
+                break;
+            }
+            joined.push_str(&key(&lines[j].text));
+            if joined.len() > want.len() + slack * 4 {
+                break;
+            }
+            if let Some(prefix) = joined.strip_suffix(want) {
+                let prefix_chars = prefix.chars().count();
+                if prefix_chars <= slack
+                    && (prefix.is_empty()
+                        || prefix.chars().any(|c| c.is_numeric())
+                        || prefix_chars <= 8)
+                {
+                    return Some((i, len));
+                }
+            }
+            if !want.starts_with(&joined) && !joined.chars().any(|c| c.is_numeric()) {
+                break;
+            }
+        }
+    }
+    None
+}
+
+/// The book's printed table of contents: outline titles followed by a page number, and
+/// lines with dot leaders.
+fn mark_navigation(pdf: &Pdf, entries: &[&Entry], role: &mut Roles) {
+    let titles: std::collections::HashSet<String> = entries.iter().map(|e| key(&e.title)).collect();
+    for (p, page) in pdf.pages.iter().enumerate() {
+        for (i, l) in page.lines.iter().enumerate() {
+            if role[p][i] != Role::Body {
+                continue;
+            }
+            let t = l.text.trim_end();
+            let leaders = t.contains(". . . .")
+                || t.contains("....")
+                || t.contains("···")
+                || t.contains("…….");
+            let Some(rest) = t.strip_suffix(|c: char| c.is_ascii_digit() || "ivxlcdm".contains(c))
+            else {
+                continue;
+            };
+            let rest = rest.trim_end_matches(|c: char| c.is_ascii_digit() || "ivxlcdm".contains(c));
+            let k = key(rest);
+            let titled = titles
+                .iter()
+                .any(|t| !t.is_empty() && k.ends_with(t.as_str()) && k.len() <= t.len() + 16);
+            if leaders || titled && rest.ends_with(|c: char| c.is_whitespace() || c == '.') {
+                role[p][i] = Role::Navigation;
+            }
+        }
+    }
+}
+
+/// A bullet or an enumerator opening a line: a list item starts there.
+fn opens_item(s: &str) -> bool {
+    let s = s.trim_start();
+    if s.starts_with([
+        '•', '◦', '▪', '‣', '·', '●', '○', '■', '□', '–', '—', '*', '-',
+    ]) {
+        return true;
+    }
+    let digits = s.chars().take_while(|c| c.is_ascii_digit()).count();
+    (1..=2).contains(&digits)
+        && s[digits..].starts_with([')', '.'])
+        && s[digits + 1..].starts_with(' ')
+}
+
+/// The usual distance between consecutive baselines of lines set in each size, over the
+/// whole document: the most common one (in half points), so that one-line paragraphs and
+/// lists spaced apart do not pass for the line pitch.
+fn pitches(pdf: &Pdf) -> HashMap<u64, f64> {
+    let mut tally: HashMap<(u64, i64), usize> = HashMap::new();
+    for page in &pdf.pages {
+        for w in page.lines.windows(2) {
+            let size = w[0].size;
+            let d = w[1].y - w[0].y;
+            if (w[1].size - size).abs() <= size * 0.05 && d > size * 0.8 && d < size * 2.5 {
+                *tally
+                    .entry((size.to_bits(), (d * 2.0).round() as i64))
+                    .or_default() += 1;
+            }
+        }
+    }
+    let mut best: HashMap<u64, (usize, f64)> = HashMap::new();
+    for ((size, d), n) in tally {
+        let e = best.entry(size).or_insert((0, 0.0));
+        if n > e.0 || n == e.0 && (d as f64) / 2.0 < e.1 {
+            *e = (n, d as f64 / 2.0);
+        }
+    }
+    best.into_iter().map(|(s, (_, d))| (s, d)).collect()
+}
+
+/// Where a growing paragraph stands.
+#[derive(Clone)]
+struct Open {
+    block: usize,
+    last: Line,
+    /// The first line's left edge, and the left edge of the lines after it.
+    first_x0: f64,
+    body_x0: Option<f64>,
+    right: f64,
+    /// From the first line: code (fixed pitch), a table row (cells), a list item (bullet).
+    kind: Kind,
+}
+
+impl Open {
+    fn start(block: usize, l: &Line, right: f64) -> Open {
+        Open {
+            block,
+            last: l.clone(),
+            first_x0: l.x0,
+            body_x0: None,
+            right,
+            kind: line_kind(l),
+        }
+    }
+
+    fn extend(&mut self, l: &Line) {
+        self.body_x0 = Some(self.body_x0.map_or(l.x0, |x| x.min(l.x0)));
+        self.right = self.right.max(l.x1);
+        self.last = l.clone();
+    }
+}
+
+/// Whether `prev` ends short of the right edge `right`: with room left for the first word
+/// of `next` (so a ragged right margin is no paragraph end, and a justified line never is).
+fn ends_short(prev: &Line, next: &Line, right: f64) -> bool {
+    let per_char = (next.x1 - next.x0).max(0.0) / next.text.chars().count().max(1) as f64;
+    let first = next.text.trim_start();
+    let word = match first.chars().next() {
+        Some(c) if crate::text::is_cjk(c) => 1,
+        _ => first.chars().take_while(|c| !c.is_whitespace()).count(),
+    };
+    prev.x1 + (word as f64 + 1.0) * per_char < right - prev.size * 0.5
+}
+
+fn line_kind(l: &Line) -> Kind {
+    if l.mono {
+        Kind::Code
+    } else if l.wide_gaps > 0 {
+        Kind::Table
+    } else if opens_item(&l.text) {
+        Kind::List
+    } else {
+        Kind::Prose
+    }
+}
+
+/// Whether `next` continues the paragraph whose last line is `open.last`.
+fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
+    let prev = &open.last;
+    let size = prev.size.max(next.size).max(1.0);
+    if (prev.size - next.size).abs() > size * 0.12 {
+        return false;
+    }
+    // A table's rows stay together, apart from what is around them.
+    if open.kind == Kind::Table || next.wide_gaps > 0 {
+        let dy = next.y - prev.y;
+        return open.kind == Kind::Table
+            && next.wide_gaps > 0
+            && (!same_page || (dy > 0.0 && dy <= pitch * 1.8));
+    }
+    if opens_item(&next.text) {
+        return false;
+    }
+    let short = ends_short(prev, next, open.right);
+    let ends = ends_terminal(prev.text.trim_end());
+    // A listing is code from its first line; prose may wrap onto a line that is all
+    // fixed-pitch (a long path), but only after a line that ran to the margin.
+    let code = open.kind == Kind::Code;
+    if code != next.mono && (code || short || ends) {
+        return false;
+    }
+    if same_page {
+        let dy = next.y - prev.y;
+        if dy > pitch * 1.25 || dy < size * 0.3 {
+            return false;
+        }
+    } else if short && ends {
+        return false;
+    }
+    match open.body_x0 {
+        // Lines after the second align with it: an indented line opens a paragraph, an
+        // outdented one leaves a box or list item.
+        Some(x) => {
+            if next.x0 > x + size * 0.8 || next.x0 < x - size * 0.8 {
+                return false;
+            }
+        }
+        // The second line may stand left of an indented first line (first-line indent),
+        // not right of it unless under a bullet (hanging indent).
+        None => {
+            if next.x0 < open.first_x0 - size * 4.0 {
+                return false;
+            }
+            if next.x0 > open.first_x0 + size * 0.8 && !opens_item(&prev.text) {
+                return false;
+            }
+        }
+    }
+    if short && ends {
+        return false;
+    }
+    // A listing's lines stay together on their page.
+    !code || same_page
+}
+
+fn paragraphs(pdf: &Pdf, entries: &[&Entry], role: &Roles) -> (Vec<Block>, Vec<usize>, usize) {
+    let pitches = pitches(pdf);
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut page_starts = Vec::with_capacity(pdf.pages.len());
+    let mut line_no = 1usize;
+    // The paragraph a page break may continue: the last body-size block of the page
+    // before, even if footnotes in a smaller font came after it.
+    let mut open: Option<Open> = None;
+    for (p, page) in pdf.pages.iter().enumerate() {
+        if p > 0 {
+            line_no += 1; // the form feed
+        }
+        page_starts.push(line_no);
+        let body = body_size(&page.lines);
+        let mut carried = open.take();
+        let mut current: Option<Open> = None;
+        let mut first_on_page = true;
+        for (i, l) in page.lines.iter().enumerate() {
+            let no = line_no + i;
+            match role[p][i] {
+                Role::Furniture | Role::Navigation | Role::HeadingRest => continue,
+                Role::Heading(n) => {
+                    blocks.push(heading_block(entries[n], no));
+                    (current, carried, open) = (None, None, None);
+                    first_on_page = false;
+                    continue;
+                }
+                Role::Body => {}
+            }
+            if l.text.trim().is_empty() {
+                continue;
+            }
+            let pitch = pitches
+                .get(&l.size.to_bits())
+                .copied()
+                .unwrap_or(l.size * 1.2);
+            let into = match (current.take(), carried.take()) {
+                (Some(o), _) if continues(&o, l, pitch, true) => Some(o),
+                (None, Some(o)) if first_on_page && continues(&o, l, pitch, false) => Some(o),
+                _ => None,
+            };
+            first_on_page = false;
+            let o = match into {
+                Some(mut o) => {
+                    blocks[o.block].push(l.text.trim(), no);
+                    o.extend(l);
+                    o
+                }
+                None => {
+                    let mut b = Block {
+                        kind: line_kind(l),
+                        ..Block::default()
+                    };
+                    b.push(l.text.trim(), no);
+                    blocks.push(b);
+                    Open::start(blocks.len() - 1, l, page_right(&page.lines, l))
+                }
+            };
+            // Body text carries over the page break; footnotes do not take its place.
+            if (l.size - body).abs() <= body * 0.12 {
+                open = Some(o.clone());
+            }
+            current = Some(o);
+        }
+        line_no += page.lines.len();
+    }
+    (blocks, page_starts, line_no)
+}
+
+/// The right edge of the text block around `l`: the furthest right any line of its size
+/// reaches on the page.
+fn page_right(lines: &[Line], l: &Line) -> f64 {
+    lines
+        .iter()
+        .filter(|o| (o.size - l.size).abs() <= l.size * 0.12)
+        .map(|o| o.x1)
+        .fold(l.x1, f64::max)
+}
+
+fn body_size(lines: &[Line]) -> f64 {
+    let mut tally: Vec<(f64, usize)> = Vec::new();
+    for l in lines {
+        let n = l.text.chars().count();
+        match tally.iter_mut().find(|(s, _)| (*s - l.size).abs() < 0.25) {
+            Some((_, c)) => *c += n,
+            None => tally.push((l.size, n)),
+        }
+    }
+    tally
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map_or(0.0, |(s, _)| *s)
+}
+
+fn heading_block(e: &Entry, line: usize) -> Block {
+    Block {
+        text: e.title.clone(),
+        spans: vec![(0, line)],
+        heading: Some(e.depth.min(u8::MAX as usize) as u8),
+        title_text: Some(e.title.clone()),
+        kind: Kind::Prose,
+    }
+}
+
+/// The title on the first page that has text: its largest line, with the lines set in
+/// the same size right under it; else `/Info /Title`.
+fn title(pdf: &Pdf) -> Option<String> {
+    let page = pdf.pages.iter().take(3).find(|p| !p.lines.is_empty())?;
+    let top = page
+        .lines
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.size.total_cmp(&b.1.size).then(b.0.cmp(&a.0)))?;
+    let mut t = top.1.text.trim().to_string();
+    let mut last = top.1;
+    for l in &page.lines[top.0 + 1..] {
+        if (l.size - last.size).abs() > last.size * 0.05
+            || l.y - last.y > last.size * 2.0
+            || l.y < last.y
+        {
+            break;
+        }
+        crate::ingest::text::push_joined(&mut t, l.text.trim());
+        last = l;
+    }
+    let body = body_size(&page.lines);
+    if t.chars().count() <= 150
+        && key(&t).chars().count() >= 2
+        && (top.1.size > body * 1.2 || pdf.title.is_none())
+    {
+        Some(t)
+    } else {
+        pdf.title.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert_eq!(key("3.1.1 Stage 1: the UEFI"), "311stage1theuefi");
+        assert_eq!(furniture_key("Debian Reference xii"), "debianreference");
+        assert_eq!(
+            furniture_key("Chapter 3. The system initialization 45"),
+            "chapterthesysteminitialization"
+        );
+        assert_eq!(furniture_key("12"), "");
+    }
+
+    #[test]
+    fn list_items() {
+        for s in ["• item", "1. first", "12) twelfth", "– dash"] {
+            assert!(opens_item(s), "{s}");
+        }
+        for s in ["1.2 Section", "2024. A year", "Plain text"] {
+            assert!(!opens_item(s), "{s}");
+        }
+    }
+}
