@@ -124,7 +124,7 @@ fn destination(
     }
     .and_then(|v| doc.dereference(v).ok())
     .and_then(|(_, v)| v.as_float().ok().map(f64::from));
-    (page, top)
+    (page, top.filter(|_| page.is_some()))
 }
 
 /// Named destinations: the catalog's `/Dests` dictionary (PDF 1.1) and the `/Names`
@@ -193,5 +193,130 @@ impl Names {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pdf_extract::StringFormat;
+
+    fn text(s: &str) -> Object {
+        Object::String(s.as_bytes().to_vec(), StringFormat::Literal)
+    }
+
+    /// Two pages; an outline whose items form a cycle (B's /Next is A), one item pointing
+    /// to a page that is not in the document, one to an unknown named destination and one
+    /// through a named destination of the /Names tree.
+    #[test]
+    fn cycles_and_dangling_destinations_end_and_are_kept_without_a_page() {
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        let mut page_ids = Vec::new();
+        for _ in 0..2 {
+            let mut page = Dictionary::new();
+            page.set("Type", Object::Name(b"Page".to_vec()));
+            page.set("Parent", Object::Reference(pages_id));
+            page_ids.push(doc.add_object(page));
+        }
+        let mut pages = Dictionary::new();
+        pages.set("Type", Object::Name(b"Pages".to_vec()));
+        pages.set(
+            "Kids",
+            Object::Array(page_ids.iter().map(|&p| Object::Reference(p)).collect()),
+        );
+        pages.set("Count", Object::Integer(2));
+        doc.objects.insert(pages_id, Object::Dictionary(pages));
+        let (outlines_id, a, b, c, d) = (
+            doc.new_object_id(),
+            doc.new_object_id(),
+            doc.new_object_id(),
+            doc.new_object_id(),
+            doc.new_object_id(),
+        );
+        let xyz = |page: Object, top: f32| {
+            Object::Array(vec![
+                page,
+                Object::Name(b"XYZ".to_vec()),
+                Object::Integer(0),
+                Object::Real(top),
+                Object::Null,
+            ])
+        };
+        let item = |title: &str, dest: Object, next: Option<ObjectId>, first: Option<ObjectId>| {
+            let mut d = Dictionary::new();
+            d.set("Title", text(title));
+            d.set("Dest", dest);
+            if let Some(n) = next {
+                d.set("Next", Object::Reference(n));
+            }
+            if let Some(f) = first {
+                d.set("First", Object::Reference(f));
+            }
+            Object::Dictionary(d)
+        };
+        doc.objects.insert(
+            a,
+            item(
+                "One",
+                xyz(Object::Reference(page_ids[0]), 700.0),
+                Some(b),
+                Some(c),
+            ),
+        );
+        doc.objects
+            .insert(b, item("Two", text("named-two"), Some(a), None));
+        doc.objects.insert(
+            c,
+            item(
+                "One.1",
+                xyz(Object::Reference((999, 0)), 500.0),
+                Some(d),
+                None,
+            ),
+        );
+        doc.objects
+            .insert(d, item("One.2", text("no-such-name"), None, None));
+        let mut outlines = Dictionary::new();
+        outlines.set("First", Object::Reference(a));
+        doc.objects
+            .insert(outlines_id, Object::Dictionary(outlines));
+        let mut tree = Dictionary::new();
+        tree.set(
+            "Names",
+            Object::Array(vec![
+                text("named-two"),
+                xyz(Object::Reference(page_ids[1]), 300.0),
+            ]),
+        );
+        let mut names = Dictionary::new();
+        names.set("Dests", Object::Dictionary(tree));
+        let mut catalog = Dictionary::new();
+        catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+        catalog.set("Pages", Object::Reference(pages_id));
+        catalog.set("Outlines", Object::Reference(outlines_id));
+        catalog.set("Names", Object::Dictionary(names));
+        let catalog_id = doc.add_object(catalog);
+        doc.trailer.set("Root", Object::Reference(catalog_id));
+
+        let got = read(&doc);
+        let seen: Vec<(usize, &str, Option<usize>, Option<f64>)> = got
+            .iter()
+            .map(|e| (e.depth, e.title.as_str(), e.page, e.top))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (1, "One", Some(0), Some(700.0)),
+                (2, "One.1", None, None),
+                (2, "One.2", None, None),
+                (1, "Two", Some(1), Some(300.0)),
+            ]
+        );
+        // No outline at all.
+        let mut plain = doc.clone();
+        let catalog = plain.get_dictionary_mut(catalog_id).unwrap();
+        catalog.remove(b"Outlines");
+        assert!(read(&plain).is_empty());
     }
 }
