@@ -1318,3 +1318,45 @@ fn a_book_pdf_with_an_outline_is_one_document_with_its_sections() {
     common::print_pdf(&html_path, &plain);
     assert!(ingest_file(&plain).is_ok());
 }
+
+/// HTML passages know their kind: a table's rows (each row one passage, its caption with
+/// the first), a `<pre>` listing, list items; DocBook's admonitions, set in a layout
+/// `<table summary="Note">`, stay prose; a table of contents is navigation and dropped;
+/// nothing of a table is glued to the paragraph before it.
+#[test]
+fn html_passages_know_their_kind() {
+    use xref::ingest::Kind;
+    let html = r#"<html><head><title>Firewalls</title></head><body>
+<div class="toc"><p>Table of Contents</p><dl><dt>5.7. The netfilter infrastructure and its tools</dt></dl></div>
+<h2>5.7. The netfilter infrastructure</h2>
+<p>Netfilter provides a stateful firewall and network address translation framework.</p>
+<div class="table"><p class="title"><b>Table 5.7. List of firewall tools</b></p>
+<div class="table-contents"><table summary="List of firewall tools" border="1">
+<thead><tr><th>package</th><th>popcon</th><th>description</th></tr></thead>
+<tbody><tr><td>iptables</td><td>V:315</td><td>administration tools for packet filtering and NAT</td></tr>
+<tr><td>shorewall</td><td>V:4</td><td>Shoreline Firewall, netfilter configuration file generator</td></tr></tbody>
+</table></div></div>
+<div class="note"><table border="0" summary="Note"><tr><td>Note</td></tr>
+<tr><td><p>Although the netfilter tools are many, most people only need the firewall that their desktop sets up.</p></td></tr></table></div>
+<pre class="screen">$ sudo iptables -L -n -v --line-numbers</pre>
+<ul><li><p>Use the firewall configuration tool of your desktop environment first.</p></li></ul>
+</body></html>"#;
+    let docs = ingest_bytes(html.as_bytes(), "fw.html", &IngestOptions::default()).unwrap();
+    let ps: Vec<(Kind, &str)> = docs[0]
+        .paragraphs
+        .iter()
+        .map(|p| (p.kind, p.text.as_str()))
+        .collect();
+    assert_eq!(
+        ps,
+        vec![
+            (Kind::Prose, "Netfilter provides a stateful firewall and network address translation framework."),
+            (Kind::Table, "Table 5.7. List of firewall tools package popcon description"),
+            (Kind::Table, "iptables V:315 administration tools for packet filtering and NAT"),
+            (Kind::Table, "shorewall V:4 Shoreline Firewall, netfilter configuration file generator"),
+            (Kind::Prose, "Note Although the netfilter tools are many, most people only need the firewall that their desktop sets up."),
+            (Kind::Code, "$ sudo iptables -L -n -v --line-numbers"),
+            (Kind::List, "Use the firewall configuration tool of your desktop environment first."),
+        ]
+    );
+}

@@ -56,6 +56,18 @@ fn is_vocative(s: &str) -> bool {
         && terms.iter().any(|t| s.contains(t))
 }
 
+/// A caption's label: "Table 5.7.", "表 5.7", "Listing 3", "Example 2" and the like.
+fn is_caption(s: &str) -> bool {
+    const LABELS: &[&str] = &[
+        "Table", "Tabelle", "Tableau", "Tabla", "Tabella", "Listing", "Example", "Beispiel",
+        "Exemple", "表", "例", "列表",
+    ];
+    LABELS.iter().any(|l| {
+        s.strip_prefix(l)
+            .is_some_and(|rest| rest.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+    })
+}
+
 fn is_note(s: &str) -> bool {
     s.starts_with(['（', '(']) && ends_with_close_paren(s) && char_len(s) <= 160
 }
@@ -144,11 +156,17 @@ pub fn assemble(
     let mut heading_since_last = false;
     let mut in_list = false; // absorbing short list items into the last paragraph
 
-    for block in merge_open_brackets(blocks) {
+    let mut caption: Option<Block> = None; // a table's or listing's title, for it
+    let mut blocks = merge_open_brackets(blocks).into_iter().peekable();
+    while let Some(mut block) = blocks.next() {
         // Tables and code are passages of their own: nothing is merged into them or them
-        // into prose. Shorter than `min_chars` ("$ ls", a one-cell row) they say too
-        // little to be found and are left out.
+        // into prose, but their caption ("Table 5.7. Firewall tools") is theirs. Shorter
+        // than `min_chars` ("$ ls", a one-cell row) they say too little to be found and
+        // are left out.
         if block.kind.is_apart() {
+            if let Some(c) = caption.take() {
+                block.prepend(c);
+            }
             if char_len(block.text.trim()) >= min {
                 paras.push(Para {
                     block,
@@ -157,6 +175,14 @@ pub fn assemble(
                 heading_since_last = false;
                 in_list = false;
             }
+            continue;
+        }
+        let next_apart = blocks.peek().is_some_and(|b| b.kind.is_apart());
+        if next_apart
+            && block.heading.is_none()
+            && (char_len(&block.text) < min || is_caption(&block.text))
+        {
+            caption = Some(block);
             continue;
         }
         let t = block.text.as_str();

@@ -99,6 +99,9 @@ struct Builder {
     pre: usize,
     table: usize,
     item: usize,
+    /// For each open `<table>`, whether it is a table of data (not one that lays out an
+    /// admonition: DocBook sets its notes and warnings in `<table summary="Note">`).
+    tables: Vec<bool>,
 }
 
 impl Builder {
@@ -241,12 +244,24 @@ impl Scan {
         if !void {
             let count = match name {
                 "pre" => Some(&mut self.b.pre),
-                "table" => Some(&mut self.b.table),
                 "li" => Some(&mut self.b.item),
                 _ => None,
             };
             if let Some(c) = count {
                 *c = if start { *c + 1 } else { c.saturating_sub(1) };
+            }
+            if name == "table" {
+                if start {
+                    let layout = attr(tag, "role").is_some_and(|r| r.trim() == "presentation")
+                        || attr(tag, "summary").is_some_and(|s| {
+                            ["note", "tip", "caution", "warning", "important"]
+                                .contains(&s.trim().to_ascii_lowercase().as_str())
+                        });
+                    self.b.tables.push(!layout);
+                } else {
+                    self.b.tables.pop();
+                }
+                self.b.table = self.b.tables.iter().filter(|&&t| t).count();
             }
         }
         result
@@ -282,6 +297,7 @@ pub fn parse(html: &str) -> Part {
             pre: 0,
             table: 0,
             item: 0,
+            tables: Vec::new(),
         },
         title: None,
         in_title: None,

@@ -65,8 +65,13 @@ impl Block {
     /// Prepend `prefix` (a salutation or fragment) to this block.
     pub fn prepend(&mut self, mut prefix: Block) {
         let me = std::mem::take(self);
+        let (heading, kind) = (me.heading, me.kind);
         prefix.append(me);
-        *self = prefix;
+        *self = Block {
+            heading,
+            kind,
+            ..prefix
+        };
     }
 
     /// Lines covered by the byte range `r` of the text.

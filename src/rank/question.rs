@@ -135,10 +135,14 @@ pub fn answer(
         }
     };
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
+    // Tables and code answer, but do not crowd out the prose that explains: the best prose
+    // candidate comes first, and tables and code that made the top k follow its prose.
+    let apart = |h: &Hit| index.paragraphs.kind(h.row).is_apart();
+    if let Some(p) = hits.iter().position(|h| !apart(h)) {
+        hits[..=p].rotate_right(1);
+    }
     hits.truncate(k);
-    // Tables and code that made the top k come after its prose: they answer, but do not
-    // crowd out the prose that explains.
-    hits.sort_by_key(|h| index.paragraphs.kind(h.row).is_apart());
+    hits.sort_by_key(apart);
     hits
 }
 

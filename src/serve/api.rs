@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Server, MAX_BATCH, MAX_BODY, MAX_K, MAX_QUERY_CHARS};
+use crate::ingest::Kind;
 use crate::output::{self, About, DocumentRecord, Format, LinkRecord, RelatedRecord, SearchRecord};
 use crate::rank::{self, Mode, HYBRID_WEIGHT};
 
@@ -160,6 +161,8 @@ struct DocParagraph<'a> {
     section: Option<&'a str>,
     lang: &'a str,
     text: &'a str,
+    #[serde(skip_serializing_if = "Kind::is_prose")]
+    kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
     page: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -256,6 +259,7 @@ async fn doc(
                     section: para.section,
                     lang: idx.lang(r),
                     text: para.text,
+                    kind: para.kind,
                     page: para.page,
                     links: (p.links > 0)
                         .then(|| links.iter().map(|l| LinkRecord::new(idx, l)).collect()),

@@ -87,7 +87,7 @@ async function showDoc(id, pid) {
     section = p.section;
     const links = (p.links || []).filter(l => l.score >= state.threshold && allowedDoc(l.doc));
     html += `<div class="row" id="${esc(p.id)}" data-id="${esc(p.id)}">
-      <p class="para" lang="${esc(p.lang)}">${esc(p.text)}${p.page ? `<span class="page">p. ${p.page}</span>` : ""}</p>
+      <p class="para${p.kind ? ` kind-${esc(p.kind)}` : ""}" lang="${esc(p.lang)}">${p.kind ? `<span class="kind">${esc(p.kind)}</span>` : ""}${esc(p.text)}${p.page ? `<span class="page">p. ${p.page}</span>` : ""}</p>
       <div class="margin">${links.map(l => linkHtml(l, p.id)).join("")}${links.length > 3 ? `<button class="more-links" type="button">+${links.length - 3} more</button>` : ""}</div></div>`;
   }
   main.innerHTML = html;
