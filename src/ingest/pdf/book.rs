@@ -8,7 +8,7 @@
 //! * **Furniture.** A line among the two topmost or two lowest of its page whose text,
 //!   digits and roman numerals taken out, stands there on 3+ pages is a running header or
 //!   footer (the book's title and a page number, the chapter's name); a lone page number
-//!   there too. Dropped, wherever they are in the content stream.
+//!   there too. (The thresholds are named constants below, with what they were chosen on.) Dropped, wherever they are in the content stream.
 //! * **Headings.** Each outline entry is looked for on the page it points to, below the
 //!   height it names: the line (or two or three lines) whose text ends with the entry's
 //!   title, with at most a number before it ("3.1.1", "Chapter 3", "第 3 章"), and a
@@ -44,6 +44,28 @@ pub struct Book {
 
 /// The outline is used when at least this many entries point into the document.
 const MIN_ENTRIES: usize = 3;
+
+// The layout's thresholds, in font sizes or line pitches. Chosen on Debian Reference
+// (English and Chinese, DocBook through dblatex); held out: its German, French and
+// Japanese editions, the Developer's Reference and Policy (Sphinx), three R manuals
+// (Texinfo) and a book Chromium prints in the tests (docs/pdf-books.md).
+
+/// Sizes within this fraction of each other are one size.
+const SAME_SIZE: f64 = 0.12;
+/// A baseline further down than this many line pitches starts a paragraph (dblatex sets
+/// paragraphs 1.5 pitches apart; lines within one sit 1.0 apart).
+const PARAGRAPH_GAP: f64 = 1.25;
+/// Table rows stay one table while their baselines are at most this many pitches apart.
+const ROW_GAP: f64 = 1.8;
+/// A line further right or left than this many font sizes is indented or outdented.
+const INDENT: f64 = 0.8;
+/// A paragraph's second line may stand this many font sizes left of an indented first.
+const FIRST_LINE_INDENT: f64 = 4.0;
+/// A text at a page's edges on this many pages is a running header or footer.
+const FURNITURE_PAGES: usize = 3;
+/// A heading line may hold this many letters and digits before the outline's title
+/// ("3.1.1", "Chapter 3", "第 3 章").
+const NUMBER_BEFORE_TITLE: usize = 14;
 
 /// `None` when the PDF has no usable outline (the caller reads it as plain text).
 pub fn read(pdf: &Pdf) -> Option<Book> {
@@ -128,7 +150,8 @@ fn roles(pdf: &Pdf) -> Roles {
             for &i in edge {
                 let k = furniture_key(&page.lines[i].text);
                 if k.is_empty()
-                    || k.chars().count() <= 120 && count.get(&k).is_some_and(|&c| c >= 3)
+                    || k.chars().count() <= 120
+                        && count.get(&k).is_some_and(|&c| c >= FURNITURE_PAGES)
                 {
                     roles[i] = Role::Furniture;
                 }
@@ -193,7 +216,7 @@ fn find_heading(
     want: &str,
     below: Option<f64>,
 ) -> Option<(usize, usize)> {
-    let slack = 14;
+    let slack = NUMBER_BEFORE_TITLE;
     for i in 0..lines.len() {
         if roles[i] != Role::Body {
             continue;
@@ -361,7 +384,7 @@ fn line_kind(l: &Line) -> Kind {
 fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
     let prev = &open.last;
     let size = prev.size.max(next.size).max(1.0);
-    if (prev.size - next.size).abs() > size * 0.12 {
+    if !same_size(prev.size, next.size) {
         return false;
     }
     // A table's rows stay together, apart from what is around them.
@@ -369,7 +392,7 @@ fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
         let dy = next.y - prev.y;
         return open.kind == Kind::Table
             && next.wide_gaps > 0
-            && (!same_page || (dy > 0.0 && dy <= pitch * 1.8));
+            && (!same_page || (dy > 0.0 && dy <= pitch * ROW_GAP));
     }
     if opens_item(&next.text) {
         return false;
@@ -384,7 +407,7 @@ fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
     }
     if same_page {
         let dy = next.y - prev.y;
-        if dy > pitch * 1.25 || dy < size * 0.3 {
+        if dy > pitch * PARAGRAPH_GAP || dy < size * 0.3 {
             return false;
         }
     } else if short && ends {
@@ -394,17 +417,17 @@ fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
         // Lines after the second align with it: an indented line opens a paragraph, an
         // outdented one leaves a box or list item.
         Some(x) => {
-            if next.x0 > x + size * 0.8 || next.x0 < x - size * 0.8 {
+            if next.x0 > x + size * INDENT || next.x0 < x - size * INDENT {
                 return false;
             }
         }
         // The second line may stand left of an indented first line (first-line indent),
         // not right of it unless under a bullet (hanging indent).
         None => {
-            if next.x0 < open.first_x0 - size * 4.0 {
+            if next.x0 < open.first_x0 - size * FIRST_LINE_INDENT {
                 return false;
             }
-            if next.x0 > open.first_x0 + size * 0.8 && !opens_item(&prev.text) {
+            if next.x0 > open.first_x0 + size * INDENT && !opens_item(&prev.text) {
                 return false;
             }
         }
@@ -430,9 +453,10 @@ fn paragraphs(pdf: &Pdf, entries: &[&Entry], role: &Roles) -> (Vec<Block>, Vec<u
         }
         page_starts.push(line_no);
         let body = body_size(&page.lines);
+        let rights = right_edges(&page.lines);
+        // Taken by the page's first body line (or dropped at a heading).
         let mut carried = open.take();
         let mut current: Option<Open> = None;
-        let mut first_on_page = true;
         for (i, l) in page.lines.iter().enumerate() {
             let no = line_no + i;
             match role[p][i] {
@@ -440,7 +464,6 @@ fn paragraphs(pdf: &Pdf, entries: &[&Entry], role: &Roles) -> (Vec<Block>, Vec<u
                 Role::Heading(n) => {
                     blocks.push(heading_block(entries[n], no));
                     (current, carried, open) = (None, None, None);
-                    first_on_page = false;
                     continue;
                 }
                 Role::Body => {}
@@ -454,10 +477,9 @@ fn paragraphs(pdf: &Pdf, entries: &[&Entry], role: &Roles) -> (Vec<Block>, Vec<u
                 .unwrap_or(l.size * 1.2);
             let into = match (current.take(), carried.take()) {
                 (Some(o), _) if continues(&o, l, pitch, true) => Some(o),
-                (None, Some(o)) if first_on_page && continues(&o, l, pitch, false) => Some(o),
+                (None, Some(o)) if continues(&o, l, pitch, false) => Some(o),
                 _ => None,
             };
-            first_on_page = false;
             let o = match into {
                 Some(mut o) => {
                     blocks[o.block].push(l.text.trim(), no);
@@ -471,11 +493,15 @@ fn paragraphs(pdf: &Pdf, entries: &[&Entry], role: &Roles) -> (Vec<Block>, Vec<u
                     };
                     b.push(l.text.trim(), no);
                     blocks.push(b);
-                    Open::start(blocks.len() - 1, l, page_right(&page.lines, l))
+                    let right = rights
+                        .iter()
+                        .find(|(s, _)| *s == l.size)
+                        .map_or(l.x1, |(_, r)| r.max(l.x1));
+                    Open::start(blocks.len() - 1, l, right)
                 }
             };
             // Body text carries over the page break; footnotes do not take its place.
-            if (l.size - body).abs() <= body * 0.12 {
+            if same_size(l.size, body) {
                 open = Some(o.clone());
             }
             current = Some(o);
@@ -485,29 +511,33 @@ fn paragraphs(pdf: &Pdf, entries: &[&Entry], role: &Roles) -> (Vec<Block>, Vec<u
     (blocks, page_starts, line_no)
 }
 
-/// The right edge of the text block around `l`: the furthest right any line of its size
-/// reaches on the page.
-fn page_right(lines: &[Line], l: &Line) -> f64 {
-    lines
-        .iter()
-        .filter(|o| (o.size - l.size).abs() <= l.size * 0.12)
-        .map(|o| o.x1)
-        .fold(l.x1, f64::max)
+/// The right edge of a page's text block for each size set on it: the furthest right a
+/// line of that size (within [`SAME_SIZE`]) reaches.
+fn right_edges(lines: &[Line]) -> Vec<(f64, f64)> {
+    let mut sizes: Vec<f64> = lines.iter().map(|l| l.size).collect();
+    sizes.sort_by(f64::total_cmp);
+    sizes.dedup();
+    sizes
+        .into_iter()
+        .map(|s| {
+            let right = lines
+                .iter()
+                .filter(|o| same_size(o.size, s))
+                .map(|o| o.x1)
+                .fold(0.0, f64::max);
+            (s, right)
+        })
+        .collect()
 }
 
+/// Whether two font sizes are the same within [`SAME_SIZE`].
+fn same_size(a: f64, b: f64) -> bool {
+    (a - b).abs() <= a.max(b) * SAME_SIZE
+}
+
+/// The size of a page's body text: the size most of its characters are set in.
 fn body_size(lines: &[Line]) -> f64 {
-    let mut tally: Vec<(f64, usize)> = Vec::new();
-    for l in lines {
-        let n = l.text.chars().count();
-        match tally.iter_mut().find(|(s, _)| (*s - l.size).abs() < 0.25) {
-            Some((_, c)) => *c += n,
-            None => tally.push((l.size, n)),
-        }
-    }
-    tally
-        .iter()
-        .max_by_key(|(_, n)| *n)
-        .map_or(0.0, |(s, _)| *s)
+    super::most_common_size(lines.iter().map(|l| (l.size, l.text.chars().count())))
 }
 
 fn heading_block(e: &Entry, line: usize) -> Block {

@@ -1,6 +1,9 @@
-//! PDF input: the text layer of each page, in reading order, as plain text that the
-//! plain-text pipeline ([`super::layout`], [`super::docsplit`], [`super::reflow`]) then
-//! treats like any PDF-extracted file.
+//! PDF input: the text layer of each page as positioned lines ([`Line`]: baseline, edges,
+//! font size, fixed pitch, cells), the outline ([`outline`]) and the title. A file with an
+//! outline is read as one book from its lines ([`book`]); a file without one as plain text
+//! (each page's lines, form feeds between pages) that the plain-text pipeline
+//! ([`super::layout`], [`super::docsplit`], [`super::reflow`]) treats like any
+//! PDF-extracted file.
 //!
 //! **Why pdf-extract.** Measured on the seed printed by headless Chromium (79 pages, CID
 //! fonts with ToUnicode maps, 1.4 MB): `pdf-extract` (on `lopdf`) returns the Chinese text
@@ -10,7 +13,9 @@
 //! xref only turns positioned glyphs into lines (`Page`).
 //!
 //! * **Lines and gaps.** Glyphs are grouped into lines by their baseline; a space is put
-//!   where the horizontal gap exceeds 15 % of the font size (CJK text has none); a blank
+//!   where the horizontal gap exceeds the line's usual gap between glyphs by 15 % of the
+//!   font size (CJK text has none; the usual gap is 0 unless a font's widths are too
+//!   narrow); in plain text, a blank
 //!   line where the gap to the previous line exceeds 1.6 × the page's usual line pitch, so
 //!   the re-flow sees paragraph breaks as it does in extracted text. Pages are separated by
 //!   form feeds, which the layout analysis treats as page breaks (running headers and page
@@ -341,19 +346,7 @@ fn line_of(glyphs: &[&Glyph]) -> Line {
         line.x0 = line.x0.min(g.x);
         line.x1 = line.x1.max(g.end);
     }
-    // The size most characters are set in (to the half point).
-    let mut sizes: Vec<(f64, usize)> = Vec::new();
-    for g in glyphs.iter().filter(|g| g.text != " ") {
-        let size = (g.size * 2.0).round() / 2.0;
-        match sizes.iter_mut().find(|(s, _)| *s == size) {
-            Some((_, n)) => *n += 1,
-            None => sizes.push((size, 1)),
-        }
-    }
-    line.size = sizes
-        .iter()
-        .max_by_key(|(_, n)| *n)
-        .map_or(0.0, |(s, _)| *s);
+    line.size = most_common_size(glyphs.iter().filter(|g| g.text != " ").map(|g| (g.size, 1)));
     // Fixed pitch: every Latin letter and digit advances the same. Lines mostly in other
     // scripts are not code (CJK fonts' Latin glyphs are often all half-width).
     let advances: Vec<f64> = glyphs
@@ -372,6 +365,23 @@ fn line_of(glyphs: &[&Glyph]) -> Line {
         hi - lo <= 0.02 * hi
     };
     line
+}
+
+/// The font size (to the half point) with the most weight among `(size, weight)` pairs;
+/// 0 for none.
+pub fn most_common_size(sizes: impl Iterator<Item = (f64, usize)>) -> f64 {
+    let mut tally: Vec<(f64, usize)> = Vec::new();
+    for (size, n) in sizes {
+        let size = (size * 2.0).round() / 2.0;
+        match tally.iter_mut().find(|(s, _)| *s == size) {
+            Some((_, c)) => *c += n,
+            None => tally.push((size, n)),
+        }
+    }
+    tally
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map_or(0.0, |(s, _)| *s)
 }
 
 impl Page {
