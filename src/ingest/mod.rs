@@ -100,16 +100,6 @@ impl Kind {
         *self == Kind::Prose
     }
 
-    /// The name used in JSON and the reading view.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Kind::Prose => "prose",
-            Kind::List => "list",
-            Kind::Table => "table",
-            Kind::Code => "code",
-        }
-    }
-
     /// A passage that is searchable but not an answer or a link source ahead of prose.
     pub fn is_apart(&self) -> bool {
         matches!(self, Kind::Table | Kind::Code)
