@@ -321,6 +321,8 @@ fn crossref_writes_every_format_and_each_parses() {
     }
     let docs = jsonl(&ok(&xref(&["docs", "--json", "--index", idx])));
     assert_eq!(docs.len(), 15);
+    // The same document record as `GET /api/docs`: its id first.
+    assert_eq!(keys(&docs[0]), ["id", "doc", "paragraphs", "source"]);
 
     // JSONL: one line per paragraph; links to other documents, best first, at most k.
     let rows = jsonl(&std::fs::read_to_string(out_dir.join("crossref.jsonl")).unwrap());
@@ -409,7 +411,8 @@ fn crossref_jsonl_contract_with_min_score_zero() {
 fn docs_json_shape_and_reindex_embeds_nothing() {
     let idx = seed_index();
     let docs = jsonl(&ok(&xref(&["docs", "--json", "--index", idx])));
-    assert_eq!(keys(&docs[0]), ["doc", "paragraphs", "source"]);
+    assert_eq!(keys(&docs[0]), ["id", "doc", "paragraphs", "source"]);
+    assert_eq!(docs[0]["id"], "000_d3df9fe06eabeaf7-00");
     assert_eq!(
         docs[0]["doc"],
         "习近平在中共中央政治局第十一次集体学习时强调加快发展新质生产力 扎实推进高质量发展"
@@ -1869,4 +1872,35 @@ fn a_gpu_without_gpu_support_is_a_clear_error() {
     ok(&xref(&[
         "search", "金融", "--device", "cpu", "--index", &idx,
     ]));
+}
+
+/// What people expect of a command line: `--version` with the model and index format,
+/// completions and a man page from the same definitions, examples in `--help`.
+#[test]
+fn version_completions_man_page_and_help() {
+    let version = ok(&xref(&["--version"]));
+    assert!(
+        version.starts_with("xref ")
+            && version.contains("default model: multilingual-e5-small")
+            && version.contains(&format!("index format: {}", xref::index::VERSION)),
+        "{version}"
+    );
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = ok(&xref(&["completions", shell]));
+        assert!(
+            script.contains("crossref") && script.contains("min-score"),
+            "{shell}: {script}"
+        );
+    }
+    assert_eq!(xref(&["completions", "tcsh"]).status.code(), Some(2));
+    let man = ok(&xref(&["man"]));
+    assert!(
+        man.contains(".TH xref 1") && man.contains("crossref"),
+        "{man}"
+    );
+    let help = ok(&xref(&["--help"]));
+    assert!(
+        help.starts_with("Example") && help.contains("More examples:") && help.contains("NO_COLOR"),
+        "{help}"
+    );
 }

@@ -945,12 +945,13 @@ fn bad_pdfs_are_skipped_with_a_reason() {
 
     // Encrypted by qpdf.
     let locked = dir.join("locked.pdf");
+    common::ensure_tools();
     let out = std::process::Command::new("qpdf")
         .args(["--encrypt", "user", "owner", "256", "--"])
         .arg(&pdf)
         .arg(&locked)
         .output()
-        .expect("run qpdf (Debian's package, installed by .ci/run)");
+        .expect("run qpdf (Debian's package, installed by .ci/setup)");
     assert!(
         out.status.success(),
         "{}",

@@ -68,6 +68,20 @@ fn answer(r: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
     )
 }
 
+/// `xref search Q --json -k 5` over `idx`.
+fn cli_search(idx: &Path, q: &str) -> Value {
+    let out = xref(&[
+        "search",
+        q,
+        "--json",
+        "-k",
+        "5",
+        "--index",
+        idx.to_str().unwrap(),
+    ]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -107,22 +121,19 @@ fn the_api_answers_as_the_cli_does_and_refuses_bad_requests() {
         assert!(l["score"].as_f64().unwrap() >= doc["min_score"].as_f64().unwrap());
         assert_ne!(l["id"].as_str().unwrap().split('.').next(), Some(first));
     }
+    // A document's paragraphs are crossref rows: the same record, links empty unless asked.
+    let (_, bare) = s.get(&format!("/api/docs/{first}"));
+    let p0 = &bare["paragraphs"][0];
+    let keys: Vec<&str> = p0.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(keys, ["id", "doc", "section", "lang", "text", "links"]);
+    assert_eq!(p0["doc"], docs[0]["doc"]);
+    assert_eq!(p0["links"].as_array().unwrap().len(), 0);
 
     // GET /api/search is one line of `xref search --json`, exactly.
     let q = "What drives new quality productive forces?";
     let (code, hit) = s.get(&format!("/api/search?q={}&k=5", enc(q)));
     assert_eq!(code, 200);
-    let cli = xref(&[
-        "search",
-        q,
-        "--json",
-        "-k",
-        "5",
-        "--index",
-        idx.to_str().unwrap(),
-    ]);
-    let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
-    assert_eq!(hit, cli);
+    assert_eq!(hit, cli_search(idx, q));
     // POST: a batch; doc filters.
     let (code, batch) = s.post(
         "/api/search",
@@ -222,6 +233,109 @@ fn the_api_answers_as_the_cli_does_and_refuses_bad_requests() {
     let (code, body) = s.post("/api/search", json!({"nonsense": true}));
     assert!((400..500).contains(&code), "{body}");
     assert_eq!(s.get("/api/health").0, 200, "still serving");
+}
+
+/// A server a team shares: with an access token, every route answers 401 without it; the
+/// API takes it as a bearer header, the browser signs in once (a cookie), and the answers
+/// are the same as without a token.
+#[test]
+fn an_access_token_guards_every_route_and_the_browser_signs_in() {
+    const TOKEN: &str = "team-token-5b1f";
+    let idx = seed_index();
+    let s = Served::start_with(idx, &["--token", TOKEN]);
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let status = |r: Result<ureq::Response, ureq::Error>| match r {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("{e}"),
+    };
+    let routes = [
+        "/",
+        "/app.js",
+        "/style.css",
+        "/api/openapi.json",
+        "/api/health",
+        "/api/docs",
+        "/api/docs/000_d3df9fe06eabeaf7-00",
+        "/api/search?q=x",
+        "/api/related/x",
+        "/api/crossref",
+        "/no-such-route",
+    ];
+    for path in routes {
+        assert_eq!(status(agent.get(&url(path)).call()), 401, "GET {path}");
+        let wrong = agent
+            .get(&url(path))
+            .set("Authorization", "Bearer team-token-5b1e")
+            .call();
+        assert_eq!(status(wrong), 401, "GET {path} with a wrong token");
+        let cookie = agent
+            .get(&url(path))
+            .set("Cookie", "xref_token=nope")
+            .call();
+        assert_eq!(status(cookie), 401, "GET {path} with a wrong cookie");
+    }
+    let post = agent
+        .post(&url("/api/search"))
+        .send_json(serde_json::json!({"queries": ["x"]}));
+    assert_eq!(status(post), 401);
+    match agent.get(&url("/api/health")).call() {
+        Err(ureq::Error::Status(401, r)) => {
+            assert_eq!(r.header("WWW-Authenticate"), Some("Bearer"));
+            let v: Value = r.into_json().unwrap();
+            assert!(v["error"].as_str().unwrap().contains("Bearer"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The API with the bearer token: the same answers as the CLI.
+    let bearer = format!("Bearer {TOKEN}");
+    let q = "What drives new quality productive forces?";
+    let hit: Value = agent
+        .get(&url(&format!("/api/search?q={}&k=5", enc(q))))
+        .set("Authorization", &bearer)
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(hit, cli_search(idx, q));
+
+    // The browser: the sign-in page, a wrong token refused, the right one sets a cookie.
+    let page = match agent.get(&url("/")).call() {
+        Err(ureq::Error::Status(401, r)) => r.into_string().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert!(page.contains("action=\"/signin\"") && page.contains("name=\"token\""));
+    match agent
+        .post(&url("/signin"))
+        .send_form(&[("token", "wrong-token-here")])
+    {
+        Err(ureq::Error::Status(401, r)) => {
+            assert!(r.into_string().unwrap().contains("not this server's token"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let signed = agent
+        .post(&url("/signin"))
+        .send_form(&[("token", TOKEN)])
+        .unwrap();
+    assert_eq!(signed.status(), 303);
+    assert_eq!(signed.header("Location"), Some("/"));
+    let cookie = signed.header("Set-Cookie").unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let pair = cookie.split(';').next().unwrap().to_string();
+    for path in ["/", "/app.js", "/api/docs"] {
+        let r = agent.get(&url(path)).set("Cookie", &pair).call().unwrap();
+        assert_eq!(r.status(), 200, "{path} with the cookie");
+    }
+    // The address printed for a generated token signs in the same way.
+    let by_link = agent.get(&url(&format!("/?token={TOKEN}"))).call().unwrap();
+    assert_eq!(by_link.status(), 303);
+    assert!(by_link
+        .header("Set-Cookie")
+        .unwrap()
+        .starts_with("xref_token="));
 }
 
 #[test]

@@ -12,19 +12,21 @@ use crate::error::bad_input;
 use crate::index::Index;
 use crate::link::terms::shared_terms;
 use crate::link::{cache, Link, Linker};
-use crate::output::{self, About, DocumentRecord, Format, LinkRecord, RelatedRecord, SearchRecord};
-use crate::rank::{self, Mode, HYBRID_WEIGHT};
+use crate::output::{
+    self, About, DocumentRecord, Format, LinkRecord, ListedParagraph, RelatedRecord, SearchRecord,
+};
+use crate::rank::{self, Mode};
+use crate::searcher::{Answer, Searcher};
 
 fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
     std::io::BufWriter::new(std::io::stdout().lock())
 }
 
 fn mark() -> Mark {
-    if std::io::stdout().is_terminal() {
-        Mark::Ansi
-    } else {
-        Mark::Stars
-    }
+    Mark::choose(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
 }
 
 /// Open the index and check it against the model.
@@ -53,30 +55,7 @@ pub fn crossref(
         index_paths(paths, false, ingest, index, &embedder)?;
     }
     let idx = Index::open(&index.dir)?;
-    let cache_path = index.dir.join(cache::FILE);
-    let settings = cache::Settings {
-        k,
-        quantile,
-        min_score,
-        model: idx.manifest.model.checksum.clone(),
-        build: cache::build_stamp(),
-    };
-    let keys = cache::keys(&idx);
-    let plan = if fresh {
-        cache::Plan::Fresh(Some("--fresh".into()))
-    } else {
-        match cache::Kept::load(&cache_path) {
-            Ok(Some(kept)) => kept.plan(&settings, &idx, &keys),
-            Ok(None) => cache::Plan::Fresh(None),
-            Err(e) => {
-                eprintln!(
-                    "xref: warning: the links kept from the last crossref are not used: {e:#}"
-                );
-                cache::Plan::Fresh(None)
-            }
-        }
-    };
-    let run = cache::crossref(&idx, &settings, quantile, plan);
+    let run = cache::crossref_kept(&index.dir, &idx, k, quantile, min_score, fresh);
     let (links, threshold) = (&run.links, run.threshold);
     let about = About {
         model: idx.manifest.model.id.clone(),
@@ -116,10 +95,6 @@ pub fn crossref(
             let mut sink = format.sink(Box::new(stdout()));
             output::write_crossref(sink.as_mut(), &idx, links, &about)?;
         }
-    }
-    let kept = run.keep(settings, keys);
-    if let Err(e) = kept.save(&cache_path) {
-        eprintln!("xref: warning: the links are not kept for the next crossref: {e:#}");
     }
     Ok(())
 }
@@ -181,22 +156,18 @@ pub fn search(
         .into_iter()
         .map(|e| e.vector)
         .collect();
-    let off_topic = rank::OffTopic::from_references(&idx, &references);
-    let shift = rank::QueryShift::from_references(&idx, &references);
+    let searcher = Searcher::new(idx, &references);
+    let idx = searcher.index();
     let mut out = stdout();
     for (q, v) in questions.iter().zip(vectors) {
-        let confidence = off_topic.confidence(&idx, &v.vector, q);
-        let vector = shift.apply(q, &v.vector);
-        let hits = match &allowed_docs {
-            Some(docs) => {
-                let allow = |r: usize| docs.iter().any(|d| d == idx.paragraphs.get(r).doc_id);
-                rank::answer(&idx, &vector, q, k, mode, HYBRID_WEIGHT, Some(&allow))
-            }
-            None => rank::answer(&idx, &vector, q, k, mode, HYBRID_WEIGHT, None),
-        };
+        let Answer {
+            hits,
+            confidence,
+            vector,
+        } = searcher.answer(q, &v.vector, k, mode, allowed_docs.as_deref());
         if json {
             let line =
-                serde_json::to_string(&SearchRecord::new(&idx, q, &vector, &hits, confidence))?;
+                serde_json::to_string(&SearchRecord::new(idx, q, &vector, &hits, confidence))?;
             writeln!(out, "{line}")?;
         } else {
             writeln!(out, "? {q}")?;
@@ -213,11 +184,11 @@ pub fn search(
                     out,
                     "\n{:>2}. {}  [{:.3}]  {}",
                     i + 1,
-                    output::place_of(&idx, h.row),
+                    output::place_of(idx, h.row),
                     h.score,
                     p.id
                 )?;
-                if let Some(s) = rank::best_sentence(&idx, &vector, h.row) {
+                if let Some(s) = rank::best_sentence(idx, &vector, h.row) {
                     writeln!(out, "    » {}", highlight(s, &terms, mark()))?;
                 }
                 writeln!(out, "    {}", highlight(p.text, &terms, mark()))?;
@@ -340,16 +311,7 @@ pub fn docs(paths: &[PathBuf], json: bool, ingest: &IngestArgs, index: &IndexArg
     let mut out = stdout();
     for (i, d) in l.docs.iter().enumerate() {
         if json {
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string(&DocumentRecord {
-                    id: None,
-                    doc: &d.title,
-                    paragraphs: d.paragraphs,
-                    source: &d.source,
-                })?
-            )?;
+            writeln!(out, "{}", serde_json::to_string(&DocumentRecord::new(d))?)?;
         } else {
             writeln!(
                 out,
@@ -473,12 +435,4 @@ fn print_report<R: serde::Serialize + std::fmt::Display>(report: &R, json: bool)
         print!("{report}");
     }
     Ok(())
-}
-
-/// A line of `xref paragraphs --json`: the paragraph as stored, then its document's title.
-#[derive(serde::Serialize)]
-struct ListedParagraph<'a> {
-    #[serde(flatten)]
-    p: &'a crate::ingest::Paragraph,
-    doc: &'a str,
 }

@@ -9,6 +9,18 @@ pub enum Mark {
     Stars,
 }
 
+impl Mark {
+    /// Colour on a terminal unless `NO_COLOR` is set to anything but "" (no-color.org);
+    /// stars when piped.
+    pub fn choose(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Mark {
+        if terminal && no_color.is_none_or(|v| v.is_empty()) {
+            Mark::Ansi
+        } else {
+            Mark::Stars
+        }
+    }
+}
+
 /// Byte ranges of `text` covered by `terms` (case-insensitive for Latin), merged.
 pub fn spans(text: &str, terms: &[String]) -> Vec<(usize, usize)> {
     // Matches in the lower-cased text are byte ranges of `text` only if every character
@@ -72,6 +84,15 @@ pub fn highlight(text: &str, terms: &[String], mark: Mark) -> String {
 mod tests {
     use super::*;
     use crate::link::terms::shared_terms;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert_eq!(Mark::choose(true, None), Mark::Ansi);
+        assert_eq!(Mark::choose(true, Some(OsStr::new(""))), Mark::Ansi);
+        assert_eq!(Mark::choose(true, Some(OsStr::new("1"))), Mark::Stars);
+        assert_eq!(Mark::choose(false, None), Mark::Stars);
+    }
 
     #[test]
     fn marks_shared_terms() {

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod args;
 mod commands;
@@ -17,18 +17,24 @@ use crate::error::{bad_input, is_bad_input};
 use crate::ingest::{self, IngestOptions};
 use crate::model::{self, DEFAULT_MODEL};
 
-const EXAMPLES: &str = "\
+const EXAMPLE: &str = "\
 Example — the whole flow on a folder (fetches the model if absent, indexes, writes the list):
-  xref crossref seeds/ --out xref-out/
+  xref crossref seeds/ --out xref-out/";
 
-More:
+const EXAMPLES: &str = "\
+More examples:
+  xref crossref ~/papers/ --out links/     your own folder (PDF, Word, Markdown, HTML, rst, text)
   xref search \"新质生产力的核心要素是什么？\"
-  xref search \"What drives new quality productive forces?\" -k 5
-  xref related <PARAGRAPH-ID>
-  xref docs seeds/";
+  xref search \"What drives new quality productive forces?\" -k 5 --json
+  xref related <PARAGRAPH-ID>              passages in other documents (ids: xref paragraphs)
+  xref docs seeds/                         the documents found in files
+  xref serve                               reading view and HTTP API at http://127.0.0.1:7878/
+  xref completions bash > ~/.local/share/bash-completion/completions/xref
+
+Environment: XREF_INDEX, XREF_MODEL, XREF_MODELS, XREF_PRECISION, XREF_DEVICE; NO_COLOR.";
 
 #[derive(Parser, Debug)]
-#[command(name = "xref", version, about = "Semantic cross-references between documents", before_help = EXAMPLES, arg_required_else_help = true)]
+#[command(name = "xref", version, about = "Semantic cross-references between documents", before_help = EXAMPLE, after_help = EXAMPLES, arg_required_else_help = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -190,9 +196,17 @@ pub enum Command {
     /// runs is picked up without a restart.
     Serve {
         /// Address to listen on. The default is this machine only; give 0.0.0.0:PORT to
-        /// let other machines in.
+        /// let other machines in (with an access token: --token, or one generated).
         #[arg(long, default_value = "127.0.0.1:7878")]
         addr: std::net::SocketAddr,
+        /// Access token readers must give (a bearer header for the API, a sign-in for the
+        /// reading view). Beyond loopback one is generated and printed when none is given.
+        #[arg(long, env = "XREF_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Serve beyond loopback without an access token: anyone who can connect reads
+        /// every document.
+        #[arg(long, conflicts_with = "token")]
+        no_auth: bool,
         #[command(flatten)]
         index: IndexArgs,
         #[command(flatten)]
@@ -252,6 +266,13 @@ pub enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// Print a shell completion script (e.g. `xref completions bash > ~/.local/share/bash-completion/completions/xref`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `xref man > ~/.local/share/man/man1/xref.1`.
+    Man,
     /// Embed texts, one per line, into JSON Lines.
     Embed {
         /// Input file (default: standard input).
@@ -283,7 +304,10 @@ pub enum ModelAction {
 /// Run the CLI and return the process exit code: 0 success, 1 runtime failure, 2 bad
 /// usage or bad input.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -311,8 +335,29 @@ pub fn main() -> i32 {
     }
 }
 
+/// The clap command with `--version`'s long form: the default model and the index format.
+pub fn command() -> clap::Command {
+    let long = format!(
+        "{}\ndefault model: {DEFAULT_MODEL}\nindex format: {} (paragraphs XRP1, or XRP2 with passage kinds)",
+        env!("CARGO_PKG_VERSION"),
+        crate::index::VERSION
+    );
+    // clap keeps `&'static str`s; this one is made once per process.
+    Cli::command().long_version(&*Box::leak(long.into_boxed_str()))
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut command(), "xref", &mut out);
+            Ok(())
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(command()).render(&mut out)?;
+            Ok(())
+        }
         Command::Model { action, model } => match action {
             ModelAction::Fetch { force } => {
                 let m = model::fetch(&model.model, &model.models_root(), force)?;
@@ -385,9 +430,18 @@ pub fn run(cli: Cli) -> Result<()> {
             index,
             model,
         } => commands::related(id, text, k, same_doc, json, &index, &model),
-        Command::Serve { addr, index, model } => {
+        Command::Serve {
+            addr,
+            token,
+            no_auth,
+            index,
+            model,
+        } => {
+            let (access, generated) = crate::serve::auth::decide(&addr, token.as_deref(), no_auth)?;
             let embedder = load_embedder(&model)?;
-            crate::serve::Server::open(&index.dir, embedder)?.run(addr)
+            crate::serve::Server::open(&index.dir, embedder)?
+                .with_access(access, generated)
+                .run(addr)
         }
         Command::Eval {
             gold,

@@ -15,7 +15,7 @@
 //! that each string is UTF-8 (so that reads need no checks and cannot fail). Against
 //! format 5's gzip JSON lines (a `Paragraph` of five owned strings each, parsed at every
 //! open): at 100,000 paragraphs of the Python and PostgreSQL manuals, see `Index::open`'s
-//! figures in the README's scale section.
+//! figures in docs/benchmarks.md (Scale).
 
 use std::io::Read;
 

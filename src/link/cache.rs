@@ -40,7 +40,7 @@ const VERSION: u32 = 1;
 /// The share of an index's paragraphs that may be new or gone since its threshold and map
 /// were sampled before a `crossref` samples them again and links every paragraph anew:
 /// what [`super::Linker::relink`] does not follow (term weights, language centroids,
-/// hubness) drifts with the corpus, and so does the threshold itself (README, "Re-linking
+/// hubness) drifts with the corpus, and so does the threshold itself (docs/benchmarks.md, "Re-linking
 /// what changed").
 pub const RECALIBRATE_AFTER: f64 = 0.05;
 
@@ -122,6 +122,48 @@ pub struct Crossref<'a> {
     pub summary: String,
     calibrated_on: usize,
     changed_since: usize,
+}
+
+/// `xref crossref`'s links of the index in `dir` with at most `k` links a paragraph: the
+/// links kept in `dir` by the last crossref are re-used wherever no change can reach them
+/// (unless `fresh`), and these are kept for the next one. A kept file that cannot be read
+/// or written is reported on standard error and otherwise ignored.
+pub fn crossref_kept<'a>(
+    dir: &Path,
+    index: &'a Index,
+    k: usize,
+    quantile: f64,
+    min_score: Option<f32>,
+    fresh: bool,
+) -> Crossref<'a> {
+    let path = dir.join(FILE);
+    let settings = Settings {
+        k,
+        quantile,
+        min_score,
+        model: index.manifest.model.checksum.clone(),
+        build: build_stamp(),
+    };
+    let keys = keys(index);
+    let plan = if fresh {
+        Plan::Fresh(Some("--fresh".into()))
+    } else {
+        match Kept::load(&path) {
+            Ok(Some(kept)) => kept.plan(&settings, index, &keys),
+            Ok(None) => Plan::Fresh(None),
+            Err(e) => {
+                eprintln!(
+                    "xref: warning: the links kept from the last crossref are not used: {e:#}"
+                );
+                Plan::Fresh(None)
+            }
+        }
+    };
+    let run = crossref(index, &settings, quantile, plan);
+    if let Err(e) = run.keep(settings, keys).save(&path) {
+        eprintln!("xref: warning: the links are not kept for the next crossref: {e:#}");
+    }
+    run
 }
 
 /// The links of `index` with `settings`: re-linked from kept links where `plan` says so,

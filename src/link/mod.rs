@@ -45,8 +45,7 @@ pub const QUOTE_RUN: usize = 30;
 /// it (a shared run of [`QUOTE_RUN`] characters: "GNU coreutils online help: https://…" and
 /// its translations, worded a little differently page by page). A passage quoted in two or three documents stays a
 /// quotation; a translation of repeated text whose wording names its page ("Full
-/// documentation <https://…/ls>") stays a link (README, "Repeated text is not
-/// cross-referenced").
+/// documentation <https://…/ls>") stays a link (docs/quality.md, "Repeated text").
 pub const REPEATED_IN: usize = 3;
 
 /// One link from a paragraph to another.
@@ -65,8 +64,7 @@ pub struct Link {
 /// quantiles scale it as an exponential tail would: by `ln(0.5 / (1 − q)) / ln 100`.
 ///
 /// 4: the seed's own tail is 3.50 long, and a corpus without boilerplate should keep its
-/// plain quantile. Reported on other corpora (README, "Thresholds where documents repeat
-/// boilerplate"): the Kazakh and kernel documentation (3.42, 2.90) keep theirs; manual
+/// plain quantile. Reported on other corpora (docs/tuning.md, "Links"): the Kazakh and kernel documentation (3.42, 2.90) keep theirs; manual
 /// pages, where "Full documentation …", "Written by …" and the copyright notice recur in
 /// every page, ran to 4.5–8.9, their plain quantile a near-copy's score.
 pub const TAIL_LENGTH: f32 = 4.0;
@@ -123,7 +121,7 @@ pub enum LinkScoring {
     /// score ([`dense::pair`]: the paragraphs' cosine blended with their best-matching
     /// sentences'; for an outside text, [`dense::score_in`]); `lex` is the BM25 score of the source paragraph's text
     /// against the target over its ideal score (capped at 1). Scored on the union of the
-    /// dense and lexical candidates. The default (link recall in the README). Pairs in
+    /// dense and lexical candidates. The default (link recall in docs/quality.md). Pairs in
     /// different languages share no terms and are ranked by `(1 − w)·dense` alone.
     Hybrid,
 }
@@ -145,7 +143,7 @@ const CALIBRATION_TARGETS: usize = 5_000;
 /// Chinese–English manual pages (`xref eval --pairs`, recall@1 en→zh / zh→en: 0 →
 /// 0.819 / 0.860; 0.125 → 0.822 / 0.873; **0.25** → 0.823 / 0.873 with the best @5 and @10;
 /// 0.375 → 0.821 / 0.873; 0.5 → 0.816 / 0.868; 1, full CSLS → 0.711 / 0.786) and reported on
-/// the others (README, "Hubness").
+/// the others (docs/tuning.md, "Links").
 pub const HUB_WEIGHT: f32 = 0.25;
 /// The least dense score (centred vectors) a pair in two languages needs to be linked at
 /// all. Translations score far above it (their first links on the Chinese–English manual
@@ -158,7 +156,7 @@ pub const HUB_WEIGHT: f32 = 0.25;
 /// scored 0.11–0.20; with the Chinese–English page pairs, to "Mandatory arguments to long
 /// options are mandatory for short options too.", 0.20–0.28). Chosen on the seed with the
 /// 8 English pages of `tests/parallel/en` (gold link recall@5 0.578 without, 0.733 at 0.2,
-/// **0.744 at 0.25** — the seed's own figure — and at 0.3), reported on the rest (README,
+/// **0.744 at 0.25** — the seed's own figure — and at 0.3), reported on the rest (docs/tuning.md,
 /// "Links in a library"). Specific to multilingual-e5-small's centred cosines.
 pub const ACROSS_FLOOR: f32 = 0.25;
 /// Neighbours whose mean cosine measures a paragraph's hubness (CSLS's usual 10).
@@ -177,7 +175,7 @@ pub const HUB_NEIGHBOURS: usize = 10;
 /// how many pairs: 150 sources × 600 targets (90,000 pairs) gave the German pages'
 /// recall@1 0.56–0.71 across draws, 1,000 × 1,000 still 0.60–0.69; 100,000 pairs over
 /// 2,000 rows a language hold the Chinese pages' to ±0.004, the kernel docs' to ±0.006 and
-/// the German pages' to ±0.02 (README, "How much one sample says"); with the percentile
+/// the German pages' to ±0.02 (docs/quality.md, "Translation links"); with the percentile
 /// map, salts 2–4 give the Chinese pages 0.921–0.924 / 0.870–0.880, the kernel docs
 /// 0.864–0.876 / 0.897–0.907, the German pages 0.811–0.834 / 0.812–0.837.
 const NORM_PAIRS: usize = 100_000;
@@ -829,7 +827,7 @@ fn quantile(scores: &mut [f32], q: f64) -> f32 {
 /// that top lay 0.48 above its median, 0.20 without them, and with the map anchored on it
 /// ([`state::MAP_QUANTILE`]) German recall@1 was 0.46 / 0.47 with them and 0.81 / 0.81
 /// without (identifiers and numbers alone: 0.41). French and Spanish lose 0.01–0.04 without
-/// them, Chinese–English pairs are unaffected (README, "Where the misses go").
+/// them, Chinese–English pairs are unaffected (docs/quality.md, "Known weak spots").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shared {
     All,

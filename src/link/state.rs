@@ -55,7 +55,7 @@ pub struct LinkState {
 /// The top of the background measures how far a language pair's scores reach, which is
 /// what a link competes with. Chosen on the Chinese–English manual pages (recall@1 zh→en /
 /// en→zh: 0.99 → 0.921 / 0.801, **0.995** → 0.921 / 0.876, 0.998 → 0.915 / 0.865, 0.999 →
-/// 0.909 / 0.837; mean and deviation 0.891 / 0.814) and reported on the others (README,
+/// 0.909 / 0.837; mean and deviation 0.891 / 0.814) and reported on the others (docs/quality.md,
 /// "Where the misses go").
 pub const MAP_QUANTILE: f64 = 0.995;
 
@@ -252,7 +252,7 @@ impl LinkState {
     /// total": the first link of 100 of the 275 seed paragraphs was such a line (plain
     /// cosine 0.75–0.83; a zh→en pair there typically 0.824, translations 0.86–0.95). With
     /// this floor, 7; the seed's gold link recall@5 there 0.678 → 0.722. No parameter to
-    /// choose; translation corpora lose at most 0.006 (README, "Links in a library").
+    /// choose; translation corpora lose at most 0.006 (docs/quality.md, "Libraries of two languages").
     pub fn typical(&self, from: &str, to: &str) -> f32 {
         self.typical
             .get(&(from.to_string(), to.to_string()))

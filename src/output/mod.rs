@@ -25,8 +25,8 @@ pub use self::html::{Html, HtmlSink};
 pub use self::jsonl::JsonlSink;
 pub use self::markdown::{Markdown, MarkdownSink};
 pub use self::record::{
-    place, round, DocumentRecord, HitRecord, LinkRecord, ParagraphRecord, RelatedRecord,
-    SearchRecord,
+    place, round, DocumentRecord, HitRecord, LinkRecord, ListedParagraph, ParagraphRecord,
+    RelatedRecord, SearchRecord,
 };
 
 /// Output formats of `xref crossref`.

@@ -1,6 +1,6 @@
 //! The records behind every output: a paragraph with its links (`crossref`), one link
 //! (`crossref`, `related`, the API), one hit and an answered question (`search`), a
-//! document (`docs`). The JSON shapes are contracts (README, `serve/assets/openapi.json`):
+//! document (`docs`). The JSON shapes are contracts (ARCHITECTURE.md, `serve/assets/openapi.json`):
 //! fields serialise in declaration order, scores with four decimals, `kind` only for
 //! passages that are not prose, `page` only for PDF sources and always last.
 
@@ -197,12 +197,31 @@ pub struct RelatedRecord<'a> {
     pub links: Vec<LinkRecord<'a>>,
 }
 
-/// A document in a listing: `xref docs --json` (without `id`), `GET /api/docs`.
+/// A document in a listing: one line of `xref docs --json`, one element of `GET /api/docs`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocumentRecord<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<&'a str>,
+    pub id: &'a str,
     pub doc: &'a str,
     pub paragraphs: usize,
     pub source: &'a str,
+}
+
+impl<'a> DocumentRecord<'a> {
+    pub fn new(d: &'a DocRecord) -> Self {
+        Self {
+            id: &d.id,
+            doc: &d.title,
+            paragraphs: d.paragraphs,
+            source: &d.source,
+        }
+    }
+}
+
+/// A paragraph in a listing: one line of `xref paragraphs --json`, the paragraph as stored,
+/// then its document's title.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListedParagraph<'a> {
+    #[serde(flatten)]
+    pub p: &'a crate::ingest::Paragraph,
+    pub doc: &'a str,
 }

@@ -184,7 +184,7 @@ fn golden_search_and_related_records() {
         links: vec![f.link_a()],
     };
     let listing = DocumentRecord {
-        id: Some("plan-00"),
+        id: "plan-00",
         doc: &f.docs[0].title,
         paragraphs: 2,
         source: "docs/plan.md",
@@ -193,11 +193,6 @@ fn golden_search_and_related_records() {
         serde_json::to_string(&search).unwrap(),
         serde_json::to_string(&related).unwrap(),
         serde_json::to_string(&listing).unwrap(),
-        serde_json::to_string(&DocumentRecord {
-            id: None,
-            ..listing
-        })
-        .unwrap(),
     ];
     golden("records.jsonl", (lines.join("\n") + "\n").as_bytes());
 }

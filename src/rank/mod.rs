@@ -48,7 +48,7 @@ pub struct Weights {
 }
 
 impl Weights {
-    /// Questions (tuned with `xref eval` on the seed's gold set: see the README).
+    /// Questions (tuned with `xref eval` on the seed's gold set: see docs/tuning.md).
     pub const QUESTION: Weights = Weights {
         lexical: 0.1,
         sentence: 0.7,

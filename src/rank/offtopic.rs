@@ -18,7 +18,7 @@
 //!
 //! The margin was chosen on the seed's gold set (0.01 and 0.015 flag 21 of its 24
 //! off-topic questions and the same 5 of 63 in-corpus ones as the floors alone; 0.02 flags
-//! 11); the other corpora are reported in the README (Quality), not chosen on.
+//! 11); the other corpora are reported in docs/quality.md, not chosen on.
 
 use super::reference::REFERENCE_EN;
 use super::{CROSS_LANGUAGE_MIN, FROM_CJK_MIN, SAME_LANGUAGE_MIN};

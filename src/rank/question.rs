@@ -23,7 +23,7 @@ type QuestionNorm<'a> = Option<HashMap<&'a str, Affine>>;
 /// Mapped by the background alone, cross-language scores rose over everything (English
 /// questions about those pages fell from 10 of 16 to 1). Chosen on that library (32
 /// questions, MRR@10 of all: 0: 0.302, 0.125: 0.354, **0.25: 0.385**, 0.375: 0.346,
-/// 0.5: 0.308), reported on the others (README, Quality).
+/// 0.5: 0.308), reported on the others (docs/quality.md).
 ///
 /// [`LangSpace::background`]: crate::index::langspace::LangSpace::background
 pub const BACKGROUND_WEIGHT: f32 = 0.25;
@@ -157,8 +157,7 @@ pub fn answer(
 /// (name_questions.py --bilingual) had its translation within the first five hits for
 /// 23 % (French), 19 % (German), 32 % (Chinese) of the questions, behind paragraphs in the
 /// question's language that share a word — against 80 / 41 / 70 % by dense scores alone.
-/// Carried over, the translation ranks beside its original: 86 / 68 / 77 % (README,
-/// Quality). Nothing here is tuned on those sets: [`CARRIED`] 5, 10 and 20 measure the same
+/// Carried over, the translation ranks beside its original: 86 / 68 / 77 % (docs/quality.md). Nothing here is tuned on those sets: [`CARRIED`] 5, 10 and 20 measure the same
 /// on the French pages; the weight is the plain cosine (there, `cos²` measured 80 %, `√cos`
 /// and no weight 89 %: a weight of 1 would give any nearest row, related or not, the whole
 /// lexical score).

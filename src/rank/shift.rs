@@ -16,7 +16,7 @@
 //! alone). They pull apart — paraphrases gain from a long move, translations, already close
 //! to their original, lose their first place (hit@1 0.701 unmoved, 0.575 at 0.75, 0.402 at
 //! 1.25) — and the mean peaks at 0.5 (0: 0.609, 0.25: 0.623, **0.5: 0.642**, 0.75: 0.624,
-//! 1.0: 0.593). Reported on the seed's 34 English questions (README, Quality). Only
+//! 1.0: 0.593). Reported on the seed's 34 English questions (docs/quality.md). Only
 //! questions the two reference languages cover are moved: English on a Chinese corpus,
 //! Chinese on an English one; the question's out-of-corpus confidence is taken on its own
 //! vector.

@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Server, MAX_BATCH, MAX_BODY, MAX_K, MAX_QUERY_CHARS};
-use crate::ingest::Kind;
-use crate::output::{self, About, DocumentRecord, Format, LinkRecord, RelatedRecord, SearchRecord};
-use crate::rank::{self, Mode, HYBRID_WEIGHT};
+use crate::output::{
+    self, About, DocumentRecord, Format, LinkRecord, ParagraphRecord, RelatedRecord, SearchRecord,
+};
+use crate::rank::Mode;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -47,6 +48,10 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/related/{id}", get(related))
         .route("/api/crossref", get(crossref))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
+        .layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            super::auth::check,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(server)
 }
@@ -151,22 +156,8 @@ struct DocView<'a> {
     doc: &'a str,
     source: &'a str,
     min_score: f64,
-    paragraphs: Vec<DocParagraph<'a>>,
-}
-
-/// A paragraph of [`DocView`], with its links when they were asked for.
-#[derive(Serialize)]
-struct DocParagraph<'a> {
-    id: &'a str,
-    section: Option<&'a str>,
-    lang: &'a str,
-    text: &'a str,
-    #[serde(skip_serializing_if = "Kind::is_prose")]
-    kind: Kind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    page: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    links: Option<Vec<LinkRecord<'a>>>,
+    /// Each paragraph as a line of `xref crossref --format jsonl` (links empty unless asked).
+    paragraphs: Vec<ParagraphRecord<'a>>,
 }
 
 /// `POST /api/search`: one answer per question.
@@ -179,10 +170,10 @@ async fn health(State(s): State<Arc<Server>>) -> Response {
     let snap = s.snapshot();
     Json(Health {
         status: "ok",
-        model: &snap.index.manifest.model.id,
+        model: &snap.index().manifest.model.id,
         generation: &snap.generation,
-        documents: snap.index.documents.len(),
-        paragraphs: snap.index.len(),
+        documents: snap.index().documents.len(),
+        paragraphs: snap.index().len(),
         threshold: output::round(snap.threshold),
         refused: s.refused(),
     })
@@ -192,15 +183,10 @@ async fn health(State(s): State<Arc<Server>>) -> Response {
 async fn docs(State(s): State<Arc<Server>>) -> Response {
     let snap = s.snapshot();
     let docs: Vec<DocumentRecord> = snap
-        .index
+        .index()
         .documents
         .iter()
-        .map(|d| DocumentRecord {
-            id: Some(&d.id),
-            doc: &d.title,
-            paragraphs: d.paragraphs,
-            source: &d.source,
-        })
+        .map(DocumentRecord::new)
         .collect();
     Json(docs).into_response()
 }
@@ -225,7 +211,7 @@ async fn doc(
         return Err(ApiError::bad(format!("links must be at most {MAX_K}")));
     }
     let snap = s.snapshot();
-    let idx = &snap.index;
+    let idx = snap.index();
     let Some(d) = idx.documents.iter().find(|d| d.id == id) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -252,19 +238,7 @@ async fn doc(
         let paragraphs = rows
             .iter()
             .zip(&links)
-            .map(|(&r, links)| {
-                let para = idx.paragraphs.get(r);
-                DocParagraph {
-                    id: para.id,
-                    section: para.section,
-                    lang: idx.lang(r),
-                    text: para.text,
-                    kind: para.kind,
-                    page: para.page,
-                    links: (p.links > 0)
-                        .then(|| links.iter().map(|l| LinkRecord::new(idx, l)).collect()),
-                }
-            })
+            .map(|(&r, links)| ParagraphRecord::new(idx, r, links))
             .collect();
         let view = DocView {
             id: &d.id,
@@ -357,7 +331,7 @@ async fn answer(
     let snap = s.snapshot();
     let allowed = match doc.as_deref().filter(|d| !d.is_empty()) {
         Some(d) => {
-            let ids = snap.index.documents_matching(d);
+            let ids = snap.index().documents_matching(d);
             if ids.is_empty() {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
@@ -371,22 +345,13 @@ async fn answer(
     let server = s.clone();
     let out = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Value>> {
         let vectors = server.query_vectors(&questions)?;
-        let idx = &snap.index;
+        let idx = snap.index();
         Ok(questions
             .iter()
             .zip(vectors)
             .map(|(q, v)| {
-                let confidence = snap.off_topic.confidence(idx, &v, q);
-                let v = snap.shift.apply(q, &v);
-                let hits = match &allowed {
-                    Some(ids) => {
-                        let allow =
-                            |r: usize| ids.iter().any(|d| d == idx.paragraphs.get(r).doc_id);
-                        rank::answer(idx, &v, q, k, mode, HYBRID_WEIGHT, Some(&allow))
-                    }
-                    None => rank::answer(idx, &v, q, k, mode, HYBRID_WEIGHT, None),
-                };
-                serde_json::to_value(SearchRecord::new(idx, q, &v, &hits, confidence))
+                let a = snap.searcher.answer(q, &v, k, mode, allowed.as_deref());
+                serde_json::to_value(SearchRecord::new(idx, q, &a.vector, &a.hits, a.confidence))
             })
             .collect::<Result<_, _>>()?)
     })
@@ -413,7 +378,7 @@ async fn related(
     let Query(p) = params?;
     let k = check_k(p.k)?;
     let snap = s.snapshot();
-    let Some(row) = snap.index.row(&id) else {
+    let Some(row) = snap.index().row(&id) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("no paragraph {id:?}"),
@@ -427,7 +392,7 @@ async fn related(
         id: Some(&id),
         links: links
             .iter()
-            .map(|l| LinkRecord::new(&snap.index, l))
+            .map(|l| LinkRecord::new(snap.index(), l))
             .collect(),
     };
     Ok(Json(related).into_response())
@@ -468,7 +433,7 @@ async fn crossref(
         let threshold = p.min_score.unwrap_or(snap.threshold);
         let links = snap.linker(k, threshold).crossref();
         let about = About {
-            model: snap.index.manifest.model.id.clone(),
+            model: snap.index().manifest.model.id.clone(),
             k,
             min_score: threshold,
             threshold_note: match p.min_score {
@@ -479,7 +444,7 @@ async fn crossref(
         let mut buf = Vec::new();
         {
             let mut sink = format.sink(Box::new(&mut buf));
-            output::write_crossref(sink.as_mut(), &snap.index, &links, &about)?;
+            output::write_crossref(sink.as_mut(), snap.index(), &links, &about)?;
         }
         Ok(buf)
     })

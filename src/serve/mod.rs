@@ -6,7 +6,7 @@
 //! and swaps the snapshot atomically. Each request clones the `Arc` of the snapshot it
 //! started with, so no request sees half of two generations.
 //!
-//! The API mirrors the CLI's JSON contracts (see the README): the object of one line of
+//! The API mirrors the CLI's JSON contracts (see ARCHITECTURE.md, JSON records): the object of one line of
 //! `xref search --json`, the link objects of `xref related --json`, the four crossref
 //! formats. Errors are `{"error": "…"}` with 400 (bad parameters), 404 (unknown document or
 //! paragraph), 413 (a question, batch or body over its bound) or 500. Requests never touch
@@ -15,6 +15,9 @@
 //! The reading view (`assets/`) is plain HTML, CSS and JavaScript compiled into the binary.
 
 mod api;
+pub mod auth;
+
+pub use auth::Access;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -27,7 +30,7 @@ use anyhow::{Context, Result};
 use crate::embed::{Embedder, Prefix};
 use crate::index::{store, Index};
 use crate::link::{LinkState, Linker, DEFAULT_QUANTILE};
-use crate::rank::{OffTopic, QueryShift};
+use crate::searcher::Searcher;
 
 /// Longest question accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 2_000;
@@ -42,40 +45,35 @@ pub const MAX_K: usize = 100;
 pub struct Snapshot {
     /// The `CURRENT` pointer this snapshot was opened from.
     pub generation: String,
-    pub index: Index,
+    /// The index with its out-of-corpus bars and language shift.
+    pub searcher: Searcher,
     /// The calibrated link threshold (as `xref crossref` computes it).
     pub threshold: f32,
     state: LinkState,
-    /// The out-of-corpus bars of this generation (reference questions embedded once).
-    pub off_topic: OffTopic,
-    /// The language shift of questions (from the same reference questions).
-    pub shift: QueryShift,
 }
 
 impl Snapshot {
     fn open(dir: &Path, embedder: &Embedder) -> Result<Self> {
         let generation = pointer(dir)?;
-        let index = Index::open(dir)?;
-        index.check_model(embedder)?;
-        let linker = Linker::new(&index, 10, f32::MIN);
+        let searcher = Searcher::open(dir, embedder)?;
+        let linker = Linker::new(searcher.index(), 10, f32::MIN);
         let threshold = linker.calibrate(DEFAULT_QUANTILE).threshold;
         let state = linker.state().clone();
-        let references = crate::rank::reference::embed(embedder)?;
-        let off_topic = OffTopic::from_references(&index, &references);
-        let shift = QueryShift::from_references(&index, &references);
         Ok(Snapshot {
             generation,
-            index,
+            searcher,
             threshold,
             state,
-            off_topic,
-            shift,
         })
+    }
+
+    pub fn index(&self) -> &Index {
+        self.searcher.index()
     }
 
     /// A linker over this snapshot's index.
     pub fn linker(&self, k: usize, min_score: f32) -> Linker<'_> {
-        Linker::with_state(&self.index, k, min_score, self.state.clone())
+        Linker::with_state(self.index(), k, min_score, self.state.clone())
     }
 }
 
@@ -182,6 +180,10 @@ pub struct Server {
     /// Why the last check kept the served generation although `CURRENT` had moved (see
     /// [`Server::refused`]).
     refused: Mutex<Option<Refused>>,
+    /// Who may read (see [`auth`]).
+    access: Access,
+    /// A generated token, printed when the server starts.
+    generated: Option<String>,
 }
 
 impl Server {
@@ -196,7 +198,17 @@ impl Server {
             cache: Mutex::new(HashMap::new()),
             current: RwLock::new(Arc::new(snap)),
             refused: Mutex::new(None),
+            access: Access::Open,
+            generated: None,
         })
+    }
+
+    /// Serve only to who gives the token of `access`; `generated` is printed at start
+    /// ([`auth::decide`] gives both).
+    pub fn with_access(mut self, access: Access, generated: Option<String>) -> Self {
+        self.access = access;
+        self.generated = generated;
+        self
     }
 
     /// Query vectors for `questions`: from the cache for questions asked recently, the
@@ -308,10 +320,16 @@ impl Server {
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
             let local = listener.local_addr()?;
-            if !local.ip().is_loopback() {
-                eprintln!("xref: warning: listening on {local}, reachable from other machines");
+            let open = matches!(server.access, Access::Open);
+            if !local.ip().is_loopback() && open {
+                eprintln!("xref: warning: listening on {local}, reachable from other machines, with no access token (--no-auth)");
             }
             eprintln!("xref: serving http://{local}/ (Ctrl-C to stop)");
+            if let Some(t) = &server.generated {
+                eprintln!("xref: access token {t} (API: 'Authorization: Bearer {t}'; reading view: http://{local}/?token={t})");
+            } else if !open {
+                eprintln!("xref: an access token is required (the one given with --token / XREF_TOKEN)");
+            }
             let watcher = server.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(1));

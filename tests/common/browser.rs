@@ -54,13 +54,14 @@ fn call(req: ureq::Request, body: Option<Value>) -> Result<Value, String> {
 impl Browser {
     /// Start chromedriver and a headless chromium session with a fresh profile in `dir`.
     pub fn start(dir: &Path) -> Browser {
+        super::ensure_tools();
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("run chromedriver (Debian's chromium-driver, installed by .ci/run)");
+            .expect("run chromedriver (Debian's chromium-driver, installed by .ci/setup)");
         let base = format!("http://127.0.0.1:{port}");
         let t = Instant::now();
         while ureq::get(&format!("{base}/status")).call().is_err() {

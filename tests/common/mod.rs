@@ -3,6 +3,9 @@
 
 pub mod browser;
 pub mod served;
+pub mod setup;
+
+pub use setup::ensure_tools;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -133,6 +136,7 @@ pub fn print_pdf(html: &Path, pdf: &Path) {
 /// for bookmarks from the headings; without `--no-pdf-header-footer`, every page gets a
 /// running header and footer: date, title, address and "page / pages").
 pub fn print_pdf_with(html: &Path, pdf: &Path, flags: &[&str]) {
+    ensure_tools();
     let profile = pdf.with_extension("chromium-profile");
     let _ = std::fs::remove_dir_all(&profile);
     let out = std::process::Command::new("chromium")
@@ -142,7 +146,7 @@ pub fn print_pdf_with(html: &Path, pdf: &Path, flags: &[&str]) {
         .arg(format!("--print-to-pdf={}", pdf.display()))
         .arg(format!("file://{}", html.canonicalize().unwrap().display()))
         .output()
-        .expect("run chromium (Debian's package `chromium`, installed by .ci/run)");
+        .expect("run chromium (Debian's package `chromium`, installed by .ci/setup)");
     let _ = std::fs::remove_dir_all(&profile);
     assert!(
         out.status.success() && pdf.is_file(),
@@ -205,6 +209,7 @@ pub fn seed_pdf(dir: &Path) -> PathBuf {
 
 /// Run a Python script (for real producers: python-docx, zipfile).
 pub fn python(script: &str, args: &[&Path]) {
+    ensure_tools();
     let out = std::process::Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -213,7 +218,7 @@ pub fn python(script: &str, args: &[&Path]) {
         .expect("run python3");
     assert!(
         out.status.success(),
-        "python3 failed (python-docx is installed by .ci/run): {}",
+        "python3 failed (python-docx is installed by .ci/setup): {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -14,9 +14,15 @@ pub struct Served {
 impl Served {
     /// Start `xref serve` on a free loopback port over `index`.
     pub fn start(index: &Path) -> Served {
+        Self::start_with(index, &[])
+    }
+
+    /// [`Served::start`] with more arguments (`--token T`).
+    pub fn start_with(index: &Path, args: &[&str]) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_xref"))
             .args(["serve", "--addr", "127.0.0.1:0", "--index"])
             .arg(index)
+            .args(args)
             .env("XREF_MODELS", super::models_dir())
             .current_dir(super::root())
             .stderr(Stdio::piped())

@@ -1,0 +1,322 @@
+//! `xref._xref`: the compiled half of the Python package. Every answer is the JSON record
+//! the CLI prints (`xref search --json`, `xref related --json`, `xref crossref --format
+//! jsonl`, `xref docs --json`, `xref paragraphs --json`), built by the same library code;
+//! `xref/__init__.py` turns them into Python objects and vectors into NumPy arrays. The GIL
+//! is released while the model runs and while the index is searched.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyByteArray;
+
+use xref::cli::{IndexArgs, IngestArgs, ModelArgs};
+use xref::embed::{Embedder, Prefix};
+use xref::error::{bad_input, is_bad_input};
+use xref::link::{cache, Linker, DEFAULT_QUANTILE};
+use xref::output::{
+    self, About, DocumentRecord, Format, LinkRecord, ListedParagraph, RelatedRecord, SearchRecord,
+};
+use xref::rank::Mode;
+use xref::searcher::Searcher;
+
+create_exception!(
+    _xref,
+    XrefError,
+    PyException,
+    "An xref failure (the CLI's exit code 1)."
+);
+create_exception!(
+    _xref,
+    BadInputError,
+    XrefError,
+    "Bad input: a missing file, an unreadable document, an unknown id (the CLI's exit code 2)."
+);
+
+/// A Python exception with the CLI's message.
+fn error(e: anyhow::Error) -> PyErr {
+    let message = format!("{e:#}");
+    if is_bad_input(&e) {
+        BadInputError::new_err(message)
+    } else {
+        XrefError::new_err(message)
+    }
+}
+
+/// The model settings as the CLI takes them (`XREF_PRECISION`, `XREF_DEVICE` from the
+/// environment, as there).
+fn model_args(model: Option<String>, models_dir: Option<PathBuf>) -> anyhow::Result<ModelArgs> {
+    let env = |name: &str| std::env::var(name).unwrap_or_else(|_| "auto".into());
+    Ok(ModelArgs {
+        model: model
+            .or_else(|| std::env::var("XREF_MODEL").ok())
+            .unwrap_or_else(|| xref::model::DEFAULT_MODEL.into()),
+        models_dir: models_dir.or_else(|| std::env::var_os("XREF_MODELS").map(PathBuf::from)),
+        precision: env("XREF_PRECISION").parse().map_err(bad_input)?,
+        device: env("XREF_DEVICE").parse().map_err(bad_input)?,
+    })
+}
+
+/// A loaded model by its name and models folder.
+type Loaded = ((String, PathBuf), Arc<Embedder>);
+
+/// The model of `args`, loaded once per process (fetched first if absent).
+fn embedder(args: &ModelArgs) -> anyhow::Result<Arc<Embedder>> {
+    static LOADED: Mutex<Vec<Loaded>> = Mutex::new(Vec::new());
+    let key = (args.model.clone(), args.models_root());
+    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, e)) = loaded.iter().find(|(k, _)| *k == key) {
+        return Ok(e.clone());
+    }
+    let e = Arc::new(xref::cli::load_embedder(args)?);
+    loaded.push((key, e.clone()));
+    Ok(e)
+}
+
+fn mode(name: &str) -> anyhow::Result<Mode> {
+    match name {
+        "dense" => Ok(Mode::Dense),
+        "lexical" => Ok(Mode::Lexical),
+        "hybrid" => Ok(Mode::Hybrid),
+        _ => Err(bad_input(format!(
+            "unknown mode {name:?} (dense, lexical or hybrid)"
+        ))),
+    }
+}
+
+fn prefix(name: &str) -> anyhow::Result<Prefix> {
+    match name {
+        "query" => Ok(Prefix::Query),
+        "passage" => Ok(Prefix::Passage),
+        "none" => Ok(Prefix::None),
+        _ => Err(bad_input(format!(
+            "unknown prefix {name:?} (query, passage or none)"
+        ))),
+    }
+}
+
+/// An opened index: its searcher and the model it was built with.
+#[pyclass(module = "xref._xref", frozen)]
+struct Index {
+    dir: PathBuf,
+    searcher: Searcher,
+    embedder: Arc<Embedder>,
+}
+
+impl Index {
+    fn open_with(dir: PathBuf, args: &ModelArgs) -> anyhow::Result<Self> {
+        let embedder = embedder(args)?;
+        let searcher = Searcher::open(&dir, &embedder)?;
+        Ok(Index {
+            dir,
+            searcher,
+            embedder,
+        })
+    }
+
+    fn lines<T: serde::Serialize>(records: impl Iterator<Item = T>) -> anyhow::Result<String> {
+        let mut out = String::new();
+        for r in records {
+            out.push_str(&serde_json::to_string(&r)?);
+            out.push('\n');
+        }
+        Ok(out)
+    }
+}
+
+#[pymethods]
+impl Index {
+    /// Open the index in `dir` (built by `xref index` or `Index.build`).
+    #[staticmethod]
+    #[pyo3(signature = (dir, model = None, models_dir = None))]
+    fn open(
+        py: Python<'_>,
+        dir: PathBuf,
+        model: Option<String>,
+        models_dir: Option<PathBuf>,
+    ) -> PyResult<Self> {
+        py.allow_threads(|| Self::open_with(dir, &model_args(model, models_dir)?))
+            .map_err(error)
+    }
+
+    /// Build or update the index in `dir` from files and folders, as `xref index` does.
+    #[staticmethod]
+    #[pyo3(signature = (paths, dir, model = None, models_dir = None, rebuild = false, max_chars = None))]
+    fn build(
+        py: Python<'_>,
+        paths: Vec<PathBuf>,
+        dir: PathBuf,
+        model: Option<String>,
+        models_dir: Option<PathBuf>,
+        rebuild: bool,
+        max_chars: Option<usize>,
+    ) -> PyResult<Self> {
+        py.allow_threads(|| {
+            let args = model_args(model, models_dir)?;
+            let e = embedder(&args)?;
+            let ingest = IngestArgs {
+                max_chars: max_chars.unwrap_or(xref::ingest::IngestOptions::default().max_chars),
+                split_marker: None,
+            };
+            let index = IndexArgs { dir: dir.clone() };
+            xref::cli::index_paths(&paths, rebuild, &ingest, &index, &e)?;
+            Self::open_with(dir, &args)
+        })
+        .map_err(error)
+    }
+
+    /// One `xref search --json` line per question.
+    #[pyo3(signature = (questions, k = 10, mode = "hybrid", doc = None))]
+    fn search(
+        &self,
+        py: Python<'_>,
+        questions: Vec<String>,
+        k: usize,
+        mode: &str,
+        doc: Option<String>,
+    ) -> PyResult<String> {
+        py.allow_threads(|| {
+            let mode = self::mode(mode)?;
+            let docs = doc
+                .map(|d| self.searcher.documents_matching(&d))
+                .transpose()?;
+            let texts: Vec<&str> = questions.iter().map(|q| q.trim()).collect();
+            if texts.iter().any(|q| q.is_empty()) {
+                return Err(bad_input("give a question (an empty string was given)"));
+            }
+            let answers = self
+                .searcher
+                .ask(&self.embedder, &texts, k, mode, docs.as_deref())?;
+            let idx = self.searcher.index();
+            Self::lines(
+                texts
+                    .iter()
+                    .zip(&answers)
+                    .map(|(q, a)| SearchRecord::new(idx, q, &a.vector, &a.hits, a.confidence)),
+            )
+        })
+        .map_err(error)
+    }
+
+    /// `xref related --json`: passages related to an indexed paragraph (by id) or, when
+    /// `source` is no paragraph id, to `source` as a text.
+    #[pyo3(signature = (source, k = 10, same_doc = false))]
+    fn related(&self, py: Python<'_>, source: &str, k: usize, same_doc: bool) -> PyResult<String> {
+        py.allow_threads(|| {
+            let idx = self.searcher.index();
+            let linker = Linker::new(idx, k, f32::MIN);
+            let (id, links) = match idx.row(source) {
+                Some(row) => (Some(source), linker.from_row(row, same_doc)),
+                None => {
+                    let v = self.embedder.embed_one(source, Prefix::Passage)?;
+                    (None, linker.from_text(&v, source))
+                }
+            };
+            Ok(serde_json::to_string(&RelatedRecord {
+                id,
+                links: links.iter().map(|l| LinkRecord::new(idx, l)).collect(),
+            })?)
+        })
+        .map_err(error)
+    }
+
+    /// `xref crossref --format jsonl` (the links kept for the next crossref, as there).
+    #[pyo3(signature = (k = 5, min_score = None, quantile = None, fresh = false))]
+    fn crossref(
+        &self,
+        py: Python<'_>,
+        k: usize,
+        min_score: Option<f32>,
+        quantile: Option<f64>,
+        fresh: bool,
+    ) -> PyResult<String> {
+        let quantile = quantile.unwrap_or(DEFAULT_QUANTILE);
+        py.allow_threads(|| {
+            let idx = self.searcher.index();
+            let run = cache::crossref_kept(&self.dir, idx, k, quantile, min_score, fresh);
+            let about = About {
+                model: idx.manifest.model.id.clone(),
+                k,
+                min_score: run.threshold,
+                threshold_note: run.note.clone(),
+            };
+            let mut buf = Vec::new();
+            {
+                let mut sink = Format::Jsonl.sink(Box::new(&mut buf));
+                output::write_crossref(sink.as_mut(), idx, &run.links, &about)?;
+            }
+            Ok(String::from_utf8(buf)?)
+        })
+        .map_err(error)
+    }
+
+    /// `xref docs --json`.
+    fn documents(&self) -> PyResult<String> {
+        let idx = self.searcher.index();
+        Self::lines(idx.documents.iter().map(DocumentRecord::new)).map_err(error)
+    }
+
+    /// `xref paragraphs --json`.
+    fn paragraphs(&self, py: Python<'_>) -> PyResult<String> {
+        py.allow_threads(|| {
+            let idx = self.searcher.index();
+            let listed: Vec<_> = (0..idx.len())
+                .map(|r| (idx.paragraphs.get(r).to_paragraph(), &idx.doc_of(r).title))
+                .collect();
+            Self::lines(listed.iter().map(|(p, doc)| ListedParagraph { p, doc }))
+        })
+        .map_err(error)
+    }
+
+    #[getter]
+    fn dir(&self) -> PathBuf {
+        self.dir.clone()
+    }
+
+    #[getter]
+    fn model(&self) -> String {
+        self.searcher.index().manifest.model.id.clone()
+    }
+
+    fn __len__(&self) -> usize {
+        self.searcher.index().len()
+    }
+}
+
+/// Embed `texts` with the model: (the vectors' little-endian f32 bytes, rows, dimension).
+#[pyfunction]
+#[pyo3(signature = (texts, prefix = "passage", model = None, models_dir = None))]
+fn embed<'py>(
+    py: Python<'py>,
+    texts: Vec<String>,
+    prefix: &str,
+    model: Option<String>,
+    models_dir: Option<PathBuf>,
+) -> PyResult<(Bound<'py, PyByteArray>, usize, usize)> {
+    let (flat, dim) = py
+        .allow_threads(|| -> anyhow::Result<(Vec<f32>, usize)> {
+            let prefix = self::prefix(prefix)?;
+            let e = embedder(&model_args(model, models_dir)?)?;
+            let vectors = e.embed(&texts, prefix)?;
+            let mut flat = Vec::with_capacity(vectors.len() * e.dim());
+            for v in vectors {
+                flat.extend_from_slice(&v.vector);
+            }
+            Ok((flat, e.dim()))
+        })
+        .map_err(error)?;
+    let rows = flat.len() / dim.max(1);
+    Ok((PyByteArray::new(py, bytemuck::cast_slice(&flat)), rows, dim))
+}
+
+#[pymodule]
+fn _xref(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Index>()?;
+    m.add_function(wrap_pyfunction!(embed, m)?)?;
+    m.add("XrefError", m.py().get_type::<XrefError>())?;
+    m.add("BadInputError", m.py().get_type::<BadInputError>())?;
+    m.add("DEFAULT_MODEL", xref::model::DEFAULT_MODEL)?;
+    Ok(())
+}
