@@ -1239,20 +1239,29 @@ fn book_html() -> (String, Vec<(String, String)>) {
     (html, paragraphs)
 }
 
-/// A book printed with bookmarks and Chromium's running header and footer (date, title,
-/// file address, "page / pages") reads as one document: chapters and sections from the
-/// outline, every paragraph whole (also across page breaks) and in its section, no
+/// A book printed with Chromium's running header and footer (date, title, file address,
+/// "page / pages"), with bookmarks and without, reads as one document: chapters and
+/// sections from the outline, or from their type where there is none; every paragraph whole (also across page breaks) and in its section, no
 /// header or footer text in any passage, headings never glued to a paragraph, the table
 /// and the terminal session passages of their own kinds.
 #[test]
-fn a_book_pdf_with_an_outline_is_one_document_with_its_sections() {
+fn a_book_pdf_is_one_document_with_its_sections_with_or_without_an_outline() {
     let dir = scratch("book-pdf");
     let (html, paragraphs) = book_html();
     let html_path = dir.join("rivers.html");
     std::fs::write(&html_path, html).unwrap();
-    let pdf = dir.join("rivers.pdf");
-    common::print_pdf_with(&html_path, &pdf, &["--generate-pdf-document-outline"]);
-    let docs = ingest_file(&pdf).expect("the book ingests");
+    // With bookmarks, and without (headings from their type): the same book either way.
+    let outlined = dir.join("rivers.pdf");
+    common::print_pdf_with(&html_path, &outlined, &["--generate-pdf-document-outline"]);
+    let typeset = dir.join("rivers-typeset.pdf");
+    common::print_pdf_with(&html_path, &typeset, &[]);
+    for pdf in [outlined, typeset] {
+        read_as_the_book(&pdf, &paragraphs);
+    }
+}
+
+fn read_as_the_book(pdf: &Path, paragraphs: &[(String, String)]) {
+    let docs = ingest_file(pdf).expect("the book ingests");
     assert_eq!(
         docs.len(),
         1,
@@ -1263,7 +1272,7 @@ fn a_book_pdf_with_an_outline_is_one_document_with_its_sections() {
     assert_eq!(book.title, "A Field Guide to Rivers");
     let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut pages = std::collections::BTreeSet::new();
-    for (text, section) in &paragraphs {
+    for (text, section) in paragraphs {
         let found: Vec<&Paragraph> = book
             .paragraphs
             .iter()
@@ -1273,7 +1282,8 @@ fn a_book_pdf_with_an_outline_is_one_document_with_its_sections() {
         assert_eq!(
             found[0].section.as_deref(),
             Some(section.as_str()),
-            "{text:?}"
+            "{text:?} in {}",
+            pdf.display()
         );
         assert_eq!(found[0].kind, xref::ingest::Kind::Prose);
         pages.insert(found[0].page.unwrap());
@@ -1314,10 +1324,6 @@ fn a_book_pdf_with_an_outline_is_one_document_with_its_sections() {
             .all(|c| c.text.starts_with("$ measure --river nile --unit km")),
         "{code:?}"
     );
-    // The same book without bookmarks is read as plain text, as before.
-    let plain = dir.join("rivers-plain.pdf");
-    common::print_pdf(&html_path, &plain);
-    assert!(ingest_file(&plain).is_ok());
 }
 
 /// HTML passages know their kind: a table's rows (each row one passage, its caption with

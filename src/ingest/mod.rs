@@ -296,7 +296,8 @@ fn ingest_with_slug(
     };
     // PDF: 1-based line number where each page starts in the extracted text.
     let mut page_starts: Vec<usize> = Vec::new();
-    // A PDF read as a book (its outline gives the headings) rather than as plain text.
+    // A PDF read as a book (its outline or its headings' type gives the sections) rather
+    // than as plain text.
     let mut book_pdf = false;
     let parts: Vec<Part> = match format {
         Format::Pdf => {

@@ -1,9 +1,11 @@
-//! A PDF with an outline, read as one book: the outline gives the chapters and sections,
-//! the page geometry gives the paragraphs.
+//! A typeset PDF read as one book: the outline (or, without one, the headings' type)
+//! gives the chapters and sections, the page geometry gives the paragraphs.
 //!
 //! A file whose author wrote an outline (bookmarks) is one document whose chapters are
-//! sections: a book, a report, a manual. The plain-text pipeline, which splits compiled
-//! files into documents on title blocks (the seed), is for PDFs without one. Here:
+//! sections: a book, a report, a manual. So is a PDF without an outline whose headings
+//! are set larger than its body text ([`typeset_headings`]: sizes give the levels). The
+//! plain-text pipeline, which splits compiled files into documents on title blocks, is
+//! for PDFs of uniform type (the seed printed to PDF). Here:
 //!
 //! * **Furniture.** A line among the two topmost or two lowest of its page whose text,
 //!   digits and roman numerals taken out, stands there on 3+ pages is a running header or
@@ -18,13 +20,14 @@
 //! * **Navigation.** The book's own table of contents (a line that is an outline title
 //!   followed by a page number, or has dot leaders) is dropped.
 //! * **Paragraphs.** Lines join while they continue one another: the same font size and
-//!   face (fixed-pitch or not), the next baseline no further than 1.45 line pitches down,
+//!   face (fixed-pitch or not), the next baseline no further than [`PARAGRAPH_GAP`] line pitches down,
 //!   no bullet or number opening the next line, and the previous line not ending short of
 //!   its block's right edge after a full stop. A paragraph continues across a page break
 //!   when its last line ran to the margin or did not end a sentence, past footnotes set
 //!   in a smaller font at the foot of the page (they stay apart). Lines set in a
 //!   fixed-pitch font are code; a line with glyphs spread in cells is a table row: each
-//!   is kept apart from prose.
+//!   is kept apart from prose. A paragraph's number on a line of its own (standards and
+//!   legal texts: "31", "7.1/3") is left out and starts a new paragraph.
 
 use super::outline::Entry;
 use super::{Line, Pdf};
@@ -66,18 +69,31 @@ const FURNITURE_PAGES: usize = 3;
 /// A heading line may hold this many letters and digits before the outline's title
 /// ("3.1.1", "Chapter 3", "第 3 章").
 const NUMBER_BEFORE_TITLE: usize = 14;
+/// Without an outline, large type marks headings only while it is rarer than this share of
+/// the lines: a slide deck or a poster sets much of its text large. Set between the books
+/// (the Ada Reference Manual, without an outline: 566 headings in 3 sizes, 0.8 % of its
+/// lines; the seven-page test book: 5.3 %) and a slide deck's third or more.
+const MAX_HEADING_SHARE: f64 = 0.2;
 
-/// `None` when the PDF has no usable outline (the caller reads it as plain text).
+/// `None` when the PDF has neither a usable outline nor headings set in type (the caller
+/// reads it as plain text: a compilation like the seed, or a PDF of uniform type).
 pub fn read(pdf: &Pdf) -> Option<Book> {
-    let entries: Vec<&Entry> = pdf
+    let mut role = roles(pdf);
+    let outline: Vec<&Entry> = pdf
         .outline
         .iter()
         .filter(|e| e.page.is_some_and(|p| p < pdf.pages.len()))
         .collect();
-    if entries.len() < MIN_ENTRIES {
-        return None;
-    }
-    let mut role = roles(pdf);
+    let typeset;
+    let entries = if outline.len() >= MIN_ENTRIES {
+        outline
+    } else {
+        typeset = typeset_headings(pdf, &role);
+        if typeset.len() < MIN_ENTRIES {
+            return None;
+        }
+        typeset.iter().collect()
+    };
     place_headings(pdf, &entries, &mut role);
     mark_navigation(pdf, &entries, &mut role);
     let (blocks, page_starts, lines) = paragraphs(pdf, &entries, &role);
@@ -87,6 +103,98 @@ pub fn read(pdf: &Pdf) -> Option<Book> {
         page_starts,
         lines,
     })
+}
+
+/// Headings read from the type of a PDF without an outline, as entries an outline would
+/// have: body lines set larger than the body text (by more than [`SAME_SIZE`]), short, in
+/// a proportional face and not spread in cells, one to three consecutive lines of one size
+/// making one heading; the larger the size, the higher the level. Empty when the PDF's type
+/// does not look like a book's: fewer than [`MIN_ENTRIES`] such headings, or so many that
+/// large type is no mark of a heading (more than [`MAX_HEADING_SHARE`] of the lines).
+fn typeset_headings(pdf: &Pdf, role: &Roles) -> Vec<Entry> {
+    let body = super::most_common_size(
+        pdf.pages
+            .iter()
+            .flat_map(|p| &p.lines)
+            .map(|l| (l.size, l.text.chars().count())),
+    );
+    if body <= 0.0 {
+        return Vec::new();
+    }
+    let is_heading = |l: &Line, r: Role| {
+        r == Role::Body
+            && l.size > body * (1.0 + SAME_SIZE)
+            && !l.mono
+            && l.wide_gaps == 0
+            && l.text.chars().count() <= 150
+            && l.text.chars().any(char::is_alphabetic)
+    };
+    // (page, first line, size, title)
+    let mut found: Vec<(usize, usize, f64, String)> = Vec::new();
+    let mut lines = 0usize;
+    for (p, page) in pdf.pages.iter().enumerate() {
+        lines += page.lines.len();
+        let mut i = 0;
+        while i < page.lines.len() {
+            let l = &page.lines[i];
+            if !is_heading(l, role[p][i]) {
+                i += 1;
+                continue;
+            }
+            let mut title = l.text.trim().to_string();
+            let mut last = l;
+            let mut j = i + 1;
+            while j < page.lines.len() && j < i + 3 {
+                let n = &page.lines[j];
+                if !is_heading(n, role[p][j])
+                    || (n.size - l.size).abs() > l.size * SAME_SIZE
+                    || n.y <= last.y
+                    || n.y - last.y > l.size * 2.0
+                {
+                    break;
+                }
+                crate::ingest::text::push_joined(&mut title, n.text.trim());
+                last = n;
+                j += 1;
+            }
+            found.push((p, i, l.size, title));
+            i = j;
+        }
+    }
+    // The book's title on its title page is the document's title, not a section.
+    if let Some(t) = title(pdf).map(|t| key(&t)) {
+        found.retain(|(p, _, _, heading)| *p >= 3 || key(heading) != t);
+    }
+    if found.len() < MIN_ENTRIES || found.len() as f64 > lines as f64 * MAX_HEADING_SHARE {
+        return Vec::new();
+    }
+    // Levels: the distinct heading sizes, largest first.
+    let mut sizes: Vec<f64> = Vec::new();
+    for (_, _, size, _) in &found {
+        if !sizes
+            .iter()
+            .any(|s| (s - size).abs() <= s * SAME_SIZE / 2.0)
+        {
+            sizes.push(*size);
+        }
+    }
+    sizes.sort_by(|a, b| b.total_cmp(a));
+    found
+        .into_iter()
+        .map(|(p, i, size, title)| {
+            let page = &pdf.pages[p];
+            let depth = 1 + sizes
+                .iter()
+                .position(|s| (s - size).abs() <= s * SAME_SIZE / 2.0)
+                .unwrap_or(sizes.len());
+            Entry {
+                depth,
+                title,
+                page: Some(p),
+                top: Some(page.height - (page.lines[i].y - page.lines[i].size)),
+            }
+        })
+        .collect()
 }
 
 /// What a line is, by page and line index.
@@ -471,6 +579,12 @@ fn paragraphs(pdf: &Pdf, entries: &[&Entry], role: &Roles) -> (Vec<Block>, Vec<u
             if l.text.trim().is_empty() {
                 continue;
             }
+            // A paragraph's number on a line of its own, as standards and legal texts set
+            // them ("31", "7.1/3"): a mark in the margin, not text, and a new paragraph.
+            if !l.mono && is_paragraph_number(&l.text) {
+                (current, carried, open) = (None, None, None);
+                continue;
+            }
             let pitch = pitches
                 .get(&l.size.to_bits())
                 .copied()
@@ -530,6 +644,14 @@ fn right_edges(lines: &[Line]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// "31", "7.1", "32/2", "7.1/3": digits, dotted, with an optional "/version".
+fn is_paragraph_number(text: &str) -> bool {
+    let t = text.trim();
+    let (number, version) = t.split_once('/').unwrap_or((t, "1"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    t.len() <= 12 && number.split('.').all(digits) && digits(version)
+}
+
 /// Whether two font sizes are the same within [`SAME_SIZE`].
 fn same_size(a: f64, b: f64) -> bool {
     (a - b).abs() <= a.max(b) * SAME_SIZE
@@ -585,6 +707,26 @@ fn title(pdf: &Pdf) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paragraph_numbers() {
+        for n in ["31", "7.1", "32/2", "7.1/3", " 12 "] {
+            assert!(is_paragraph_number(n), "{n}");
+        }
+        for n in [
+            "1.",
+            "3.1 Scope",
+            "a/2",
+            "/2",
+            "2/",
+            "12/2/3",
+            "",
+            "1..2",
+            "2024-01",
+        ] {
+            assert!(!is_paragraph_number(n), "{n}");
+        }
+    }
 
     #[test]
     fn keys() {
