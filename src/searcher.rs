@@ -11,7 +11,8 @@ use anyhow::Result;
 use crate::embed::{Embedder, Prefix};
 use crate::error::bad_input;
 use crate::index::{Hit, Index};
-use crate::rank::{self, Mode, OffTopic, QueryShift, HYBRID_WEIGHT};
+use crate::output::SearchRecord;
+use crate::rank::{self, candidates, Mode, OffTopic, QueryShift, HYBRID_WEIGHT};
 
 /// An index opened for questions.
 pub struct Searcher {
@@ -24,9 +25,26 @@ pub struct Searcher {
 /// answers it (below 0: probably not), and the query vector the hits were ranked with.
 pub struct Answer {
     pub hits: Vec<Hit>,
+    /// Per hit, its translations among the candidates (rows in other languages), best
+    /// first; empty in a one-language corpus.
+    pub translations: Vec<Vec<usize>>,
     pub confidence: f32,
     pub vector: Vec<f32>,
 }
+
+impl Answer {
+    /// The answer's record (`xref search --json`).
+    pub fn record<'a>(&'a self, index: &'a Index, question: &'a str) -> SearchRecord<'a> {
+        SearchRecord::new(index, question, &self.vector, &self.hits, self.confidence)
+            .with_translations(index, &self.translations)
+    }
+}
+
+/// Two paragraphs in different languages are taken for translations of each other when
+/// each is the other's nearest paragraph in its language and their cosine on centred
+/// vectors is at least this (translations measure 0.7–0.95 there: `rank::question`'s
+/// `carry`).
+const TRANSLATION_MIN: f32 = 0.5;
 
 impl Searcher {
     /// A searcher over `index` with the reference questions' vectors (embedded with
@@ -79,15 +97,22 @@ impl Searcher {
         let idx = &self.index;
         let confidence = self.off_topic.confidence(idx, vector, question);
         let vector = self.shift.apply(question, vector).into_owned();
-        let hits = match docs {
-            Some(docs) => {
-                let allow = |r: usize| docs.iter().any(|d| d == idx.paragraphs.get(r).doc_id);
-                rank::answer(idx, &vector, question, k, mode, HYBRID_WEIGHT, Some(&allow))
-            }
-            None => rank::answer(idx, &vector, question, k, mode, HYBRID_WEIGHT, None),
-        };
+        let allow =
+            docs.map(|docs| move |r: usize| docs.iter().any(|d| d == idx.paragraphs.get(r).doc_id));
+        let allow = allow.as_ref().map(|f| f as &dyn Fn(usize) -> bool);
+        // In a library of several languages, a passage and its translations are one answer,
+        // shown in the asker's language where it has one: the k places go to k passages.
+        let grouped = idx.is_multilingual() && mode != Mode::Lexical;
+        let breadth = if grouped { 3 * k } else { k };
+        let mut hits = rank::answer(idx, &vector, question, breadth, mode, HYBRID_WEIGHT, allow);
+        let mut translations = vec![Vec::new(); hits.len()];
+        if grouped {
+            let lang = idx.text_lang(question, &vector).to_string();
+            (hits, translations) = group_translations(idx, hits, &lang, k);
+        }
         Answer {
             hits,
+            translations,
             confidence,
             vector,
         }
@@ -109,4 +134,72 @@ impl Searcher {
             .map(|(q, v)| self.answer(q, &v.vector, k, mode, docs))
             .collect())
     }
+}
+
+/// `hits` (best first) as at most `k` answers: a hit in another language than `lang` whose
+/// translation into `lang` exists ([`counterpart`]) is shown as that translation, and a
+/// hit whose translation is already an answer joins that answer. Each answer keeps its
+/// best score; its other-language rows are its translations.
+fn group_translations(
+    index: &Index,
+    hits: Vec<Hit>,
+    lang: &str,
+    k: usize,
+) -> (Vec<Hit>, Vec<Vec<usize>>) {
+    let mut shown: Vec<Hit> = Vec::new();
+    let mut translations: Vec<Vec<usize>> = Vec::new();
+    let mut answer_of: std::collections::HashMap<usize, usize> = Default::default();
+    for h in hits {
+        if answer_of.contains_key(&h.row) {
+            continue;
+        }
+        let other = index.lang(h.row) != lang;
+        let twin = if other {
+            counterpart(index, h.row, lang)
+        } else {
+            None
+        };
+        match twin {
+            Some(t) => match answer_of.get(&t) {
+                Some(&a) => {
+                    translations[a].push(h.row);
+                    answer_of.insert(h.row, a);
+                }
+                None if shown.len() < k => {
+                    answer_of.insert(t, shown.len());
+                    answer_of.insert(h.row, shown.len());
+                    shown.push(Hit {
+                        row: t,
+                        score: h.score,
+                    });
+                    translations.push(vec![h.row]);
+                }
+                None => {}
+            },
+            None if shown.len() < k => {
+                answer_of.insert(h.row, shown.len());
+                shown.push(h);
+                translations.push(Vec::new());
+            }
+            None => {}
+        }
+    }
+    (shown, translations)
+}
+
+/// The translation of `row` in language `to`: the paragraph in `to` nearest to it whose
+/// nearest paragraph in `row`'s language is `row` again, at a centred cosine of at least
+/// [`TRANSLATION_MIN`].
+fn counterpart(index: &Index, row: usize, to: &str) -> Option<usize> {
+    let space = index.space()?;
+    let from = index.lang(row);
+    let there = |r: usize| index.lang(r) == to;
+    let t = candidates::nearest_across_languages(index, &[index.vector(row)], from, Some(&there))
+        .pop()
+        .flatten()?;
+    let back = |r: usize| index.lang(r) == from;
+    let again = candidates::nearest_across_languages(index, &[index.vector(t)], to, Some(&back))
+        .pop()
+        .flatten()?;
+    (again == row && space.rows().pair(row, space.rows(), t) >= TRANSLATION_MIN).then_some(t)
 }

@@ -1655,7 +1655,8 @@ fn translations_link_across_languages() {
         .collect();
     assert_eq!(quoted.len(), 2, "{z:#}");
 
-    // An English question finds the Chinese page as well as the English one.
+    // An English question finds the Chinese page as well as the English one: the English
+    // passages as answers, the Chinese as their translations.
     let hits = jsonl(&ok(&xref(&[
         "search",
         "--json",
@@ -1665,15 +1666,20 @@ fn translations_link_across_languages() {
         "--index",
         idx,
     ])));
-    let langs: Vec<&str> = hits[0]["hits"]
-        .as_array()
-        .unwrap()
+    let answers = hits[0]["hits"].as_array().unwrap();
+    let langs: Vec<&str> = answers
         .iter()
         .map(|h| h["lang"].as_str().unwrap())
         .collect();
+    let translated: Vec<&str> = answers
+        .iter()
+        .flat_map(|h| h["translations"].as_array().into_iter().flatten())
+        .map(|t| t["lang"].as_str().unwrap())
+        .collect();
+    assert_eq!(langs[0], "en", "{langs:?}");
     assert!(
-        langs.contains(&"zh") && langs.contains(&"en"),
-        "answers in both languages: {langs:?}"
+        translated.contains(&"zh"),
+        "the Chinese page as translations: {answers:#?}"
     );
 
     // Off-topic questions are flagged in both languages, though Chinese questions score
@@ -1903,4 +1909,57 @@ fn version_completions_man_page_and_help() {
         help.starts_with("Example") && help.contains("More examples:") && help.contains("NO_COLOR"),
         "{help}"
     );
+}
+
+/// A library of one manual in two languages: a passage and its translations are one
+/// answer, shown in the asker's language, its translations attached (the same page in the
+/// other language); no answer repeats another's passage in another language.
+#[test]
+fn a_passage_and_its_translations_are_one_answer_in_the_askers_language() {
+    let dir = scratch("translations");
+    let idx = dir.join("idx");
+    let idx = idx.to_str().unwrap();
+    ok(&xref(&[
+        "index",
+        "tests/parallel/en",
+        "tests/parallel/zh",
+        "--index",
+        idx,
+    ]));
+    let questions = dir.join("q.txt");
+    std::fs::write(
+        &questions,
+        "How do I print the last lines of a file?\n怎样创建目录，包括不存在的父目录？\nHow do I count the words in a file?\n",
+    )
+    .unwrap();
+    let answers = jsonl(&ok(&xref(&[
+        "search",
+        "--json",
+        "-k",
+        "5",
+        "--queries",
+        questions.to_str().unwrap(),
+        "--index",
+        idx,
+    ])));
+    let mut attached = 0;
+    for (a, lang) in answers.iter().zip(["en", "zh", "en"]) {
+        let hits = a["hits"].as_array().unwrap();
+        assert_eq!(hits.len(), 5, "{a:#}");
+        assert_eq!(hits[0]["lang"], lang, "{a:#}");
+        let mut seen = std::collections::HashSet::new();
+        for h in hits {
+            assert!(seen.insert(h["id"].as_str().unwrap().to_string()), "{a:#}");
+            for t in h["translations"].as_array().into_iter().flatten() {
+                assert_ne!(t["lang"], h["lang"], "{a:#}");
+                assert_eq!(
+                    t["doc"], h["doc"],
+                    "a translation is on the same page: {a:#}"
+                );
+                assert!(seen.insert(t["id"].as_str().unwrap().to_string()), "{a:#}");
+                attached += 1;
+            }
+        }
+    }
+    assert!(attached >= 5, "{answers:#?}");
 }

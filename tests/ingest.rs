@@ -1255,8 +1255,35 @@ fn a_book_pdf_is_one_document_with_its_sections_with_or_without_an_outline() {
     common::print_pdf_with(&html_path, &outlined, &["--generate-pdf-document-outline"]);
     let typeset = dir.join("rivers-typeset.pdf");
     common::print_pdf_with(&html_path, &typeset, &[]);
-    for pdf in [outlined, typeset] {
-        read_as_the_book(&pdf, &paragraphs);
+    for pdf in [&outlined, &typeset] {
+        read_as_the_book(pdf, &paragraphs);
+    }
+    // Asked for (--chapters), each chapter is a document of its own, its sections within.
+    let opts = IngestOptions {
+        chapters: true,
+        ..IngestOptions::default()
+    };
+    let bytes = std::fs::read(&outlined).unwrap();
+    let docs = ingest_bytes(&bytes, "rivers.pdf", &opts).unwrap();
+    let chapters: Vec<&Document> = docs.iter().filter(|d| d.title.contains('›')).collect();
+    assert_eq!(
+        chapters.len(),
+        3,
+        "{:?}",
+        docs.iter().map(|d| &d.title).collect::<Vec<_>>()
+    );
+    for (c, d) in chapters.iter().enumerate() {
+        assert!(
+            d.title
+                .starts_with(&format!("A Field Guide to Rivers › Chapter {}.", c + 1)),
+            "{}",
+            d.title
+        );
+        assert_eq!(d.paragraphs.len(), 12, "{}", d.title);
+        assert!(d.paragraphs.iter().all(|p| p
+            .section
+            .as_deref()
+            .is_some_and(|s| s.starts_with(&format!("{}.", c + 1)))));
     }
 }
 

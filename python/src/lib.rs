@@ -17,7 +17,7 @@ use xref::embed::{Embedder, Prefix};
 use xref::error::{bad_input, is_bad_input};
 use xref::link::{cache, Linker, DEFAULT_QUANTILE};
 use xref::output::{
-    self, About, DocumentRecord, Format, LinkRecord, ListedParagraph, RelatedRecord, SearchRecord,
+    self, About, DocumentRecord, Format, LinkRecord, ListedParagraph, RelatedRecord,
 };
 use xref::rank::Mode;
 use xref::searcher::Searcher;
@@ -159,6 +159,7 @@ impl Index {
             let ingest = IngestArgs {
                 max_chars: max_chars.unwrap_or(xref::ingest::IngestOptions::default().max_chars),
                 split_marker: None,
+                chapters: false,
             };
             let index = IndexArgs { dir: dir.clone() };
             xref::cli::index_paths(&paths, rebuild, &ingest, &index, &e)?;
@@ -190,12 +191,7 @@ impl Index {
                 .searcher
                 .ask(&self.embedder, &texts, k, mode, docs.as_deref())?;
             let idx = self.searcher.index();
-            Self::lines(
-                texts
-                    .iter()
-                    .zip(&answers)
-                    .map(|(q, a)| SearchRecord::new(idx, q, &a.vector, &a.hits, a.confidence)),
-            )
+            Self::lines(texts.iter().zip(&answers).map(|(q, a)| a.record(idx, q)))
         })
         .map_err(error)
     }

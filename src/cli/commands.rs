@@ -13,7 +13,7 @@ use crate::index::Index;
 use crate::link::terms::shared_terms;
 use crate::link::{cache, Link, Linker};
 use crate::output::{
-    self, About, DocumentRecord, Format, LinkRecord, ListedParagraph, RelatedRecord, SearchRecord,
+    self, About, DocumentRecord, Format, LinkRecord, ListedParagraph, RelatedRecord,
 };
 use crate::rank::{self, Mode};
 use crate::searcher::{Answer, Searcher};
@@ -160,18 +160,18 @@ pub fn search(
     let idx = searcher.index();
     let mut out = stdout();
     for (q, v) in questions.iter().zip(vectors) {
-        let Answer {
-            hits,
-            confidence,
-            vector,
-        } = searcher.answer(q, &v.vector, k, mode, allowed_docs.as_deref());
+        let answer = searcher.answer(q, &v.vector, k, mode, allowed_docs.as_deref());
         if json {
-            let line =
-                serde_json::to_string(&SearchRecord::new(idx, q, &vector, &hits, confidence))?;
-            writeln!(out, "{line}")?;
+            writeln!(out, "{}", serde_json::to_string(&answer.record(idx, q))?)?;
         } else {
+            let Answer {
+                hits,
+                translations,
+                confidence,
+                vector,
+            } = &answer;
             writeln!(out, "? {q}")?;
-            if confidence < 0.0 {
+            if *confidence < 0.0 {
                 writeln!(out, "  (low confidence: this question is probably not answered by the indexed documents)")?;
             }
             if hits.is_empty() {
@@ -188,10 +188,19 @@ pub fn search(
                     h.score,
                     p.id
                 )?;
-                if let Some(s) = rank::best_sentence(idx, &vector, h.row) {
+                if let Some(s) = rank::best_sentence(idx, vector, h.row) {
                     writeln!(out, "    » {}", highlight(s, &terms, mark()))?;
                 }
                 writeln!(out, "    {}", highlight(p.text, &terms, mark()))?;
+                for &t in &translations[i] {
+                    writeln!(
+                        out,
+                        "    [{}] {}  {}",
+                        idx.lang(t),
+                        output::snippet(idx.paragraphs.text(t), 160),
+                        idx.paragraphs.id(t)
+                    )?;
+                }
             }
             writeln!(out)?;
         }

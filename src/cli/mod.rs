@@ -82,6 +82,11 @@ pub struct IngestArgs {
     /// A line equal to this marker starts a new document (use "\f" for form feeds).
     #[arg(long)]
     pub split_marker: Option<String>,
+    /// Make each chapter of a book its own document (a file split at its top headings:
+    /// the highest heading level that occurs more than once). Default: one file, one
+    /// document, chapters as sections.
+    #[arg(long)]
+    pub chapters: bool,
 }
 
 impl IngestArgs {
@@ -96,6 +101,7 @@ impl IngestArgs {
         IngestOptions {
             max_chars: self.max_chars,
             split_marker: marker,
+            chapters: self.chapters,
             ..IngestOptions::default()
         }
     }

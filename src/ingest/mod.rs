@@ -67,6 +67,10 @@ pub struct IngestOptions {
     /// `Some("\x0c")`, form feeds split documents. (Form feeds are always page
     /// breaks.)
     pub split_marker: Option<String>,
+    /// Each chapter its own document: a file is split at its top headings (the highest
+    /// heading level that occurs more than once: a book's chapters), each part titled
+    /// "{file's title} › {chapter}". Off by default: a book is one document.
+    pub chapters: bool,
 }
 
 impl Default for IngestOptions {
@@ -75,6 +79,7 @@ impl Default for IngestOptions {
             max_chars: 700,
             min_chars: 15,
             split_marker: None,
+            chapters: false,
         }
     }
 }
@@ -350,6 +355,11 @@ fn ingest_with_slug(
             }
         }
     };
+    let parts = if opts.chapters {
+        parts.into_iter().flat_map(chapters).collect()
+    } else {
+        parts
+    };
     let mut docs = Vec::new();
     for Part {
         title,
@@ -400,6 +410,64 @@ pub struct Part {
     pub meta: Vec<String>,
     /// 1-based inclusive line range of the whole document (title included).
     pub lines: (usize, usize),
+}
+
+/// A part split at its chapters (see [`IngestOptions::chapters`]): at each block of the
+/// highest heading level that occurs more than once; what comes before the first stays
+/// a part with the whole's title. A part with fewer than two such headings stays whole.
+fn chapters(part: Part) -> Vec<Part> {
+    let top = (1..=6u8).find(|&level| {
+        part.blocks
+            .iter()
+            .filter(|b| b.heading == Some(level))
+            .count()
+            >= 2
+    });
+    let Some(top) = top else {
+        return vec![part];
+    };
+    let whole = part.title.clone();
+    let mut out: Vec<Part> = Vec::new();
+    let mut current = Part {
+        title: whole.clone(),
+        blocks: Vec::new(),
+        meta: part.meta,
+        lines: part.lines,
+    };
+    for b in part.blocks {
+        if b.heading == Some(top) {
+            if !current.blocks.is_empty() {
+                out.push(current);
+            }
+            let chapter = b.title_text.clone().unwrap_or_else(|| b.text.clone());
+            current = Part {
+                title: Some(match &whole {
+                    Some(w) => format!("{w} › {chapter}"),
+                    None => chapter,
+                }),
+                blocks: Vec::new(),
+                meta: Vec::new(),
+                lines: (b.line_start(), b.line_end()),
+            };
+            continue;
+        }
+        current.lines.1 = current.lines.1.max(b.line_end());
+        current.blocks.push(b);
+    }
+    if !current.blocks.is_empty() || out.is_empty() {
+        out.push(current);
+    }
+    // Each part's lines: from its heading (or the whole's start) to its last block.
+    for i in 0..out.len() {
+        if let Some(next) = out.get(i + 1).map(|n| n.lines.0) {
+            out[i].lines.1 = out[i]
+                .lines
+                .1
+                .min(next.saturating_sub(1))
+                .max(out[i].lines.0);
+        }
+    }
+    out
 }
 
 /// Plain text: layout → documents → blocks.

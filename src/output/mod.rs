@@ -26,7 +26,7 @@ pub use self::jsonl::JsonlSink;
 pub use self::markdown::{Markdown, MarkdownSink};
 pub use self::record::{
     place, round, DocumentRecord, HitRecord, LinkRecord, ListedParagraph, ParagraphRecord,
-    RelatedRecord, SearchRecord,
+    RelatedRecord, SearchRecord, TranslationRecord,
 };
 
 /// Output formats of `xref crossref`.

@@ -138,6 +138,18 @@ pub struct HitRecord<'a> {
     pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
+    /// The same passage in other languages (a library of several): absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub translations: Vec<TranslationRecord<'a>>,
+}
+
+/// A hit's translation: another language's paragraph that says the same.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TranslationRecord<'a> {
+    pub id: &'a str,
+    pub doc: &'a str,
+    pub lang: &'a str,
+    pub text: &'a str,
 }
 
 impl<'a> HitRecord<'a> {
@@ -154,6 +166,7 @@ impl<'a> HitRecord<'a> {
             sentence: rank::best_sentence(index, vector, hit.row),
             kind: p.kind,
             page: p.page,
+            translations: Vec::new(),
         }
     }
 }
@@ -186,6 +199,25 @@ impl<'a> SearchRecord<'a> {
             confidence,
             in_corpus: confidence >= 0.0,
         }
+    }
+
+    /// Each hit's translations (rows, by hit; see `searcher::Answer`).
+    pub fn with_translations(mut self, index: &'a Index, translations: &[Vec<usize>]) -> Self {
+        for (hit, rows) in self.hits.iter_mut().zip(translations) {
+            hit.translations = rows
+                .iter()
+                .map(|&r| {
+                    let p = index.paragraphs.get(r);
+                    TranslationRecord {
+                        id: p.id,
+                        doc: &index.doc_of(r).title,
+                        lang: index.lang(r),
+                        text: p.text,
+                    }
+                })
+                .collect();
+        }
+        self
     }
 }
 

@@ -166,11 +166,18 @@ fn golden_search_and_related_records() {
         sentence: Some("发展新质生产力是推动高质量发展的内在要求和重要着力点。"),
         kind: Kind::Prose,
         page: None,
+        translations: Vec::new(),
     };
     let in_pdf = HitRecord {
         kind: Kind::Prose,
         page: Some(3),
         sentence: None,
+        translations: vec![TranslationRecord {
+            id: "report-00.0-0badf00d",
+            doc: "Report, \"2024\"",
+            lang: "en",
+            text: "New quality productive forces are key to high-quality development.",
+        }],
         ..hit.clone()
     };
     let search = SearchRecord {

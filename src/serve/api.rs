@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::{Server, MAX_BATCH, MAX_BODY, MAX_K, MAX_QUERY_CHARS};
 use crate::output::{
-    self, About, DocumentRecord, Format, LinkRecord, ParagraphRecord, RelatedRecord, SearchRecord,
+    self, About, DocumentRecord, Format, LinkRecord, ParagraphRecord, RelatedRecord,
 };
 use crate::rank::Mode;
 
@@ -351,7 +351,7 @@ async fn answer(
             .zip(vectors)
             .map(|(q, v)| {
                 let a = snap.searcher.answer(q, &v, k, mode, allowed.as_deref());
-                serde_json::to_value(SearchRecord::new(idx, q, &a.vector, &a.hits, a.confidence))
+                serde_json::to_value(a.record(idx, q))
             })
             .collect::<Result<_, _>>()?)
     })

@@ -107,8 +107,32 @@ pub fn read(bytes: &[u8]) -> Result<Pdf, PdfError> {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs the PDF parser under `catch_unwind` ([`quietly`]).
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` (a `catch_unwind` around the parser) with a panic in it kept off standard
+/// error: the caller catches it and reports what was lost. Panics elsewhere, and on other
+/// threads, are reported as before.
+fn quietly<R>(f: impl FnOnce() -> R) -> R {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info)
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let r = f();
+    QUIET.with(|q| q.set(false));
+    r
+}
+
 fn read_now(bytes: &[u8]) -> Result<Pdf, PdfError> {
-    let doc = std::panic::catch_unwind(|| pdf_extract::Document::load_mem(bytes))
+    let doc = quietly(|| std::panic::catch_unwind(|| pdf_extract::Document::load_mem(bytes)))
         .map_err(|_| PdfError::Unreadable("the parser gave up".into()))?
         .map_err(|e| {
             let msg = e.to_string();
@@ -133,12 +157,14 @@ fn read_now(bytes: &[u8]) -> Result<Pdf, PdfError> {
     }
     // One pass over the document (fonts decoded once, see vendor/pdf-extract/PATCHED.md);
     // if the crate panics on some page, each page again on its own, keeping the good ones.
-    let whole = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut pages = Pages::default();
-        pdf_extract::output_doc(&doc, &mut pages).ok()?;
-        (pages.done.len() == numbers.len())
-            .then(|| pages.done.into_iter().map(Some).collect::<Vec<_>>())
-    }))
+    let whole = quietly(|| {
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut pages = Pages::default();
+            pdf_extract::output_doc(&doc, &mut pages).ok()?;
+            (pages.done.len() == numbers.len())
+                .then(|| pages.done.into_iter().map(Some).collect::<Vec<_>>())
+        }))
+    })
     .ok()
     .flatten();
     let read: Vec<Option<Page>> = match whole {
@@ -146,11 +172,13 @@ fn read_now(bytes: &[u8]) -> Result<Pdf, PdfError> {
         None => numbers
             .par_iter()
             .map(|&n| {
-                std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    let mut pages = Pages::default();
-                    pdf_extract::output_doc_page(&doc, &mut pages, n).ok()?;
-                    pages.done.pop()
-                }))
+                quietly(|| {
+                    std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        let mut pages = Pages::default();
+                        pdf_extract::output_doc_page(&doc, &mut pages, n).ok()?;
+                        pages.done.pop()
+                    }))
+                })
                 .ok()
                 .flatten()
             })

@@ -917,6 +917,70 @@ struct PdfCIDFont<'a> {
     default_width: Option<f64>, // only used for CID fonts and we should probably brake out the different font types
 }
 
+/// xref patch: a ToUnicode CMap with every `beginbfrange` destination that is a hex string
+/// of other than two or four bytes replaced by `<FFFD>` (which adobe-cmap-parser accepts),
+/// and those ranges as (first code, last code, destination bytes).
+fn long_bfrange_destinations(cmap: &[u8]) -> (Vec<u8>, Vec<(u32, u32, Vec<u8>)>) {
+    fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+        hay.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| p + from)
+    }
+    fn hex(s: &[u8]) -> Vec<u8> {
+        let digits: Vec<u8> = s
+            .iter()
+            .filter_map(|&c| (c as char).to_digit(16).map(|d| d as u8))
+            .collect();
+        digits
+            .chunks(2)
+            .map(|p| p[0] << 4 | p.get(1).copied().unwrap_or(0))
+            .collect()
+    }
+    let code = |b: &[u8]| b.iter().fold(0u32, |acc, &x| acc.wrapping_shl(8) | x as u32);
+    let mut out = Vec::with_capacity(cmap.len());
+    let mut long = Vec::new();
+    let mut at = 0;
+    while let Some(begin) = find(cmap, b"beginbfrange", at) {
+        let Some(end) = find(cmap, b"endbfrange", begin) else { break };
+        out.extend_from_slice(&cmap[at..begin]);
+        // Tokens of the section: hex strings (start, end) and arrays (as one token).
+        let mut tokens: Vec<(usize, usize, bool)> = Vec::new();
+        let mut i = begin + b"beginbfrange".len();
+        while i < end {
+            match cmap[i] {
+                b'<' => {
+                    let close = find(cmap, b">", i).unwrap_or(end).min(end);
+                    tokens.push((i, close + 1, true));
+                    i = close + 1;
+                }
+                b'[' => {
+                    let close = find(cmap, b"]", i).unwrap_or(end).min(end);
+                    tokens.push((i, close + 1, false));
+                    i = close + 1;
+                }
+                _ => i += 1,
+            }
+        }
+        let mut copied = begin;
+        for t in tokens.chunks(3) {
+            if let [lo, hi, (ds, de, true)] = t {
+                let dst = hex(&cmap[ds + 1..de - 1]);
+                if dst.len() != 2 && dst.len() != 4 && !dst.is_empty() {
+                    long.push((code(&hex(&cmap[lo.0 + 1..lo.1 - 1])), code(&hex(&cmap[hi.0 + 1..hi.1 - 1])), dst));
+                    out.extend_from_slice(&cmap[copied..*ds]);
+                    out.extend_from_slice(b"<FFFD>");
+                    copied = *de;
+                }
+            }
+        }
+        out.extend_from_slice(&cmap[copied..end]);
+        at = end;
+    }
+    out.extend_from_slice(&cmap[at..]);
+    (out, long)
+}
+
 fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMap<u32, String>> {
     let to_unicode = maybe_get_obj(doc, font, b"ToUnicode");
     dlog!("ToUnicode: {:?}", to_unicode);
@@ -926,7 +990,25 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
             let contents = get_contents(stream);
             dlog!("Stream: {}", String::from_utf8(contents.clone()).unwrap());
 
-            let cmap = adobe_cmap_parser::get_unicode_map(&contents).unwrap();
+            // xref patch: adobe-cmap-parser panics on a bfrange destination that is not two
+            // or four bytes (one byte, or a ligature's "ffi" in six); those are parsed here instead, and any other
+            // failure of the parser leaves the font without a ToUnicode map rather than
+            // aborting the document.
+            let (contents, long) = long_bfrange_destinations(&contents);
+            let parsed = std::panic::catch_unwind(|| adobe_cmap_parser::get_unicode_map(&contents));
+            let mut cmap = match parsed {
+                Ok(Ok(cmap)) => cmap,
+                _ => return None,
+            };
+            for (lo, hi, dst) in long {
+                for c in lo..=hi.min(lo.saturating_add(0xffff)) {
+                    let mut d = dst.clone();
+                    if let Some(last) = d.last_mut() {
+                        *last = last.wrapping_add((c - lo) as u8);
+                    }
+                    cmap.insert(c, d);
+                }
+            }
             let mut unicode = HashMap::new();
             // "It must use the beginbfchar, endbfchar, beginbfrange, and endbfrange operators to
             // define the mapping from character codes to Unicode character sequences expressed in
@@ -934,7 +1016,10 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
             for (&k, v) in cmap.iter() {
                 let mut be: Vec<u16> = Vec::new();
                 let mut i = 0;
-                assert!(v.len() % 2 == 0);
+                // xref patch: an odd-length destination is no UTF-16BE; skipped, not asserted.
+                if v.len() % 2 != 0 {
+                    continue;
+                }
                 while i < v.len() {
                     be.push(((v[i] as u16) << 8) | v[i+1] as u16);
                     i += 2;
@@ -947,7 +1032,7 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
                     }
                     _ => {}
                 }
-                let s = String::from_utf16(&be).unwrap();
+                let Ok(s) = String::from_utf16(&be) else { continue };
 
                 unicode.insert(k, s);
             }
