@@ -325,8 +325,11 @@ fn find_heading(
     below: Option<f64>,
 ) -> Option<(usize, usize)> {
     let slack = NUMBER_BEFORE_TITLE;
+    // Where the destination names its height, a line there that reads as a running header
+    // (a title that recurs at the top of pages) is the heading all the same.
+    let usable = |r: Role| r == Role::Body || r == Role::Furniture && below.is_some();
     for i in 0..lines.len() {
-        if roles[i] != Role::Body {
+        if !usable(roles[i]) {
             continue;
         }
         if let Some(b) = below {
@@ -337,7 +340,7 @@ fn find_heading(
         let mut joined = String::new();
         for len in 1..=3 {
             let j = i + len - 1;
-            if j >= lines.len() || roles[j] != Role::Body {
+            if j >= lines.len() || !usable(roles[j]) {
                 break;
             }
             joined.push_str(&key(&lines[j].text));
