@@ -338,6 +338,84 @@ fn an_access_token_guards_every_route_and_the_browser_signs_in() {
         .starts_with("xref_token="));
 }
 
+/// A team's server: two replicas with one token over the same index directory, under
+/// load from 8 clients while `xref index` commits a new generation. Every request is
+/// answered, both replicas move to the new generation, and they answer alike.
+#[test]
+fn two_replicas_share_one_index_directory_under_load() {
+    const TOKEN: &str = "replica-token-77";
+    let dir = scratch("replicas");
+    let corpus = dir.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    std::fs::write(
+        corpus.join("a.md"),
+        "# 甲\n\n优化营商环境是推动高质量发展的重要举措，各地区要持续深化改革。\n",
+    )
+    .unwrap();
+    let idx = dir.join("idx");
+    let (c, i) = (corpus.to_str().unwrap(), idx.to_str().unwrap());
+    xref(&["index", c, "--index", i]);
+    let replicas = [
+        Served::start_with(&idx, &["--token", TOKEN]),
+        Served::start_with(&idx, &["--token", TOKEN]),
+    ];
+    let bearer = format!("Bearer {TOKEN}");
+    let get = |base: &str, path: &str| -> Value {
+        ureq::get(&format!("{base}{path}"))
+            .set("Authorization", &bearer)
+            .call()
+            .unwrap_or_else(|e| panic!("{base}{path}: {e}"))
+            .into_json()
+            .unwrap()
+    };
+    let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
+    let before = get(&bases[0], "/api/health")["generation"].clone();
+    let path = format!("/api/search?q={}&k=3", enc("营商环境"));
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let answered = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let (bases, path, stop, answered, get) = (&bases, &path, &stop, &answered, &get);
+            scope.spawn(move || {
+                let mut n = t;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let hits = get(&bases[n % 2], path);
+                    assert!(!hits["hits"].as_array().unwrap().is_empty());
+                    answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    n += 1;
+                }
+            });
+        }
+        std::fs::write(
+            corpus.join("b.md"),
+            "# 乙\n\n持续优化营商环境，推动经济高质量发展，深化重点领域改革。\n",
+        )
+        .unwrap();
+        xref(&["index", c, "--index", i]);
+        let t = Instant::now();
+        while bases
+            .iter()
+            .any(|b| get(b, "/api/health")["documents"] != 2)
+        {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "a replica kept the old generation"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert!(
+        answered.into_inner() >= 16,
+        "the clients were answered throughout"
+    );
+    let health: Vec<Value> = bases.iter().map(|b| get(b, "/api/health")).collect();
+    assert_eq!(health[0]["generation"], health[1]["generation"]);
+    assert_ne!(health[0]["generation"], before);
+    assert_eq!(get(&bases[0], &path), get(&bases[1], &path));
+    assert_eq!(get(&bases[0], "/api/docs"), get(&bases[1], "/api/docs"));
+}
+
 #[test]
 fn a_new_index_generation_is_served_without_a_restart() {
     let dir = scratch("reload");
