@@ -1108,10 +1108,16 @@ impl<'a> PdfCIDFont<'a> {
                     }
                     i += 2;
                 } else {
-                    let c_first = w[i].as_i64().expect("first should be num");
-                    let c_last = w[i].as_i64().expect("last should be num");
-                    let c_width = as_num(&w[i]);
-                    for id in c_first..c_last {
+                    // xref patch: the range form is `c_first c_last w`, both ends included
+                    // (it read all three from `w[i]`, so such glyphs got the default width).
+                    let (Some(first), Some(last), Some(width)) = (w.get(i), w.get(i + 1), w.get(i + 2)) else {
+                        break;
+                    };
+                    let (Ok(c_first), Ok(c_last)) = (first.as_i64(), last.as_i64()) else {
+                        break;
+                    };
+                    let c_width = as_num(width);
+                    for id in c_first..=c_last.min(c_first.saturating_add(0xffff)) {
                         widths.insert(id as CharCode, c_width);
                     }
                     i += 3;
