@@ -124,7 +124,8 @@ async function showSearch(q) {
       html += `<a class="hit" href="#/doc/${encodeURIComponent(docId)}/p/${encodeURIComponent(h.id)}" data-id="${esc(h.id)}">
         <span class="score">${h.score.toFixed(3)}</span>${h.section ? ` <span class="section">${esc(h.section)}</span>` : ""}
         ${h.sentence ? `<div class="sentence">» ${highlight(h.sentence, h.terms)}</div>` : ""}
-        <div class="snip">${highlight(h.text, h.terms)}</div></a>`;
+        <div class="snip">${highlight(h.text, h.terms)}</div>${(h.translations || []).map(t =>
+          `<div class="translation"><span class="lang">${esc(t.lang)}</span> ${esc(t.text)}</div>`).join("")}</a>`;
     }
     html += `</div>`;
   }
