@@ -108,7 +108,7 @@ impl Searcher {
         let mut translations = vec![Vec::new(); hits.len()];
         if grouped {
             let lang = idx.text_lang(question, &vector).to_string();
-            (hits, translations) = group_translations(idx, hits, &lang, k);
+            (hits, translations) = group_translations(idx, hits, &lang, k, allow);
         }
         Answer {
             hits,
@@ -145,6 +145,7 @@ fn group_translations(
     hits: Vec<Hit>,
     lang: &str,
     k: usize,
+    allow: Option<&dyn Fn(usize) -> bool>,
 ) -> (Vec<Hit>, Vec<Vec<usize>>) {
     let mut shown: Vec<Hit> = Vec::new();
     let mut translations: Vec<Vec<usize>> = Vec::new();
@@ -155,7 +156,7 @@ fn group_translations(
         }
         let other = index.lang(h.row) != lang;
         let twin = if other {
-            counterpart(index, h.row, lang)
+            counterpart(index, h.row, lang, allow)
         } else {
             None
         };
@@ -189,11 +190,16 @@ fn group_translations(
 
 /// The translation of `row` in language `to`: the paragraph in `to` nearest to it whose
 /// nearest paragraph in `row`'s language is `row` again, at a centred cosine of at least
-/// [`TRANSLATION_MIN`].
-fn counterpart(index: &Index, row: usize, to: &str) -> Option<usize> {
+/// [`TRANSLATION_MIN`]; only among the rows `allow` admits (the `--doc` filter).
+fn counterpart(
+    index: &Index,
+    row: usize,
+    to: &str,
+    allow: Option<&dyn Fn(usize) -> bool>,
+) -> Option<usize> {
     let space = index.space()?;
     let from = index.lang(row);
-    let there = |r: usize| index.lang(r) == to;
+    let there = |r: usize| index.lang(r) == to && allow.is_none_or(|f| f(r));
     let t = candidates::nearest_across_languages(index, &[index.vector(row)], from, Some(&there))
         .pop()
         .flatten()?;
