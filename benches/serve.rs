@@ -5,7 +5,8 @@
 //! Indexes the seed (target/bench-serve/), starts `xref serve` on a free loopback port and
 //! sends `GET /api/search` from 16 client threads: first every gold question once (query
 //! embedding on the request path), then ≥ 5,000 requests cycling through them (query
-//! vectors cached). Prints p50/p95/p99 latency, requests/s and errors. Then opens the
+//! vectors cached), then the same through two replicas with an access token over the same
+//! index directory. Prints p50/p95/p99 latency, requests/s and errors. Then opens the
 //! largest document in headless chromium (chromedriver) and reports the time from
 //! navigation start to the document rendered with its margins (median of 5).
 
@@ -70,9 +71,36 @@ fn main() {
         urls.len(),
         rayon::current_num_threads()
     );
-    run("uncached: each question once", &urls, urls.len());
-    run("cached: questions asked again", &urls, REQUESTS);
+    run("uncached: each question once", &urls, urls.len(), None);
+    run("cached: questions asked again", &urls, REQUESTS, None);
     drop(server);
+
+    // A team's setup: two replicas over the same index directory, with an access token,
+    // the clients' requests alternating between them.
+    const TOKEN: &str = "bench-token-0001";
+    let replicas = [
+        Served::start_with(&idx, &["--token", TOKEN]),
+        Served::start_with(&idx, &["--token", TOKEN]),
+    ];
+    let both: Arc<Vec<String>> = Arc::new(
+        urls.iter()
+            .enumerate()
+            .map(|(i, u)| u.replacen(&base, &replicas[i % 2].base, 1))
+            .collect(),
+    );
+    run(
+        "two replicas, token: each question once",
+        &both,
+        both.len(),
+        Some(TOKEN),
+    );
+    run(
+        "two replicas, token: asked again",
+        &both,
+        REQUESTS,
+        Some(TOKEN),
+    );
+    drop(replicas);
 
     // First paint of the largest document, in chromium.
     let server = Served::start(&idx);
@@ -111,7 +139,7 @@ fn main() {
     drop(server);
 }
 
-fn run(label: &str, urls: &Arc<Vec<String>>, total: usize) {
+fn run(label: &str, urls: &Arc<Vec<String>>, total: usize, token: Option<&'static str>) {
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let t = Instant::now();
@@ -129,7 +157,11 @@ fn run(label: &str, urls: &Arc<Vec<String>>, total: usize) {
                         break;
                     }
                     let s = Instant::now();
-                    let ok = match agent.get(&urls[i % urls.len()]).call() {
+                    let mut req = agent.get(&urls[i % urls.len()]);
+                    if let Some(t) = token {
+                        req = req.set("Authorization", &format!("Bearer {t}"));
+                    }
+                    let ok = match req.call() {
                         Ok(r) => r.status() == 200 && r.into_string().is_ok(),
                         Err(_) => false,
                     };
