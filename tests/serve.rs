@@ -338,23 +338,46 @@ fn an_access_token_guards_every_route_and_the_browser_signs_in() {
         .starts_with("xref_token="));
 }
 
+/// Two short Markdown documents for the tests that change an index under a server.
+const DOC_A: (&str, &str) = (
+    "a.md",
+    "# 甲\n\n优化营商环境是推动高质量发展的重要举措，各地区要持续深化改革。\n",
+);
+const DOC_B: (&str, &str) = (
+    "b.md",
+    "# 乙\n\n持续优化营商环境，推动经济高质量发展，深化重点领域改革。\n",
+);
+
+fn write_doc(corpus: &Path, (name, text): (&str, &str)) {
+    std::fs::write(corpus.join(name), text).unwrap();
+}
+
+/// A scratch folder `name` with `docs` in `corpus/`, indexed into `idx/`: (corpus, idx).
+fn indexed_corpus(name: &str, docs: &[(&str, &str)]) -> (PathBuf, PathBuf) {
+    let dir = scratch(name);
+    let corpus = dir.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    for &d in docs {
+        write_doc(&corpus, d);
+    }
+    let idx = dir.join("idx");
+    xref(&[
+        "index",
+        corpus.to_str().unwrap(),
+        "--index",
+        idx.to_str().unwrap(),
+    ]);
+    (corpus, idx)
+}
+
 /// A team's server: two replicas with one token over the same index directory, under
 /// load from 8 clients while `xref index` commits a new generation. Every request is
 /// answered, both replicas move to the new generation, and they answer alike.
 #[test]
 fn two_replicas_share_one_index_directory_under_load() {
     const TOKEN: &str = "replica-token-77";
-    let dir = scratch("replicas");
-    let corpus = dir.join("corpus");
-    std::fs::create_dir_all(&corpus).unwrap();
-    std::fs::write(
-        corpus.join("a.md"),
-        "# 甲\n\n优化营商环境是推动高质量发展的重要举措，各地区要持续深化改革。\n",
-    )
-    .unwrap();
-    let idx = dir.join("idx");
+    let (corpus, idx) = indexed_corpus("replicas", &[DOC_A]);
     let (c, i) = (corpus.to_str().unwrap(), idx.to_str().unwrap());
-    xref(&["index", c, "--index", i]);
     let replicas = [
         Served::start_with(&idx, &["--token", TOKEN]),
         Served::start_with(&idx, &["--token", TOKEN]),
@@ -386,11 +409,7 @@ fn two_replicas_share_one_index_directory_under_load() {
                 }
             });
         }
-        std::fs::write(
-            corpus.join("b.md"),
-            "# 乙\n\n持续优化营商环境，推动经济高质量发展，深化重点领域改革。\n",
-        )
-        .unwrap();
+        write_doc(&corpus, DOC_B);
         xref(&["index", c, "--index", i]);
         let t = Instant::now();
         while bases
@@ -418,22 +437,8 @@ fn two_replicas_share_one_index_directory_under_load() {
 
 #[test]
 fn a_new_index_generation_is_served_without_a_restart() {
-    let dir = scratch("reload");
-    let corpus = dir.join("corpus");
-    std::fs::create_dir_all(&corpus).unwrap();
-    std::fs::write(
-        corpus.join("a.md"),
-        "# 甲\n\n优化营商环境是推动高质量发展的重要举措，各地区要持续深化改革。\n",
-    )
-    .unwrap();
-    std::fs::write(
-        corpus.join("b.md"),
-        "# 乙\n\n持续优化营商环境，推动经济高质量发展，深化重点领域改革。\n",
-    )
-    .unwrap();
-    let idx = dir.join("idx");
+    let (corpus, idx) = indexed_corpus("reload", &[DOC_A, DOC_B]);
     let (c, i) = (corpus.to_str().unwrap(), idx.to_str().unwrap());
-    xref(&["index", c, "--index", i]);
     let s = Served::start(&idx);
     let (_, before) = s.get("/api/health");
     assert_eq!(before["documents"], 2);

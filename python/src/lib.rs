@@ -12,7 +12,8 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyByteArray;
 
-use xref::cli::{IndexArgs, IngestArgs, ModelArgs};
+use clap::ValueEnum;
+use xref::cli::{IndexArgs, IngestArgs, ModeArg, ModelArgs, PrefixArg};
 use xref::embed::{Embedder, Prefix};
 use xref::error::{bad_input, is_bad_input};
 use xref::link::{cache, Linker, DEFAULT_QUANTILE};
@@ -75,26 +76,16 @@ fn embedder(args: &ModelArgs) -> anyhow::Result<Arc<Embedder>> {
     Ok(e)
 }
 
-fn mode(name: &str) -> anyhow::Result<Mode> {
-    match name {
-        "dense" => Ok(Mode::Dense),
-        "lexical" => Ok(Mode::Lexical),
-        "hybrid" => Ok(Mode::Hybrid),
-        _ => Err(bad_input(format!(
-            "unknown mode {name:?} (dense, lexical or hybrid)"
-        ))),
-    }
-}
-
-fn prefix(name: &str) -> anyhow::Result<Prefix> {
-    match name {
-        "query" => Ok(Prefix::Query),
-        "passage" => Ok(Prefix::Passage),
-        "none" => Ok(Prefix::None),
-        _ => Err(bad_input(format!(
-            "unknown prefix {name:?} (query, passage or none)"
-        ))),
-    }
+/// A value of one of the CLI's `ValueEnum`s by name (`"hybrid"`, `"query"`), as the
+/// command line takes it; anything else is bad input naming the choices.
+fn choice<T: ValueEnum>(name: &str, what: &str) -> anyhow::Result<T> {
+    T::from_str(name, false).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect();
+        bad_input(format!("unknown {what} {name:?} ({})", names.join(", ")))
+    })
 }
 
 /// An opened index: its searcher and the model it was built with.
@@ -179,7 +170,7 @@ impl Index {
         doc: Option<String>,
     ) -> PyResult<String> {
         py.allow_threads(|| {
-            let mode = self::mode(mode)?;
+            let mode: Mode = choice::<ModeArg>(mode, "mode")?.into();
             let docs = doc
                 .map(|d| self.searcher.documents_matching(&d))
                 .transpose()?;
@@ -232,18 +223,9 @@ impl Index {
         py.allow_threads(|| {
             let idx = self.searcher.index();
             let run = cache::crossref_kept(&self.dir, idx, k, quantile, min_score, fresh);
-            let about = About {
-                model: idx.manifest.model.id.clone(),
-                k,
-                min_score: run.threshold,
-                threshold_note: run.note.clone(),
-            };
-            let mut buf = Vec::new();
-            {
-                let mut sink = Format::Jsonl.sink(Box::new(&mut buf));
-                output::write_crossref(sink.as_mut(), idx, &run.links, &about)?;
-            }
-            Ok(String::from_utf8(buf)?)
+            let about = About::of_run(idx, k, &run);
+            let jsonl = output::render_crossref(Format::Jsonl, idx, &run.links, &about)?;
+            Ok(String::from_utf8(jsonl)?)
         })
         .map_err(error)
     }
@@ -293,7 +275,7 @@ fn embed<'py>(
 ) -> PyResult<(Bound<'py, PyByteArray>, usize, usize)> {
     let (flat, dim) = py
         .allow_threads(|| -> anyhow::Result<(Vec<f32>, usize)> {
-            let prefix = self::prefix(prefix)?;
+            let prefix: Prefix = choice::<PrefixArg>(prefix, "prefix")?.into();
             let e = embedder(&model_args(model, models_dir)?)?;
             let vectors = e.embed(&texts, prefix)?;
             let mut flat = Vec::with_capacity(vectors.len() * e.dim());

@@ -57,12 +57,7 @@ pub fn crossref(
     let idx = Index::open(&index.dir)?;
     let run = cache::crossref_kept(&index.dir, &idx, k, quantile, min_score, fresh);
     let (links, threshold) = (&run.links, run.threshold);
-    let about = About {
-        model: idx.manifest.model.id.clone(),
-        k,
-        min_score: threshold,
-        threshold_note: run.note.clone(),
-    };
+    let about = About::of_run(&idx, k, &run);
     match out {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

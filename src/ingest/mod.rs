@@ -428,11 +428,12 @@ fn chapters(part: Part) -> Vec<Part> {
     };
     let whole = part.title.clone();
     let mut out: Vec<Part> = Vec::new();
+    let (start, end) = part.lines;
     let mut current = Part {
         title: whole.clone(),
         blocks: Vec::new(),
         meta: part.meta,
-        lines: part.lines,
+        lines: (start, start),
     };
     for b in part.blocks {
         if b.heading == Some(top) {
@@ -454,18 +455,11 @@ fn chapters(part: Part) -> Vec<Part> {
         current.lines.1 = current.lines.1.max(b.line_end());
         current.blocks.push(b);
     }
+    // Each part runs from its heading (the first: the file's start) to its last block; the
+    // last to the file's end.
+    current.lines.1 = current.lines.1.max(end);
     if !current.blocks.is_empty() || out.is_empty() {
         out.push(current);
-    }
-    // Each part's lines: from its heading (or the whole's start) to its last block.
-    for i in 0..out.len() {
-        if let Some(next) = out.get(i + 1).map(|n| n.lines.0) {
-            out[i].lines.1 = out[i]
-                .lines
-                .1
-                .min(next.saturating_sub(1))
-                .max(out[i].lines.0);
-        }
     }
     out
 }

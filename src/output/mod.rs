@@ -76,6 +76,33 @@ pub struct About {
     pub threshold_note: String,
 }
 
+impl About {
+    /// What a crossref `run` over `index` with `k` links a paragraph was made with.
+    pub fn of_run(index: &Index, k: usize, run: &crate::link::cache::Crossref) -> Self {
+        About {
+            model: index.manifest.model.id.clone(),
+            k,
+            min_score: run.threshold,
+            threshold_note: run.note.clone(),
+        }
+    }
+}
+
+/// The whole list in `format`, as bytes (the API's body, the Python package's lines).
+pub fn render_crossref(
+    format: Format,
+    index: &Index,
+    links: &[Vec<Link>],
+    about: &About,
+) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    {
+        let mut sink = format.sink(Box::new(&mut buf));
+        write_crossref(sink.as_mut(), index, links, about)?;
+    }
+    Ok(buf)
+}
+
 /// Write the whole list through `sink`.
 pub fn write_crossref(
     sink: &mut dyn Sink,

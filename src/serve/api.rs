@@ -441,12 +441,7 @@ async fn crossref(
                 None => "calibrated on the corpus".into(),
             },
         };
-        let mut buf = Vec::new();
-        {
-            let mut sink = format.sink(Box::new(&mut buf));
-            output::write_crossref(sink.as_mut(), snap.index(), &links, &about)?;
-        }
-        Ok(buf)
+        output::render_crossref(format, snap.index(), &links, &about)
     })
     .await
     .map_err(|e| anyhow::anyhow!("crossref task failed: {e}"))??;

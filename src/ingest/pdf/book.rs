@@ -79,6 +79,7 @@ const MAX_HEADING_SHARE: f64 = 0.2;
 /// reads it as plain text: a compilation like the seed, or a PDF of uniform type).
 pub fn read(pdf: &Pdf) -> Option<Book> {
     let mut role = roles(pdf);
+    let title = title(pdf);
     let outline: Vec<&Entry> = pdf
         .outline
         .iter()
@@ -88,7 +89,7 @@ pub fn read(pdf: &Pdf) -> Option<Book> {
     let entries = if outline.len() >= MIN_ENTRIES {
         outline
     } else {
-        typeset = typeset_headings(pdf, &role);
+        typeset = typeset_headings(pdf, &role, title.as_deref());
         if typeset.len() < MIN_ENTRIES {
             return None;
         }
@@ -98,7 +99,7 @@ pub fn read(pdf: &Pdf) -> Option<Book> {
     mark_navigation(pdf, &entries, &mut role);
     let (blocks, page_starts, lines) = paragraphs(pdf, &entries, &role);
     Some(Book {
-        title: title(pdf),
+        title,
         blocks,
         page_starts,
         lines,
@@ -111,7 +112,7 @@ pub fn read(pdf: &Pdf) -> Option<Book> {
 /// making one heading; the larger the size, the higher the level. Empty when the PDF's type
 /// does not look like a book's: fewer than [`MIN_ENTRIES`] such headings, or so many that
 /// large type is no mark of a heading (more than [`MAX_HEADING_SHARE`] of the lines).
-fn typeset_headings(pdf: &Pdf, role: &Roles) -> Vec<Entry> {
+fn typeset_headings(pdf: &Pdf, role: &Roles, title: Option<&str>) -> Vec<Entry> {
     let body = super::most_common_size(
         pdf.pages
             .iter()
@@ -162,7 +163,7 @@ fn typeset_headings(pdf: &Pdf, role: &Roles) -> Vec<Entry> {
         }
     }
     // The book's title on its title page is the document's title, not a section.
-    if let Some(t) = title(pdf).map(|t| key(&t)) {
+    if let Some(t) = title.map(key) {
         found.retain(|(p, _, _, heading)| *p >= 3 || key(heading) != t);
     }
     if found.len() < MIN_ENTRIES || found.len() as f64 > lines as f64 * MAX_HEADING_SHARE {
