@@ -24,7 +24,7 @@ use xref::index::Index;
 use xref::ingest::{ingest_paths, IngestOptions};
 use xref::link::{Linker, DEFAULT_QUANTILE};
 use xref::model::{resolve, DEFAULT_MODEL};
-use xref::rank::{self, Mode, HYBRID_WEIGHT};
+use xref::rank::{self, Ranking};
 
 const QUESTIONS: &[&str] = &[
     "发展新质生产力的核心要素是什么？",
@@ -181,7 +181,7 @@ fn seed_corpus() -> anyhow::Result<()> {
     for q in QUESTIONS.iter().cycle().take(50) {
         let t = Instant::now();
         let v = embedder.embed_one(q, Prefix::Query)?;
-        let _ = rank::answer(&idx, &v, q, 10, Mode::Hybrid, HYBRID_WEIGHT, None);
+        let _ = rank::answer(&idx, &v, q, 10, &Ranking::default(), None);
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let qps = 50.0 / t.elapsed().as_secs_f64();

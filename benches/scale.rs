@@ -35,7 +35,7 @@ use xref::index::{Index, ModelStamp};
 use xref::ingest::{ingest_paths, Corpus, Document, IngestOptions};
 use xref::link::{cache, Linker, DEFAULT_QUANTILE};
 use xref::model::{resolve, DEFAULT_MODEL};
-use xref::rank::{self, Mode, HYBRID_WEIGHT};
+use xref::rank::{self, Ranking};
 use xref::text::sentence_units;
 
 const QUESTIONS: &[&str] = &[
@@ -202,7 +202,7 @@ fn main() -> anyhow::Result<()> {
         for q in QUESTIONS.iter().cycle().take(60) {
             let t = Instant::now();
             let v = embedder.embed_one(q, Prefix::Query)?;
-            let _ = rank::answer(&idx, &v, q, 10, Mode::Hybrid, HYBRID_WEIGHT, None);
+            let _ = rank::answer(&idx, &v, q, 10, &Ranking::default(), None);
             // As `xref search` and the server do: is it answered by the corpus at all?
             let _ = off_topic.confidence(&idx, &v, q);
             lat.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -16,7 +16,8 @@ use crate::embed::{Embedder, Prefix};
 use crate::error::bad_input;
 use crate::index::Index;
 use crate::link::{LinkScoring, Linker};
-use crate::rank::{self, Mode};
+use crate::rank::{Components, Mode};
+use crate::searcher::Searcher;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Gold {
@@ -88,52 +89,85 @@ fn row_containing(index: &Index, snippet: &str) -> Result<usize> {
     }
 }
 
-/// Run the gold set against `index`.
-pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) -> Result<Report> {
-    let mut report = Report::default();
-    let queries: Vec<&str> = gold.questions.iter().map(|q| q.query.as_str()).collect();
-    let vectors = embedder.embed(&queries, Prefix::Query)?;
-    let references = rank::reference::embed(embedder)?;
-    let shift = rank::QueryShift::from_references(index, &references);
-    // Questions are ranked with their vectors moved towards the corpus's language (where
-    // that applies), and judged in or out of corpus on their own.
-    let ranked: Vec<std::borrow::Cow<[f32]>> = queries
-        .iter()
-        .zip(&vectors)
-        .map(|(q, v)| shift.apply(q, &v.vector))
-        .collect();
-    for mode in [Mode::Dense, Mode::Lexical, Mode::Hybrid] {
-        let mut by_lang: BTreeMap<String, QuestionScores> = BTreeMap::new();
-        for (q, v) in gold.questions.iter().zip(&ranked) {
-            let hits = rank::answer(index, v, &q.query, 10, mode, weight, None);
-            let rank = hits.iter().position(|h| {
-                q.answers
-                    .iter()
-                    .any(|a| index.paragraphs.text(h.row).contains(a.as_str()))
-            });
-            for lang in ["all", q.lang.as_str()] {
-                let s = by_lang.entry(lang.to_string()).or_default();
-                s.questions += 1;
-                if rank == Some(0) {
-                    s.hit1 += 1.0;
-                }
-                if rank.is_some_and(|r| r < 5) {
-                    s.hit5 += 1.0;
-                }
-                if let Some(r) = rank {
-                    s.mrr10 += 1.0 / (r + 1) as f64;
-                }
+/// The gold questions' scores under the searcher's current ranking in `mode`, per
+/// language and `"all"`. A question is answered at the first hit whose text, or one of its
+/// translations' texts, contains one of its answers.
+fn score_questions(
+    searcher: &Searcher,
+    gold: &Gold,
+    vectors: &[Vec<f32>],
+    mode: Mode,
+) -> BTreeMap<String, QuestionScores> {
+    let index = searcher.index();
+    let right = |row: usize, q: &Question| {
+        let text = index.paragraphs.text(row);
+        q.answers.iter().any(|a| text.contains(a.as_str()))
+    };
+    let mut by_lang: BTreeMap<String, QuestionScores> = BTreeMap::new();
+    for (q, v) in gold.questions.iter().zip(vectors) {
+        let answer = searcher.answer(&q.query, v, 10, mode, None);
+        let rank = answer
+            .hits
+            .iter()
+            .zip(&answer.translations)
+            .position(|(h, t)| right(h.row, q) || t.iter().any(|&r| right(r, q)));
+        for lang in ["all", q.lang.as_str()] {
+            let s = by_lang.entry(lang.to_string()).or_default();
+            s.questions += 1;
+            if rank == Some(0) {
+                s.hit1 += 1.0;
+            }
+            if rank.is_some_and(|r| r < 5) {
+                s.hit5 += 1.0;
+            }
+            if let Some(r) = rank {
+                s.mrr10 += 1.0 / (r + 1) as f64;
             }
         }
-        for s in by_lang.values_mut() {
-            let n = s.questions as f64;
-            s.hit1 /= n;
-            s.hit5 /= n;
-            s.mrr10 /= n;
+    }
+    for s in by_lang.values_mut() {
+        let n = s.questions as f64;
+        s.hit1 /= n;
+        s.hit5 /= n;
+        s.mrr10 /= n;
+    }
+    by_lang
+}
+
+/// The gold questions' raw query vectors, once every question is known to have a right
+/// answer in the index (a snippet found nowhere is a broken gold set, not a miss).
+fn question_vectors(index: &Index, embedder: &Embedder, gold: &Gold) -> Result<Vec<Vec<f32>>> {
+    for q in &gold.questions {
+        let found = q
+            .answers
+            .iter()
+            .any(|a| (0..index.len()).any(|r| index.paragraphs.text(r).contains(a.as_str())));
+        if !found {
+            return Err(bad_input(format!(
+                "no paragraph of the index contains an answer to the gold question {:?}",
+                q.query
+            )));
         }
+    }
+    let queries: Vec<&str> = gold.questions.iter().map(|q| q.query.as_str()).collect();
+    Ok(embedder
+        .embed(&queries, Prefix::Query)?
+        .into_iter()
+        .map(|e| e.vector)
+        .collect())
+}
+
+/// Run the gold set through `searcher` (questions as `xref search` answers them, in each
+/// mode), the links of its index, and its out-of-corpus judgement.
+pub fn evaluate(searcher: &Searcher, embedder: &Embedder, gold: &Gold) -> Result<Report> {
+    let mut report = Report::default();
+    let index = searcher.index();
+    let vectors = question_vectors(searcher.index(), embedder, gold)?;
+    for mode in [Mode::Dense, Mode::Lexical, Mode::Hybrid] {
+        let scores = score_questions(searcher, gold, &vectors, mode);
         report
             .questions
-            .insert(format!("{mode:?}").to_lowercase(), by_lang);
+            .insert(format!("{mode:?}").to_lowercase(), scores);
     }
 
     let pairs: Vec<(usize, usize)> = gold
@@ -168,21 +202,87 @@ pub fn evaluate(index: &Index, embedder: &Embedder, gold: &Gold, weight: f32) ->
 
     if !gold.out_of_corpus.is_empty() {
         let ooc = embedder.embed(&gold.out_of_corpus, Prefix::Query)?;
-        let off_topic = rank::OffTopic::from_references(index, &references);
         let flagged = ooc
             .iter()
             .zip(&gold.out_of_corpus)
-            .filter(|(e, q)| off_topic.confidence(index, &e.vector, q) < 0.0)
+            .filter(|(e, q)| searcher.confidence(q, &e.vector) < 0.0)
             .count();
         report.out_of_corpus_flagged = flagged as f64 / ooc.len() as f64;
         let false_alarms = vectors
             .iter()
-            .zip(&queries)
-            .filter(|(e, q)| off_topic.confidence(index, &e.vector, q) < 0.0)
+            .zip(&gold.questions)
+            .filter(|(v, q)| searcher.confidence(&q.query, v) < 0.0)
             .count();
         report.in_corpus_flagged = false_alarms as f64 / vectors.len().max(1) as f64;
     }
     Ok(report)
+}
+
+/// One ranking of an ablation and its question scores per language and `"all"`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AblationRow {
+    /// `"hybrid"` (the default), `"dense"`, `"lexical"`, or `"hybrid-<component>"`: the
+    /// default with that step ([`Components::NAMES`]) switched off.
+    pub ranking: String,
+    pub scores: BTreeMap<String, QuestionScores>,
+}
+
+/// [`ablate`]'s result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ablation {
+    pub questions: usize,
+    pub rows: Vec<AblationRow>,
+}
+
+/// The gold questions answered by the default ranking, by each single channel, and by
+/// the default with each of its steps switched off in turn: what each step buys on this
+/// set. Leaves `searcher` with every step on.
+pub fn ablate(searcher: &mut Searcher, embedder: &Embedder, gold: &Gold) -> Result<Ablation> {
+    let vectors = question_vectors(searcher.index(), embedder, gold)?;
+    let mut rows = Vec::new();
+    let mut run = |searcher: &Searcher, ranking: String, mode: Mode| {
+        let scores = score_questions(searcher, gold, &vectors, mode);
+        rows.push(AblationRow { ranking, scores });
+    };
+    searcher.set_components(Components::ALL);
+    run(searcher, "hybrid".into(), Mode::Hybrid);
+    run(searcher, "dense".into(), Mode::Dense);
+    run(searcher, "lexical".into(), Mode::Lexical);
+    for name in Components::NAMES {
+        let without = Components::ALL.without(name).expect("a known component");
+        searcher.set_components(without);
+        run(searcher, format!("hybrid-{name}"), Mode::Hybrid);
+    }
+    searcher.set_components(Components::ALL);
+    Ok(Ablation {
+        questions: gold.questions.len(),
+        rows,
+    })
+}
+
+impl fmt::Display for Ablation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let all = |r: &AblationRow| r.scores.get("all").cloned().unwrap_or_default();
+        let base = self.rows.first().map(all).unwrap_or_default();
+        writeln!(
+            f,
+            "ranking ({} questions)        hit@1  hit@5  MRR@10  ΔMRR@10",
+            self.questions
+        )?;
+        for r in &self.rows {
+            let s = all(r);
+            writeln!(
+                f,
+                "  {:<28} {:.3}  {:.3}  {:.3}   {:+.3}",
+                r.ranking,
+                s.hit1,
+                s.hit5,
+                s.mrr10,
+                s.mrr10 - base.mrr10
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for Report {

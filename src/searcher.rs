@@ -12,13 +12,17 @@ use crate::embed::{Embedder, Prefix};
 use crate::error::bad_input;
 use crate::index::{Hit, Index};
 use crate::output::SearchRecord;
-use crate::rank::{self, candidates, Mode, OffTopic, QueryShift, HYBRID_WEIGHT};
+use crate::rank::{
+    self, candidates, Components, Mode, OffTopic, QueryShift, Ranking, HYBRID_WEIGHT,
+};
 
 /// An index opened for questions.
 pub struct Searcher {
     index: Index,
     off_topic: OffTopic,
     shift: QueryShift,
+    weight: f32,
+    components: Components,
 }
 
 /// A question's answer: its hits, best first, how confident xref is that the corpus
@@ -56,7 +60,20 @@ impl Searcher {
             index,
             off_topic,
             shift,
+            weight: HYBRID_WEIGHT,
+            components: Components::ALL,
         }
+    }
+
+    /// This searcher with `weight` for the lexical channel of hybrid questions.
+    pub fn with_weight(mut self, weight: f32) -> Self {
+        self.weight = weight;
+        self
+    }
+
+    /// Answer with only these ranking steps on (an ablation: `xref eval --ablate`).
+    pub fn set_components(&mut self, components: Components) {
+        self.components = components;
     }
 
     /// Open the index in `dir`, check it against `embedder`'s model and embed the
@@ -84,6 +101,12 @@ impl Searcher {
         Ok(ids)
     }
 
+    /// How confident xref is that the corpus answers `question` (raw query vector
+    /// `vector`): below 0, probably not ([`OffTopic::confidence`]).
+    pub fn confidence(&self, question: &str, vector: &[f32]) -> f32 {
+        self.off_topic.confidence(&self.index, vector, question)
+    }
+
     /// Answer `question`, whose raw query vector is `vector`, with at most `k` hits, only
     /// from the documents `docs` when given.
     pub fn answer(
@@ -95,16 +118,26 @@ impl Searcher {
         docs: Option<&[String]>,
     ) -> Answer {
         let idx = &self.index;
-        let confidence = self.off_topic.confidence(idx, vector, question);
-        let vector = self.shift.apply(question, vector).into_owned();
+        let confidence = self.confidence(question, vector);
+        let on = self.components;
+        let vector = if on.shift {
+            self.shift.apply(question, vector).into_owned()
+        } else {
+            vector.to_vec()
+        };
         let allow =
             docs.map(|docs| move |r: usize| docs.iter().any(|d| d == idx.paragraphs.get(r).doc_id));
         let allow = allow.as_ref().map(|f| f as &dyn Fn(usize) -> bool);
         // In a library of several languages, a passage and its translations are one answer,
         // shown in the asker's language where it has one: the k places go to k passages.
-        let grouped = idx.is_multilingual() && mode != Mode::Lexical;
+        let grouped = on.grouping && idx.is_multilingual() && mode != Mode::Lexical;
         let breadth = if grouped { 3 * k } else { k };
-        let mut hits = rank::answer(idx, &vector, question, breadth, mode, HYBRID_WEIGHT, allow);
+        let ranking = Ranking {
+            mode,
+            weight: self.weight,
+            components: on,
+        };
+        let mut hits = rank::answer(idx, &vector, question, breadth, &ranking, allow);
         let mut translations = vec![Vec::new(); hits.len()];
         if grouped {
             let lang = idx.text_lang(question, &vector).to_string();
@@ -183,6 +216,23 @@ fn group_translations(
                 translations.push(Vec::new());
             }
             None => {}
+        }
+    }
+    // Each answer's translations in the languages the candidates did not bring.
+    let languages: Vec<&str> = index
+        .space()
+        .map(|s| s.languages().collect())
+        .unwrap_or_default();
+    for (hit, found) in shown.iter().zip(translations.iter_mut()) {
+        let have = |l: &str, found: &[usize]| {
+            index.lang(hit.row) == l || found.iter().any(|&r| index.lang(r) == l)
+        };
+        for &l in &languages {
+            if !have(l, found) {
+                if let Some(t) = counterpart(index, hit.row, l, allow) {
+                    found.push(t);
+                }
+            }
         }
     }
     (shown, translations)

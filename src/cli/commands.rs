@@ -379,10 +379,16 @@ pub fn paragraphs(
     Ok(())
 }
 
+/// What `xref eval` of a gold set reports.
+pub struct EvalOptions {
+    pub weight: f32,
+    pub ablate: bool,
+    pub json: bool,
+}
+
 pub fn eval(
     gold_path: &Path,
-    weight: f32,
-    json: bool,
+    options: EvalOptions,
     ingest: &IngestArgs,
     index: &IndexArgs,
     model: &ModelArgs,
@@ -395,10 +401,13 @@ pub fn eval(
     if let Some(corpus) = &gold.corpus {
         index_paths(&[PathBuf::from(corpus)], false, ingest, index, &embedder)?;
     }
-    let idx = Index::open(&index.dir)?;
-    idx.check_model(&embedder)?;
-    let report = crate::eval::evaluate(&idx, &embedder, &gold, weight)?;
-    print_report(&report, json)
+    let mut searcher = Searcher::open(&index.dir, &embedder)?.with_weight(options.weight);
+    if options.ablate {
+        let report = crate::eval::ablate(&mut searcher, &embedder, &gold)?;
+        return print_report(&report, options.json);
+    }
+    let report = crate::eval::evaluate(&searcher, &embedder, &gold)?;
+    print_report(&report, options.json)
 }
 
 pub fn eval_pairs(

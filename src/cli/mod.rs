@@ -1,20 +1,22 @@
 //! The `xref` command line: argument parsing and glue between the pipeline stages.
 
-use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod args;
 mod commands;
 mod highlight;
+mod pipeline;
 
 pub use args::{FormatArg, ModeArg, PrefixArg};
+pub use pipeline::{index_paths, ingest_corpus, load_embedder};
 
-use crate::embed::{Embedder, Prefix};
-use crate::error::{bad_input, is_bad_input};
-use crate::ingest::{self, IngestOptions};
+use pipeline::cmd_embed;
+
+use crate::error::is_bad_input;
+use crate::ingest::IngestOptions;
 use crate::model::{self, DEFAULT_MODEL};
 
 const EXAMPLE: &str = "\
@@ -232,6 +234,10 @@ pub enum Command {
         /// Weight of the lexical channel in hybrid mode.
         #[arg(long, default_value_t = crate::rank::HYBRID_WEIGHT)]
         weight: f32,
+        /// Answer the questions with each ranking step switched off in turn (and with
+        /// each channel alone): what each step buys on this gold set.
+        #[arg(long, conflicts_with = "pairs")]
+        ablate: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -453,6 +459,7 @@ pub fn run(cli: Cli) -> Result<()> {
             gold,
             pairs,
             weight,
+            ablate,
             json,
             ingest,
             index,
@@ -461,8 +468,11 @@ pub fn run(cli: Cli) -> Result<()> {
             Some(dirs) => commands::eval_pairs(&dirs[0], &dirs[1], json, &ingest, &index, &model),
             None => commands::eval(
                 gold.as_deref().unwrap_or(std::path::Path::new("")),
-                weight,
-                json,
+                commands::EvalOptions {
+                    weight,
+                    ablate,
+                    json,
+                },
                 &ingest,
                 &index,
                 &model,
@@ -482,163 +492,4 @@ pub fn run(cli: Cli) -> Result<()> {
             index,
         } => commands::paragraphs(&paths, doc, json, &ingest, &index),
     }
-}
-
-/// Load the model named by `args`, fetching it if absent.
-pub fn load_embedder(args: &ModelArgs) -> Result<Embedder> {
-    let m = model::resolve(&args.model, &args.models_root(), true)?;
-    Embedder::load_on(&m, args.precision.resolve(), args.device)
-}
-
-fn cmd_embed(
-    input: Option<PathBuf>,
-    output: Option<PathBuf>,
-    prefix: Prefix,
-    args: &ModelArgs,
-) -> Result<()> {
-    let lines: Vec<String> = match &input {
-        Some(p) => {
-            let f = std::fs::File::open(p)
-                .map_err(|e| bad_input(format!("cannot open {}: {e}", p.display())))?;
-            read_lines(std::io::BufReader::new(f))
-                .with_context(|| format!("reading {}", p.display()))?
-        }
-        None => read_lines(std::io::stdin().lock()).context("reading standard input")?,
-    };
-    // `XREF_PROFILE=1`: where the time goes, on standard error (#16's many-core runs).
-    let profiling = std::env::var_os("XREF_PROFILE").is_some_and(|v| v != "0");
-    let clock = std::time::Instant::now();
-    let embedder = load_embedder(args)?;
-    let load = clock.elapsed().as_secs_f64();
-    crate::embed::profile::enable(profiling);
-    let embedded = embedder.embed(&lines, prefix)?;
-    let embed = clock.elapsed().as_secs_f64() - load;
-    let sink: Box<dyn Write> = match &output {
-        Some(p) => {
-            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
-        }
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut out = BufWriter::new(sink);
-    /// A line of `xref embed`; components written as f64 (the f32 value's exact decimal
-    /// expansion, as since the first version).
-    #[derive(serde::Serialize)]
-    struct Line<'a> {
-        text: &'a str,
-        tokens: usize,
-        #[serde(serialize_with = "as_f64")]
-        embedding: &'a [f32],
-    }
-    fn as_f64<S: serde::Serializer>(v: &&[f32], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter().map(|&x| x as f64))
-    }
-    for (text, e) in lines.iter().zip(embedded) {
-        let line = Line {
-            text,
-            tokens: e.tokens,
-            embedding: &e.vector,
-        };
-        serde_json::to_writer(&mut out, &line)?;
-        writeln!(out)?;
-    }
-    out.flush()?;
-    if profiling {
-        let write = clock.elapsed().as_secs_f64() - load - embed;
-        eprintln!("profile: load model {load:.3} s, embed {embed:.3} s, write {write:.3} s");
-        for (phase, secs) in crate::embed::profile::take() {
-            eprintln!("profile:   {:<10} {secs:.3} s", phase.name());
-        }
-    }
-    Ok(())
-}
-
-fn read_lines(r: impl BufRead) -> Result<Vec<String>> {
-    let mut lines = Vec::new();
-    for line in r.split(b'\n') {
-        let line = line?;
-        let mut s = String::from_utf8(line).map_err(|_| bad_input("input is not UTF-8 text"))?;
-        if s.ends_with('\r') {
-            s.pop();
-        }
-        lines.push(s);
-    }
-    Ok(lines)
-}
-
-/// Ingest `paths` (reporting skipped files) and update the index with them.
-pub fn index_paths(
-    paths: &[PathBuf],
-    rebuild: bool,
-    ingest_args: &IngestArgs,
-    index: &IndexArgs,
-    embedder: &Embedder,
-) -> Result<()> {
-    let paths: Vec<PathBuf> = if paths.is_empty() {
-        let existing = crate::index::Index::open(&index.dir)?;
-        existing
-            .manifest
-            .files
-            .iter()
-            .map(|f| PathBuf::from(&f.path))
-            .collect()
-    } else {
-        paths.to_vec()
-    };
-    // The files' slugs as the index has them (ids stay put whatever paths are given).
-    let known = crate::index::Index::file_slugs(&index.dir);
-    let corpus = ingest_corpus_keeping(&paths, ingest_args, &known)?;
-    let t = std::time::Instant::now();
-    let report = crate::index::Index::update(&index.dir, &corpus, &paths, embedder, rebuild)?;
-    eprintln!(
-        "xref: index {}: {} documents, {} paragraphs ({} embedded, {} reused{}; files: {} new, {} changed, {} unchanged, {} removed) in {:.1}s{}",
-        index.dir.display(),
-        report.documents,
-        report.paragraphs,
-        report.embedded,
-        report.reused,
-        if report.resumed > 0 {
-            format!(", {} resumed from an interrupted run", report.resumed)
-        } else {
-            String::new()
-        },
-        report.files_added,
-        report.files_changed,
-        report.files_unchanged,
-        report.files_removed,
-        t.elapsed().as_secs_f32(),
-        match report.upgraded_from {
-            _ if !report.written => " (already up to date)".to_string(),
-            Some(v) if report.reused > 0 => format!(
-                " (rewritten in format version {}, vectors reused: the index had an older format, version {v})",
-                crate::index::VERSION
-            ),
-            Some(_) => " (rebuilt: the index had an older format)".to_string(),
-            None => String::new(),
-        }
-    );
-    Ok(())
-}
-
-/// Ingest files, printing a warning for each file skipped.
-pub fn ingest_corpus(paths: &[PathBuf], args: &IngestArgs) -> Result<ingest::Corpus> {
-    ingest_corpus_keeping(paths, args, &Default::default())
-}
-
-/// [`ingest_corpus`], keeping the slugs an index gives files ([`ingest::ingest_paths_keeping`]).
-fn ingest_corpus_keeping(
-    paths: &[PathBuf],
-    args: &IngestArgs,
-    known: &std::collections::HashMap<String, String>,
-) -> Result<ingest::Corpus> {
-    let corpus = ingest::ingest_paths_keeping(paths, &args.options(), known)
-        .map_err(|e| bad_input(e.to_string()))?;
-    for w in &corpus.warnings {
-        eprintln!("xref: warning: {}: {}", w.path, w.message);
-    }
-    if corpus.documents.is_empty() {
-        return Err(bad_input(
-            "no documents found in the given paths (nothing to index)",
-        ));
-    }
-    Ok(corpus)
 }

@@ -17,6 +17,7 @@ pub mod paragraphs;
 mod search;
 pub use search::doc_matches;
 pub mod store;
+mod topk;
 mod update;
 
 use std::collections::{BTreeMap, HashMap};

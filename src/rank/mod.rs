@@ -73,6 +73,105 @@ impl Weights {
     }
 }
 
+/// The steps of question ranking that can be switched off one at a time, to measure what
+/// each buys (`xref eval --ablate`). [`Components::ALL`] is what every front end uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Components {
+    /// Sentence vectors: the best sentence in the dense score ([`Weights::dense`]) and
+    /// sentences as dense candidates.
+    pub sentences: bool,
+    /// Candidates from the other languages of a multilingual corpus (centred vectors).
+    pub across: bool,
+    /// A question's dense scores per target language mapped onto its own language's
+    /// scale (`question_norm`).
+    pub language_map: bool,
+    /// The corpus's background cosines blended into that map
+    /// ([`question::BACKGROUND_WEIGHT`]).
+    pub background: bool,
+    /// Lexical evidence carried over to the translations of the best own-language rows.
+    pub carry: bool,
+    /// BM25 over the identifiers and numbers a question shares with rows in another
+    /// language.
+    pub lexical_across: bool,
+    /// The best prose candidate first; tables and code after the prose of the top k.
+    pub prose_first: bool,
+    /// A question moved towards a one-language corpus's language ([`shift`]).
+    pub shift: bool,
+    /// A passage and its translations as one answer ([`crate::searcher`]).
+    pub grouping: bool,
+}
+
+impl Components {
+    /// Every step on: the ranking xref ships.
+    pub const ALL: Components = Components {
+        sentences: true,
+        across: true,
+        language_map: true,
+        background: true,
+        carry: true,
+        lexical_across: true,
+        prose_first: true,
+        shift: true,
+        grouping: true,
+    };
+
+    /// The names `without` takes, in the order an ablation reports them.
+    pub const NAMES: [&'static str; 9] = [
+        "sentences",
+        "across",
+        "language-map",
+        "background",
+        "carry",
+        "lexical-across",
+        "prose-first",
+        "shift",
+        "grouping",
+    ];
+
+    /// These components with `name` switched off; `None` for an unknown name.
+    pub fn without(mut self, name: &str) -> Option<Self> {
+        let flag = match name {
+            "sentences" => &mut self.sentences,
+            "across" => &mut self.across,
+            "language-map" => &mut self.language_map,
+            "background" => &mut self.background,
+            "carry" => &mut self.carry,
+            "lexical-across" => &mut self.lexical_across,
+            "prose-first" => &mut self.prose_first,
+            "shift" => &mut self.shift,
+            "grouping" => &mut self.grouping,
+            _ => return None,
+        };
+        *flag = false;
+        Some(self)
+    }
+}
+
+impl Default for Components {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+/// How a question is ranked: the mode, the lexical weight of hybrid mode, and the steps on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ranking {
+    pub mode: Mode,
+    /// Weight `w` of the lexical channel in hybrid mode.
+    pub weight: f32,
+    pub components: Components,
+}
+
+impl Default for Ranking {
+    fn default() -> Self {
+        Ranking {
+            mode: Mode::Hybrid,
+            weight: HYBRID_WEIGHT,
+            components: Components::ALL,
+        }
+    }
+}
+
 /// Weight of the lexical channel in hybrid questions (`xref search --weight`'s default).
 pub const HYBRID_WEIGHT: f32 = Weights::QUESTION.lexical;
 
@@ -113,15 +212,24 @@ pub struct Standard {
 }
 
 impl Standard {
-    /// Mean and (population) standard deviation of `scores`; `None` for fewer than two.
-    pub fn of(scores: &[f32]) -> Option<Self> {
-        if scores.len() < 2 {
+    /// Mean and (population) standard deviation of `scores`, summed in `f64`; `None` when
+    /// there are none. The one mean and deviation of the ranking (questions' per-language
+    /// maps, the link threshold's report).
+    pub fn of(scores: impl IntoIterator<Item = f32>) -> Option<Self> {
+        let (mut sum, mut squares, mut n) = (0f64, 0f64, 0usize);
+        for s in scores {
+            let s = s as f64;
+            (sum, squares, n) = (sum + s, squares + s * s, n + 1);
+        }
+        if n == 0 {
             return None;
         }
-        let mean = scores.iter().sum::<f32>() / scores.len() as f32;
-        let sd =
-            (scores.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / scores.len() as f32).sqrt();
-        Some(Self { mean, sd })
+        let mean = sum / n as f64;
+        let sd = (squares / n as f64 - mean * mean).max(0.0).sqrt();
+        Some(Self {
+            mean: mean as f32,
+            sd: sd as f32,
+        })
     }
 
     /// `score` moved from this distribution onto `reference`'s (unchanged when this one
@@ -133,6 +241,13 @@ impl Standard {
             score
         }
     }
+}
+
+/// The `q` quantile (nearest rank) of `scores`, non-empty; reorders them. The one quantile
+/// of the ranking (the link threshold, the per-language link map, the out-of-corpus bars).
+pub fn quantile(scores: &mut [f32], q: f64) -> f32 {
+    let pos = ((scores.len() - 1) as f64 * q).round() as usize;
+    *scores.select_nth_unstable_by(pos, |a, b| a.total_cmp(b)).1
 }
 
 #[cfg(test)]
@@ -151,13 +266,40 @@ mod tests {
     }
 
     #[test]
+    fn every_component_can_be_switched_off_by_name() {
+        let mut seen = Vec::new();
+        for name in Components::NAMES {
+            let c = Components::ALL.without(name).unwrap();
+            assert_ne!(c, Components::ALL, "{name}");
+            assert!(!seen.contains(&c), "{name} switches what another name does");
+            seen.push(c);
+        }
+        assert!(Components::ALL.without("everything").is_none());
+        assert_eq!(Ranking::default().components, Components::ALL);
+    }
+
+    #[test]
+    fn quantiles_by_nearest_rank() {
+        let mut s = [0.9, 0.1, 0.5, 0.3, 0.7];
+        assert_eq!(quantile(&mut s, 0.5), 0.5);
+        assert_eq!(quantile(&mut s, 0.0), 0.1);
+        assert_eq!(quantile(&mut s, 1.0), 0.9);
+        assert_eq!(quantile(&mut s, 0.9), 0.9);
+        assert_eq!(quantile(&mut s, 0.6), 0.5);
+        // An even count: the upper of the two middle scores.
+        assert_eq!(quantile(&mut [0.9, 0.7, 0.8, 0.6], 0.5), 0.8);
+    }
+
+    #[test]
     fn standard_maps_onto_the_reference() {
-        let a = Standard::of(&[0.6, 0.7, 0.8]).unwrap();
+        let a = Standard::of([0.6, 0.7, 0.8]).unwrap();
+        assert!((a.mean - 0.7).abs() < 1e-6 && (a.sd - (0.02f32 / 3.0).sqrt()).abs() < 1e-6);
         let r = Standard { mean: 0.8, sd: 0.2 };
         assert!((a.map(0.7, &r) - 0.8).abs() < 1e-6);
         assert!(a.map(0.8, &r) > 0.8);
-        assert!(Standard::of(&[0.5]).is_none());
-        let flat = Standard::of(&[0.5, 0.5]).unwrap();
+        assert!(Standard::of([]).is_none());
+        assert_eq!(Standard::of([0.5]).unwrap().sd, 0.0);
+        let flat = Standard::of([0.5, 0.5]).unwrap();
         assert_eq!(flat.map(0.9, &r), 0.9);
     }
 }

@@ -134,11 +134,7 @@ impl OffTopic {
 
 /// The median of `values` (the upper one of an even count); `None` when empty.
 fn median(values: &mut [f32]) -> Option<f32> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f32::total_cmp);
-    Some(values[values.len() / 2])
+    (!values.is_empty()).then(|| super::quantile(values, 0.5))
 }
 
 #[cfg(test)]

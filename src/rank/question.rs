@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{candidates, dense, question_breadth, Mode, Standard, Weights};
+use super::{candidates, dense, question_breadth, Mode, Ranking, Standard, Weights};
 use crate::index::{langspace, Hit, Index};
 use crate::text::sentence_units;
 
@@ -23,7 +23,10 @@ type QuestionNorm<'a> = Option<HashMap<&'a str, Affine>>;
 /// Mapped by the background alone, cross-language scores rose over everything (English
 /// questions about those pages fell from 10 of 16 to 1). Chosen on that library (32
 /// questions, MRR@10 of all: 0: 0.302, 0.125: 0.354, **0.25: 0.385**, 0.375: 0.346,
-/// 0.5: 0.308), reported on the others (docs/quality.md).
+/// 0.5: 0.308), reported on the others: held out, the seed's policy documents beside the
+/// English pages (63 + 32 questions) lose 0.06 / 0.08 MRR@10 without it; where every
+/// passage also exists in the question's language (Debian package descriptions in four
+/// languages) it costs 0.01–0.02 (`xref eval --ablate`, docs/quality.md).
 ///
 /// [`LangSpace::background`]: crate::index::langspace::LangSpace::background
 pub const BACKGROUND_WEIGHT: f32 = 0.25;
@@ -58,10 +61,11 @@ impl Affine {
     }
 }
 
-/// Rows answering a question, best first, by `mode`: `Dense` ([`dense::score`] of the
+/// Rows answering a question, best first, ranked by `ranking` (its steps as
+/// [`Components`](super::Components) name them), by mode: `Dense` ([`dense::score`] of the
 /// dense candidates, with [`Weights::QUESTION`]), `Lexical` (BM25, scores normalised to
 /// the best hit), or `Hybrid`: the union of both candidate lists re-scored as
-/// `(1 − w)·dense + w·bm25/bm25_ideal` with `w` = `weight`, where `bm25_ideal` is what a
+/// `(1 − w)·dense + w·bm25/bm25_ideal` with `w` = `ranking.weight`, where `bm25_ideal` is what a
 /// paragraph matching every query term once would score (so a lone common term — a year,
 /// a number — adds little). In a multilingual corpus, answers in another language are
 /// scored on centred vectors and mapped onto the scale of the question's language, and
@@ -72,16 +76,20 @@ pub fn answer(
     vector: &[f32],
     text: &str,
     k: usize,
-    mode: Mode,
-    weight: f32,
+    ranking: &Ranking,
     allow: Option<&dyn Fn(usize) -> bool>,
 ) -> Vec<Hit> {
     let n = question_breadth(k);
+    let on = ranking.components;
     let weights = Weights {
-        lexical: weight,
-        ..Weights::QUESTION
+        lexical: ranking.weight,
+        sentence: if on.sentences {
+            Weights::QUESTION.sentence
+        } else {
+            0.0
+        },
     };
-    let mut hits: Vec<Hit> = match mode {
+    let mut hits: Vec<Hit> = match ranking.mode {
         Mode::Lexical => {
             let hits = index.lexical().search(text, k, allow);
             let max = hits.first().map_or(1.0, |h| h.1.max(f32::MIN_POSITIVE));
@@ -95,24 +103,29 @@ pub fn answer(
         }
         Mode::Dense | Mode::Hybrid => {
             let lang = index.text_lang(text, vector);
-            let norm = question_norm(index, vector, lang);
+            let norm = if on.language_map {
+                question_norm(index, vector, lang, on.background)
+            } else {
+                None
+            };
             // Hybrid: BM25 over all terms in the question's script; across languages only
             // identifiers and numbers can be shared.
-            let lex = (mode == Mode::Hybrid).then(|| {
-                let across = index
-                    .is_multilingual()
-                    .then(|| candidates::lexical_across(index, text));
-                (candidates::lexical(index, text), across)
-            });
+            let lex = (ranking.mode == Mode::Hybrid).then(|| candidates::lexical(index, text));
+            let across = (lex.is_some() && index.is_multilingual() && on.lexical_across)
+                .then(|| candidates::lexical_across(index, text));
             let mut rows = match &lex {
-                Some((same, _)) => candidates::hybrid(index, vector, same, n, true, allow),
-                None => candidates::dense(index, vector, n, true, allow),
+                Some(same) => candidates::hybrid(index, vector, same, n, on.sentences, allow),
+                None => candidates::dense(index, vector, n, on.sentences, allow),
             };
-            rows.extend(candidates::across_languages(index, vector, lang, n, allow));
+            if on.across {
+                rows.extend(candidates::across_languages(index, vector, lang, n, allow));
+            }
             // The lexical evidence of the best own-language rows, carried over to their
             // nearest rows in other languages.
             let carried = match &lex {
-                Some((same, Some(_))) => carry(index, same, lang, allow),
+                Some(same) if on.carry && index.is_multilingual() => {
+                    carry(index, same, lang, allow)
+                }
                 _ => HashMap::new(),
             };
             rows.extend(carried.keys());
@@ -120,14 +133,18 @@ pub fn answer(
             rows.dedup();
             rows.into_iter()
                 .map(|row| {
-                    let dense = question_dense(index, vector, lang, row, &norm);
+                    let dense = question_dense(index, vector, lang, row, &norm, weights);
                     let score = match &lex {
                         None => dense,
-                        Some((_, Some(across))) if index.lang(row) != lang => {
+                        // In another language: the identifiers and numbers it shares with
+                        // the question, or what its translation in the question's language
+                        // carries over, whichever is more.
+                        Some(_) if index.is_multilingual() && index.lang(row) != lang => {
                             let carried = carried.get(&row).copied().unwrap_or(0.0);
-                            weights.fuse(dense, across.get(row).max(carried))
+                            let shared = across.as_ref().map_or(0.0, |a| a.get(row));
+                            weights.fuse(dense, shared.max(carried))
                         }
-                        Some((same, _)) => weights.fuse(dense, same.get(row)),
+                        Some(same) => weights.fuse(dense, same.get(row)),
                     };
                     Hit { row, score }
                 })
@@ -135,6 +152,10 @@ pub fn answer(
         }
     };
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
+    if !on.prose_first {
+        hits.truncate(k);
+        return hits;
+    }
     // Tables and code answer, but do not crowd out the prose that explains: the best prose
     // candidate comes first, and tables and code that made the top k follow its prose.
     let apart = |h: &Hit| index.paragraphs.kind(h.row).is_apart();
@@ -203,38 +224,31 @@ const CARRIED: usize = 10;
 /// corpus's background cosines from a paragraph in the question's language. `None` for a
 /// one-language corpus. Makes an answer in another language rank with, not below, one in
 /// the question's language (see `link::LinkState` for the same idea on links).
-fn question_norm<'a>(index: &'a Index, vector: &[f32], lang: &str) -> QuestionNorm<'a> {
+fn question_norm<'a>(
+    index: &'a Index,
+    vector: &[f32],
+    lang: &str,
+    background: bool,
+) -> QuestionNorm<'a> {
     let space = index.space()?;
     let centred = langspace::centre(vector, space.centroid(lang).0);
-    let mut acc: HashMap<&str, (f64, f64, usize)> = HashMap::new();
+    let mut by_lang: HashMap<&str, Vec<f32>> = HashMap::new();
     for r in 0..index.len() {
         let s = if index.lang(r) == lang {
             index.rows().dot(r, vector)
         } else {
             space.rows().dot(r, &centred)
-        } as f64;
-        let e = acc.entry(index.lang(r)).or_default();
-        e.0 += s;
-        e.1 += s * s;
-        e.2 += 1;
+        };
+        by_lang.entry(index.lang(r)).or_default().push(s);
     }
-    let stats: HashMap<&str, Standard> = acc
+    let stats: HashMap<&str, Standard> = by_lang
         .iter()
-        .map(|(l, &(s, ss, n))| {
-            let mean = s / n as f64;
-            let sd = (ss / n as f64 - mean * mean).max(0.0).sqrt();
-            (
-                *l,
-                Standard {
-                    mean: mean as f32,
-                    sd: sd as f32,
-                },
-            )
-        })
+        .filter_map(|(&l, scores)| Some((l, Standard::of(scores.iter().copied())?)))
         .collect();
     let reference = stats.get(lang).copied().or_else(|| {
-        acc.iter()
-            .max_by_key(|(l, e)| (e.2, **l))
+        by_lang
+            .iter()
+            .max_by_key(|(l, scores)| (scores.len(), **l))
             .map(|(l, _)| stats[l])
     })?;
     let standard = |(mean, sd)| Standard { mean, sd };
@@ -245,7 +259,9 @@ fn question_norm<'a>(index: &'a Index, vector: &[f32], lang: &str) -> QuestionNo
             .map(|(&l, &st)| {
                 let mine = Affine::between(st, reference);
                 let map = match (space.background(lang, l).map(standard), own) {
-                    (Some(b), Some(own)) => mine.blend(Affine::between(b, own), BACKGROUND_WEIGHT),
+                    (Some(b), Some(own)) if background => {
+                        mine.blend(Affine::between(b, own), BACKGROUND_WEIGHT)
+                    }
                     _ => mine,
                 };
                 (l, map)
@@ -262,8 +278,9 @@ fn question_dense(
     lang: &str,
     row: usize,
     norm: &QuestionNorm,
+    weights: Weights,
 ) -> f32 {
-    let s = dense::score_in(index, vector, lang, row, Weights::QUESTION);
+    let s = dense::score_in(index, vector, lang, row, weights);
     match norm.as_ref().and_then(|maps| maps.get(index.lang(row))) {
         Some(map) => map.apply(s),
         None => s,

@@ -1,0 +1,140 @@
+use super::*;
+use crate::index::store::synthetic_index;
+
+/// 60 paragraphs in 4 documents, each with a vector of its own but the last two (the
+/// same text and vector in document d3).
+fn rows(skip: Option<usize>, extra: Option<&str>) -> Vec<(String, String, Vec<f32>)> {
+    let mut u = crate::index::ann::random_uniform(3);
+    let mut rows: Vec<_> = (0..60)
+        .map(|i| {
+            let mut v: Vec<f32> = (0..8).map(|_| u() - 0.5).collect();
+            crate::embed::normalize(&mut v);
+            let text = format!("Paragraph {i} says something of its own.");
+            (format!("d{}", i / 15), text, v)
+        })
+        .collect();
+    rows[58].1 = "The same closing line.".into();
+    rows[59] = rows[58].clone();
+    if let Some(i) = skip {
+        rows.remove(i);
+    }
+    if let Some(text) = extra {
+        let mut v: Vec<f32> = (0..8).map(|_| u() - 0.5).collect();
+        crate::embed::normalize(&mut v);
+        rows.insert(3, ("d0".into(), text.into(), v));
+    }
+    rows
+}
+
+fn settings(k: usize) -> Settings {
+    Settings {
+        k,
+        quantile: 0.995,
+        min_score: None,
+        model: "m".into(),
+        build: build_stamp(),
+    }
+}
+
+#[test]
+fn kept_links_are_matched_to_the_paragraphs_of_a_later_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = synthetic_index(&dir.path().join("a"), &rows(None, None));
+    let keys_before = keys(&before);
+    assert_eq!(keys_before.len(), 60);
+    assert_eq!(keys_before[59], format!("{}#1", keys_before[58]));
+    // Row r links to rows r + 15 and r + 30 (other documents), modulo 60.
+    let links: Vec<Vec<Link>> = (0..60)
+        .map(|r| {
+            [15, 30]
+                .iter()
+                .map(|d| Link {
+                    row: (r + d) % 60,
+                    score: 0.6,
+                    quote: false,
+                    terms: vec!["paragraph".into()],
+                })
+                .collect()
+        })
+        .collect();
+    let path = dir.path().join(FILE);
+    let kept = Kept::new(
+        settings(5),
+        0.55,
+        "note".into(),
+        Sampled::default(),
+        60,
+        0,
+        keys_before,
+        &links,
+    );
+    kept.save(&path).unwrap();
+
+    let plan = |k: usize, index: &Index| {
+        Kept::load(&path)
+            .unwrap()
+            .unwrap()
+            .plan(&settings(k), index, &keys(index))
+    };
+    let reused = |plan: Plan| match plan {
+        Plan::Relink(reuse) => reuse,
+        Plan::Fresh(why) => panic!("not reused: {why:?}"),
+    };
+
+    // The same index: everything kept as it was.
+    let same = reused(plan(5, &before));
+    assert!(same.new.is_empty() && same.removed == 0);
+    let kept_links: Vec<Vec<Link>> = same.kept.into_iter().map(Option::unwrap).collect();
+    assert_eq!(kept_links, links);
+    assert_eq!((same.threshold, same.note.as_str()), (0.55, "note"));
+
+    // Row 20 gone, a paragraph added at row 3: rows renumbered, the new one and those
+    // that linked to row 20 (5 and 50) have nothing kept.
+    let after = synthetic_index(
+        &dir.path().join("b"),
+        &rows(Some(20), Some("A new paragraph.")),
+    );
+    let reuse = reused(plan(5, &after));
+    assert_eq!(
+        (reuse.new.as_slice(), reuse.removed, reuse.changed_since),
+        (&[3][..], 1, 2)
+    );
+    let now = |old: usize| {
+        if old < 3 {
+            old
+        } else if old < 20 {
+            old + 1
+        } else {
+            old
+        }
+    };
+    for old in 0..60 {
+        if old == 20 {
+            continue;
+        }
+        let got = &reuse.kept[now(old)];
+        if [5, 50].contains(&old) {
+            assert!(got.is_none(), "row {old}");
+        } else {
+            let rows: Vec<usize> = got.as_ref().unwrap().iter().map(|l| l.row).collect();
+            assert_eq!(
+                rows,
+                [now((old + 15) % 60), now((old + 30) % 60)],
+                "row {old}"
+            );
+        }
+    }
+
+    // Other settings, too much changed, a damaged file: none of it is used.
+    let other = plan(3, &before);
+    assert!(matches!(other, Plan::Fresh(Some(why)) if why.contains("other settings")));
+    let mut much = Kept::load(&path).unwrap().unwrap();
+    much.changed_since = 2;
+    assert!(matches!(
+        much.plan(&settings(5), &after, &keys(&after)),
+        Plan::Fresh(Some(_))
+    ));
+    std::fs::write(&path, b"not gzip").unwrap();
+    assert!(Kept::load(&path).is_err());
+    assert!(Kept::load(&dir.path().join("absent")).unwrap().is_none());
+}
