@@ -157,3 +157,41 @@ pub fn lexical_across<'a>(index: &'a Index, text: &str) -> Scorer<'a> {
     let ideal = index.lexical().ideal_of(&Lexical::terms(text, false));
     index.lexical().scorer(&Lexical::terms(text, true), ideal)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::store::synthetic_index;
+
+    /// Dense candidates are the nearest rows the filter admits; hybrid adds the rows that
+    /// share the question's terms; both sorted, each once.
+    #[test]
+    fn candidates_are_the_nearest_rows_and_the_lexical_ones() {
+        let root = tempfile::tempdir().unwrap();
+        let rows: Vec<(String, String, Vec<f32>)> = (0..60)
+            .map(|i| {
+                let a = i as f32 * 0.05;
+                let text = format!("paragraph number {i} about item{i}");
+                (
+                    format!("d{}", i / 6),
+                    text,
+                    vec![a.cos(), a.sin(), 0.0, 0.0],
+                )
+            })
+            .collect();
+        let index = synthetic_index(root.path(), &rows);
+        let q = [1.0, 0.0, 0.0, 0.0];
+        assert_eq!(dense(&index, &q, 5, true, None), [0, 1, 2, 3, 4]);
+        let odd = |r: usize| r % 2 == 1;
+        assert_eq!(dense(&index, &q, 3, false, Some(&odd)), [1, 3, 5]);
+        let lex = lexical(&index, "item42");
+        let rows = hybrid(&index, &q, &lex, 3, false, None);
+        assert_eq!(rows, [0, 1, 2, 42]);
+        // One language: nothing across.
+        assert!(across_languages(&index, &q, "en", 5, None).is_empty());
+        assert_eq!(
+            nearest_across_languages(&index, &[q.to_vec()], "en", None),
+            [None]
+        );
+    }
+}

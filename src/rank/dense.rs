@@ -95,3 +95,44 @@ fn rows_of<'a>(
         (Unit::Sentence(s), Some(sp)) => (sp.sentence_rows(), s),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::store::synthetic_index;
+
+    /// Without sentence vectors a paragraph's dense score is its cosine; across languages
+    /// pairs and questions are scored on centred vectors, where a translation (same
+    /// meaning, other language offset) scores 1.
+    #[test]
+    fn dense_scores_within_and_across_languages() {
+        let v = |lang: f32, m: f32| {
+            let mut v = vec![lang, m.cos(), m.sin(), 0.0];
+            crate::embed::normalize(&mut v);
+            v
+        };
+        let mut rows = Vec::new();
+        for i in 0..12 {
+            let m = i as f32 * 0.5;
+            rows.push((format!("z{i}"), format!("第{i}段讨论了政策。"), v(0.8, m)));
+            rows.push((
+                format!("e{i}"),
+                format!("Paragraph {i} discusses the policy."),
+                v(-0.8, m),
+            ));
+        }
+        let root = tempfile::tempdir().unwrap();
+        let index = synthetic_index(root.path(), &rows);
+        assert!(index.is_multilingual());
+        let w = Weights::QUESTION;
+        let q = v(0.8, 0.0);
+        let plain = index.rows().dot(2, &q);
+        assert!((score(&index, &q, 2, w) - plain).abs() < 1e-6);
+        assert_eq!(score_in(&index, &q, "zh", 2, w), score(&index, &q, 2, w));
+        // Row 1 is row 0's translation: far apart plainly, one meaning once centred.
+        assert!(index.rows().pair(0, index.rows(), 1) < 0.5);
+        assert!(pair(&index, 0, 1, w) > 0.95, "{}", pair(&index, 0, 1, w));
+        assert!(score_in(&index, &q, "zh", 1, w) > 0.95);
+        assert!(pair(&index, 0, 3, w) < pair(&index, 0, 1, w));
+    }
+}

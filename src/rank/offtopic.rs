@@ -141,6 +141,41 @@ fn median(values: &mut [f32]) -> Option<f32> {
 mod tests {
     use super::*;
 
+    /// The floors by script pair, then each raised to the median best cosine of the
+    /// reference questions plus [`MARGIN`]; a question is judged against the bar of the
+    /// script of each of its nearest paragraphs.
+    #[test]
+    fn bars_start_at_the_floors_and_rise_to_the_references() {
+        use super::super::reference::REFERENCE_ZH;
+        use crate::index::store::synthetic_index;
+        let unit = |a: f32| vec![a.cos(), a.sin(), 0.0];
+        let root = tempfile::tempdir().unwrap();
+        let rows: Vec<(String, String, Vec<f32>)> = (0..20)
+            .map(|i| {
+                (
+                    format!("d{i}"),
+                    format!("第{i}段讨论了政策。"),
+                    unit(i as f32 * 0.01),
+                )
+            })
+            .collect();
+        let index = synthetic_index(root.path(), &rows);
+        let floors = OffTopic::floors(&index);
+        assert_eq!(floors.bar(false, true), CROSS_LANGUAGE_MIN);
+        assert_eq!(floors.bar(true, true), SAME_LANGUAGE_MIN);
+        assert_eq!(floors.bar(true, false), FROM_CJK_MIN);
+        // English references at cosine cos(0.1) ≈ 0.995 from the corpus: the bar for
+        // English questions on Chinese text rises above it; the Chinese ones stay at the floor.
+        let mut refs = vec![unit(-0.1); REFERENCE_EN.len()];
+        refs.extend(vec![vec![0.0, 0.0, 1.0]; REFERENCE_ZH.len()]);
+        let off = OffTopic::from_references(&index, &refs);
+        assert!((off.bar(false, true) - (0.1f32.cos() + MARGIN)).abs() < 1e-3);
+        assert_eq!(off.bar(true, true), SAME_LANGUAGE_MIN);
+        // A question right on a paragraph clears the bar; one orthogonal to all does not.
+        assert!(off.confidence(&index, &unit(0.05), "政策是什么？") > 0.0);
+        assert!(off.confidence(&index, &[0.0, 0.0, 1.0], "政策是什么？") < 0.0);
+    }
+
     #[test]
     fn median_of_scores() {
         assert_eq!(median(&mut []), None);

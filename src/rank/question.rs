@@ -299,3 +299,131 @@ pub fn best_sentence<'a>(index: &'a Index, query: &[f32], row: usize) -> Option<
     // The same split that produced the vectors (the format version pins it).
     (units.len() == scores.len()).then(|| units[best])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::store::synthetic_index;
+    use crate::rank::Components;
+
+    const DIM: usize = 16;
+
+    /// A unit vector: axis 0 the language (+ Chinese, − English), axis 1 the subject of
+    /// the library's Chinese part, axes 2.. the meaning.
+    fn vector(lang: f32, subject: f32, meaning: &[f32]) -> Vec<f32> {
+        let mut v = vec![0.0; DIM];
+        (v[0], v[1]) = (lang, subject);
+        v[2..].copy_from_slice(meaning);
+        crate::embed::normalize(&mut v);
+        v
+    }
+
+    /// A library whose languages cover different subjects: 120 Chinese paragraphs on one
+    /// subject, 120 English ones on others, the last of them the answer. Returns the index,
+    /// the answer's row and a Chinese question about it (its vector: the Chinese offset, the
+    /// answer's meaning).
+    fn library(root: &std::path::Path) -> (Index, usize, Vec<f32>) {
+        let mut u = crate::index::ann::random_uniform(11);
+        let mut meaning = || -> Vec<f32> { (2..DIM).map(|_| 0.6 * u()).collect() };
+        let mut rows = Vec::new();
+        for i in 0..120 {
+            let text = format!("第{i}段讨论了数据和结果。");
+            rows.push((format!("zh{}", i / 4), text, vector(0.7, 0.5, &meaning())));
+        }
+        for i in 0..120 {
+            let text = format!("Paragraph {i} explains how the files are copied.");
+            rows.push((format!("en{}", i / 4), text, vector(-0.7, 0.0, &meaning())));
+        }
+        let answer = rows.len() - 1;
+        let question = vector(0.7, 0.5, &rows[answer].2[2..]);
+        (synthetic_index(root, &rows), answer, question)
+    }
+
+    /// The answer in the other language is found first, though every Chinese paragraph is
+    /// nearer the question's plain vector: the other language's nearest rows on centred
+    /// vectors are candidates, and its centred score wins.
+    #[test]
+    fn a_question_finds_its_answer_in_the_other_language() {
+        let root = tempfile::tempdir().unwrap();
+        let (index, right, q) = library(root.path());
+        assert!(index.is_multilingual());
+        let text = "文件是怎样复制的？";
+        assert_eq!(index.text_lang(text, &q), "zh");
+        let plain = index.search_exact(&q, 10, None);
+        assert!(plain.iter().all(|h| index.lang(h.row) == "zh"), "{plain:?}");
+        for mode in [Mode::Dense, Mode::Hybrid] {
+            let ranking = Ranking {
+                mode,
+                ..Ranking::default()
+            };
+            let hits = answer(&index, &q, text, 5, &ranking, None);
+            assert_eq!(hits[0].row, right, "{mode:?}: {hits:?}");
+            // Without the other language's candidates, the plain nearest rows (all Chinese)
+            // are all that is scored.
+            let own_only = Ranking {
+                components: Components::ALL.without("across").unwrap(),
+                ..ranking
+            };
+            let hits = answer(&index, &q, text, 5, &own_only, None);
+            assert!(hits.iter().all(|h| h.row != right), "{mode:?}: {hits:?}");
+        }
+        // A filter keeps the answer out.
+        let not_it = |r: usize| r != right;
+        let hits = answer(&index, &q, text, 5, &Ranking::default(), Some(&not_it));
+        assert!(hits.iter().all(|h| h.row != right));
+    }
+
+    /// Lexical: BM25 alone ranks by shared terms and scales the best to 1; hybrid adds the
+    /// lexical weight to a row that shares the question's words.
+    #[test]
+    fn lexical_scores_are_relative_to_the_best_and_fuse_by_weight() {
+        let root = tempfile::tempdir().unwrap();
+        let (index, _, q) = library(root.path());
+        let text = "Paragraph 7 explains";
+        let lexical = Ranking {
+            mode: Mode::Lexical,
+            ..Ranking::default()
+        };
+        let hits = answer(&index, &q, text, 3, &lexical, None);
+        assert_eq!(
+            index.paragraphs.text(hits[0].row),
+            "Paragraph 7 explains how the files are copied."
+        );
+        assert_eq!(hits[0].score, 1.0);
+        assert!(hits[1].score < 1.0);
+        // The same question vector, hybrid with and without lexical weight: the row sharing
+        // "7" gains, by at most the weight.
+        let row = hits[0].row;
+        let score_of = |weight: f32| {
+            let r = Ranking {
+                weight,
+                ..Ranking::default()
+            };
+            let r = Ranking {
+                components: Components::ALL.without("across").unwrap(),
+                ..r
+            };
+            let hits = answer(&index, &q, text, index.len(), &r, Some(&|x| x == row));
+            assert_eq!(hits.len(), 1, "{hits:?}");
+            hits[0].score
+        };
+        let (with, without) = (score_of(0.5), score_of(0.0));
+        assert!(with > 0.5 * without, "{with} vs {without}");
+        assert!(with <= 0.5 * without + 0.5 + 1e-6, "{with} vs {without}");
+    }
+
+    #[test]
+    fn affine_maps_one_distribution_onto_another() {
+        let from = Standard { mean: 0.5, sd: 0.1 };
+        let to = Standard {
+            mean: 0.8,
+            sd: 0.05,
+        };
+        let a = Affine::between(from, to);
+        assert!((a.apply(0.5) - 0.8).abs() < 1e-6);
+        assert!((a.apply(0.6) - 0.85).abs() < 1e-6);
+        let id = Affine::between(to, to);
+        let half = a.blend(id, 0.5);
+        assert!((half.apply(0.6) - 0.5 * (0.85 + 0.6)).abs() < 1e-6);
+    }
+}

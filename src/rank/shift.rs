@@ -87,3 +87,85 @@ impl QueryShift {
         Cow::Owned(moved)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::store::synthetic_index;
+
+    fn unit(v: [f32; 4]) -> Vec<f32> {
+        let mut v = v.to_vec();
+        crate::embed::normalize(&mut v);
+        v
+    }
+
+    /// The reference questions: the English ones along axis 0, the Chinese ones along axis 1.
+    fn references() -> Vec<Vec<f32>> {
+        let en = (0..REFERENCE_EN.len()).map(|_| unit([1.0, 0.0, 0.2, 0.0]));
+        let zh = (0..REFERENCE_ZH.len()).map(|_| unit([0.0, 1.0, 0.2, 0.0]));
+        en.chain(zh).collect()
+    }
+
+    fn corpus(root: &std::path::Path, texts: &[&str]) -> Index {
+        let rows: Vec<(String, String, Vec<f32>)> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                (
+                    format!("d{i}"),
+                    t.to_string(),
+                    unit([1.0, 0.0, 0.0, i as f32]),
+                )
+            })
+            .collect();
+        synthetic_index(root, &rows)
+    }
+
+    /// On an English corpus a Chinese question moves by SHIFT × (English − Chinese) and is
+    /// renormalised; an English question stays as it is.
+    #[test]
+    fn a_question_in_the_other_language_moves_towards_the_corpus() {
+        let root = tempfile::tempdir().unwrap();
+        let index = corpus(
+            root.path(),
+            &[
+                "The files are copied to the target folder.",
+                "Each line is printed.",
+            ],
+        );
+        let shift = QueryShift::from_references(&index, &references());
+        let q = unit([0.0, 1.0, 0.0, 1.0]);
+        let moved = shift.apply("文件是怎样复制的？", &q);
+        let en = unit([1.0, 0.0, 0.2, 0.0]);
+        let zh = unit([0.0, 1.0, 0.2, 0.0]);
+        let mut want: Vec<f32> = (0..4).map(|i| q[i] + SHIFT * (en[i] - zh[i])).collect();
+        crate::embed::normalize(&mut want);
+        for (a, b) in moved.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "{moved:?} vs {want:?}");
+        }
+        assert!(matches!(
+            shift.apply("How are files copied?", &q),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    /// No shift for a multilingual corpus, nor without the reference questions.
+    #[test]
+    fn no_shift_where_the_corpus_has_both_languages() {
+        let root = tempfile::tempdir().unwrap();
+        let mut texts = vec!["The files are copied to the target folder."; 12];
+        texts.extend(vec!["文件被复制到目标文件夹。"; 12]);
+        let index = corpus(root.path(), &texts);
+        assert!(index.is_multilingual());
+        assert_eq!(
+            QueryShift::from_references(&index, &references()),
+            QueryShift::default()
+        );
+        let root = tempfile::tempdir().unwrap();
+        let index = corpus(root.path(), &["The files are copied."]);
+        assert_eq!(
+            QueryShift::from_references(&index, &[]),
+            QueryShift::default()
+        );
+    }
+}
