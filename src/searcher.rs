@@ -1,17 +1,21 @@
-//! The question side every front end shares: one opened index with what answering needs
+//! What every front end asks of an index: one opened index with what answering needs
 //! beside the vectors — the out-of-corpus bars and the language shift, both from the
-//! reference questions ([`rank::reference`]). The CLI's `xref search`, the server's
-//! `/api/search` and the Python package ask through a [`Searcher`] and assemble nothing
-//! themselves.
+//! reference questions ([`rank::reference`]), and what linking measured about it
+//! ([`LinkState`], on first use). The CLI's `xref search` / `xref related` / `xref eval`,
+//! the server's `/api/search` / `/api/related` and the Python package ask questions and for
+//! related passages through a [`Searcher`] and assemble nothing themselves.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use anyhow::Result;
 
 use crate::embed::{Embedder, Prefix};
 use crate::error::bad_input;
 use crate::index::{Hit, Index};
-use crate::output::SearchRecord;
+use crate::link::{Link, LinkState, Linker};
+use crate::output::{LinkRecord, RelatedRecord, SearchRecord, TranslationRecord};
 use crate::rank::{
     self, candidates, Components, Mode, OffTopic, QueryShift, Ranking, HYBRID_WEIGHT,
 };
@@ -23,6 +27,8 @@ pub struct Searcher {
     shift: QueryShift,
     weight: f32,
     components: Components,
+    /// What linking measured about the index, on the first related-passages request.
+    links: OnceLock<LinkState>,
 }
 
 /// A question's answer: its hits, best first, how confident xref is that the corpus
@@ -44,6 +50,40 @@ impl Answer {
     }
 }
 
+/// What passages are related to: an indexed paragraph, or an outside text and its passage
+/// vector.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    Row(usize),
+    Text(&'a str, &'a [f32]),
+}
+
+/// Related passages: links, best first, each with its translations among the links and in
+/// the library's other languages (empty in a one-language corpus).
+pub struct Related {
+    pub links: Vec<Link>,
+    pub translations: Vec<Vec<usize>>,
+}
+
+impl Related {
+    /// The record (`xref related --json`); `id` is the source paragraph's.
+    pub fn record<'a>(&'a self, index: &'a Index, id: Option<&'a str>) -> RelatedRecord<'a> {
+        let links = self
+            .links
+            .iter()
+            .zip(&self.translations)
+            .map(|(l, rows)| LinkRecord {
+                translations: rows
+                    .iter()
+                    .map(|&r| TranslationRecord::of(index, r))
+                    .collect(),
+                ..LinkRecord::new(index, l)
+            })
+            .collect();
+        RelatedRecord { id, links }
+    }
+}
+
 /// Two paragraphs in different languages are taken for translations of each other when
 /// each is the other's nearest paragraph in its language and their cosine on centred
 /// vectors is at least this (translations measure 0.7–0.95 there: `rank::question`'s
@@ -62,6 +102,7 @@ impl Searcher {
             shift,
             weight: HYBRID_WEIGHT,
             components: Components::ALL,
+            links: OnceLock::new(),
         }
     }
 
@@ -74,6 +115,12 @@ impl Searcher {
     /// Answer with only these ranking steps on (an ablation: `xref eval --ablate`).
     pub fn set_components(&mut self, components: Components) {
         self.components = components;
+    }
+
+    /// A searcher for related passages only: questions would be judged and moved without
+    /// the reference questions (the out-of-corpus floors, no shift).
+    pub fn without_references(index: Index) -> Self {
+        Self::new(index, &[])
     }
 
     /// Open the index in `dir`, check it against `embedder`'s model and embed the
@@ -151,6 +198,45 @@ impl Searcher {
         }
     }
 
+    /// What linking measures about the index ([`Linker::new`]), measured once.
+    pub fn link_state(&self) -> &LinkState {
+        self.links
+            .get_or_init(|| Linker::new(&self.index, 10, f32::MIN).state().clone())
+    }
+
+    /// A linker over the index with what linking measured about it.
+    pub fn linker(&self, k: usize, min_score: f32) -> Linker<'_> {
+        Linker::with_state(&self.index, k, min_score, self.link_state().clone())
+    }
+
+    /// At most `k` passages related to `source` scoring at least `min_score`, in other
+    /// documents unless `same_doc`. In a library of several languages a passage and its
+    /// translations among the links are one link, shown in the source's language where it
+    /// has one, with its translations attached.
+    pub fn related(&self, source: Source, k: usize, same_doc: bool, min_score: f32) -> Related {
+        let idx = &self.index;
+        let grouped = self.components.grouping && idx.is_multilingual();
+        let linker = self.linker(if grouped { 3 * k } else { k }, min_score);
+        let (links, lang) = match source {
+            Source::Row(row) => (linker.from_row(row, same_doc), idx.lang(row)),
+            Source::Text(text, vector) => {
+                (linker.from_text(vector, text), idx.text_lang(text, vector))
+            }
+        };
+        if !grouped {
+            let translations = vec![Vec::new(); links.len()];
+            return Related {
+                links,
+                translations,
+            };
+        }
+        let source_row = match source {
+            Source::Row(row) => Some(row),
+            Source::Text(..) => None,
+        };
+        group_links(idx, links, lang, k, source_row)
+    }
+
     /// Embed `questions` with `embedder` and answer each.
     pub fn ask(
         &self,
@@ -218,24 +304,110 @@ fn group_translations(
             None => {}
         }
     }
-    // Each answer's translations in the languages the candidates did not bring.
+    attach_translations(index, &shown, &mut translations, allow);
+    (shown, translations)
+}
+
+/// Each shown row's translations in the languages of the library its `found` ones do not
+/// cover yet ([`counterpart`]).
+fn attach_translations(
+    index: &Index,
+    shown: &[Hit],
+    translations: &mut [Vec<usize>],
+    allow: Option<&dyn Fn(usize) -> bool>,
+) {
     let languages: Vec<&str> = index
         .space()
         .map(|s| s.languages().collect())
         .unwrap_or_default();
     for (hit, found) in shown.iter().zip(translations.iter_mut()) {
-        let have = |l: &str, found: &[usize]| {
-            index.lang(hit.row) == l || found.iter().any(|&r| index.lang(r) == l)
-        };
         for &l in &languages {
-            if !have(l, found) {
+            let have = index.lang(hit.row) == l || found.iter().any(|&r| index.lang(r) == l);
+            if !have {
                 if let Some(t) = counterpart(index, hit.row, l, allow) {
                     found.push(t);
                 }
             }
         }
     }
-    (shown, translations)
+}
+
+/// `links` (best first) of the paragraph `source` (or of a text) as at most `k`, each
+/// passage once: a link in another language than `lang` whose translation into `lang` is
+/// also a link joins that link, which takes the better of their scores and its place; each
+/// link shown takes its translations in the library's other languages ([`counterpart`],
+/// never the source nor the source's own translations), and a later link that is one of
+/// them is not shown again.
+fn group_links(
+    index: &Index,
+    links: Vec<Link>,
+    lang: &str,
+    k: usize,
+    source: Option<usize>,
+) -> Related {
+    let at: HashMap<usize, usize> = links.iter().enumerate().map(|(i, l)| (l.row, i)).collect();
+    let languages: Vec<&str> = index
+        .space()
+        .map(|s| s.languages().collect())
+        .unwrap_or_default();
+    // Never the source nor its own translations (those may stand close to a link's).
+    let source_twins: Vec<usize> = source
+        .map(|s| {
+            let other = languages.iter().filter(|&&l| l != index.lang(s));
+            other
+                .filter_map(|&l| counterpart(index, s, l, None))
+                .collect()
+        })
+        .unwrap_or_default();
+    let not_source = |r: usize| Some(r) != source && !source_twins.contains(&r);
+    let mut shown: Vec<Link> = Vec::new();
+    let mut translations: Vec<Vec<usize>> = Vec::new();
+    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    for l in &links {
+        if group_of.contains_key(&l.row) {
+            continue;
+        }
+        let twin = (index.lang(l.row) != lang)
+            .then(|| counterpart(index, l.row, lang, Some(&|r| at.contains_key(&r))))
+            .flatten();
+        let (link, mut found) = match twin {
+            Some(t) if group_of.contains_key(&t) => {
+                let g = group_of[&t];
+                translations[g].push(l.row);
+                group_of.insert(l.row, g);
+                continue;
+            }
+            Some(t) => (
+                Link {
+                    score: l.score.max(links[at[&t]].score),
+                    ..links[at[&t]].clone()
+                },
+                vec![l.row],
+            ),
+            None => (l.clone(), Vec::new()),
+        };
+        if shown.len() == k {
+            break;
+        }
+        let g = shown.len();
+        for &other in &languages {
+            let have =
+                index.lang(link.row) == other || found.iter().any(|&r| index.lang(r) == other);
+            if !have {
+                found.extend(counterpart(index, link.row, other, Some(&not_source)));
+            }
+        }
+        group_of.insert(link.row, g);
+        for &r in &found {
+            group_of.insert(r, g);
+        }
+        shown.push(link);
+        translations.push(found);
+    }
+    Related {
+        links: shown,
+        translations,
+    }
 }
 
 /// The translation of `row` in language `to`: the paragraph in `to` nearest to it whose

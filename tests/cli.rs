@@ -1962,4 +1962,47 @@ fn a_passage_and_its_translations_are_one_answer_in_the_askers_language() {
         }
     }
     assert!(attached >= 5, "{answers:#?}");
+
+    // Related passages the same way: a paragraph's links are passages, each once, with its
+    // translations attached; the paragraph's own translation is a link, its other
+    // languages' twins are not links of their own.
+    let top = &answers[0]["hits"][0];
+    let related: Value = serde_json::from_str(&ok(&xref(&[
+        "related",
+        top["id"].as_str().unwrap(),
+        "--json",
+        "-k",
+        "5",
+        "--index",
+        idx,
+    ])))
+    .unwrap();
+    let links = related["links"].as_array().unwrap();
+    assert_eq!(links.len(), 5, "{related:#}");
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(top["id"].as_str().unwrap().to_string());
+    let (mut attached, mut same_page) = (0, 0);
+    for l in links {
+        assert!(
+            seen.insert(l["id"].as_str().unwrap().to_string()),
+            "{related:#}"
+        );
+        for t in l["translations"].as_array().into_iter().flatten() {
+            assert_ne!(t["lang"], l["lang"], "{related:#}");
+            same_page += (t["doc"] == l["doc"]) as usize;
+            assert!(
+                seen.insert(t["id"].as_str().unwrap().to_string()),
+                "{related:#}"
+            );
+            attached += 1;
+        }
+    }
+    assert!(attached >= 2 && 2 * same_page > attached, "{related:#}");
+    // The crossref keeps every link as it was (no translations in its rows).
+    let rows = crossref_rows(idx, 3);
+    assert!(rows.iter().all(|r| r["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l.get("translations").is_none())));
 }

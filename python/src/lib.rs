@@ -16,12 +16,10 @@ use clap::ValueEnum;
 use xref::cli::{IndexArgs, IngestArgs, ModeArg, ModelArgs, PrefixArg};
 use xref::embed::{Embedder, Prefix};
 use xref::error::{bad_input, is_bad_input};
-use xref::link::{cache, Linker, DEFAULT_QUANTILE};
-use xref::output::{
-    self, About, DocumentRecord, Format, LinkRecord, ListedParagraph, RelatedRecord,
-};
+use xref::link::{cache, DEFAULT_QUANTILE};
+use xref::output::{self, About, DocumentRecord, Format, ListedParagraph};
 use xref::rank::Mode;
-use xref::searcher::Searcher;
+use xref::searcher::{Searcher, Source};
 
 create_exception!(
     _xref,
@@ -193,18 +191,20 @@ impl Index {
     fn related(&self, py: Python<'_>, source: &str, k: usize, same_doc: bool) -> PyResult<String> {
         py.allow_threads(|| {
             let idx = self.searcher.index();
-            let linker = Linker::new(idx, k, f32::MIN);
-            let (id, links) = match idx.row(source) {
-                Some(row) => (Some(source), linker.from_row(row, same_doc)),
+            let (id, related) = match idx.row(source) {
+                Some(row) => {
+                    let r = self
+                        .searcher
+                        .related(Source::Row(row), k, same_doc, f32::MIN);
+                    (Some(source), r)
+                }
                 None => {
                     let v = self.embedder.embed_one(source, Prefix::Passage)?;
-                    (None, linker.from_text(&v, source))
+                    let text = Source::Text(source, &v);
+                    (None, self.searcher.related(text, k, same_doc, f32::MIN))
                 }
             };
-            Ok(serde_json::to_string(&RelatedRecord {
-                id,
-                links: links.iter().map(|l| LinkRecord::new(idx, l)).collect(),
-            })?)
+            Ok(serde_json::to_string(&related.record(idx, id))?)
         })
         .map_err(error)
     }

@@ -10,13 +10,11 @@ use super::{index_paths, ingest_corpus, load_embedder, IndexArgs, IngestArgs, Mo
 use crate::embed::Prefix;
 use crate::error::bad_input;
 use crate::index::Index;
+use crate::link::cache;
 use crate::link::terms::shared_terms;
-use crate::link::{cache, Link, Linker};
-use crate::output::{
-    self, About, DocumentRecord, Format, LinkRecord, ListedParagraph, RelatedRecord,
-};
+use crate::output::{self, About, DocumentRecord, Format, ListedParagraph};
 use crate::rank::{self, Mode};
-use crate::searcher::{Answer, Searcher};
+use crate::searcher::{Answer, Searcher, Source};
 
 fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
     std::io::BufWriter::new(std::io::stdout().lock())
@@ -213,63 +211,63 @@ pub fn related(
     index: &IndexArgs,
     model: &ModelArgs,
 ) -> Result<()> {
-    let idx = Index::open(&index.dir)?;
-    let linker = Linker::new(&idx, k, f32::MIN);
-    let (source_id, source_text, links): (Option<String>, String, Vec<Link>) = match (id, text) {
+    // Related passages need no reference questions (those are for questions).
+    let searcher = Searcher::without_references(Index::open(&index.dir)?);
+    let idx = searcher.index();
+    let (source_id, source_text, related) = match (id, text) {
         (Some(id), None) => {
             let row = idx.row(&id).ok_or_else(|| {
                 bad_input(format!(
                     "no paragraph with id {id:?} in the index (see `xref paragraphs`)"
                 ))
             })?;
-            (
-                Some(id),
-                idx.paragraphs.text(row).to_string(),
-                linker.from_row(row, same_doc),
-            )
+            let related = searcher.related(Source::Row(row), k, same_doc, f32::MIN);
+            (Some(id), idx.paragraphs.text(row).to_string(), related)
         }
         (None, Some(text)) => {
             let embedder = load_embedder(model)?;
             idx.check_model(&embedder)?;
             // Passage-to-passage similarity: the same prefix as the indexed side.
             let v = embedder.embed_one(&text, Prefix::Passage)?;
-            (None, text.clone(), linker.from_text(&v, &text))
+            let related = searcher.related(Source::Text(&text, &v), k, same_doc, f32::MIN);
+            (None, text.clone(), related)
         }
         _ => return Err(bad_input("give a paragraph id or --text \"…\"")),
     };
     let mut out = stdout();
     if json {
-        let line = serde_json::to_string(&RelatedRecord {
-            id: source_id.as_deref(),
-            links: links.iter().map(|l| LinkRecord::new(&idx, l)).collect(),
-        })?;
+        let line = serde_json::to_string(&related.record(idx, source_id.as_deref()))?;
         writeln!(out, "{line}")?;
     } else {
         match source_id.as_deref().and_then(|i| idx.row(i)) {
             Some(row) => writeln!(
                 out,
                 "{}  {}\n    {}\n",
-                output::place_of(&idx, row),
+                output::place_of(idx, row),
                 idx.paragraphs.id(row),
                 source_text
             )?,
             None => writeln!(out, "{source_text}\n")?,
         }
-        if links.is_empty() {
+        if related.links.is_empty() {
             writeln!(out, "(no related passages)")?;
         }
-        for (i, l) in links.iter().enumerate() {
+        for (i, (l, translations)) in related.links.iter().zip(&related.translations).enumerate() {
             let p = idx.paragraphs.get(l.row);
             let quote = if l.quote { "  quotation" } else { "" };
             writeln!(
                 out,
                 "{:>2}. {}  [{:.3}]{quote}  {}",
                 i + 1,
-                output::place_of(&idx, l.row),
+                output::place_of(idx, l.row),
                 l.score,
                 p.id
             )?;
-            writeln!(out, "    {}\n", highlight(p.text, &l.terms, mark()))?;
+            writeln!(out, "    {}", highlight(p.text, &l.terms, mark()))?;
+            for &t in translations {
+                writeln!(out, "    = {}: {}", idx.lang(t), idx.paragraphs.text(t))?;
+            }
+            writeln!(out)?;
         }
     }
     out.flush()?;

@@ -51,6 +51,10 @@ pub struct LinkRecord<'a> {
     pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
+    /// In `related` of a multilingual library, the target's translations among the links
+    /// (see `searcher::Related`); absent where there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub translations: Vec<TranslationRecord<'a>>,
 }
 
 impl<'a> LinkRecord<'a> {
@@ -67,6 +71,7 @@ impl<'a> LinkRecord<'a> {
             text: p.text,
             kind: p.kind,
             page: p.page,
+            translations: Vec::new(),
         }
     }
 
@@ -152,6 +157,19 @@ pub struct TranslationRecord<'a> {
     pub text: &'a str,
 }
 
+impl<'a> TranslationRecord<'a> {
+    /// Row `row`'s record.
+    pub fn of(index: &'a Index, row: usize) -> Self {
+        let p = index.paragraphs.get(row);
+        TranslationRecord {
+            id: p.id,
+            doc: &index.doc_of(row).title,
+            lang: index.lang(row),
+            text: p.text,
+        }
+    }
+}
+
 impl<'a> HitRecord<'a> {
     pub fn new(index: &'a Index, hit: &Hit, query: &str, vector: &[f32]) -> Self {
         let p = index.paragraphs.get(hit.row);
@@ -206,15 +224,7 @@ impl<'a> SearchRecord<'a> {
         for (hit, rows) in self.hits.iter_mut().zip(translations) {
             hit.translations = rows
                 .iter()
-                .map(|&r| {
-                    let p = index.paragraphs.get(r);
-                    TranslationRecord {
-                        id: p.id,
-                        doc: &index.doc_of(r).title,
-                        lang: index.lang(r),
-                        text: p.text,
-                    }
-                })
+                .map(|&r| TranslationRecord::of(index, r))
                 .collect();
         }
         self

@@ -50,6 +50,7 @@ impl Fixture {
             text: "New quality productive forces, \"driven by innovation\", need R&D | <b>spending</b>.",
             kind: Kind::Prose,
             page: Some(3),
+            translations: Vec::new(),
         }
     }
 
@@ -65,6 +66,7 @@ impl Fixture {
             text: "发展新质生产力是推动高质量发展的内在要求和重要着力点，必须继续做好创新这篇大文章，推动新质生产力加快发展。",
             kind: Kind::Prose,
             page: None,
+            translations: Vec::new(),
         };
         vec![
             ParagraphRecord {

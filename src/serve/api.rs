@@ -13,10 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Server, MAX_BATCH, MAX_BODY, MAX_K, MAX_QUERY_CHARS};
-use crate::output::{
-    self, About, DocumentRecord, Format, LinkRecord, ParagraphRecord, RelatedRecord,
-};
+use crate::output::{self, About, DocumentRecord, Format, ParagraphRecord};
 use crate::rank::Mode;
+use crate::searcher::Source;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -384,18 +383,12 @@ async fn related(
             format!("no paragraph {id:?}"),
         ));
     };
-    let links = tokio::task::block_in_place(|| {
-        snap.linker(k, p.min_score.unwrap_or(f32::MIN))
-            .from_row(row, p.same_doc)
+    let related = tokio::task::block_in_place(|| {
+        let min_score = p.min_score.unwrap_or(f32::MIN);
+        snap.searcher
+            .related(Source::Row(row), k, p.same_doc, min_score)
     });
-    let related = RelatedRecord {
-        id: Some(&id),
-        links: links
-            .iter()
-            .map(|l| LinkRecord::new(snap.index(), l))
-            .collect(),
-    };
-    Ok(Json(related).into_response())
+    Ok(Json(related.record(snap.index(), Some(&id))).into_response())
 }
 
 #[derive(Deserialize)]

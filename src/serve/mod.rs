@@ -29,7 +29,7 @@ use anyhow::{Context, Result};
 
 use crate::embed::{Embedder, Prefix};
 use crate::index::{store, Index};
-use crate::link::{LinkState, Linker, DEFAULT_QUANTILE};
+use crate::link::{Linker, DEFAULT_QUANTILE};
 use crate::searcher::Searcher;
 
 /// Longest question accepted, in characters.
@@ -49,21 +49,20 @@ pub struct Snapshot {
     pub searcher: Searcher,
     /// The calibrated link threshold (as `xref crossref` computes it).
     pub threshold: f32,
-    state: LinkState,
 }
 
 impl Snapshot {
     fn open(dir: &Path, embedder: &Embedder) -> Result<Self> {
         let generation = pointer(dir)?;
         let searcher = Searcher::open(dir, embedder)?;
-        let linker = Linker::new(searcher.index(), 10, f32::MIN);
-        let threshold = linker.calibrate(DEFAULT_QUANTILE).threshold;
-        let state = linker.state().clone();
+        let threshold = searcher
+            .linker(10, f32::MIN)
+            .calibrate(DEFAULT_QUANTILE)
+            .threshold;
         Ok(Snapshot {
             generation,
             searcher,
             threshold,
-            state,
         })
     }
 
@@ -73,7 +72,7 @@ impl Snapshot {
 
     /// A linker over this snapshot's index.
     pub fn linker(&self, k: usize, min_score: f32) -> Linker<'_> {
-        Linker::with_state(self.index(), k, min_score, self.state.clone())
+        self.searcher.linker(k, min_score)
     }
 }
 
