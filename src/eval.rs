@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::embed::{Embedder, Prefix};
 use crate::error::bad_input;
 use crate::index::Index;
-use crate::link::{LinkScoring, Linker};
+use crate::link::Linker;
 use crate::rank::{Components, Mode};
 use crate::searcher::Searcher;
 
@@ -87,6 +87,46 @@ fn row_containing(index: &Index, snippet: &str) -> Result<usize> {
             rows.len()
         ))),
     }
+}
+
+/// A way of linking: a source row's targets, best first.
+type LinksOf<'a> = dyn Fn(usize) -> Vec<usize> + 'a;
+
+/// How many nearest neighbours a row's CSLS density averages over.
+const CSLS_NEIGHBOURS: usize = 10;
+
+/// Each row's CSLS density `r(x)`: the mean cosine to its [`CSLS_NEIGHBOURS`] nearest rows.
+fn csls_density(index: &Index) -> Vec<f32> {
+    use rayon::prelude::*;
+    (0..index.len())
+        .into_par_iter()
+        .map(|r| {
+            let hits = index.search(&index.vector(r), CSLS_NEIGHBOURS + 1, Some(&|x| x != r));
+            hits.iter().map(|h| h.score).sum::<f32>() / hits.len().max(1) as f32
+        })
+        .collect()
+}
+
+/// The baselines the default linking is measured against: row `row`'s `k` best rows in
+/// other documents by `score(target, cosine)` over its 50 nearest there — plain cosine, or
+/// cross-domain similarity local scaling, `2·cos(a,b) − r(a) − r(b)` ([`csls_density`]),
+/// which demotes "hub" paragraphs close to everything.
+fn nearest_elsewhere(
+    index: &Index,
+    row: usize,
+    k: usize,
+    score: impl Fn(usize, f32) -> f32,
+) -> Vec<usize> {
+    let doc = index.doc_index(row);
+    let elsewhere = |r: usize| index.doc_index(r) != doc;
+    let mut hits = index.search(&index.vector(row), k.max(50), Some(&elsewhere));
+    for h in &mut hits {
+        h.score = score(h.row, h.score);
+    }
+    crate::index::ann::top_hits(hits, k)
+        .into_iter()
+        .map(|h| h.row)
+        .collect()
 }
 
 /// The gold questions' scores under the searcher's current ranking in `mode`, per
@@ -175,13 +215,22 @@ pub fn evaluate(searcher: &Searcher, embedder: &Embedder, gold: &Gold) -> Result
         .iter()
         .map(|p| Ok((row_containing(index, &p.a)?, row_containing(index, &p.b)?)))
         .collect::<Result<_>>()?;
-    for scoring in [LinkScoring::Cosine, LinkScoring::Csls, LinkScoring::Hybrid] {
-        let linker = Linker::new(index, 10, f32::MIN).with_scoring(scoring);
+    let linker = searcher.linker(10, f32::MIN);
+    let density = csls_density(index);
+    let baselines: [(&str, &LinksOf); 3] = [
+        ("cosine", &|r| nearest_elsewhere(index, r, 10, |_, cos| cos)),
+        ("csls", &|r| {
+            nearest_elsewhere(index, r, 10, |t, cos| 2.0 * cos - density[r] - density[t])
+        }),
+        ("hybrid", &|r| {
+            linker.from_row(r, false).iter().map(|l| l.row).collect()
+        }),
+    ];
+    for (name, links_of) in baselines {
         let (mut r5, mut r10) = (0usize, 0usize);
         for &(a, b) in &pairs {
             for (from, to) in [(a, b), (b, a)] {
-                let links = linker.from_row(from, false);
-                if let Some(pos) = links.iter().position(|l| l.row == to) {
+                if let Some(pos) = links_of(from).iter().position(|&r| r == to) {
                     r10 += 1;
                     if pos < 5 {
                         r5 += 1;
@@ -191,7 +240,7 @@ pub fn evaluate(searcher: &Searcher, embedder: &Embedder, gold: &Gold) -> Result
         }
         let n = (2 * pairs.len()).max(1) as f64;
         report.links.insert(
-            format!("{scoring:?}").to_lowercase(),
+            name.to_string(),
             LinkScores {
                 pairs: pairs.len(),
                 recall5: r5 as f64 / n,

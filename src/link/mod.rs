@@ -111,25 +111,6 @@ impl Calibration {
     }
 }
 
-/// How link candidates are ranked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum LinkScoring {
-    /// Plain cosine similarity of the paragraph vectors.
-    Cosine,
-    /// Cross-domain similarity local scaling: `2·cos(a,b) − r(a) − r(b)`, where `r(x)` is the
-    /// mean cosine of `x` to its 10 nearest neighbours; demotes "hub" paragraphs close to
-    /// everything. Measured with `xref eval`: no better than cosine on the seed.
-    Csls,
-    /// `(1 − w)·dense + w·lex` with [`Weights::LINK`]. `dense` is the pair's sentence-aware
-    /// score ([`dense::pair`]: the paragraphs' cosine blended with their best-matching
-    /// sentences'; for an outside text, [`dense::score_in`]); `lex` is the BM25 score of the source paragraph's text
-    /// against the target over its ideal score (capped at 1). Scored on the union of the
-    /// dense and lexical candidates. The default (link recall in docs/quality.md). Pairs in
-    /// different languages share no terms and are ranked by `(1 − w)·dense` alone.
-    Hybrid,
-}
-
-const CSLS_NEIGHBOURS: usize = 10;
 /// Sources drawn when calibrating a corpus of more than 3,000 paragraphs (see
 /// [`Linker::calibrate`]).
 const CALIBRATION_SOURCES: usize = 600;
@@ -191,28 +172,31 @@ const NORM_ROWS: usize = 2_000;
 /// drawn with it and its successor.
 const SALT: u64 = 1;
 
-/// Finds links in an index.
+/// Finds links in an index. A pair's score is `(1 − w)·dense + w·lex` with
+/// [`Weights::LINK`](crate::rank::Weights::LINK): `dense` is the pair's sentence-aware score
+/// ([`dense::pair`](crate::rank::dense::pair): the paragraphs' cosine blended with their
+/// best-matching sentences'; for an outside text,
+/// [`dense::score_in`](crate::rank::dense::score_in)), `lex` the BM25 score of the source's
+/// text against the target over its ideal score (capped at 1), scored on the union of the
+/// dense and lexical candidates; across languages the hubness correction
+/// ([`HUB_WEIGHT`]) and the per-language-pair map ([`LinkState`]) apply. The baselines it
+/// is measured against (plain cosine, CSLS) are `xref eval`'s.
 pub struct Linker<'a> {
     index: &'a Index,
     /// Most links per paragraph.
     pub k: usize,
     /// Links below this score are dropped.
     pub min_score: f32,
-    scoring: LinkScoring,
-    /// Per-row neighbourhood density, for CSLS.
-    density: Vec<f32>,
     state: LinkState,
 }
 
 impl<'a> Linker<'a> {
-    /// A linker with the default (hybrid) scoring.
+    /// A linker that measures what it needs about `index` ([`LinkState`]).
     pub fn new(index: &'a Index, k: usize, min_score: f32) -> Self {
         let mut linker = Self {
             index,
             k,
             min_score,
-            scoring: LinkScoring::Hybrid,
-            density: Vec::new(),
             state: LinkState::default(),
         };
         linker.state = linker.measure_state();
@@ -226,13 +210,11 @@ impl<'a> Linker<'a> {
             index,
             k,
             min_score,
-            scoring: LinkScoring::Hybrid,
-            density: Vec::new(),
             state,
         }
     }
 
-    /// A linker (hybrid scoring) with what an earlier linker of an earlier version of the
+    /// A linker with what an earlier linker of an earlier version of the
     /// same corpus sampled ([`LinkState::sampled`]; [`cache`]), its per-row values measured
     /// anew on this index.
     pub fn with_sampled(index: &'a Index, k: usize, min_score: f32, sampled: Sampled) -> Self {
@@ -244,26 +226,6 @@ impl<'a> Linker<'a> {
     /// What this linker measured about its index (to hand to [`Linker::with_state`]).
     pub fn state(&self) -> &LinkState {
         &self.state
-    }
-
-    pub fn with_scoring(mut self, scoring: LinkScoring) -> Self {
-        use rayon::prelude::*;
-        if scoring == self.scoring {
-            return self;
-        }
-        self.scoring = scoring;
-        if scoring == LinkScoring::Csls && self.density.is_empty() {
-            let idx = self.index;
-            self.density = (0..idx.len())
-                .into_par_iter()
-                .map(|r| {
-                    let hits = idx.search(&idx.vector(r), CSLS_NEIGHBOURS + 1, Some(&|x| x != r));
-                    hits.iter().map(|h| h.score).sum::<f32>() / hits.len().max(1) as f32
-                })
-                .collect();
-        }
-        self.state = self.measure_state();
-        self
     }
 
     /// How many paragraphs this linker has found to be repeated text: after

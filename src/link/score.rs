@@ -9,10 +9,10 @@ use crate::rank::{candidates, dense, link_breadth, Weights};
 impl<'a> Linker<'a> {
     /// Each row's hubness across languages (see [`HUB_WEIGHT`]), measured on first use:
     /// one search of the other languages per row (their graphs where they pay). None
-    /// unless hybrid scoring of a multilingual corpus.
+    /// unless the corpus is multilingual.
     pub(super) fn hubs(&self) -> Hubs {
         let idx = self.index;
-        if self.scoring != LinkScoring::Hybrid || !idx.is_multilingual() {
+        if !idx.is_multilingual() {
             return Hubs::default();
         }
         Hubs::new(idx.len())
@@ -23,9 +23,6 @@ impl<'a> Linker<'a> {
     /// `every_row` computes them for all rows at once (for scoring many pairs of one
     /// source), else row by row on demand.
     pub(super) fn lexical_for(&self, text: &str, every_row: bool) -> Lexical2<'a> {
-        if self.scoring != LinkScoring::Hybrid {
-            return Lexical2::default();
-        }
         let idx = self.index;
         let scores = |scorer: crate::index::lexical::Scorer<'a>| {
             if every_row {
@@ -57,42 +54,28 @@ impl<'a> Linker<'a> {
         self.raw_score_with(hubs, i, j, lex.get(Shared::of(lang, self.index.lang(j)), j))
     }
 
-    /// [`Linker::raw_score_in`] given the pair's lexical score `lex` (hybrid scoring only).
+    /// [`Linker::raw_score_in`] given the pair's lexical score `lex`.
     pub(super) fn raw_score_with(&self, hubs: &Hubs, i: usize, j: usize, lex: f32) -> f32 {
         self.raw_score_parts(hubs, i, j, lex).0
     }
 
-    /// [`Linker::raw_score_with`] and the pair's dense score (its cosine for the other
-    /// scorings).
+    /// [`Linker::raw_score_with`] and the pair's dense score.
     pub(super) fn raw_score_parts(&self, hubs: &Hubs, i: usize, j: usize, lex: f32) -> (f32, f32) {
         let idx = self.index;
-        let cos = || idx.rows().pair(i, idx.rows(), j);
-        match self.scoring {
-            LinkScoring::Cosine => {
-                let cos = cos();
-                (cos, cos)
-            }
-            LinkScoring::Csls => {
-                let cos = cos();
-                (2.0 * cos - self.density[i] - self.density[j], cos)
-            }
-            LinkScoring::Hybrid => {
-                let dense = dense::pair(idx, i, j, Weights::LINK);
-                let across = hubs.active() && idx.lang(i) != idx.lang(j);
-                let hub = if across {
-                    hubs.of(idx, i) + hubs.of(idx, j)
-                } else {
-                    0.0
-                };
-                (
-                    Weights::LINK.fuse(dense - HUB_WEIGHT * 0.5 * hub, lex),
-                    dense,
-                )
-            }
-        }
+        let dense = dense::pair(idx, i, j, Weights::LINK);
+        let across = hubs.active() && idx.lang(i) != idx.lang(j);
+        let hub = if across {
+            hubs.of(idx, i) + hubs.of(idx, j)
+        } else {
+            0.0
+        };
+        (
+            Weights::LINK.fuse(dense - HUB_WEIGHT * 0.5 * hub, lex),
+            dense,
+        )
     }
 
-    /// Score candidates (dense neighbours, plus lexical ones for hybrid scoring, plus the
+    /// Score candidates (dense neighbours, plus lexical ones, plus the
     /// nearest paragraphs in other languages on centred vectors), keep the best `k` at or
     /// above `min_score`.
     pub(super) fn rank(
@@ -104,11 +87,7 @@ impl<'a> Linker<'a> {
     ) -> Vec<Link> {
         let idx = self.index;
         let lang = source.map_or_else(|| idx.text_lang(text, vector), |s| idx.lang(s));
-        let wide = if self.scoring == LinkScoring::Cosine {
-            self.k
-        } else {
-            link_breadth(self.k)
-        };
+        let wide = link_breadth(self.k);
         let lex = self.lexical_for(text, false);
         let mut rows = self.candidates(vector, lang, &lex, wide, allow);
         // No links between near-copies where either is repeated text ([`REPEATED_IN`]); nor
@@ -145,15 +124,14 @@ impl<'a> Linker<'a> {
         };
         // Cross-language pairs below [`ACROSS_FLOOR`], or less close in the model's own
         // space than a typical pair of their languages ([`LinkState::typical`]), are no links
-        // (hybrid scoring).
-        let floor = self.scoring == LinkScoring::Hybrid && idx.is_multilingual();
+        let floor = idx.is_multilingual();
         let mut links: Vec<Link> = rows
             .into_iter()
             .zip(lexical)
             .filter_map(|(r, lexical)| {
-                let (raw, dense) = match (source, self.scoring) {
-                    (Some(s), _) => self.raw_score_parts(hubs, s, r, lexical),
-                    (None, LinkScoring::Hybrid) => {
+                let (raw, dense) = match source {
+                    Some(s) => self.raw_score_parts(hubs, s, r, lexical),
+                    None => {
                         // The question's blend: an outside text is matched like one.
                         let dense = dense::score_in(idx, vector, lang, r, Weights::QUESTION);
                         let across = hubs.active() && idx.lang(r) != lang;
@@ -166,10 +144,6 @@ impl<'a> Linker<'a> {
                             Weights::LINK.fuse(dense - HUB_WEIGHT * 0.5 * hub, lexical),
                             dense,
                         )
-                    }
-                    (None, _) => {
-                        let cos = idx.rows().dot(r, vector);
-                        (cos, cos)
                     }
                 };
                 if floor
@@ -203,7 +177,7 @@ impl<'a> Linker<'a> {
     }
 
     /// The rows [`Linker::rank`] scores for a text in `lang` with vector `vector` and lexical
-    /// scores `lex`: its `wide` nearest paragraphs, plus for hybrid scoring its `wide` best
+    /// scores `lex`: its `wide` nearest paragraphs, plus its `wide` best
     /// BM25 rows (in its script and across), plus its `wide` nearest in other languages on
     /// centred vectors; sorted, each once.
     pub(super) fn candidates(
@@ -215,7 +189,7 @@ impl<'a> Linker<'a> {
         allow: &dyn Fn(usize) -> bool,
     ) -> Vec<usize> {
         let idx = self.index;
-        // Hybrid scoring has lexical scores (row by row), the others none.
+        // Lexical scores row by row (the ranking's); all at once has no candidates of its own.
         let mut rows: Vec<usize> = if let LexScores::Rows(same) = &lex.same {
             // Paragraph candidates only: a sentence scan per paragraph would make `crossref`
             // quadratic, and on the gold set it finds no link the paragraph candidates miss.
@@ -243,7 +217,7 @@ impl<'a> Linker<'a> {
     }
 
     /// The score this linker gives the pair (`i`, `j`), with `lex` the lexical scores of
-    /// `i`'s text (hybrid scoring only).
+    /// `i`'s text.
     pub(super) fn pair_score(&self, i: usize, j: usize, lex: &Lexical2) -> f32 {
         let (from, to) = (self.index.lang(i), self.index.lang(j));
         let raw = self.raw_score_in(&self.state.hubs, i, j, from, lex);
@@ -291,7 +265,7 @@ pub(super) struct Lexical2<'a> {
     across: LexScores<'a>,
 }
 
-/// Lexical scores of one source text: none (not hybrid scoring, or no other language),
+/// Lexical scores of one source text: none (no other language),
 /// row by row on demand, or all rows at once when first asked for (a source whose pairs
 /// never use a channel — two Latin-script languages, see [`Shared`] — never computes it).
 #[derive(Default)]

@@ -35,7 +35,7 @@ pub struct LinkState {
     pub(super) stats: HashMap<(String, String), Anchors>,
     pub(super) reference: Anchors,
     /// Per row, the mean centred cosine of its [`HUB_NEIGHBOURS`] nearest rows in other
-    /// languages (hybrid scoring of a multilingual corpus; else none).
+    /// languages (a multilingual corpus; else none).
     pub(super) hubs: Hubs,
     /// (source language, target language), two languages → the median plain cosine of
     /// their background pairs (see [`LinkState::typical`]).
@@ -173,7 +173,7 @@ impl Hubs {
         Self(unmeasured(rows))
     }
 
-    /// Whether there is a hubness to take (a multilingual corpus, hybrid scoring).
+    /// Whether there is a hubness to take (a multilingual corpus).
     pub(super) fn active(&self) -> bool {
         !self.0.is_empty()
     }
