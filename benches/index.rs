@@ -121,7 +121,7 @@ fn built_index(dir: &std::path::Path) -> anyhow::Result<()> {
             });
             println!(
                 "  nearest 50 in other languages    exact {exact:.0} q/s, the languages' graphs {graph:.0} q/s ({:?}), recall {recall:.4}",
-                idx.manifest.language_graphs
+                idx.manifest().language_graphs
             );
         }
     });

@@ -517,8 +517,11 @@ fn store_as_format_5(idx: &str) {
     use std::io::Write;
     use xref::index::codec;
     let index = xref::index::Index::open(Path::new(idx)).unwrap();
-    let paragraphs: Vec<xref::ingest::Paragraph> =
-        index.paragraphs.iter().map(|p| p.to_paragraph()).collect();
+    let paragraphs: Vec<xref::ingest::Paragraph> = index
+        .paragraphs()
+        .iter()
+        .map(|p| p.to_paragraph())
+        .collect();
     let interleaved = |rows: &codec::Rows| {
         let flat: Vec<f32> = (0..rows.len()).flat_map(|r| rows.decode(r)).collect();
         codec::encode(&flat, index.dim())
@@ -919,7 +922,7 @@ fn a_killed_indexer_leaves_the_previous_index_usable() {
         xref::index::Index::open(Path::new(seed_index())).unwrap(),
         xref::index::Index::open(Path::new(&idx)).unwrap(),
     );
-    for (row, p) in one_go.paragraphs.iter().enumerate() {
+    for (row, p) in one_go.paragraphs().iter().enumerate() {
         let other = resumed.row(p.id).expect("every seed paragraph");
         let cos = common::cosine(&one_go.vector(row), &resumed.vector(other));
         assert!(cos > 0.9999, "{}: cosine {cos}", p.id);

@@ -233,7 +233,7 @@ impl Index {
     /// `xref docs --json`.
     fn documents(&self) -> PyResult<String> {
         let idx = self.searcher.index();
-        Self::lines(idx.documents.iter().map(DocumentRecord::new)).map_err(error)
+        Self::lines(idx.documents().iter().map(DocumentRecord::new)).map_err(error)
     }
 
     /// `xref paragraphs --json`.
@@ -241,7 +241,7 @@ impl Index {
         py.allow_threads(|| {
             let idx = self.searcher.index();
             let listed: Vec<_> = (0..idx.len())
-                .map(|r| (idx.paragraphs.get(r).to_paragraph(), &idx.doc_of(r).title))
+                .map(|r| (idx.paragraphs().get(r).to_paragraph(), &idx.doc_of(r).title))
                 .collect();
             Self::lines(listed.iter().map(|(p, doc)| ListedParagraph { p, doc }))
         })
@@ -255,7 +255,7 @@ impl Index {
 
     #[getter]
     fn model(&self) -> String {
-        self.searcher.index().manifest.model.id.clone()
+        self.searcher.index().manifest().model.id.clone()
     }
 
     fn __len__(&self) -> usize {

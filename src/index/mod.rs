@@ -188,11 +188,13 @@ pub struct UpdateReport {
     pub upgraded_from: Option<u64>,
 }
 
-/// An opened index.
+/// An opened index. Its parts are read through accessors ([`Index::manifest`],
+/// [`Index::documents`], [`Index::paragraphs`] and those of `search.rs`); only the index
+/// module and the crate's own pipeline stages see the fields.
 pub struct Index {
-    pub manifest: Manifest,
-    pub documents: Vec<DocRecord>,
-    pub paragraphs: paragraphs::Paragraphs,
+    pub(crate) manifest: Manifest,
+    pub(crate) documents: Vec<DocRecord>,
+    pub(crate) paragraphs: paragraphs::Paragraphs,
     /// The paragraph vectors as stored (8-bit rows, memory-mapped; shared with the HNSW
     /// graph, whose points refer to them).
     vectors: std::sync::Arc<ann::Rows>,
@@ -215,6 +217,21 @@ pub struct Index {
 }
 
 impl Index {
+    /// What the generation's manifest records: format, model, files, checksums.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The documents, in index order.
+    pub fn documents(&self) -> &[DocRecord] {
+        &self.documents
+    }
+
+    /// The paragraphs' text and metadata, read in place.
+    pub fn paragraphs(&self) -> &paragraphs::Paragraphs {
+        &self.paragraphs
+    }
+
     /// Open the live generation under `root`; `None` if there is no index yet.
     pub fn open_if_exists(root: &Path) -> Result<Option<Self>> {
         let Some((dir, manifest_sum)) = store::current_generation(root)? else {
