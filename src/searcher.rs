@@ -35,8 +35,8 @@ pub struct Searcher {
 /// answers it (below 0: probably not), and the query vector the hits were ranked with.
 pub struct Answer {
     pub hits: Vec<Hit>,
-    /// Per hit, its translations among the candidates (rows in other languages), best
-    /// first; empty in a one-language corpus.
+    /// Per hit, its translations (rows in other languages: those among the candidates,
+    /// best first, then one in each other language of the library); empty in a one-language corpus.
     pub translations: Vec<Vec<usize>>,
     pub confidence: f32,
     pub vector: Vec<f32>,
@@ -304,30 +304,27 @@ fn group_translations(
             None => {}
         }
     }
-    attach_translations(index, &shown, &mut translations, allow);
+    for (hit, found) in shown.iter().zip(translations.iter_mut()) {
+        complete_translations(index, hit.row, found, allow);
+    }
     (shown, translations)
 }
 
-/// Each shown row's translations in the languages of the library its `found` ones do not
-/// cover yet ([`counterpart`]).
-fn attach_translations(
+/// Adds to `found` (translations of `row`) its translation in each language of the library
+/// that `found` does not cover yet ([`counterpart`], among the rows `allow` admits).
+fn complete_translations(
     index: &Index,
-    shown: &[Hit],
-    translations: &mut [Vec<usize>],
+    row: usize,
+    found: &mut Vec<usize>,
     allow: Option<&dyn Fn(usize) -> bool>,
 ) {
-    let languages: Vec<&str> = index
-        .space()
-        .map(|s| s.languages().collect())
-        .unwrap_or_default();
-    for (hit, found) in shown.iter().zip(translations.iter_mut()) {
-        for &l in &languages {
-            let have = index.lang(hit.row) == l || found.iter().any(|&r| index.lang(r) == l);
-            if !have {
-                if let Some(t) = counterpart(index, hit.row, l, allow) {
-                    found.push(t);
-                }
-            }
+    let Some(space) = index.space() else {
+        return;
+    };
+    for l in space.languages() {
+        let have = index.lang(row) == l || found.iter().any(|&r| index.lang(r) == l);
+        if !have {
+            found.extend(counterpart(index, row, l, allow));
         }
     }
 }
@@ -346,19 +343,11 @@ fn group_links(
     source: Option<usize>,
 ) -> Related {
     let at: HashMap<usize, usize> = links.iter().enumerate().map(|(i, l)| (l.row, i)).collect();
-    let languages: Vec<&str> = index
-        .space()
-        .map(|s| s.languages().collect())
-        .unwrap_or_default();
     // Never the source nor its own translations (those may stand close to a link's).
-    let source_twins: Vec<usize> = source
-        .map(|s| {
-            let other = languages.iter().filter(|&&l| l != index.lang(s));
-            other
-                .filter_map(|&l| counterpart(index, s, l, None))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut source_twins = Vec::new();
+    if let Some(s) = source {
+        complete_translations(index, s, &mut source_twins, None);
+    }
     let not_source = |r: usize| Some(r) != source && !source_twins.contains(&r);
     let mut shown: Vec<Link> = Vec::new();
     let mut translations: Vec<Vec<usize>> = Vec::new();
@@ -390,13 +379,7 @@ fn group_links(
             break;
         }
         let g = shown.len();
-        for &other in &languages {
-            let have =
-                index.lang(link.row) == other || found.iter().any(|&r| index.lang(r) == other);
-            if !have {
-                found.extend(counterpart(index, link.row, other, Some(&not_source)));
-            }
-        }
+        complete_translations(index, link.row, &mut found, Some(&not_source));
         group_of.insert(link.row, g);
         for &r in &found {
             group_of.insert(r, g);

@@ -198,15 +198,20 @@ def write_corpus(out, docs):
     return cdir
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("out", nargs="?", default="target/questions/packages-multi",
-                    help="output folder (default: target/questions/packages-multi)")
+def arguments(doc, default_out):
+    """The command line the package-set builders share: OUT, --xref, --no-check."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("out", nargs="?", default=default_out,
+                    help=f"output folder (default: {default_out})")
     ap.add_argument("--xref", default="target/release/xref",
                     help="xref binary for the snippet check (default: target/release/xref)")
     ap.add_argument("--no-check", action="store_true",
                     help="skip the `xref paragraphs` snippet check")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main():
+    args = arguments(__doc__, "target/questions/packages-multi")
     out = args.out
     sel = P.select(out)
     tr, english, counts, full, corpus, rng = (

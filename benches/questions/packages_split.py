@@ -67,7 +67,6 @@ Run
     The first eval indexes the corpus (1,500 files); the second reuses the index.
 """
 
-import argparse
 import json
 import os
 import random
@@ -85,14 +84,7 @@ SAME_PER_LANG = 10    # 40 control questions
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("out", nargs="?", default="target/questions/packages-split",
-                    help="output folder (default: target/questions/packages-split)")
-    ap.add_argument("--xref", default="target/release/xref",
-                    help="xref binary for the snippet check (default: target/release/xref)")
-    ap.add_argument("--no-check", action="store_true",
-                    help="skip the `xref paragraphs` snippet check")
-    args = ap.parse_args()
+    args = M.arguments(__doc__, "target/questions/packages-split")
     out = args.out
     sel = P.select(out)
     tr, english, counts, full, corpus = (
