@@ -22,7 +22,7 @@ use xref::embed::{Embedder, Prefix};
 use xref::index::ann::{self, exact_search, Ann};
 use xref::index::Index;
 use xref::ingest::{ingest_paths, IngestOptions};
-use xref::link::{Linker, DEFAULT_QUANTILE};
+use xref::link::Linker;
 use xref::model::{resolve, DEFAULT_MODEL};
 use xref::rank::{self, Ranking};
 
@@ -127,7 +127,7 @@ fn built_index(dir: &std::path::Path) -> anyhow::Result<()> {
     });
     let t = Instant::now();
     let mut linker = Linker::new(&idx, 5, f32::MIN);
-    let cal = linker.calibrate(DEFAULT_QUANTILE);
+    let cal = linker.calibrate(linker.params().quantile);
     linker.min_score = cal.threshold;
     let links = linker.crossref();
     println!(
@@ -177,11 +177,15 @@ fn seed_corpus() -> anyhow::Result<()> {
     let idx = Index::open(&tmp)?;
     let open = t.elapsed().as_secs_f64();
     let mut lat = Vec::new();
+    let ranking = Ranking {
+        params: rank::Params::of(&idx),
+        ..Ranking::default()
+    };
     let t = Instant::now();
     for q in QUESTIONS.iter().cycle().take(50) {
         let t = Instant::now();
         let v = embedder.embed_one(q, Prefix::Query)?;
-        let _ = rank::answer(&idx, &v, q, 10, &Ranking::default(), None);
+        let _ = rank::answer(&idx, &v, q, 10, &ranking, None);
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let qps = 50.0 / t.elapsed().as_secs_f64();
@@ -206,7 +210,7 @@ fn seed_corpus() -> anyhow::Result<()> {
 
     let t = Instant::now();
     let mut linker = Linker::new(&idx, 5, f32::MIN);
-    let cal = linker.calibrate(DEFAULT_QUANTILE);
+    let cal = linker.calibrate(linker.params().quantile);
     linker.min_score = cal.threshold;
     let links = linker.crossref();
     let n: usize = links.iter().map(|l| l.len()).sum();

@@ -33,7 +33,7 @@ use xref::index::ann::{self, Ann};
 use xref::index::journal::{self, Journal};
 use xref::index::{Index, ModelStamp};
 use xref::ingest::{ingest_paths, Corpus, Document, IngestOptions};
-use xref::link::{cache, Linker, DEFAULT_QUANTILE};
+use xref::link::{cache, Linker};
 use xref::model::{resolve, DEFAULT_MODEL};
 use xref::rank::{self, Ranking};
 use xref::text::sentence_units;
@@ -168,7 +168,7 @@ fn main() -> anyhow::Result<()> {
             let idx = Index::open(&dir)?;
             let settings = relink_settings(&stamp);
             let fresh = cache::Plan::Fresh(None);
-            let kept = cache::crossref(&idx, &settings, DEFAULT_QUANTILE, fresh)
+            let kept = cache::crossref(&idx, &settings, settings.quantile, fresh)
                 .keep(settings, cache::keys(&idx));
             drop(idx);
             let _ = std::fs::remove_dir_all(&dir);
@@ -190,7 +190,7 @@ fn main() -> anyhow::Result<()> {
 
         let t = Instant::now();
         let mut linker = Linker::new(&idx, 5, f32::MIN);
-        let cal = linker.calibrate(DEFAULT_QUANTILE);
+        let cal = linker.calibrate(linker.params().quantile);
         let calibration = t.elapsed().as_secs_f64();
         linker.min_score = cal.threshold;
         let links = linker.crossref();
@@ -198,11 +198,16 @@ fn main() -> anyhow::Result<()> {
         let nlinks: usize = links.iter().map(Vec::len).sum();
 
         let mut lat = Vec::new();
-        let off_topic = rank::OffTopic::floors(&idx);
+        let params = rank::Params::of(&idx);
+        let off_topic = rank::OffTopic::floors(&idx, &params);
+        let ranking = Ranking {
+            params,
+            ..Ranking::default()
+        };
         for q in QUESTIONS.iter().cycle().take(60) {
             let t = Instant::now();
             let v = embedder.embed_one(q, Prefix::Query)?;
-            let _ = rank::answer(&idx, &v, q, 10, &Ranking::default(), None);
+            let _ = rank::answer(&idx, &v, q, 10, &ranking, None);
             // As `xref search` and the server do: is it answered by the corpus at all?
             let _ = off_topic.confidence(&idx, &v, q);
             lat.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -316,12 +321,14 @@ fn main() -> anyhow::Result<()> {
 
 /// The settings kept links are matched with (the same for both sides of a re-link).
 fn relink_settings(stamp: &ModelStamp) -> cache::Settings {
+    let params = rank::Params::for_model(&stamp.id);
     cache::Settings {
         k: 5,
-        quantile: DEFAULT_QUANTILE,
+        quantile: params.quantile,
         min_score: None,
         model: stamp.checksum.clone(),
         build: cache::build_stamp(),
+        params: params.fingerprint(),
     }
 }
 

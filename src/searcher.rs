@@ -16,16 +16,15 @@ use crate::error::bad_input;
 use crate::index::{Hit, Index};
 use crate::link::{Link, LinkState, Linker};
 use crate::output::{LinkRecord, RelatedRecord, SearchRecord, TranslationRecord};
-use crate::rank::{
-    self, candidates, Components, Mode, OffTopic, QueryShift, Ranking, HYBRID_WEIGHT,
-};
+use crate::rank::{self, candidates, Components, Mode, OffTopic, Params, QueryShift, Ranking};
 
 /// An index opened for questions.
 pub struct Searcher {
     index: Index,
+    /// The parameters of the model the index was built with ([`Params::of`]).
+    params: Params,
     off_topic: OffTopic,
     shift: QueryShift,
-    weight: f32,
     components: Components,
     /// What linking measured about the index, on the first related-passages request.
     links: OnceLock<LinkState>,
@@ -84,32 +83,34 @@ impl Related {
     }
 }
 
-/// Two paragraphs in different languages are taken for translations of each other when
-/// each is the other's nearest paragraph in its language and their cosine on centred
-/// vectors is at least this (translations measure 0.7–0.95 there: `rank::question`'s
-/// `carry`).
-const TRANSLATION_MIN: f32 = 0.5;
-
 impl Searcher {
     /// A searcher over `index` with the reference questions' vectors (embedded with
-    /// [`Prefix::Query`] by the model the index was built with).
+    /// [`Prefix::Query`] by the model the index was built with), ranking with that model's
+    /// parameters ([`Params::of`]).
     pub fn new(index: Index, references: &[Vec<f32>]) -> Self {
-        let off_topic = OffTopic::from_references(&index, references);
-        let shift = QueryShift::from_references(&index, references);
+        let params = Params::of(&index);
+        let off_topic = OffTopic::from_references(&index, references, &params);
+        let shift = QueryShift::from_references(&index, references, &params);
         Searcher {
             index,
+            params,
             off_topic,
             shift,
-            weight: HYBRID_WEIGHT,
             components: Components::ALL,
             links: OnceLock::new(),
         }
     }
 
-    /// This searcher with `weight` for the lexical channel of hybrid questions.
+    /// This searcher with `weight` for the lexical channel of hybrid questions (instead of
+    /// its parameters' `question.lexical`: `xref eval --weight`).
     pub fn with_weight(mut self, weight: f32) -> Self {
-        self.weight = weight;
+        self.params.question.lexical = weight;
         self
+    }
+
+    /// The parameters questions are ranked with.
+    pub fn params(&self) -> &Params {
+        &self.params
     }
 
     /// Answer with only these ranking steps on (an ablation: `xref eval --ablate`).
@@ -181,14 +182,14 @@ impl Searcher {
         let breadth = if grouped { 3 * k } else { k };
         let ranking = Ranking {
             mode,
-            weight: self.weight,
             components: on,
+            params: self.params,
         };
         let mut hits = rank::answer(idx, &vector, question, breadth, &ranking, allow);
         let mut translations = vec![Vec::new(); hits.len()];
         if grouped {
             let lang = idx.text_lang(question, &vector).to_string();
-            (hits, translations) = group_translations(idx, hits, &lang, k, allow);
+            (hits, translations) = self.translations().group_hits(hits, &lang, k, allow);
         }
         Answer {
             hits,
@@ -234,7 +235,15 @@ impl Searcher {
             Source::Row(row) => Some(row),
             Source::Text(..) => None,
         };
-        group_links(idx, links, lang, k, source_row)
+        self.translations().group_links(links, lang, k, source_row)
+    }
+
+    /// The translations of the index's passages, as this searcher's parameters tell them.
+    fn translations(&self) -> Translations<'_> {
+        Translations {
+            index: &self.index,
+            min: self.params.translation_min,
+        }
     }
 
     /// Embed `questions` with `embedder` and answer each.
@@ -255,162 +264,175 @@ impl Searcher {
     }
 }
 
-/// `hits` (best first) as at most `k` answers: a hit in another language than `lang` whose
-/// translation into `lang` exists ([`counterpart`]) is shown as that translation, and a
-/// hit whose translation is already an answer joins that answer. Each answer keeps its
-/// best score; its other-language rows are its translations.
-fn group_translations(
-    index: &Index,
-    hits: Vec<Hit>,
-    lang: &str,
-    k: usize,
-    allow: Option<&dyn Fn(usize) -> bool>,
-) -> (Vec<Hit>, Vec<Vec<usize>>) {
-    let mut shown: Vec<Hit> = Vec::new();
-    let mut translations: Vec<Vec<usize>> = Vec::new();
-    let mut answer_of: std::collections::HashMap<usize, usize> = Default::default();
-    for h in hits {
-        if answer_of.contains_key(&h.row) {
-            continue;
-        }
-        let other = index.lang(h.row) != lang;
-        let twin = if other {
-            counterpart(index, h.row, lang, allow)
-        } else {
-            None
-        };
-        match twin {
-            Some(t) => match answer_of.get(&t) {
-                Some(&a) => {
-                    translations[a].push(h.row);
-                    answer_of.insert(h.row, a);
-                }
-                None if shown.len() < k => {
-                    answer_of.insert(t, shown.len());
-                    answer_of.insert(h.row, shown.len());
-                    shown.push(Hit {
-                        row: t,
-                        score: h.score,
-                    });
-                    translations.push(vec![h.row]);
-                }
-                None => {}
-            },
-            None if shown.len() < k => {
-                answer_of.insert(h.row, shown.len());
-                shown.push(h);
-                translations.push(Vec::new());
-            }
-            None => {}
-        }
-    }
-    for (hit, found) in shown.iter().zip(translations.iter_mut()) {
-        complete_translations(index, hit.row, found, allow);
-    }
-    (shown, translations)
+/// Which paragraphs of an index are translations of each other: in different languages,
+/// each the other's nearest paragraph in its language, at a centred cosine of at least
+/// `min` ([`Params::translation_min`]; translations measure 0.7–0.95 there:
+/// `rank::question`'s `carry`).
+struct Translations<'a> {
+    index: &'a Index,
+    min: f32,
 }
 
-/// Adds to `found` (translations of `row`) its translation in each language of the library
-/// that `found` does not cover yet ([`counterpart`], among the rows `allow` admits).
-fn complete_translations(
-    index: &Index,
-    row: usize,
-    found: &mut Vec<usize>,
-    allow: Option<&dyn Fn(usize) -> bool>,
-) {
-    let Some(space) = index.space() else {
-        return;
-    };
-    for l in space.languages() {
-        let have = index.lang(row) == l || found.iter().any(|&r| index.lang(r) == l);
-        if !have {
-            found.extend(counterpart(index, row, l, allow));
-        }
-    }
-}
-
-/// `links` (best first) of the paragraph `source` (or of a text) as at most `k`, each
-/// passage once: a link in another language than `lang` whose translation into `lang` is
-/// also a link joins that link, which takes the better of their scores and its place; each
-/// link shown takes its translations in the library's other languages ([`counterpart`],
-/// never the source nor the source's own translations), and a later link that is one of
-/// them is not shown again.
-fn group_links(
-    index: &Index,
-    links: Vec<Link>,
-    lang: &str,
-    k: usize,
-    source: Option<usize>,
-) -> Related {
-    let at: HashMap<usize, usize> = links.iter().enumerate().map(|(i, l)| (l.row, i)).collect();
-    // Never the source nor its own translations (those may stand close to a link's).
-    let mut source_twins = Vec::new();
-    if let Some(s) = source {
-        complete_translations(index, s, &mut source_twins, None);
-    }
-    let not_source = |r: usize| Some(r) != source && !source_twins.contains(&r);
-    let mut shown: Vec<Link> = Vec::new();
-    let mut translations: Vec<Vec<usize>> = Vec::new();
-    let mut group_of: HashMap<usize, usize> = HashMap::new();
-    for l in &links {
-        if group_of.contains_key(&l.row) {
-            continue;
-        }
-        let twin = (index.lang(l.row) != lang)
-            .then(|| counterpart(index, l.row, lang, Some(&|r| at.contains_key(&r))))
-            .flatten();
-        let (link, mut found) = match twin {
-            Some(t) if group_of.contains_key(&t) => {
-                let g = group_of[&t];
-                translations[g].push(l.row);
-                group_of.insert(l.row, g);
+impl Translations<'_> {
+    /// `hits` (best first) as at most `k` answers: a hit in another language than `lang` whose
+    /// translation into `lang` exists ([`Translations::counterpart`]) is shown as that
+    /// translation, and a hit whose translation is already an answer joins that answer. Each
+    /// answer keeps its best score; its other-language rows are its translations.
+    fn group_hits(
+        &self,
+        hits: Vec<Hit>,
+        lang: &str,
+        k: usize,
+        allow: Option<&dyn Fn(usize) -> bool>,
+    ) -> (Vec<Hit>, Vec<Vec<usize>>) {
+        let index = self.index;
+        let mut shown: Vec<Hit> = Vec::new();
+        let mut translations: Vec<Vec<usize>> = Vec::new();
+        let mut answer_of: std::collections::HashMap<usize, usize> = Default::default();
+        for h in hits {
+            if answer_of.contains_key(&h.row) {
                 continue;
             }
-            Some(t) => (
-                Link {
-                    score: l.score.max(links[at[&t]].score),
-                    ..links[at[&t]].clone()
+            let other = index.lang(h.row) != lang;
+            let twin = if other {
+                self.counterpart(h.row, lang, allow)
+            } else {
+                None
+            };
+            match twin {
+                Some(t) => match answer_of.get(&t) {
+                    Some(&a) => {
+                        translations[a].push(h.row);
+                        answer_of.insert(h.row, a);
+                    }
+                    None if shown.len() < k => {
+                        answer_of.insert(t, shown.len());
+                        answer_of.insert(h.row, shown.len());
+                        shown.push(Hit {
+                            row: t,
+                            score: h.score,
+                        });
+                        translations.push(vec![h.row]);
+                    }
+                    None => {}
                 },
-                vec![l.row],
-            ),
-            None => (l.clone(), Vec::new()),
-        };
-        if shown.len() == k {
-            break;
+                None if shown.len() < k => {
+                    answer_of.insert(h.row, shown.len());
+                    shown.push(h);
+                    translations.push(Vec::new());
+                }
+                None => {}
+            }
         }
-        let g = shown.len();
-        complete_translations(index, link.row, &mut found, Some(&not_source));
-        group_of.insert(link.row, g);
-        for &r in &found {
-            group_of.insert(r, g);
+        for (hit, found) in shown.iter().zip(translations.iter_mut()) {
+            self.complete(hit.row, found, allow);
         }
-        shown.push(link);
-        translations.push(found);
+        (shown, translations)
     }
-    Related {
-        links: shown,
-        translations,
-    }
-}
 
-/// The translation of `row` in language `to`: the paragraph in `to` nearest to it whose
-/// nearest paragraph in `row`'s language is `row` again, at a centred cosine of at least
-/// [`TRANSLATION_MIN`]; only among the rows `allow` admits (the `--doc` filter).
-fn counterpart(
-    index: &Index,
-    row: usize,
-    to: &str,
-    allow: Option<&dyn Fn(usize) -> bool>,
-) -> Option<usize> {
-    let space = index.space()?;
-    let from = index.lang(row);
-    let there = |r: usize| index.lang(r) == to && allow.is_none_or(|f| f(r));
-    let t = candidates::nearest_across_languages(index, &[index.vector(row)], from, Some(&there))
-        .pop()
-        .flatten()?;
-    let back = |r: usize| index.lang(r) == from;
-    let again = candidates::nearest_across_languages(index, &[index.vector(t)], to, Some(&back))
-        .pop()
-        .flatten()?;
-    (again == row && space.rows().pair(row, space.rows(), t) >= TRANSLATION_MIN).then_some(t)
+    /// Adds to `found` (translations of `row`) its translation in each language of the library
+    /// that `found` does not cover yet ([`Translations::counterpart`], among the rows `allow`
+    /// admits).
+    fn complete(&self, row: usize, found: &mut Vec<usize>, allow: Option<&dyn Fn(usize) -> bool>) {
+        let index = self.index;
+        let Some(space) = index.space() else {
+            return;
+        };
+        for l in space.languages() {
+            let have = index.lang(row) == l || found.iter().any(|&r| index.lang(r) == l);
+            if !have {
+                found.extend(self.counterpart(row, l, allow));
+            }
+        }
+    }
+
+    /// `links` (best first) of the paragraph `source` (or of a text) as at most `k`, each
+    /// passage once: a link in another language than `lang` whose translation into `lang` is
+    /// also a link joins that link, which takes the better of their scores and its place; each
+    /// link shown takes its translations in the library's other languages
+    /// ([`Translations::counterpart`], never the source nor the source's own translations), and
+    /// a later link that is one of them is not shown again.
+    fn group_links(
+        &self,
+        links: Vec<Link>,
+        lang: &str,
+        k: usize,
+        source: Option<usize>,
+    ) -> Related {
+        let index = self.index;
+        let at: HashMap<usize, usize> = links.iter().enumerate().map(|(i, l)| (l.row, i)).collect();
+        // Never the source nor its own translations (those may stand close to a link's).
+        let mut source_twins = Vec::new();
+        if let Some(s) = source {
+            self.complete(s, &mut source_twins, None);
+        }
+        let not_source = |r: usize| Some(r) != source && !source_twins.contains(&r);
+        let mut shown: Vec<Link> = Vec::new();
+        let mut translations: Vec<Vec<usize>> = Vec::new();
+        let mut group_of: HashMap<usize, usize> = HashMap::new();
+        for l in &links {
+            if group_of.contains_key(&l.row) {
+                continue;
+            }
+            let twin = (index.lang(l.row) != lang)
+                .then(|| self.counterpart(l.row, lang, Some(&|r| at.contains_key(&r))))
+                .flatten();
+            let (link, mut found) = match twin {
+                Some(t) if group_of.contains_key(&t) => {
+                    let g = group_of[&t];
+                    translations[g].push(l.row);
+                    group_of.insert(l.row, g);
+                    continue;
+                }
+                Some(t) => (
+                    Link {
+                        score: l.score.max(links[at[&t]].score),
+                        ..links[at[&t]].clone()
+                    },
+                    vec![l.row],
+                ),
+                None => (l.clone(), Vec::new()),
+            };
+            if shown.len() == k {
+                break;
+            }
+            let g = shown.len();
+            self.complete(link.row, &mut found, Some(&not_source));
+            group_of.insert(link.row, g);
+            for &r in &found {
+                group_of.insert(r, g);
+            }
+            shown.push(link);
+            translations.push(found);
+        }
+        Related {
+            links: shown,
+            translations,
+        }
+    }
+
+    /// The translation of `row` in language `to`: the paragraph in `to` nearest to it whose
+    /// nearest paragraph in `row`'s language is `row` again, at a centred cosine of at least
+    /// `self.min`; only among the rows `allow` admits (the `--doc` filter).
+    fn counterpart(
+        &self,
+        row: usize,
+        to: &str,
+        allow: Option<&dyn Fn(usize) -> bool>,
+    ) -> Option<usize> {
+        let index = self.index;
+        let space = index.space()?;
+        let from = index.lang(row);
+        let there = |r: usize| index.lang(r) == to && allow.is_none_or(|f| f(r));
+        let t =
+            candidates::nearest_across_languages(index, &[index.vector(row)], from, Some(&there))
+                .pop()
+                .flatten()?;
+        let back = |r: usize| index.lang(r) == from;
+        let again =
+            candidates::nearest_across_languages(index, &[index.vector(t)], to, Some(&back))
+                .pop()
+                .flatten()?;
+        (again == row && space.rows().pair(row, space.rows(), t) >= self.min).then_some(t)
+    }
 }

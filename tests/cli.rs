@@ -1298,11 +1298,13 @@ fn eval_on_the_gold_set_meets_the_measured_quality() {
 /// median best cosine there measured 0.749, + 0.01 = 0.759, against the floor 0.755).
 #[test]
 fn out_of_corpus_bars_are_calibrated_on_the_corpus() {
-    use xref::rank::{OffTopic, CROSS_LANGUAGE_MIN, SAME_LANGUAGE_MIN};
+    use xref::rank::{OffTopic, Params};
     let index = xref::index::Index::open(Path::new(seed_index())).unwrap();
+    let params = Params::of(&index);
+    assert_eq!(params, Params::MULTILINGUAL_E5_SMALL);
     let references = xref::rank::reference::embed(common::embedder()).unwrap();
-    let off = OffTopic::from_references(&index, &references);
-    let floors = OffTopic::floors(&index);
+    let off = OffTopic::from_references(&index, &references, &params);
+    let floors = OffTopic::floors(&index, &params);
     for question_cjk in [false, true] {
         for paragraph_cjk in [false, true] {
             let (bar, floor) = (
@@ -1317,10 +1319,13 @@ fn out_of_corpus_bars_are_calibrated_on_the_corpus() {
     }
     // The seed is Chinese: an English question on it is held to the cross-script floor,
     // and a Chinese one to the same-script bar (the reference questions reach 0.833 + 0.01).
-    assert_eq!(floors.bar(false, true), CROSS_LANGUAGE_MIN);
-    assert_eq!(off.bar(true, true), SAME_LANGUAGE_MIN);
+    assert_eq!(floors.bar(false, true), params.cross_language_min);
+    assert_eq!(off.bar(true, true), params.same_language_min);
     let raised = off.bar(false, true);
-    assert!(raised > CROSS_LANGUAGE_MIN && raised < 0.78, "{raised}");
+    assert!(
+        raised > params.cross_language_min && raised < 0.78,
+        "{raised}"
+    );
 }
 
 /// A second gold set, on English text: paraphrased questions in Chinese and English about
@@ -1353,7 +1358,7 @@ fn off_topic_questions_are_flagged_on_english_text_in_every_language() {
 /// A mixed library: the Chinese seed and the 8 English manual pages of `tests/parallel/en`
 /// in one index. Each language's part is on its own subject, so a question's answers are in
 /// one part, and in the other language for half the questions. The per-language map of a
-/// question's scores leans a quarter on the corpus's background (`BACKGROUND_WEIGHT`):
+/// question's scores leans a quarter on the corpus's background (`Params::background_weight`):
 /// mapped by the question's own scores alone, the English pages' scores, all about files
 /// and commands, drew a Chinese question about a command below Chinese policy paragraphs.
 #[test]
@@ -1397,7 +1402,7 @@ fn questions_in_a_library_of_two_languages_find_the_other_language() {
     assert!(q(&r, "en", "hit5") >= 0.72, "{r:#}");
     assert!(q(&r, "zh", "hit5") >= 0.95, "{r:#}");
     // The seed's gold links stay among the seed's paragraphs: recall@5 0.744 as on the
-    // seed alone; 0.578 before cross-language pairs needed link::ACROSS_FLOOR (English
+    // seed alone; 0.578 before cross-language pairs needed Params::across_floor (English
     // lines such as "With no FILE, or when FILE is -, read standard input." came first).
     let links = r["links"]["hybrid"]["recall5"].as_f64().unwrap();
     assert!(links >= 0.70, "{r:#}");
@@ -1568,7 +1573,7 @@ fn translations_link_across_languages() {
     // …", "Written by …" and the copyright notice, so the plain 99.5th percentile of the
     // pair scores was a near-copy's (0.961), and 35 of the 301 paragraphs kept a link to
     // their page in the other language; capped where the body of the distribution puts it
-    // (`link::TAIL_LENGTH`), 0.717 and 176 (209 within the first five without a threshold);
+    // (`Params::tail_length`), 0.717 and 176 (209 within the first five without a threshold);
     // 173 since repeated text is not linked to its copies (below): "--help" found its own
     // page's translation among the six by chance; 165 since text in four or more pages is
     // not linked to what quotes it (the Chinese "online help" line's links to its page's
@@ -1686,7 +1691,7 @@ fn translations_link_across_languages() {
     );
 
     // Off-topic questions are flagged in both languages, though Chinese questions score
-    // high against English text (before `FROM_CJK_MIN`, the Chinese ones cleared the
+    // high against English text (before `Params::from_cjk_min`, the Chinese ones cleared the
     // cross-script bar by 0.07–0.09); questions about the pages are not. Measured margins:
     // −0.021, −0.019, −0.015, −0.066; +0.061, +0.085, +0.032.
     let queries = dir.join("questions.txt");

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """How questions in a bilingual library are answered with translations grouped (held out
-for searcher::TRANSLATION_MIN, which was chosen on the Debian Reference's HTML).
+for rank::Params::translation_min, which was chosen on the Debian Reference's HTML).
 
 Every manual page's NAME description ("copy files and directories", "copier des fichiers
 et des répertoires") becomes a question in its own language against a library of both

@@ -16,7 +16,7 @@ use clap::ValueEnum;
 use xref::cli::{IndexArgs, IngestArgs, ModeArg, ModelArgs, PrefixArg};
 use xref::embed::{Embedder, Prefix};
 use xref::error::{bad_input, is_bad_input};
-use xref::link::{cache, DEFAULT_QUANTILE};
+use xref::link::cache;
 use xref::output::{self, About, DocumentRecord, Format, ListedParagraph};
 use xref::rank::Mode;
 use xref::searcher::{Searcher, Source};
@@ -219,7 +219,6 @@ impl Index {
         quantile: Option<f64>,
         fresh: bool,
     ) -> PyResult<String> {
-        let quantile = quantile.unwrap_or(DEFAULT_QUANTILE);
         py.allow_threads(|| {
             let idx = self.searcher.index();
             let run = cache::crossref_kept(&self.dir, idx, k, quantile, min_score, fresh);

@@ -42,7 +42,7 @@ pub fn crossref(
     format: Format,
     k: usize,
     min_score: Option<f32>,
-    quantile: f64,
+    quantile: Option<f64>,
     fresh: bool,
     ingest: &IngestArgs,
     index: &IndexArgs,
@@ -379,7 +379,8 @@ pub fn paragraphs(
 
 /// What `xref eval` of a gold set reports.
 pub struct EvalOptions {
-    pub weight: f32,
+    /// The lexical weight of hybrid questions; `None`: the model's.
+    pub weight: Option<f32>,
     pub ablate: bool,
     pub json: bool,
 }
@@ -399,7 +400,10 @@ pub fn eval(
     if let Some(corpus) = &gold.corpus {
         index_paths(&[PathBuf::from(corpus)], false, ingest, index, &embedder)?;
     }
-    let mut searcher = Searcher::open(&index.dir, &embedder)?.with_weight(options.weight);
+    let mut searcher = Searcher::open(&index.dir, &embedder)?;
+    if let Some(weight) = options.weight {
+        searcher = searcher.with_weight(weight);
+    }
     if options.ablate {
         let report = crate::eval::ablate(&mut searcher, &embedder, &gold)?;
         return print_report(&report, options.json);

@@ -128,9 +128,10 @@ pub enum Command {
         /// Only links scoring at least this (default: calibrated on the corpus; 0 keeps all).
         #[arg(long)]
         min_score: Option<f32>,
-        /// Quantile of cross-document pair scores used as the calibrated threshold.
-        #[arg(long, default_value_t = crate::link::DEFAULT_QUANTILE)]
-        quantile: f64,
+        /// Quantile of cross-document pair scores used as the calibrated threshold
+        /// (default: the model's, 0.995 for multilingual-e5-small; see docs/tuning.md).
+        #[arg(long)]
+        quantile: Option<f64>,
         /// Link every paragraph and calibrate the threshold anew, instead of keeping the
         /// links of the last crossref wherever no change can reach them.
         #[arg(long)]
@@ -231,9 +232,10 @@ pub enum Command {
         /// file's counterpart (recall@1/5/10, both directions).
         #[arg(long, num_args = 2, value_names = ["A", "B"])]
         pairs: Option<Vec<PathBuf>>,
-        /// Weight of the lexical channel in hybrid mode.
-        #[arg(long, default_value_t = crate::rank::HYBRID_WEIGHT)]
-        weight: f32,
+        /// Weight of the lexical channel in hybrid mode (default: the model's, 0.1 for
+        /// multilingual-e5-small; see docs/tuning.md).
+        #[arg(long)]
+        weight: Option<f32>,
         /// Answer the questions with each ranking step switched off in turn (and with
         /// each channel alone): what each step buys on this gold set.
         #[arg(long, conflicts_with = "pairs")]

@@ -68,7 +68,7 @@ impl Linker<'_> {
                     let median = quantile(&mut plain, 0.5);
                     typical.insert((from.to_string(), to.to_string()), median);
                 }
-                let Some(anchors) = Anchors::of(&mut scores) else {
+                let Some(anchors) = Anchors::of(&mut scores, self.params.map_quantile) else {
                     continue;
                 };
                 stats.insert((from.to_string(), to.to_string()), anchors);

@@ -8,7 +8,9 @@
 //! that background distribution: a link must beat all but the top `1 - q` of pairings. Where
 //! near-copies (boilerplate repeated in every document) make up more than `1 - q` of the
 //! pairings, that quantile is a near-copy's score; the threshold is then capped at what the
-//! body of the distribution predicts for it ([`TAIL_LENGTH`]).
+//! body of the distribution predicts for it ([`Params::tail_length`]). The weights, the
+//! quantiles, the floors and the counts a [`Linker`] works with are the parameters of the
+//! index's model ([`Params`]).
 
 pub mod cache;
 mod calibrate;
@@ -21,9 +23,9 @@ mod state;
 pub mod terms;
 
 pub use quote::shares_run;
-pub use state::{Anchors, LinkState, Sampled, MAP_QUANTILE};
+pub use state::{Anchors, LinkState, Sampled};
 
-use crate::rank::quantile;
+use crate::rank::{quantile, Params};
 
 use quote::Runs;
 use state::Repeated;
@@ -31,25 +33,6 @@ use state::Repeated;
 use serde::Serialize;
 
 use crate::index::Index;
-
-/// Default quantile of cross-document pair scores used as the link threshold.
-pub const DEFAULT_QUANTILE: f64 = 0.995;
-/// Score at or above which a pair counts as a quotation even without a long shared run.
-pub const QUOTE_SCORE: f32 = 0.97;
-/// Characters of identical running text that make a quotation.
-pub const QUOTE_RUN: usize = 30;
-/// Other documents that must hold a near-copy of a paragraph (cosine ≥ [`QUOTE_SCORE`]) for
-/// it to be *repeated text*: a licence footer, "--help display this help and exit", a
-/// translator's credit, a page installed under several names. A link between near-copies
-/// where either is repeated text is left out — the same text again is no cross-reference —
-/// and so is one between a paragraph whose very text is found in more than that many other
-/// documents and a paragraph whose text is found so too ("--help display this help and
-/// exit" and its translation in every page: any one of the copies would do) or that quotes
-/// it (a shared run of [`QUOTE_RUN`] characters: "GNU coreutils online help: https://…" and
-/// its translations, worded a little differently page by page). A passage quoted in two or three documents stays a
-/// quotation; a translation of repeated text whose wording names its page ("Full
-/// documentation <https://…/ls>") stays a link (docs/quality.md, "Repeated text").
-pub const REPEATED_IN: usize = 3;
 
 /// One link from a paragraph to another.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,17 +44,6 @@ pub struct Link {
     pub terms: Vec<String>,
 }
 
-/// How far the background's `DEFAULT_QUANTILE` may lie above its median, in units of the
-/// distance from its median to its 90th percentile; a quantile further out is taken to be a
-/// near-copy's score, and the threshold is capped there ([`Linker::calibrate`]). Other
-/// quantiles scale it as an exponential tail would: by `ln(0.5 / (1 − q)) / ln 100`.
-///
-/// 4: the seed's own tail is 3.50 long, and a corpus without boilerplate should keep its
-/// plain quantile. Reported on other corpora (docs/tuning.md, "Links"): the Kazakh and kernel documentation (3.42, 2.90) keep theirs; manual
-/// pages, where "Full documentation …", "Written by …" and the copyright notice recur in
-/// every page, ran to 4.5–8.9, their plain quantile a near-copy's score.
-pub const TAIL_LENGTH: f32 = 4.0;
-
 /// The background score distribution of a corpus and the threshold drawn from it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Calibration {
@@ -81,7 +53,7 @@ pub struct Calibration {
     pub quantile: f64,
     /// The plain `quantile` of the pair scores.
     pub percentile: f32,
-    /// The link threshold: `percentile`, or less where [`TAIL_LENGTH`] caps it.
+    /// The link threshold: `percentile`, or less where [`Params::tail_length`] caps it.
     pub threshold: f32,
 }
 
@@ -111,7 +83,13 @@ impl Calibration {
     }
 }
 
-/// Sources drawn when calibrating a corpus of more than 3,000 paragraphs (see
+// The sample sizes below are statistical budgets, not parameters of the model
+// ([`Params`]): they set how precisely and at what cost a statistic is estimated, not what
+// it estimates.
+
+/// Paragraphs up to which [`Linker::calibrate`] scores every cross-document pair.
+const ALL_PAIRS_UP_TO: usize = 3000;
+/// Sources drawn when calibrating a corpus of more than [`ALL_PAIRS_UP_TO`] paragraphs (see
 /// [`Linker::calibrate`]).
 const CALIBRATION_SOURCES: usize = 600;
 /// Most targets per source when calibrating.
@@ -119,39 +97,12 @@ const CALIBRATION_SOURCES: usize = 600;
 /// targets each; 20,000 before (3.7 s of `crossref` at 100k).
 const CALIBRATION_TARGETS: usize = 5_000;
 
-/// How much of a cross-language pair's hubness — the mean of its two paragraphs'
-/// [`HUB_NEIGHBOURS`] nearest centred cosines in other languages — its dense score loses
-/// (CSLS, Conneau et al. 2018, `2·cos − r(a) − r(b)`, at a quarter of its strength):
-/// a paragraph close to many of the other language's paragraphs (a near-copy repeated in
-/// many pages, a generic sentence) stops outranking the one translation. Chosen on the
-/// Chinese–English manual pages (`xref eval --pairs`, recall@1 en→zh / zh→en: 0 →
-/// 0.819 / 0.860; 0.125 → 0.822 / 0.873; **0.25** → 0.823 / 0.873 with the best @5 and @10;
-/// 0.375 → 0.821 / 0.873; 0.5 → 0.816 / 0.868; 1, full CSLS → 0.711 / 0.786) and reported on
-/// the others (docs/tuning.md, "Links").
-pub const HUB_WEIGHT: f32 = 0.25;
-/// The least dense score (centred vectors) a pair in two languages needs to be linked at
-/// all. Translations score far above it (their first links on the Chinese–English manual
-/// pages: 5th percentile 0.41, median 0.64; the kernel docs' 0.46 and 0.65); paragraphs
-/// that are merely atypical of their language's centroid share that "atypical" direction
-/// after centring and, mapped per language pair ([`LinkState`]), outranked real
-/// same-language links in a library whose languages cover different subjects (the seed's
-/// policy paragraphs in Chinese with English manual pages: their first cross-language
-/// links, all to lines such as "With no FILE, or when FILE is -, read standard input.",
-/// scored 0.11–0.20; with the Chinese–English page pairs, to "Mandatory arguments to long
-/// options are mandatory for short options too.", 0.20–0.28). Chosen on the seed with the
-/// 8 English pages of `tests/parallel/en` (gold link recall@5 0.578 without, 0.733 at 0.2,
-/// **0.744 at 0.25** — the seed's own figure — and at 0.3), reported on the rest (docs/tuning.md,
-/// "Links in a library"). Specific to multilingual-e5-small's centred cosines.
-pub const ACROSS_FLOOR: f32 = 0.25;
-/// Neighbours whose mean cosine measures a paragraph's hubness (CSLS's usual 10).
-pub const HUB_NEIGHBOURS: usize = 10;
-
 /// Background pairs sampled per language pair for [`LinkState`]: each of up to
 /// [`NORM_ROWS`] paragraphs of the first language (drawn by a hash of their ids, see
 /// [`sample`]) paired with an equal share of up to [`NORM_ROWS`] of the second.
 ///
 /// Measured when the map's scale was each pair's standard deviation (until session 20;
-/// now its 99.5th percentile, [`MAP_QUANTILE`]): the links it ranks lay 8 or more
+/// now its 99.5th percentile, [`Params::map_quantile`]): the links it ranks lay 8 or more
 /// deviations out, so a 5 % error in a deviation moves a mapped link by ~0.013 — enough to
 /// reorder a translation and a same-language neighbour. The deviation is dominated by a few
 /// rows (in manual pages, boilerplate lines repeated in many pages, whose pairs score ~0.9
@@ -172,33 +123,31 @@ const NORM_ROWS: usize = 2_000;
 /// drawn with it and its successor.
 const SALT: u64 = 1;
 
-/// Finds links in an index. A pair's score is `(1 − w)·dense + w·lex` with
-/// [`Weights::LINK`](crate::rank::Weights::LINK): `dense` is the pair's sentence-aware score
+/// Finds links in an index, with the parameters of the model it was built with
+/// ([`Params::of`]). A pair's score is `(1 − w)·dense + w·lex` with [`Params::link`]'s
+/// weights: `dense` is the pair's sentence-aware score
 /// ([`dense::pair`](crate::rank::dense::pair): the paragraphs' cosine blended with their
 /// best-matching sentences'; for an outside text,
 /// [`dense::score_in`](crate::rank::dense::score_in)), `lex` the BM25 score of the source's
 /// text against the target over its ideal score (capped at 1), scored on the union of the
 /// dense and lexical candidates; across languages the hubness correction
-/// ([`HUB_WEIGHT`]) and the per-language-pair map ([`LinkState`]) apply. The baselines it
-/// is measured against (plain cosine, CSLS) are `xref eval`'s.
+/// ([`Params::hub_weight`]) and the per-language-pair map ([`LinkState`]) apply. The
+/// baselines it is measured against (plain cosine, CSLS) are `xref eval`'s.
 pub struct Linker<'a> {
     index: &'a Index,
     /// Most links per paragraph.
     pub k: usize,
     /// Links below this score are dropped.
     pub min_score: f32,
+    /// The parameters of the index's model ([`Params::of`]).
+    params: Params,
     state: LinkState,
 }
 
 impl<'a> Linker<'a> {
     /// A linker that measures what it needs about `index` ([`LinkState`]).
     pub fn new(index: &'a Index, k: usize, min_score: f32) -> Self {
-        let mut linker = Self {
-            index,
-            k,
-            min_score,
-            state: LinkState::default(),
-        };
+        let mut linker = Self::with_state(index, k, min_score, LinkState::default());
         linker.state = linker.measure_state();
         linker
     }
@@ -210,6 +159,7 @@ impl<'a> Linker<'a> {
             index,
             k,
             min_score,
+            params: Params::of(index),
             state,
         }
     }
@@ -226,6 +176,12 @@ impl<'a> Linker<'a> {
     /// What this linker measured about its index (to hand to [`Linker::with_state`]).
     pub fn state(&self) -> &LinkState {
         &self.state
+    }
+
+    /// The parameters this linker scores and calibrates with (the default quantile of
+    /// [`Linker::calibrate`] among them).
+    pub fn params(&self) -> &Params {
+        &self.params
     }
 
     /// How many paragraphs this linker has found to be repeated text: after
@@ -280,12 +236,12 @@ impl<'a> Linker<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rank::{dense, Weights};
+    use crate::rank::dense;
 
     /// A library whose Chinese part covers two subjects — 40 paragraphs on A, translated in
     /// the English part, and 6 on B — and one English paragraph between A and B: after
     /// centring (the Chinese mean is mostly A's) it points where the B paragraphs do, and
-    /// clears [`ACROSS_FLOOR`], but in the model's own space it is further from them than a
+    /// clears [`Params::across_floor`], but in the model's own space it is further from them than a
     /// typical Chinese–English pair, so [`LinkState::typical`] keeps it out of their links;
     /// translations stay linked.
     #[test]
@@ -333,8 +289,8 @@ mod tests {
         for b in 40..46 {
             assert_eq!(index.lang(b), "zh");
             // Centred, the odd paragraph clears the first floor; uncentred it is not close.
-            let dense = dense::pair(&index, b, odd, Weights::LINK);
-            assert!(dense >= ACROSS_FLOOR, "centred {dense}");
+            let dense = dense::pair(&index, b, odd, linker.params().link);
+            assert!(dense >= linker.params().across_floor, "centred {dense}");
             let plain = index.rows().pair(b, index.rows(), odd);
             assert!(plain < typical, "plain {plain} vs typical {typical}");
             let links = linker.from_row(b, false);

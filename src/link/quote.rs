@@ -1,5 +1,6 @@
 //! Quotations: whether two texts share a run of identical characters
-//! ([`super::QUOTE_RUN`]), tested for one source against many targets by a rolling hash.
+//! ([`crate::rank::Params::quote_run`]), tested for one source against many targets by a
+//! rolling hash.
 
 /// Whether `a` and `b` share a run of at least `run` identical non-space characters.
 pub fn shares_run(a: &str, b: &str, run: usize) -> bool {
@@ -78,7 +79,7 @@ impl Runs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link::QUOTE_RUN;
+    const QUOTE_RUN: usize = crate::rank::Params::MULTILINGUAL_E5_SMALL.quote_run;
 
     /// The rolling-hash runs agree with comparing every pair of windows, on texts that
     /// share runs of every length around the threshold, some mostly a row of dashes.

@@ -17,7 +17,7 @@ impl Linker<'_> {
     ///
     /// What it does not follow: scores that move for every pair when the corpus changes —
     /// BM25's term weights, each language's centroid, a row's hubness, which texts are
-    /// repeated in enough documents ([`REPEATED_IN`]). A caller bounds that drift by
+    /// repeated in enough documents ([`Params::repeated_in`]). A caller bounds that drift by
     /// starting afresh once enough has changed ([`cache::RECALIBRATE_AFTER`]).
     pub fn relink(
         &self,
@@ -101,6 +101,10 @@ impl Linker<'_> {
         )
     }
 }
+
+// What a re-link checks again; not parameters of the model ([`Params`]): they bound how far a
+// re-link may stray from a fresh crossref, not what a fresh crossref finds, so kept links do
+// not depend on them.
 
 /// How much wider than a link's own candidates [`Linker::relink`] looks around a new
 /// paragraph for the paragraphs it could enter the links of (a candidate relation seen

@@ -1,13 +1,13 @@
 //! How a [`Linker`] scores a pair and ranks a source's candidates: the dense score, the
-//! hubness correction across languages ([`HUB_WEIGHT`]), the lexical evidence each pair
+//! hubness correction across languages ([`Params::hub_weight`]), the lexical evidence each pair
 //! of languages can share ([`Shared`]) and the per-language map ([`LinkState::map`]).
 
 use super::state::{hub_of, Hubs};
 use super::*;
-use crate::rank::{candidates, dense, link_breadth, Weights};
+use crate::rank::{candidates, dense, link_breadth};
 
 impl<'a> Linker<'a> {
-    /// Each row's hubness across languages (see [`HUB_WEIGHT`]), measured on first use:
+    /// Each row's hubness across languages (see [`Params::hub_weight`]), measured on first use:
     /// one search of the other languages per row (their graphs where they pay). None
     /// unless the corpus is multilingual.
     pub(super) fn hubs(&self) -> Hubs {
@@ -42,7 +42,7 @@ impl<'a> Linker<'a> {
     }
 
     /// The score of pair (source `i`, target `j`) before [`LinkState::map`], the source in `lang`,
-    /// with each row's hubness `hubs` (see [`HUB_WEIGHT`]).
+    /// with each row's hubness `hubs` (see [`Params::hub_weight`]).
     pub(super) fn raw_score_in(
         &self,
         hubs: &Hubs,
@@ -61,18 +61,15 @@ impl<'a> Linker<'a> {
 
     /// [`Linker::raw_score_with`] and the pair's dense score.
     pub(super) fn raw_score_parts(&self, hubs: &Hubs, i: usize, j: usize, lex: f32) -> (f32, f32) {
-        let idx = self.index;
-        let dense = dense::pair(idx, i, j, Weights::LINK);
+        let (idx, p) = (self.index, &self.params);
+        let dense = dense::pair(idx, i, j, p.link);
         let across = hubs.active() && idx.lang(i) != idx.lang(j);
         let hub = if across {
-            hubs.of(idx, i) + hubs.of(idx, j)
+            hubs.of(idx, i, p.hub_neighbours) + hubs.of(idx, j, p.hub_neighbours)
         } else {
             0.0
         };
-        (
-            Weights::LINK.fuse(dense - HUB_WEIGHT * 0.5 * hub, lex),
-            dense,
-        )
+        (p.link.fuse(dense - p.hub_weight * 0.5 * hub, lex), dense)
     }
 
     /// Score candidates (dense neighbours, plus lexical ones, plus the
@@ -85,32 +82,33 @@ impl<'a> Linker<'a> {
         source: Option<usize>,
         allow: &dyn Fn(usize) -> bool,
     ) -> Vec<Link> {
-        let idx = self.index;
+        let (idx, p) = (self.index, &self.params);
         let lang = source.map_or_else(|| idx.text_lang(text, vector), |s| idx.lang(s));
         let wide = link_breadth(self.k);
         let lex = self.lexical_for(text, false);
         let mut rows = self.candidates(vector, lang, &lex, wide, allow);
-        // No links between near-copies where either is repeated text ([`REPEATED_IN`]); nor
-        // between a text found verbatim in that many other documents and a paragraph that
-        // quotes it (a shared run of [`QUOTE_RUN`] characters) or is itself found so.
+        // No links between near-copies where either is repeated text
+        // ([`Params::repeated_in`]); nor between a text found verbatim in that many other
+        // documents and a paragraph that quotes it (a shared run of [`Params::quote_run`]
+        // characters) or is itself found so.
         if let Some(s) = source {
             let repeated = &self.state.repeated;
-            let verbatim = repeated.verbatim(idx, s);
+            let verbatim = repeated.verbatim(idx, s, p);
             // Measured only where a near-copy or a verbatim copy is among the candidates.
             let mut near = None;
             let mut runs = None;
             rows.retain(|&r| {
-                if idx.rows().dot(r, vector) >= QUOTE_SCORE {
-                    return !(*near.get_or_insert_with(|| repeated.near(idx, s))
-                        || repeated.near(idx, r));
+                if idx.rows().dot(r, vector) >= p.quote_score {
+                    return !(*near.get_or_insert_with(|| repeated.near(idx, s, p))
+                        || repeated.near(idx, r, p));
                 }
-                let other = repeated.verbatim(idx, r);
+                let other = repeated.verbatim(idx, r, p);
                 if verbatim && other {
                     return false;
                 }
                 !((verbatim || other)
                     && runs
-                        .get_or_insert_with(|| Runs::of(text, QUOTE_RUN))
+                        .get_or_insert_with(|| Runs::of(text, p.quote_run))
                         .in_text(idx.paragraphs.text(r)))
             });
         }
@@ -118,11 +116,11 @@ impl<'a> Linker<'a> {
         let hubs = &self.state.hubs;
         // An outside text's own hubness, measured as a row's is.
         let text_hub = if source.is_none() && hubs.active() {
-            hub_of(idx, vector, lang)
+            hub_of(idx, vector, lang, p.hub_neighbours)
         } else {
             0.0
         };
-        // Cross-language pairs below [`ACROSS_FLOOR`], or less close in the model's own
+        // Cross-language pairs below [`Params::across_floor`], or less close in the model's own
         // space than a typical pair of their languages ([`LinkState::typical`]), are no links
         let floor = idx.is_multilingual();
         let mut links: Vec<Link> = rows
@@ -133,22 +131,22 @@ impl<'a> Linker<'a> {
                     Some(s) => self.raw_score_parts(hubs, s, r, lexical),
                     None => {
                         // The question's blend: an outside text is matched like one.
-                        let dense = dense::score_in(idx, vector, lang, r, Weights::QUESTION);
+                        let dense = dense::score_in(idx, vector, lang, r, p.question);
                         let across = hubs.active() && idx.lang(r) != lang;
                         let hub = if across {
-                            text_hub + hubs.of(idx, r)
+                            text_hub + hubs.of(idx, r, p.hub_neighbours)
                         } else {
                             0.0
                         };
                         (
-                            Weights::LINK.fuse(dense - HUB_WEIGHT * 0.5 * hub, lexical),
+                            p.link.fuse(dense - p.hub_weight * 0.5 * hub, lexical),
                             dense,
                         )
                     }
                 };
                 if floor
                     && idx.lang(r) != lang
-                    && (dense < ACROSS_FLOOR
+                    && (dense < p.across_floor
                         || idx.rows().dot(r, vector) < self.state.typical(lang, idx.lang(r)))
                 {
                     return None;
@@ -167,10 +165,10 @@ impl<'a> Linker<'a> {
         if links.is_empty() {
             return links;
         }
-        let (runs, vocabulary) = (Runs::of(text, QUOTE_RUN), terms::Vocabulary::of(text));
+        let (runs, vocabulary) = (Runs::of(text, p.quote_run), terms::Vocabulary::of(text));
         for l in &mut links {
             let target = idx.paragraphs.text(l.row);
-            l.quote = idx.rows().dot(l.row, vector) >= QUOTE_SCORE || runs.in_text(target);
+            l.quote = idx.rows().dot(l.row, vector) >= p.quote_score || runs.in_text(target);
             l.terms = vocabulary.shared_with(target);
         }
         links
@@ -234,7 +232,7 @@ impl<'a> Linker<'a> {
 /// on corpora that repeat option names and settings across pages those matches are the
 /// top of the cross-language background: on the German manual pages (100 of 121 systemd's)
 /// that top lay 0.48 above its median, 0.20 without them, and with the map anchored on it
-/// ([`state::MAP_QUANTILE`]) German recall@1 was 0.46 / 0.47 with them and 0.81 / 0.81
+/// ([`Params::map_quantile`]) German recall@1 was 0.46 / 0.47 with them and 0.81 / 0.81
 /// without (identifiers and numbers alone: 0.41). French and Spanish lose 0.01–0.04 without
 /// them, Chinese–English pairs are unaffected (docs/quality.md, "Known weak spots").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

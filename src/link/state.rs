@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use super::{HUB_NEIGHBOURS, QUOTE_SCORE, REPEATED_IN};
 use crate::index::Index;
+use crate::rank::Params;
 
 /// What linking knows about an index beyond its rows: [`Linker::new`] samples it, a
 /// server keeps it per index generation ([`Linker::with_state`]). Clones share the per-row
@@ -21,11 +21,11 @@ use crate::index::Index;
 /// (source language, target language) pair's background distribution — the scores of
 /// cross-document pairs sampled from the corpus — is mapped onto the distribution of the
 /// corpus's largest same-language pair by two anchors, its median `m` and its
-/// [`MAP_QUANTILE`] quantile `h` ([`Anchors`]): `s' = m_ref + (h_ref − m_ref)·(s − m)/(h − m)`
+/// [`Params::map_quantile`] quantile `h` ([`Anchors`]): `s' = m_ref + (h_ref − m_ref)·(s − m)/(h − m)`
 /// ([`LinkState::map`]). A one-language corpus needs none (scores stay as they are).
 ///
 /// *Per row*, measured when first needed: its hubness across languages (see
-/// [`super::HUB_WEIGHT`]) and whether it is repeated text ([`REPEATED_IN`]).
+/// [`Params::hub_weight`]) and whether it is repeated text ([`Params::repeated_in`]).
 ///
 /// [`Linker::new`]: super::Linker::new
 /// [`Linker::with_state`]: super::Linker::with_state
@@ -34,33 +34,18 @@ pub struct LinkState {
     /// (source language, target language) → background scores.
     pub(super) stats: HashMap<(String, String), Anchors>,
     pub(super) reference: Anchors,
-    /// Per row, the mean centred cosine of its [`HUB_NEIGHBOURS`] nearest rows in other
+    /// Per row, the mean centred cosine of its [`Params::hub_neighbours`] nearest rows in other
     /// languages (a multilingual corpus; else none).
     pub(super) hubs: Hubs,
     /// (source language, target language), two languages → the median plain cosine of
     /// their background pairs (see [`LinkState::typical`]).
     pub(super) typical: HashMap<(String, String), f32>,
-    /// Per row, whether it is repeated text ([`REPEATED_IN`]).
+    /// Per row, whether it is repeated text ([`Params::repeated_in`]).
     pub(super) repeated: Repeated,
 }
 
-/// The quantile of a language pair's background scores that anchors the map with their
-/// median ([`Anchors`]).
-///
-/// Until session 20 the map was `s' = μ_ref + σ_ref·(s − μ)/σ`, mean and standard
-/// deviation. A source's competitors in its own language lie many deviations out when its
-/// language's background is narrow: on the kernel docs (held out) the Chinese–Chinese
-/// pairs spread 0.0135 against 0.0325 English–English, and 850 of the 851 Chinese sources
-/// whose first link missed their translation linked first to another Chinese paragraph.
-/// The top of the background measures how far a language pair's scores reach, which is
-/// what a link competes with. Chosen on the Chinese–English manual pages (recall@1 zh→en /
-/// en→zh: 0.99 → 0.921 / 0.801, **0.995** → 0.921 / 0.876, 0.998 → 0.915 / 0.865, 0.999 →
-/// 0.909 / 0.837; mean and deviation 0.891 / 0.814) and reported on the others (docs/quality.md,
-/// "Where the misses go").
-pub const MAP_QUANTILE: f64 = 0.995;
-
-/// A language pair's background scores as the map takes them: their median and their
-/// [`MAP_QUANTILE`] quantile.
+/// A language pair's background scores as the map takes them: their median and a high
+/// quantile ([`Params::map_quantile`]).
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Anchors {
     pub median: f32,
@@ -68,14 +53,15 @@ pub struct Anchors {
 }
 
 impl Anchors {
-    /// The anchors of `scores` (reordered); `None` for fewer than two.
-    pub fn of(scores: &mut [f32]) -> Option<Self> {
+    /// The anchors of `scores` (reordered), the median and the `high` quantile; `None` for
+    /// fewer than two.
+    pub fn of(scores: &mut [f32], high: f64) -> Option<Self> {
         if scores.len() < 2 {
             return None;
         }
         Some(Self {
             median: super::quantile(scores, 0.5),
-            high: super::quantile(scores, MAP_QUANTILE),
+            high: super::quantile(scores, high),
         })
     }
 
@@ -91,7 +77,7 @@ impl Anchors {
     }
 }
 
-/// Which rows are repeated text ([`REPEATED_IN`]): near-copies, measured row by row the
+/// Which rows are repeated text ([`Params::repeated_in`]): near-copies, measured row by row the
 /// first time a link needs it (one search), and verbatim copies, counted for all rows at
 /// once when first needed; shared like [`Hubs`].
 #[derive(Debug, Clone, Default)]
@@ -108,13 +94,14 @@ impl Repeated {
         }
     }
 
-    /// Whether row `row` has near-copies (cosine ≥ [`QUOTE_SCORE`]) in at least
-    /// [`REPEATED_IN`] other documents.
-    pub(super) fn near(&self, index: &Index, row: usize) -> bool {
+    /// Whether row `row` has near-copies (cosine ≥ [`Params::quote_score`]) in at least
+    /// [`Params::repeated_in`] other documents (`params`: the same for every call).
+    pub(super) fn near(&self, index: &Index, row: usize, params: &Params) -> bool {
         let Some(cell) = self.near.get(row) else {
             return false;
         };
-        *cell.get_or_init(|| index.copy_documents(row, QUOTE_SCORE, REPEATED_IN) >= REPEATED_IN)
+        let (score, documents) = (params.quote_score, params.repeated_in);
+        *cell.get_or_init(|| index.copy_documents(row, score, documents) >= documents)
     }
 
     /// How many rows were found to be repeated so far ([`super::Linker::crossref`] looks at every
@@ -126,9 +113,10 @@ impl Repeated {
             .count()
     }
 
-    /// Whether row `row`'s very text (spacing aside) is in at least [`REPEATED_IN`] other
-    /// documents: a link to it could as well go to any of them.
-    pub(super) fn verbatim(&self, index: &Index, row: usize) -> bool {
+    /// Whether row `row`'s very text (spacing aside) is in at least
+    /// [`Params::repeated_in`] other documents: a link to it could as well go to any of
+    /// them (`params`: the same for every call).
+    pub(super) fn verbatim(&self, index: &Index, row: usize, params: &Params) -> bool {
         let all = self.verbatim.get_or_init(|| {
             use std::hash::{Hash, Hasher};
             let hashes: Vec<u64> = (0..index.len())
@@ -151,7 +139,10 @@ impl Repeated {
             for (h, _) in pairs {
                 *docs.entry(h).or_default() += 1;
             }
-            hashes.iter().map(|h| docs[h] > REPEATED_IN).collect()
+            hashes
+                .iter()
+                .map(|h| docs[h] > params.repeated_in)
+                .collect()
         });
         all.get(row).copied().unwrap_or(false)
     }
@@ -162,7 +153,7 @@ fn unmeasured<T>(rows: usize) -> Arc<Vec<OnceLock<T>>> {
     std::sync::Arc::new((0..rows).map(|_| OnceLock::new()).collect())
 }
 
-/// Each row's hubness (see [`super::HUB_WEIGHT`]), measured the first time a score needs it: a
+/// Each row's hubness (see [`Params::hub_weight`]), measured the first time a score needs it: a
 /// `crossref` measures every row's, `xref related` only those of one paragraph's
 /// candidates. Shared by the clones of a [`LinkState`] (a server's requests).
 #[derive(Debug, Clone, Default)]
@@ -178,9 +169,10 @@ impl Hubs {
         !self.0.is_empty()
     }
 
-    /// Row `row`'s hubness.
-    pub(super) fn of(&self, index: &Index, row: usize) -> f32 {
-        *self.0[row].get_or_init(|| hub_of(index, &index.vector(row), index.lang(row)))
+    /// Row `row`'s hubness over its `neighbours` nearest rows in other languages
+    /// ([`Params::hub_neighbours`]: the same for every call).
+    pub(super) fn of(&self, index: &Index, row: usize, neighbours: usize) -> f32 {
+        *self.0[row].get_or_init(|| hub_of(index, &index.vector(row), index.lang(row), neighbours))
     }
 }
 
@@ -273,14 +265,14 @@ impl LinkState {
     }
 }
 
-/// The hubness of a paragraph vector `vector` in `lang` (see [`super::HUB_WEIGHT`]): the mean
-/// centred cosine of its [`HUB_NEIGHBOURS`] nearest rows in other languages.
-pub(super) fn hub_of(index: &Index, vector: &[f32], lang: &str) -> f32 {
+/// The hubness of a paragraph vector `vector` in `lang` (see [`Params::hub_weight`]): the
+/// mean centred cosine of its `neighbours` nearest rows in other languages.
+pub(super) fn hub_of(index: &Index, vector: &[f32], lang: &str, neighbours: usize) -> f32 {
     let Some(space) = index.space() else {
         return 0.0;
     };
     let query = crate::index::langspace::centre(vector, space.centroid(lang).0);
-    let hits = space.nearest_not_in(lang, &query, HUB_NEIGHBOURS, None);
+    let hits = space.nearest_not_in(lang, &query, neighbours, None);
     hits.iter().map(|h| h.score).sum::<f32>() / hits.len().max(1) as f32
 }
 
@@ -295,8 +287,8 @@ mod tests {
         let mut narrow: Vec<f32> = (0..=1000).map(|i| 0.40 + 0.1 * i as f32 / 1000.0).collect();
         let mut wide: Vec<f32> = (0..=1000).map(|i| i as f32 / 1000.0).collect();
         let (a, r) = (
-            Anchors::of(&mut narrow).unwrap(),
-            Anchors::of(&mut wide).unwrap(),
+            Anchors::of(&mut narrow, 0.995).unwrap(),
+            Anchors::of(&mut wide, 0.995).unwrap(),
         );
         assert!(
             (a.median - 0.45).abs() < 1e-4 && (a.high - 0.4995).abs() < 1e-4,
@@ -307,8 +299,8 @@ mod tests {
         let mid = a.map((a.median + a.high) / 2.0, &r);
         assert!((mid - (r.median + r.high) / 2.0).abs() < 1e-4, "{mid}");
         // No spread: scores pass unchanged; too few scores: no anchors.
-        let flat = Anchors::of(&mut [0.3, 0.3, 0.3]).unwrap();
+        let flat = Anchors::of(&mut [0.3, 0.3, 0.3], 0.995).unwrap();
         assert_eq!(flat.map(0.7, &r), 0.7);
-        assert!(Anchors::of(&mut [0.3]).is_none());
+        assert!(Anchors::of(&mut [0.3], 0.995).is_none());
     }
 }

@@ -124,7 +124,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let index = synthetic_index(root.path(), &rows);
         assert!(index.is_multilingual());
-        let w = Weights::QUESTION;
+        let w = crate::rank::Params::default().question;
         let q = v(0.8, 0.0);
         let plain = index.rows().dot(2, &q);
         assert!((score(&index, &q, 2, w) - plain).abs() < 1e-6);

@@ -3,8 +3,9 @@
 //! ([`candidates`]), hybrid questions ([`question`]), whether the corpus answers a question
 //! at all ([`offtopic`]), a question moved towards the corpus's language ([`shift`]), both
 //! from reference questions ([`reference`](mod@reference)), and the weights and thresholds
-//! behind them. The index stores vectors and postings and answers nearest-neighbour
-//! searches; links ([`crate::link`]), search and `xref eval` rank through this module.
+//! behind them, the model's parameters ([`Params`], in [`params`]). The index stores vectors
+//! and postings and answers nearest-neighbour searches; links ([`crate::link`]), search and
+//! `xref eval` rank through this module.
 //!
 //! Two blends make every score:
 //! - dense: `(1 − s)·cos(whole) + s·max cos(sentence)` ([`Weights::dense`]): a question
@@ -16,6 +17,7 @@
 pub mod candidates;
 pub mod dense;
 pub mod offtopic;
+pub mod params;
 pub mod question;
 pub mod reference;
 pub mod shift;
@@ -23,6 +25,7 @@ pub mod shift;
 use serde::{Deserialize, Serialize};
 
 pub use offtopic::OffTopic;
+pub use params::Params;
 pub use question::{answer, best_sentence};
 pub use shift::QueryShift;
 
@@ -38,8 +41,9 @@ pub enum Mode {
     Hybrid,
 }
 
-/// The weights of one kind of ranking.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The weights of one kind of ranking (questions' and links' are [`Params::question`] and
+/// [`Params::link`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Weights {
     /// Weight `w` of the lexical channel in [`Weights::fuse`].
     pub lexical: f32,
@@ -48,17 +52,6 @@ pub struct Weights {
 }
 
 impl Weights {
-    /// Questions (tuned with `xref eval` on the seed's gold set: see docs/tuning.md).
-    pub const QUESTION: Weights = Weights {
-        lexical: 0.1,
-        sentence: 0.7,
-    };
-    /// Links between paragraphs (tuned the same way, reported on the manual pages too).
-    pub const LINK: Weights = Weights {
-        lexical: 0.5,
-        sentence: 0.5,
-    };
-
     /// `(1 − s)·whole + s·best`, or `whole` alone when there is no sentence score.
     pub fn dense(&self, whole: f32, best_sentence: Option<f32>) -> f32 {
         match best_sentence {
@@ -86,7 +79,7 @@ pub struct Components {
     /// scale (`question_norm`).
     pub language_map: bool,
     /// The corpus's background cosines blended into that map
-    /// ([`question::BACKGROUND_WEIGHT`]).
+    /// ([`Params::background_weight`]).
     pub background: bool,
     /// Lexical evidence carried over to the translations of the best own-language rows.
     pub carry: bool,
@@ -153,44 +146,26 @@ impl Default for Components {
     }
 }
 
-/// How a question is ranked: the mode, the lexical weight of hybrid mode, and the steps on.
+/// How a question is ranked: the mode, the steps on, and the parameters (among them the
+/// lexical weight of hybrid mode, `params.question.lexical`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ranking {
     pub mode: Mode,
-    /// Weight `w` of the lexical channel in hybrid mode.
-    pub weight: f32,
     pub components: Components,
+    /// The model's parameters ([`Params::of`] the index).
+    pub params: Params,
 }
 
 impl Default for Ranking {
+    /// Hybrid, every step on, the default model's parameters.
     fn default() -> Self {
         Ranking {
             mode: Mode::Hybrid,
-            weight: HYBRID_WEIGHT,
             components: Components::ALL,
+            params: Params::default(),
         }
     }
 }
-
-/// Weight of the lexical channel in hybrid questions (`xref search --weight`'s default).
-pub const HYBRID_WEIGHT: f32 = Weights::QUESTION.lexical;
-
-/// The floor of the bar a paragraph in a question's own script must clear for the question
-/// to count as answered (see [`offtopic`]).
-pub const SAME_LANGUAGE_MIN: f32 = 0.85;
-/// The floor for a non-CJK question on CJK text in a mostly-CJK corpus (cross-lingual
-/// scores run lower). With [`SAME_LANGUAGE_MIN`], calibrated with `xref eval` on the seed's
-/// gold set, where the two separate every out-of-corpus question.
-pub const CROSS_LANGUAGE_MIN: f32 = 0.755;
-/// The floor for a question mostly in CJK script on a paragraph that is not: Chinese
-/// questions score higher against English text than English ones against Chinese
-/// (off-topic: 0.79–0.87 against 0.70–0.84), so they are held to nearly the same-language
-/// bar. Chosen on the Chinese–English manual pages (`benches/parallel`, NAME-line
-/// questions in both languages, off-topic questions from the seed's gold set) and 16
-/// paraphrased Chinese questions about the 8 English pages of `tests/parallel`, whose best
-/// cosines are 0.847–0.880: 0.84 flags none of those and 69 of the 87 off-topic questions
-/// on the manual pages (0.85: 71, and one paraphrase).
-pub const FROM_CJK_MIN: f32 = 0.84;
 
 /// Candidates a question gathers per channel for `k` answers.
 pub fn question_breadth(k: usize) -> usize {

@@ -7,29 +7,29 @@
 //! speeches. So a question is held, paragraph by paragraph, to a bar for its script and the
 //! paragraph's ([`OffTopic::confidence`]), and each bar is the larger of
 //!
-//! * a fixed floor ([`OffTopic::floors`]): [`SAME_LANGUAGE_MIN`] within a script,
-//!   [`FROM_CJK_MIN`] for a CJK question on other text, and for another question on CJK
-//!   text [`CROSS_LANGUAGE_MIN`] in a mostly-CJK corpus, else [`SAME_LANGUAGE_MIN`];
+//! * a fixed floor ([`OffTopic::floors`]): [`Params::same_language_min`] within a script,
+//!   [`Params::from_cjk_min`] for a CJK question on other text, and for another question on
+//!   CJK text [`Params::cross_language_min`] in a mostly-CJK corpus, else
+//!   [`Params::same_language_min`];
 //! * what off-topic reference questions reach in *this* corpus
 //!   ([`OffTopic::from_references`]): the median, over [`super::reference::REFERENCE_EN`]
 //!   or [`super::reference::REFERENCE_ZH`] (everyday topics that documents are rarely
 //!   about), of each one's best cosine among the paragraphs of that script, plus
-//!   [`MARGIN`]. The median leaves a corpus that is about one or two of them unmoved.
+//!   [`Params::off_topic_margin`]. The median leaves a corpus that is about one or two of
+//!   them unmoved.
 //!
-//! The margin was chosen on the seed's gold set (0.01 and 0.015 flag 21 of its 24
-//! off-topic questions and the same 5 of 63 in-corpus ones as the floors alone; 0.02 flags
-//! 11); the other corpora are reported in docs/quality.md, not chosen on.
+//! The floors and the margin, and what they were chosen on, are the model's parameters
+//! ([`Params`]); for a model they were not measured on there are no floors and no margin
+//! ([`Params::neutral`]): the reference questions alone set the bars.
 
 use super::reference::REFERENCE_EN;
-use super::{CROSS_LANGUAGE_MIN, FROM_CJK_MIN, SAME_LANGUAGE_MIN};
+use super::Params;
 use crate::index::Index;
 use crate::text::cjk_ratio;
 use crate::text::lang::is_cjk;
 
-/// Added to the reference questions' median best cosine (see the module's documentation).
-pub const MARGIN: f32 = 0.01;
-
-/// Nearest paragraphs [`OffTopic::confidence`] looks at.
+/// Nearest paragraphs [`OffTopic::confidence`] looks at (not a parameter of the model: on
+/// an exact search the confidence is the same as over every paragraph).
 const CONFIDENCE_NEIGHBOURS: usize = 10;
 
 /// The bars of one corpus, by (question script, paragraph script).
@@ -40,27 +40,26 @@ pub struct OffTopic {
 }
 
 impl OffTopic {
-    /// The fixed floors alone, for `index` (whether it is mostly in CJK script decides the
-    /// bar of a non-CJK question on CJK text).
-    pub fn floors(index: &Index) -> Self {
+    /// The fixed floors of `params` alone, for `index` (whether it is mostly in CJK script
+    /// decides the bar of a non-CJK question on CJK text).
+    pub fn floors(index: &Index, params: &Params) -> Self {
+        let same = params.same_language_min;
         let to_cjk = if index.cjk_ratio() >= 0.5 {
-            CROSS_LANGUAGE_MIN
+            params.cross_language_min
         } else {
-            SAME_LANGUAGE_MIN
+            same
         };
         Self {
-            bars: [
-                [SAME_LANGUAGE_MIN, to_cjk],
-                [FROM_CJK_MIN, SAME_LANGUAGE_MIN],
-            ],
+            bars: [[same, to_cjk], [params.from_cjk_min, same]],
         }
     }
 
-    /// The floors, raised to where the reference questions reach in `index`; `vectors` are
-    /// the reference questions' vectors ([`super::reference::embed`] or the tail of a batch).
-    /// Each question is scanned against every paragraph.
-    pub fn from_references(index: &Index, vectors: &[Vec<f32>]) -> Self {
-        let mut off = Self::floors(index);
+    /// The floors, raised to where the reference questions reach in `index` (plus the
+    /// margin of `params`); `vectors` are the reference questions' vectors
+    /// ([`super::reference::embed`] or the tail of a batch). Each question is scanned
+    /// against every paragraph.
+    pub fn from_references(index: &Index, vectors: &[Vec<f32>], params: &Params) -> Self {
+        let mut off = Self::floors(index, params);
         if index.is_empty() {
             return off;
         }
@@ -84,7 +83,7 @@ impl OffTopic {
         for (q, row) in tops.iter_mut().enumerate() {
             for (p, t) in row.iter_mut().enumerate() {
                 if let Some(m) = median(t) {
-                    off.bars[q][p] = off.bars[q][p].max(m + MARGIN);
+                    off.bars[q][p] = off.bars[q][p].max(m + params.off_topic_margin);
                 }
             }
         }
@@ -142,8 +141,9 @@ mod tests {
     use super::*;
 
     /// The floors by script pair, then each raised to the median best cosine of the
-    /// reference questions plus [`MARGIN`]; a question is judged against the bar of the
-    /// script of each of its nearest paragraphs.
+    /// reference questions plus the margin; a question is judged against the bar of the
+    /// script of each of its nearest paragraphs. Without floors (another model's
+    /// parameters), the reference questions alone set the bars.
     #[test]
     fn bars_start_at_the_floors_and_rise_to_the_references() {
         use super::super::reference::REFERENCE_ZH;
@@ -160,20 +160,30 @@ mod tests {
             })
             .collect();
         let index = synthetic_index(root.path(), &rows);
-        let floors = OffTopic::floors(&index);
-        assert_eq!(floors.bar(false, true), CROSS_LANGUAGE_MIN);
-        assert_eq!(floors.bar(true, true), SAME_LANGUAGE_MIN);
-        assert_eq!(floors.bar(true, false), FROM_CJK_MIN);
+        let p = Params::default();
+        let floors = OffTopic::floors(&index, &p);
+        assert_eq!(floors.bar(false, true), p.cross_language_min);
+        assert_eq!(floors.bar(true, true), p.same_language_min);
+        assert_eq!(floors.bar(true, false), p.from_cjk_min);
         // English references at cosine cos(0.1) ≈ 0.995 from the corpus: the bar for
         // English questions on Chinese text rises above it; the Chinese ones stay at the floor.
         let mut refs = vec![unit(-0.1); REFERENCE_EN.len()];
         refs.extend(vec![vec![0.0, 0.0, 1.0]; REFERENCE_ZH.len()]);
-        let off = OffTopic::from_references(&index, &refs);
-        assert!((off.bar(false, true) - (0.1f32.cos() + MARGIN)).abs() < 1e-3);
-        assert_eq!(off.bar(true, true), SAME_LANGUAGE_MIN);
+        let off = OffTopic::from_references(&index, &refs, &p);
+        assert!((off.bar(false, true) - (0.1f32.cos() + p.off_topic_margin)).abs() < 1e-3);
+        assert_eq!(off.bar(true, true), p.same_language_min);
         // A question right on a paragraph clears the bar; one orthogonal to all does not.
         assert!(off.confidence(&index, &unit(0.05), "政策是什么？") > 0.0);
         assert!(off.confidence(&index, &[0.0, 0.0, 1.0], "政策是什么？") < 0.0);
+        // Neutral parameters: the references' median itself (the Chinese ones, orthogonal to
+        // every paragraph, set the Chinese questions' bar at 0), no floor under it.
+        let n = Params::neutral();
+        assert_eq!(OffTopic::floors(&index, &n).bar(true, true), -1.0);
+        let off = OffTopic::from_references(&index, &refs, &n);
+        assert!((off.bar(false, true) - 0.1f32.cos()).abs() < 1e-3);
+        assert!(off.bar(true, true).abs() < 1e-3, "{}", off.bar(true, true));
+        assert!(off.confidence(&index, &unit(0.05), "政策是什么？") > 0.0);
+        assert!(off.confidence(&index, &[-0.6, -0.2, 0.77], "政策是什么？") < 0.0);
     }
 
     #[test]

@@ -3,33 +3,13 @@
 
 use std::collections::HashMap;
 
-use super::{candidates, dense, question_breadth, Mode, Ranking, Standard, Weights};
+use super::{candidates, dense, question_breadth, Mode, Params, Ranking, Standard, Weights};
 use crate::index::{langspace, Hit, Index};
 use crate::text::sentence_units;
 
 /// Per target language, the map of a question's dense scores onto the scale of its own
 /// language's. `None` for a one-language corpus.
 type QuestionNorm<'a> = Option<HashMap<&'a str, Affine>>;
-
-/// How far a question's per-language score map leans on the corpus's background
-/// (paragraph-to-paragraph cosines per language pair, [`LangSpace::background`]) rather
-/// than on the question's own scores (see `question_norm`).
-///
-/// Mapped by its own scores alone, a question's score in a language whose part of the
-/// corpus is all near its subject stands out little: Chinese questions about 8 English
-/// manual pages, in a library that also held Chinese kernel documentation, found their
-/// answer in the first five for 1 of 16 (the pages' paragraphs are all about files and
-/// commands, so the answer's z-score is modest, while the kernel docs' tail is long).
-/// Mapped by the background alone, cross-language scores rose over everything (English
-/// questions about those pages fell from 10 of 16 to 1). Chosen on that library (32
-/// questions, MRR@10 of all: 0: 0.302, 0.125: 0.354, **0.25: 0.385**, 0.375: 0.346,
-/// 0.5: 0.308), reported on the others: held out, the seed's policy documents beside the
-/// English pages (63 + 32 questions) lose 0.06 / 0.08 MRR@10 without it; where every
-/// passage also exists in the question's language (Debian package descriptions in four
-/// languages) it costs 0.01–0.02 (`xref eval --ablate`, docs/quality.md).
-///
-/// [`LangSpace::background`]: crate::index::langspace::LangSpace::background
-pub const BACKGROUND_WEIGHT: f32 = 0.25;
 
 /// `s ↦ offset + slope·s`.
 #[derive(Debug, Clone, Copy)]
@@ -62,10 +42,11 @@ impl Affine {
 }
 
 /// Rows answering a question, best first, ranked by `ranking` (its steps as
-/// [`Components`](super::Components) name them), by mode: `Dense` ([`dense::score`] of the
-/// dense candidates, with [`Weights::QUESTION`]), `Lexical` (BM25, scores normalised to
-/// the best hit), or `Hybrid`: the union of both candidate lists re-scored as
-/// `(1 − w)·dense + w·bm25/bm25_ideal` with `w` = `ranking.weight`, where `bm25_ideal` is what a
+/// [`Components`](super::Components) name them) and its parameters ([`Params`]), by mode:
+/// `Dense` ([`dense::score`] of the dense candidates, with [`Params::question`]), `Lexical`
+/// (BM25, scores normalised to the best hit), or `Hybrid`: the union of both candidate lists
+/// re-scored as `(1 − w)·dense + w·bm25/bm25_ideal` with `w` = `params.question.lexical`,
+/// where `bm25_ideal` is what a
 /// paragraph matching every query term once would score (so a lone common term — a year,
 /// a number — adds little). In a multilingual corpus, answers in another language are
 /// scored on centred vectors and mapped onto the scale of the question's language, and
@@ -81,10 +62,11 @@ pub fn answer(
 ) -> Vec<Hit> {
     let n = question_breadth(k);
     let on = ranking.components;
+    let params = &ranking.params;
     let weights = Weights {
-        lexical: ranking.weight,
+        lexical: params.question.lexical,
         sentence: if on.sentences {
-            Weights::QUESTION.sentence
+            params.question.sentence
         } else {
             0.0
         },
@@ -104,7 +86,7 @@ pub fn answer(
         Mode::Dense | Mode::Hybrid => {
             let lang = index.text_lang(text, vector);
             let norm = if on.language_map {
-                question_norm(index, vector, lang, on.background)
+                question_norm(index, vector, lang, on.background.then_some(params))
             } else {
                 None
             };
@@ -124,7 +106,7 @@ pub fn answer(
             // nearest rows in other languages.
             let carried = match &lex {
                 Some(same) if on.carry && index.is_multilingual() => {
-                    carry(index, same, lang, allow)
+                    carry(index, same, lang, params.carried, allow)
                 }
                 _ => HashMap::new(),
             };
@@ -168,7 +150,7 @@ pub fn answer(
 }
 
 /// Lexical evidence carried over to other languages, for a question in language `lang` of
-/// a multilingual corpus: each of the question's [`CARRIED`] best lexical rows `h` in its
+/// a multilingual corpus: each of the question's `carried` best lexical rows `h` in its
 /// own language passes `lex(h) · cos(h, p)` to its nearest row `p` in another language
 /// (cosine on centred vectors: for a translation, 0.7–0.95).
 ///
@@ -178,14 +160,16 @@ pub fn answer(
 /// (name_questions.py --bilingual) had its translation within the first five hits for
 /// 23 % (French), 19 % (German), 32 % (Chinese) of the questions, behind paragraphs in the
 /// question's language that share a word — against 80 / 41 / 70 % by dense scores alone.
-/// Carried over, the translation ranks beside its original: 86 / 68 / 77 % (docs/quality.md). Nothing here is tuned on those sets: [`CARRIED`] 5, 10 and 20 measure the same
-/// on the French pages; the weight is the plain cosine (there, `cos²` measured 80 %, `√cos`
-/// and no weight 89 %: a weight of 1 would give any nearest row, related or not, the whole
-/// lexical score).
+/// Carried over, the translation ranks beside its original: 86 / 68 / 77 %
+/// (docs/quality.md). Nothing here is tuned on those sets: [`Params::carried`] 5, 10 and 20
+/// measure the same on the French pages; the weight is the plain cosine (there, `cos²`
+/// measured 80 %, `√cos` and no weight 89 %: a weight of 1 would give any nearest row,
+/// related or not, the whole lexical score).
 fn carry(
     index: &Index,
     same: &crate::index::lexical::Scorer<'_>,
     lang: &str,
+    carried: usize,
     allow: Option<&dyn Fn(usize) -> bool>,
 ) -> HashMap<usize, f32> {
     let mut out: HashMap<usize, f32> = HashMap::new();
@@ -194,7 +178,7 @@ fn carry(
     };
     let mine = |r: usize| index.lang(r) == lang && allow.is_none_or(|f| f(r));
     let sources: Vec<(usize, f32)> = same
-        .top(CARRIED, Some(&mine))
+        .top(carried, Some(&mine))
         .into_iter()
         .map(|(h, _)| (h, same.get(h)))
         .filter(|&(_, l)| l > 0.0)
@@ -214,21 +198,30 @@ fn carry(
     out
 }
 
-/// How many of a question's best own-language lexical rows carry their evidence over.
-const CARRIED: usize = 10;
-
 /// Per target language, the map of a question's scores onto its own language's scale:
 /// the mean and sd of the question's paragraph scores in that language (plain within its
 /// language, centred across) mapped onto those in the question's own language (else the
-/// largest language's), blended by [`BACKGROUND_WEIGHT`] with the same map for the
-/// corpus's background cosines from a paragraph in the question's language. `None` for a
-/// one-language corpus. Makes an answer in another language rank with, not below, one in
-/// the question's language (see `link::LinkState` for the same idea on links).
+/// largest language's), blended (given `background`'s parameters) by
+/// [`Params::background_weight`] with the same map for the corpus's background cosines from
+/// a paragraph in the question's language. `None` for a one-language corpus. Makes an answer
+/// in another language rank with, not below, one in the question's language (see
+/// `link::LinkState` for the same idea on links).
+///
+/// Mapped by its own scores alone, a question's score in a language whose part of the
+/// corpus is all near its subject stands out little: Chinese questions about 8 English
+/// manual pages, in a library that also held Chinese kernel documentation, found their
+/// answer in the first five for 1 of 16 (the pages' paragraphs are all about files and
+/// commands, so the answer's z-score is modest, while the kernel docs' tail is long).
+/// Mapped by the background alone ([`LangSpace::background`]), cross-language scores rose
+/// over everything (English questions about those pages fell from 10 of 16 to 1); the
+/// blend's weight and what it was chosen on: [`Params::background_weight`].
+///
+/// [`LangSpace::background`]: crate::index::langspace::LangSpace::background
 fn question_norm<'a>(
     index: &'a Index,
     vector: &[f32],
     lang: &str,
-    background: bool,
+    background: Option<&Params>,
 ) -> QuestionNorm<'a> {
     let space = index.space()?;
     let centred = langspace::centre(vector, space.centroid(lang).0);
@@ -258,9 +251,9 @@ fn question_norm<'a>(
             .iter()
             .map(|(&l, &st)| {
                 let mine = Affine::between(st, reference);
-                let map = match (space.background(lang, l).map(standard), own) {
-                    (Some(b), Some(own)) if background => {
-                        mine.blend(Affine::between(b, own), BACKGROUND_WEIGHT)
+                let map = match (space.background(lang, l).map(standard), own, background) {
+                    (Some(b), Some(own), Some(params)) => {
+                        mine.blend(Affine::between(b, own), params.background_weight)
                     }
                     _ => mine,
                 };
@@ -395,10 +388,8 @@ mod tests {
         // "7" gains, by at most the weight.
         let row = hits[0].row;
         let score_of = |weight: f32| {
-            let r = Ranking {
-                weight,
-                ..Ranking::default()
-            };
+            let mut r = Ranking::default();
+            r.params.question.lexical = weight;
             let r = Ranking {
                 components: Components::ALL.without("across").unwrap(),
                 ..r

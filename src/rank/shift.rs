@@ -7,10 +7,10 @@
 //! English questions on its Chinese text: hybrid hit@1 0.529, against 0.897 for its Chinese
 //! questions). The reference questions ([`super::reference`]) are the same 16 questions in
 //! both languages, so the difference of their means is that offset as the model sees
-//! questions; [`QueryShift::apply`] adds [`SHIFT`] times it to the question's vector,
-//! towards the corpus's language, and renormalises.
+//! questions; [`QueryShift::apply`] adds [`Params::shift`] times it to the question's
+//! vector, towards the corpus's language, and renormalises.
 //!
-//! [`SHIFT`] was chosen on two sets of Chinese questions about English manual pages, by
+//! The factor was chosen on two sets of Chinese questions about English manual pages, by
 //! their mean MRR@10: 16 paraphrased questions (`tests/gold/manpages-en.json`) and 87
 //! NAME-line translations (`benches/parallel/name_questions.py` on the English pages
 //! alone). They pull apart — paraphrases gain from a long move, translations, already close
@@ -24,12 +24,9 @@
 use std::borrow::Cow;
 
 use super::reference::{REFERENCE_EN, REFERENCE_ZH};
+use super::Params;
 use crate::index::{langspace, Index};
 use crate::text::lang;
-
-/// How far a question is moved, in units of the reference questions' English − Chinese
-/// offset.
-pub const SHIFT: f32 = 0.5;
 
 /// For one corpus: which questions are moved, and by how much (see the module's
 /// documentation).
@@ -38,17 +35,17 @@ pub struct QueryShift {
     /// The language of the questions that are moved (`en` on a Chinese corpus, `zh` on an
     /// English one).
     from: &'static str,
-    /// [`SHIFT`] times the offset from that language's reference questions to the
+    /// [`Params::shift`] times the offset from that language's reference questions to the
     /// corpus's; empty: no question is moved.
     offset: Vec<f32>,
 }
 
 impl QueryShift {
     /// For `index`, from the reference questions' vectors ([`super::reference::embed`], or
-    /// the tail of a batch): no shift for a corpus of several languages (left to the
-    /// cross-language scoring on centred vectors) or of a language other than English and
-    /// Chinese.
-    pub fn from_references(index: &Index, vectors: &[Vec<f32>]) -> Self {
+    /// the tail of a batch), by [`Params::shift`] of `params`: no shift for a corpus of
+    /// several languages (left to the cross-language scoring on centred vectors) or of a
+    /// language other than English and Chinese.
+    pub fn from_references(index: &Index, vectors: &[Vec<f32>], params: &Params) -> Self {
         let (n_en, n_zh) = (REFERENCE_EN.len(), REFERENCE_ZH.len());
         if vectors.len() != n_en + n_zh || index.is_multilingual() {
             return Self::default();
@@ -57,8 +54,8 @@ impl QueryShift {
             .map(|r| index.lang(r))
             .find(|&l| l != "und");
         let (from, sign) = match corpus {
-            Some("en") => ("zh", SHIFT),
-            Some("zh") => ("en", -SHIFT),
+            Some("en") => ("zh", params.shift),
+            Some("zh") => ("en", -params.shift),
             _ => return Self::default(),
         };
         let dim = vectors[0].len();
@@ -121,7 +118,7 @@ mod tests {
         synthetic_index(root, &rows)
     }
 
-    /// On an English corpus a Chinese question moves by SHIFT × (English − Chinese) and is
+    /// On an English corpus a Chinese question moves by the shift × (English − Chinese) and is
     /// renormalised; an English question stays as it is.
     #[test]
     fn a_question_in_the_other_language_moves_towards_the_corpus() {
@@ -133,12 +130,13 @@ mod tests {
                 "Each line is printed.",
             ],
         );
-        let shift = QueryShift::from_references(&index, &references());
+        let p = Params::default();
+        let shift = QueryShift::from_references(&index, &references(), &p);
         let q = unit([0.0, 1.0, 0.0, 1.0]);
         let moved = shift.apply("文件是怎样复制的？", &q);
         let en = unit([1.0, 0.0, 0.2, 0.0]);
         let zh = unit([0.0, 1.0, 0.2, 0.0]);
-        let mut want: Vec<f32> = (0..4).map(|i| q[i] + SHIFT * (en[i] - zh[i])).collect();
+        let mut want: Vec<f32> = (0..4).map(|i| q[i] + p.shift * (en[i] - zh[i])).collect();
         crate::embed::normalize(&mut want);
         for (a, b) in moved.iter().zip(&want) {
             assert!((a - b).abs() < 1e-6, "{moved:?} vs {want:?}");
@@ -158,13 +156,13 @@ mod tests {
         let index = corpus(root.path(), &texts);
         assert!(index.is_multilingual());
         assert_eq!(
-            QueryShift::from_references(&index, &references()),
+            QueryShift::from_references(&index, &references(), &Params::default()),
             QueryShift::default()
         );
         let root = tempfile::tempdir().unwrap();
         let index = corpus(root.path(), &["The files are copied."]);
         assert_eq!(
-            QueryShift::from_references(&index, &[]),
+            QueryShift::from_references(&index, &[], &Params::default()),
             QueryShift::default()
         );
     }

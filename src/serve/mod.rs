@@ -29,7 +29,7 @@ use anyhow::{Context, Result};
 
 use crate::embed::{Embedder, Prefix};
 use crate::index::{store, Index};
-use crate::link::{Linker, DEFAULT_QUANTILE};
+use crate::link::Linker;
 use crate::searcher::Searcher;
 
 /// Longest question accepted, in characters.
@@ -55,10 +55,8 @@ impl Snapshot {
     fn open(dir: &Path, embedder: &Embedder) -> Result<Self> {
         let generation = pointer(dir)?;
         let searcher = Searcher::open(dir, embedder)?;
-        let threshold = searcher
-            .linker(10, f32::MIN)
-            .calibrate(DEFAULT_QUANTILE)
-            .threshold;
+        let linker = searcher.linker(10, f32::MIN);
+        let threshold = linker.calibrate(linker.params().quantile).threshold;
         Ok(Snapshot {
             generation,
             searcher,

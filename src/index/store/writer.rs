@@ -163,8 +163,10 @@ pub(crate) fn synthetic_index(root: &Path, rows: &[(String, String, Vec<f32>)]) 
     }
     let vectors: Vec<f32> = rows.iter().flat_map(|r| r.2.iter().copied()).collect();
     let lock = WriteLock::acquire(root).unwrap();
+    // The default model's id: the ranking and linking of these vectors use its parameters
+    // (`rank::Params::of`), the ones the tests were written for.
     let model = ModelStamp {
-        id: "test".into(),
+        id: crate::model::DEFAULT_MODEL.into(),
         checksum: "0".into(),
         dim,
         query_prefix: String::new(),

@@ -8,15 +8,17 @@
 //! text and its stored vectors (paragraph and sentences), so a paragraph that moved within
 //! its document is the same and one re-embedded differently is not. Kept links are used
 //! only when everything they were computed with is the same — `k`, the quantile or
-//! `--min-score`, the model, the xref that computed them ([`build_stamp`]), the corpus's
-//! languages — and while fewer than [`RECALIBRATE_AFTER`] of the paragraphs are new or gone
+//! `--min-score`, the model, the model's parameters ([`Params::fingerprint`]), the xref that
+//! computed them ([`build_stamp`]), the corpus's languages — and while fewer than
+//! [`RECALIBRATE_AFTER`] of the paragraphs are new or gone
 //! since the threshold was sampled; otherwise everything is linked and calibrated afresh.
 //! The file is replaced whole (written aside, then renamed); one that cannot be read is
 //! ignored with a warning.
 //!
 //! ```text
 //! links.json.gz   gzip of one JSON object: {"format": "xref-links", "version": 1,
-//!                 "settings": {k, quantile, min_score, model, build}, "threshold", "note",
+//!                 "settings": {k, quantile, min_score, model, build, params},
+//!                 "threshold", "note",
 //!                 "sampled": {stats, reference, typical}, "calibrated_on", "changed_since",
 //!                 "keys": [16 hex digits per row], "links": [[[row, score, quote, terms]…]…]}
 //! ```
@@ -31,6 +33,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Link, Linker, Sampled};
 use crate::index::Index;
+use crate::rank::Params;
 
 /// The kept links' file, in the index directory.
 pub const FILE: &str = "links.json.gz";
@@ -57,6 +60,28 @@ pub struct Settings {
     pub model: String,
     /// Which xref computed them ([`build_stamp`]).
     pub build: String,
+    /// The parameters they were scored and calibrated with ([`Params::fingerprint`] of the
+    /// model's, [`Params::of`]); empty in a file kept before parameters were recorded, which
+    /// therefore never matches.
+    #[serde(default)]
+    pub params: String,
+}
+
+impl Settings {
+    /// The settings of a `crossref` of `index` with at most `k` links a paragraph, a
+    /// threshold at `quantile` (`None`: the model's, [`Params::quantile`]) or at
+    /// `min_score`, by this build, under the parameters of the index's model.
+    pub fn of(index: &Index, k: usize, quantile: Option<f64>, min_score: Option<f32>) -> Self {
+        let params = Params::of(index);
+        Self {
+            k,
+            quantile: quantile.unwrap_or(params.quantile),
+            min_score,
+            model: index.manifest.model.checksum.clone(),
+            build: build_stamp(),
+            params: params.fingerprint(),
+        }
+    }
 }
 
 /// The links of one `crossref` and what they were computed under.
@@ -124,26 +149,22 @@ pub struct Crossref<'a> {
     changed_since: usize,
 }
 
-/// `xref crossref`'s links of the index in `dir` with at most `k` links a paragraph: the
-/// links kept in `dir` by the last crossref are re-used wherever no change can reach them
-/// (unless `fresh`), and these are kept for the next one. A kept file that cannot be read
-/// or written is reported on standard error and otherwise ignored.
+/// `xref crossref`'s links of the index in `dir` with at most `k` links a paragraph, under
+/// a threshold at `quantile` of the pair scores (`None`: the model's, [`Params::quantile`])
+/// or `min_score`: the links kept in `dir` by the last crossref are re-used wherever no
+/// change can reach them (unless `fresh`), and these are kept for the next one. A kept file
+/// that cannot be read or written is reported on standard error and otherwise ignored.
 pub fn crossref_kept<'a>(
     dir: &Path,
     index: &'a Index,
     k: usize,
-    quantile: f64,
+    quantile: Option<f64>,
     min_score: Option<f32>,
     fresh: bool,
 ) -> Crossref<'a> {
     let path = dir.join(FILE);
-    let settings = Settings {
-        k,
-        quantile,
-        min_score,
-        model: index.manifest.model.checksum.clone(),
-        build: build_stamp(),
-    };
+    let settings = Settings::of(index, k, quantile, min_score);
+    let quantile = settings.quantile;
     let keys = keys(index);
     let plan = if fresh {
         Plan::Fresh(Some("--fresh".into()))
@@ -208,7 +229,7 @@ pub fn crossref<'a>(
             if repeated > 0 {
                 summary = format!(
                     "; {repeated} paragraphs are repeated text, in {} or more documents: not linked to their copies",
-                    super::REPEATED_IN + 1
+                    linker.params().repeated_in + 1
                 );
             }
             if let Some(why) = why {
@@ -228,8 +249,13 @@ pub fn crossref<'a>(
 }
 
 impl Crossref<'_> {
-    /// These links to keep for the next `crossref` of an index whose rows have `keys`.
+    /// These links to keep for the next `crossref` of an index whose rows have `keys`, with
+    /// `settings` (their parameters: those the links were found with).
     pub fn keep(&self, settings: Settings, keys: Vec<String>) -> Kept {
+        let settings = Settings {
+            params: self.linker.params().fingerprint(),
+            ..settings
+        };
         Kept::new(
             settings,
             self.threshold,
@@ -399,6 +425,8 @@ impl Kept {
         if self.settings != *settings {
             let why = if self.settings.build != settings.build {
                 "they were computed by another build of xref"
+            } else if self.settings.params != settings.params {
+                "they were computed with other parameters of the model"
             } else {
                 "they were computed with other settings"
             };

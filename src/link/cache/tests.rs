@@ -33,6 +33,7 @@ fn settings(k: usize) -> Settings {
         min_score: None,
         model: "m".into(),
         build: build_stamp(),
+        params: Params::default().fingerprint(),
     }
 }
 
@@ -137,4 +138,65 @@ fn kept_links_are_matched_to_the_paragraphs_of_a_later_index() {
     std::fs::write(&path, b"not gzip").unwrap();
     assert!(Kept::load(&path).is_err());
     assert!(Kept::load(&dir.path().join("absent")).unwrap().is_none());
+}
+
+/// Links kept under one set of parameters are stale under any other: a crossref with the
+/// model's parameters changed links every paragraph afresh, and says why; so does a file
+/// kept before parameters were recorded.
+#[test]
+fn kept_links_are_stale_when_the_parameters_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = synthetic_index(&dir.path().join("a"), &rows(None, None));
+    let path = dir.path().join(FILE);
+    // A crossref of the index, kept as `crossref_kept` keeps it.
+    let settings = Settings::of(&index, 5, None, None);
+    assert_eq!(settings.params, Params::of(&index).fingerprint());
+    assert_eq!(settings.quantile, Params::of(&index).quantile);
+    let run = crossref(&index, &settings, settings.quantile, Plan::Fresh(None));
+    assert_eq!(run.linker.params(), &Params::of(&index));
+    run.keep(settings.clone(), keys(&index))
+        .save(&path)
+        .unwrap();
+    let load = || Kept::load(&path).unwrap().unwrap();
+    assert_eq!(load().settings, settings);
+    // The same parameters: re-used.
+    assert!(matches!(
+        load().plan(&settings, &index, &keys(&index)),
+        Plan::Relink(_)
+    ));
+    // Any parameter changed: linked afresh.
+    let p = Params::of(&index);
+    for changed in [
+        Params {
+            hub_weight: p.hub_weight + 0.125,
+            ..p
+        },
+        Params {
+            quote_run: p.quote_run + 1,
+            ..p
+        },
+        Params::neutral(),
+    ] {
+        let now = Settings {
+            params: changed.fingerprint(),
+            ..settings.clone()
+        };
+        match load().plan(&now, &index, &keys(&index)) {
+            Plan::Fresh(Some(why)) => assert!(why.contains("parameters"), "{why}"),
+            _ => panic!("links kept under other parameters were reused: {changed:?}"),
+        }
+    }
+    // A file from before parameters were recorded (no `params` in its settings) loads, and
+    // is stale.
+    let mut json: serde_json::Value = serde_json::to_value(load()).unwrap();
+    json["settings"].as_object_mut().unwrap().remove("params");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, json.to_string().as_bytes()).unwrap();
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    let old = load();
+    assert_eq!(old.settings.params, "");
+    assert!(matches!(
+        old.plan(&settings, &index, &keys(&index)),
+        Plan::Fresh(Some(why)) if why.contains("parameters")
+    ));
 }
