@@ -13,7 +13,8 @@ For each BOOK.pdf in DIR/pdf with a twin folder DIR/html/BOOK/ (benches/books/fe
   (which the PDF leaves out) and a list item's bullet are not compared;
 * documents: how many documents xref makes of the book;
 * section: the share of paragraphs with a section path; section right: of the twin's
-  paragraphs found whole, the share whose PDF section ends with the twin's nearest heading;
+  paragraphs found whole, the share whose PDF section ends with the twin's nearest heading
+  (footnotes, which the twin gathers under a "Footnotes" heading of their own, aside);
 * bad titles: document titles that are no heading of the twin (table cells, code lines);
 * furniture: the share of PDF paragraphs carrying a running header or footer line as
   pypdf, an independent extractor, finds it: the top or bottom line of a page whose text,
@@ -37,12 +38,30 @@ from pathlib import Path
 def norm(s):
     s = unicodedata.normalize("NFKC", s)
     # A cross-reference's title after its number, which the PDF leaves out ("Section 10.3,
-    # \u201cData security\u201d" -> "Section 10.3"); a list item's bullet or number.
-    s = re.sub(r"(\d)(\s*[节章表]?\s*[,，]?\s*)(\u201c[^\u201d]{1,120}\u201d|\u201e[^\u201c]{1,120}\u201c|«[^»]{1,120}»)", r"\1", s)
+    # \u201cData security\u201d" -> "Section 10.3", "第 9.4 节 \u201c…\u201d" -> "第 9.4 节"); a list
+    # item's bullet or number.
+    s = re.sub(r"(\d)\s*([节章表]?)\s*[,，]?\s*(\u201c[^\u201d]{1,120}\u201d|\u201e[^\u201c]{1,120}\u201c|«[^»]{1,120}»)", r"\1\2", s)
     s = re.sub(r"^\s*(?:[•◦▪‣·●○■–—*-]|\d{1,2}[.)]|\[\d{1,3}\])\s*", "", s)
     s = s.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-",
                                    "\u00ad": None, "\u00a0": " "}))
     return re.sub(r"[\s\-‐]+", "", s).lower()
+
+
+def text_key(s):
+    """norm() of a paragraph's text, less what two renderings of one text print apart."""
+    # Texinfo's printed cross-references: "Section 5.4 [The array() function], page 22" and
+    # "Section “Invoking R” in …" where HTML links the title alone.
+    s = re.sub(r"\b(?:Section|Chapter|Appendix)\s+[\dA-Z][\d.]*\s+\[([^\]]*)\],?\s*page\s+\d+", r"\1", s)
+    s = re.sub(r"\bSection\s+“([^”]*)”", r"\1", s)
+    # Japanese DocBook: a cross-reference is the title in HTML ("「候補バージョンの調整」")
+    # and the number in print ("項2.7.3"); both read as one mark.
+    s = re.sub(r"「[^」]{1,80}」|項\s?\d+(?:\.\d+)*", "§", s)
+    # Renderings of one text that differ in print: a footnote's reference number, glued to
+    # its word ("libraries35" in HTML is "libraries7" in a PDF numbering per chapter), and
+    # a link's address that print spells out after its text ("rJava (https://…)").
+    s = re.sub(r"(?:(?<=[A-Za-z)\"\u201d])|(?<=[\"\u201d]\.))\s?\d{1,3}(?=[\s,.;:)\u3000-\u9fff]|$)|\[\d{1,3}\]", "", s)
+    s = re.sub(r"\s*\(\s*https?:[^()\s]*(?:\s[^()\s]*)?\)", "", s)
+    return norm(s)
 
 
 def cjk_heavy(s):
@@ -61,8 +80,22 @@ class Twin(html.parser.HTMLParser):
         self.p = None
         self.h = None
         self.heading = None
+        self.in_footnotes = False
+        self.divs = []
+
+    # Texinfo's per-node navigation ("Next: …, Previous: …, Up: … [Contents][Index]").
+    NAV_DIVS = {"header", "nav-panel"}
+    # Footnotes (DocBook's div.footnote, Sphinx's aside.footnote): set at a page's foot in
+    # print, under whatever section that page is in, so no section to check.
+    NOTE_BOXES = {"footnote", "footnotes"}
+    BOXES = {"div", "aside", "dl"}
 
     def handle_starttag(self, tag, attrs):
+        if tag in self.BOXES:
+            classes = set((dict(attrs).get("class") or "").split())
+            nav = bool(self.NAV_DIVS & classes)
+            self.divs.append((tag, nav, bool(self.NOTE_BOXES & classes)))
+            self.skip += nav
         if tag in self.SKIP:
             self.skip += 1
         if self.skip:
@@ -72,10 +105,15 @@ class Twin(html.parser.HTMLParser):
             self.p, self.ptag = [], tag
         elif re.fullmatch(r"h[1-6]", tag):
             self.h = None if "toc" in cls else []
+            # Footnotes gathered under a heading of their own at the page's end: the
+            # PDF sets them at the page's foot, under no heading, so no section to check.
+            self.in_footnotes = self.in_footnotes or "footnotes-heading" in cls
         elif tag == "br" and self.p is not None:
             self.p.append(" ")
 
     def handle_endtag(self, tag):
+        if tag in self.BOXES and self.divs:
+            self.skip -= self.divs.pop()[1]
         if tag in self.SKIP:
             self.skip = max(self.skip - 1, 0)
             return
@@ -84,7 +122,8 @@ class Twin(html.parser.HTMLParser):
         if self.p is not None and tag == getattr(self, "ptag", "p"):
             t = " ".join("".join(self.p).split())
             if t:
-                self.paras.append((t, self.heading))
+                note = self.in_footnotes or any(d[2] for d in self.divs)
+                self.paras.append((t, None if note else self.heading))
             self.p = None
         elif re.fullmatch(r"h[1-6]", tag) and self.h is not None:
             t = " ".join("".join(self.h).replace("¶", "").split())
@@ -197,7 +236,7 @@ def score(xref, root, book):
     docs = [json.loads(l) for l in run(xref, ["docs", str(pdf), "--json"]).splitlines() if l.strip()]
     gold, headings = twin(root / "html" / book)
     gold = [(t, h) for t, h in gold if len(norm(t)) >= (30 if cjk_heavy(t) else 60)]
-    keys = [norm(p["text"]) for p in paras]
+    keys = [text_key(p["text"]) for p in paras]
     joined = "\x00".join(keys)
     starts = []
     at = 0
@@ -206,16 +245,17 @@ def score(xref, root, book):
         at += len(k) + 1
     import bisect
 
-    whole = found = sec_right = 0
+    whole = found = sec_right = sec_checked = 0
     misses = []
     for t, h in gold:
-        g = norm(t)
+        g = text_key(t)
         hit = held(g, keys, joined, starts)
         if hit is not None:
             found += 1
             if fits(g, keys[hit]):
                 whole += 1
                 sec = paras[hit].get("section") or ""
+                sec_checked += h is not None
                 if h and norm(sec).endswith(heading_key(h)):
                     sec_right += 1
                 continue
@@ -229,7 +269,7 @@ def score(xref, root, book):
         furn = None
     carrying = None
     if furn is not None:
-        carrying = sum(1 for k in keys if any(f in k for f in furn))
+        carrying = sum(1 for p in paras if any(f in norm(p["text"]) for f in furn))
     n = max(len(paras), 1)
     return {
         "book": book,
@@ -240,7 +280,7 @@ def score(xref, root, book):
         "found": round(found / max(len(gold), 1), 4),
         "documents": len(docs),
         "section": round(sum(1 for p in paras if p.get("section")) / n, 4),
-        "section_right": round(sec_right / max(whole, 1), 4),
+        "section_right": round(sec_right / max(sec_checked, 1), 4),
         "bad_titles": len(bad_titles),
         "bad_title_examples": bad_titles[:5],
         "furniture": None if carrying is None else round(carrying / n, 4),

@@ -314,7 +314,16 @@ pub struct Line {
     pub mono: bool,
     /// Gaps wider than two font sizes between glyphs: table cells laid out on one line.
     pub wide_gaps: usize,
+    /// Left edges of its first [`WORD_STARTS`] words after the first: where a hanging
+    /// indent (under a bullet, a footnote's number, a definition's term) may align.
+    pub starts: [f64; WORD_STARTS],
+    /// Where its text resumes after the widest gap among those words, if wider than a
+    /// font size: a definition's description after its term ("y ~ A/B   Two factor…").
+    pub term_end: Option<f64>,
 }
+
+/// How many word starts a [`Line`] keeps.
+pub const WORD_STARTS: usize = 6;
 
 /// Glyphs in content order into lines: a new line when the baseline moves by more than
 /// half the font size; a space where the gap to the previous glyph exceeds 15 % of the
@@ -362,10 +371,20 @@ fn line_of(glyphs: &[&Glyph]) -> Line {
         text: first.text.clone(),
         ..Line::default()
     };
+    let (mut words, mut widest) = (0, 0.0);
     for w in glyphs.windows(2) {
         let (l, g) = (w[0], w[1]);
         if g.x > l.end + usual + g.size * 0.15 && !line.text.ends_with(' ') && g.text != " " {
             line.text.push(' ');
+        }
+        if g.text != " " && line.text.ends_with(' ') && words < WORD_STARTS {
+            line.starts[words] = g.x;
+            words += 1;
+            let gap = g.x - l.end;
+            if gap > g.size && gap > widest {
+                widest = gap;
+                line.term_end = Some(g.x);
+            }
         }
         if g.x > l.end + usual + g.size * 2.0 && g.text != " " {
             line.wide_gaps += 1;
@@ -373,6 +392,15 @@ fn line_of(glyphs: &[&Glyph]) -> Line {
         line.text.push_str(&g.text);
         line.x0 = line.x0.min(g.x);
         line.x1 = line.x1.max(g.end);
+    }
+    // The baseline: the first glyph's unless it stands raised or lowered (a footnote's
+    // number in superscript), then the middle glyph's.
+    let on_first = glyphs
+        .iter()
+        .filter(|g| (g.y - first.y).abs() <= g.size * 0.1)
+        .count();
+    if on_first * 2 < glyphs.len() {
+        line.y = glyphs[glyphs.len() / 2].y;
     }
     line.size = most_common_size(glyphs.iter().filter(|g| g.text != " ").map(|g| (g.size, 1)));
     // Fixed pitch: every Latin letter and digit advances the same. Lines mostly in other
@@ -410,6 +438,24 @@ pub fn most_common_size(sizes: impl Iterator<Item = (f64, usize)>) -> f64 {
         .iter()
         .max_by_key(|(_, n)| *n)
         .map_or(0.0, |(s, _)| *s)
+}
+
+impl Line {
+    /// Whether `next` stands under the description of this line's definition (see
+    /// [`Line::term_end`]).
+    pub fn describes(&self, next: &Line) -> bool {
+        self.term_end
+            .is_some_and(|x| (x - next.x0).abs() <= self.size.max(1.0) * 0.2)
+    }
+
+    /// Whether `next`, standing right of this line's left edge, aligns with one of its
+    /// first words: a hanging indent under a bullet, a footnote's number or a term.
+    pub fn hangs(&self, next: &Line) -> bool {
+        let tolerance = self.size.max(1.0) * 0.2;
+        self.starts
+            .iter()
+            .any(|&x| x > self.x0 + tolerance && (x - next.x0).abs() <= tolerance)
+    }
 }
 
 impl Page {
@@ -527,6 +573,49 @@ mod tests {
         assert_eq!(fold("⽣产⼒"), "生产力");
         assert_eq!(fold("abc，。"), "abc，。");
         assert_eq!(fold("报告\u{2E3A}2024年"), "报告——2024年");
+    }
+
+    /// One glyph a character, each `size / 2` wide, from `x` on the baseline `y`.
+    fn set(text: &str, x: f64, y: f64, size: f64) -> Vec<Glyph> {
+        text.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                let x = x + i as f64 * size / 2.0;
+                Glyph {
+                    x,
+                    y,
+                    size,
+                    end: x + size / 2.0,
+                    text: c.to_string(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_raised_footnote_number_does_not_move_the_baseline() {
+        let mut glyphs = set("3", 95.9, 698.5, 9.0);
+        glyphs.extend(set("some of the consoles", 104.9, 702.3, 9.0));
+        let refs: Vec<&Glyph> = glyphs.iter().collect();
+        let l = line_of(&refs);
+        assert_eq!(l.y, 702.3);
+        assert_eq!(l.text, "3 some of the consoles");
+        assert_eq!(l.starts[..3], [104.9, 127.4, 140.9]);
+        assert_eq!(l.term_end, None, "a space is no term's gap");
+    }
+
+    #[test]
+    fn a_definition_term_ends_where_its_description_starts() {
+        let mut glyphs = set("y ~ A/B", 90.0, 317.0, 11.0);
+        glyphs.extend(set("Two factor model", 147.6, 317.0, 11.0));
+        let refs: Vec<&Glyph> = glyphs.iter().collect();
+        let l = line_of(&refs);
+        assert_eq!(l.term_end, Some(147.6));
+        let under = Line {
+            x0: 147.6,
+            ..Line::default()
+        };
+        assert!(l.describes(&under) && l.hangs(&under));
     }
 
     #[test]

@@ -14,6 +14,22 @@ struct Open {
     right: f64,
     /// From the first line: code (fixed pitch), a table row (cells), a list item (bullet).
     kind: Kind,
+    /// The number the first line opens with ("3 some of the consoles…": a footnote's).
+    number: Option<u32>,
+}
+
+/// The number a line opens with, as footnotes and numbered items do: "3 some", "12. Then".
+fn leading_number(text: &str) -> Option<u32> {
+    let t = text.trim_start();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    if !(1..=3).contains(&digits) {
+        return None;
+    }
+    let rest = &t[digits..];
+    let rest = rest.strip_prefix(['.', ')']).unwrap_or(rest);
+    rest.starts_with(' ')
+        .then(|| t[..digits].parse().ok())
+        .flatten()
 }
 
 impl Open {
@@ -25,6 +41,7 @@ impl Open {
             body_x0: None,
             right,
             kind: line_kind(l),
+            number: leading_number(&l.text),
         }
     }
 
@@ -66,6 +83,16 @@ fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
     if !same_size(prev.size, next.size) {
         return false;
     }
+    // A term and its description on one line, the description's next lines under it: a
+    // definition, not a table row.
+    if open.kind == Kind::Table && next.wide_gaps == 0 {
+        let dy = next.y - prev.y;
+        return same_page
+            && dy > 0.0
+            && dy <= pitch * PARAGRAPH_GAP
+            && next.x0 > prev.x0 + size * INDENT
+            && (prev.describes(next) || open.body_x0.is_none() && prev.hangs(next));
+    }
     // A table's rows stay together, apart from what is around them.
     if open.kind == Kind::Table || next.wide_gaps > 0 {
         let dy = next.y - prev.y;
@@ -73,7 +100,12 @@ fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
             && next.wide_gaps > 0
             && (!same_page || (dy > 0.0 && dy <= pitch * ROW_GAP));
     }
-    if opens_item(&next.text) {
+    // The next item: a bullet, or the number after this paragraph's ("3 …", then "4 …").
+    if opens_item(&next.text)
+        || open
+            .number
+            .is_some_and(|n| leading_number(&next.text) == Some(n + 1))
+    {
         return false;
     }
     let short = ends_short(prev, next, open.right);
@@ -96,7 +128,8 @@ fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
         // Lines after the second align with it: an indented line opens a paragraph, an
         // outdented one leaves a box or list item.
         Some(x) => {
-            if next.x0 > x + size * INDENT || next.x0 < x - size * INDENT {
+            let under_term = prev.x0 < x + size * INDENT && prev.describes(next);
+            if next.x0 > x + size * INDENT && !under_term || next.x0 < x - size * INDENT {
                 return false;
             }
         }
@@ -106,7 +139,17 @@ fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
             if next.x0 < open.first_x0 - size * FIRST_LINE_INDENT {
                 return false;
             }
-            if next.x0 > open.first_x0 + size * INDENT && !opens_item(&prev.text) {
+            // An indented first line that stops far short of the margin is a paragraph of
+            // one line (a code fragment, "}"): a paragraph's first line runs on to it.
+            if next.x0 < open.first_x0 - size * INDENT
+                && prev.x1 < next.x0 + (open.right - next.x0) * 0.6
+            {
+                return false;
+            }
+            if next.x0 > open.first_x0 + size * INDENT
+                && !opens_item(&prev.text)
+                && !prev.hangs(next)
+            {
                 return false;
             }
         }
@@ -171,6 +214,11 @@ pub(super) fn paragraphs(
             };
             let o = match into {
                 Some(mut o) => {
+                    if o.kind == Kind::Table && l.wide_gaps == 0 {
+                        // A definition (see `continues`): an item, not a row.
+                        o.kind = Kind::List;
+                        blocks[o.block].kind = Kind::List;
+                    }
                     blocks[o.block].push(l.text.trim(), no);
                     o.extend(l);
                     o
@@ -217,4 +265,142 @@ fn right_edges(lines: &[Line]) -> Vec<(f64, f64)> {
             (s, right)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::pdf::WORD_STARTS;
+
+    /// A line of body text at `y`, from `x0` to `x1`, its later words starting at `starts`.
+    fn line(y: f64, x0: f64, x1: f64, text: &str, starts: &[f64]) -> Line {
+        let mut l = Line {
+            y,
+            x0,
+            x1,
+            size: 9.0,
+            text: text.into(),
+            ..Line::default()
+        };
+        l.starts[..starts.len().min(WORD_STARTS)].copy_from_slice(starts);
+        l
+    }
+
+    const PITCH: f64 = 12.3;
+
+    #[test]
+    fn a_footnote_runs_on_under_its_text_not_under_its_number() {
+        let first = line(
+            698.5,
+            95.9,
+            522.0,
+            "3 some of the consoles will silently",
+            &[104.9, 130.0],
+        );
+        let open = Open::start(0, &first, 522.0);
+        let under_text = line(
+            710.8,
+            104.9,
+            377.0,
+            "discard the excess and some will use it",
+            &[],
+        );
+        assert!(continues(&open, &under_text, PITCH, true));
+        let indented = line(
+            710.8,
+            118.0,
+            377.0,
+            "discard the excess and some will use it",
+            &[],
+        );
+        assert!(!continues(&open, &indented, PITCH, true));
+    }
+
+    #[test]
+    fn the_next_footnote_number_opens_a_new_note() {
+        let first = line(
+            686.2,
+            95.9,
+            520.0,
+            "10 But on Windows problems have been seen with",
+            &[106.0],
+        );
+        let open = Open::start(0, &first, 522.0);
+        let next = line(
+            698.5,
+            95.9,
+            450.0,
+            "11 for example, -fopenmp, -xopenmp or -qopenmp.",
+            &[106.0],
+        );
+        assert!(!continues(&open, &next, PITCH, true));
+        let not_next = line(
+            698.5,
+            95.9,
+            450.0,
+            "12 for example, -fopenmp, -xopenmp or -qopenmp.",
+            &[106.0],
+        );
+        assert!(continues(&open, &not_next, PITCH, true));
+    }
+
+    #[test]
+    fn a_definition_runs_on_under_its_description() {
+        // "op i   is an operator, …": the term, a gap wider than a font size, then the
+        // description, whose next lines stand under it.
+        let mut first = line(
+            663.9,
+            90.0,
+            522.0,
+            "op i is an operator, either + or -, implying",
+            &[104.0, 147.6],
+        );
+        first.wide_gaps = 1;
+        first.term_end = Some(147.6);
+        let open = Open::start(0, &first, 522.0);
+        assert_eq!(open.kind, Kind::Table);
+        let under = line(
+            676.2,
+            147.6,
+            304.4,
+            "the model, (the first is optional).",
+            &[],
+        );
+        assert!(continues(&open, &under, PITCH, true));
+        // A row of a real table: the next row has cells of its own.
+        let mut row = line(676.2, 90.0, 400.0, "op j is another", &[104.0, 147.6]);
+        row.wide_gaps = 1;
+        assert!(continues(&open, &row, PITCH, true));
+    }
+
+    #[test]
+    fn a_short_indented_line_is_a_paragraph_of_its_own() {
+        let brace = line(147.3, 130.3, 136.0, "}", &[]);
+        let open = Open::start(0, &brace, 522.0);
+        let prose = line(
+            160.0,
+            104.9,
+            522.0,
+            "(Note the function split() which produces a list",
+            &[],
+        );
+        assert!(!continues(&open, &prose, PITCH, true));
+        // A paragraph's indented first line runs to the margin; its next line stands left.
+        let first = line(
+            147.3,
+            104.9,
+            522.0,
+            "(Note the function split() which produces a list",
+            &[],
+        );
+        let open = Open::start(0, &first, 522.0);
+        let second = line(
+            160.0,
+            90.0,
+            522.0,
+            "of vectors obtained by splitting a larger vector",
+            &[],
+        );
+        assert!(continues(&open, &second, PITCH, true));
+    }
 }

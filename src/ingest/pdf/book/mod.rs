@@ -361,7 +361,13 @@ fn find_heading(
                     return Some((i, len));
                 }
             }
-            if !want.starts_with(&joined) && !joined.chars().any(|c| c.is_numeric()) {
+            // Read on while the lines so far are the title's start, perhaps after a short
+            // label ("Appendix A", "Chapter 3") that the outline leaves out.
+            let title_so_far = joined
+                .char_indices()
+                .take(slack + 1)
+                .any(|(b, _)| want.starts_with(&joined[b..]));
+            if !title_so_far && !joined.chars().any(|c| c.is_numeric()) {
                 break;
             }
         }
