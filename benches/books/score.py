@@ -18,7 +18,8 @@ For each BOOK.pdf in DIR/pdf with a twin folder DIR/html/BOOK/ (benches/books/fe
 * bad titles: document titles that are no heading of the twin (table cells, code lines);
 * furniture: the share of PDF paragraphs carrying a running header or footer line as
   pypdf, an independent extractor, finds it: the top or bottom line of a page whose text,
-  numbers taken out, stands at the top or bottom of 5+ pages;
+  numbers taken out, stands at the top or bottom of 5+ pages (a bare page number aside:
+  "100" stands in many a sentence);
 * MB/s: the PDF's size over `xref paragraphs`' wall time (one process, model not loaded).
 
 Usage: python3 benches/books/score.py XREF_BINARY DIR [BOOK ...] [--json]
@@ -178,7 +179,10 @@ def furniture_lines(pdf):
     for lines in pages:
         for l in lines:
             k = re.sub(r"[0-9ivxlcdm]+", "", norm(l))
-            if count.get(k, 0) >= 5 and re.search(r"\d|^[ivxlcdm]+$|\s[ivxlcdm]+$|^[ivxlcdm]+\s", l) and len(norm(l)) >= 3:
+            # A bare page number ("100") is no text to look for: it stands in many a
+            # sentence and table.
+            bare = re.fullmatch(r"[0-9ivxlcdm]+", norm(l))
+            if count.get(k, 0) >= 5 and re.search(r"\d|^[ivxlcdm]+$|\s[ivxlcdm]+$|^[ivxlcdm]+\s", l) and len(norm(l)) >= 3 and not bare:
                 out.add(norm(l))
     return out
 
