@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::Result;
 
@@ -28,7 +28,12 @@ pub struct Searcher {
     components: Components,
     /// What linking measured about the index, on the first related-passages request.
     links: OnceLock<LinkState>,
+    /// Each paragraph's nearest row per other language, as found ([`Translations::counterpart`]).
+    counterparts: Counterparts,
 }
+
+/// (row, language) → the row's nearest row in that language, once found.
+type Counterparts = Mutex<HashMap<(usize, String), Option<usize>>>;
 
 /// A question's answer: its hits, best first, how confident xref is that the corpus
 /// answers it (below 0: probably not), and the query vector the hits were ranked with.
@@ -67,8 +72,15 @@ pub struct Related {
 impl Related {
     /// The record (`xref related --json`); `id` is the source paragraph's.
     pub fn record<'a>(&'a self, index: &'a Index, id: Option<&'a str>) -> RelatedRecord<'a> {
-        let links = self
-            .links
+        RelatedRecord {
+            id,
+            links: self.link_records(index),
+        }
+    }
+
+    /// Each link's record with its translations attached.
+    pub fn link_records<'a>(&'a self, index: &'a Index) -> Vec<LinkRecord<'a>> {
+        self.links
             .iter()
             .zip(&self.translations)
             .map(|(l, rows)| LinkRecord {
@@ -78,8 +90,7 @@ impl Related {
                     .collect(),
                 ..LinkRecord::new(index, l)
             })
-            .collect();
-        RelatedRecord { id, links }
+            .collect()
     }
 }
 
@@ -98,6 +109,7 @@ impl Searcher {
             shift,
             components: Components::ALL,
             links: OnceLock::new(),
+            counterparts: Counterparts::default(),
         }
     }
 
@@ -215,9 +227,26 @@ impl Searcher {
     /// translations among the links are one link, shown in the source's language where it
     /// has one, with its translations attached.
     pub fn related(&self, source: Source, k: usize, same_doc: bool, min_score: f32) -> Related {
+        self.related_with(&self.related_linker(k, min_score), source, k, same_doc)
+    }
+
+    /// The linker [`Searcher::related_with`] takes for `k` links scoring at least
+    /// `min_score`: one made once serves many sources (the reading view's margins).
+    pub fn related_linker(&self, k: usize, min_score: f32) -> Linker<'_> {
+        let grouped = self.components.grouping && self.index.is_multilingual();
+        self.linker(if grouped { 3 * k } else { k }, min_score)
+    }
+
+    /// [`Searcher::related`] with `linker` ([`Searcher::related_linker`] for the same `k`).
+    pub fn related_with(
+        &self,
+        linker: &Linker,
+        source: Source,
+        k: usize,
+        same_doc: bool,
+    ) -> Related {
         let idx = &self.index;
         let grouped = self.components.grouping && idx.is_multilingual();
-        let linker = self.linker(if grouped { 3 * k } else { k }, min_score);
         let (links, lang) = match source {
             Source::Row(row) => (linker.from_row(row, same_doc), idx.lang(row)),
             Source::Text(text, vector) => {
@@ -243,6 +272,7 @@ impl Searcher {
         Translations {
             index: &self.index,
             min: self.params.translation_min,
+            memo: &self.counterparts,
         }
     }
 
@@ -271,6 +301,8 @@ impl Searcher {
 struct Translations<'a> {
     index: &'a Index,
     min: f32,
+    /// The nearest rows found so far (the searcher's, shared by every request).
+    memo: &'a Counterparts,
 }
 
 impl Translations<'_> {
@@ -361,6 +393,7 @@ impl Translations<'_> {
     ) -> Related {
         let index = self.index;
         let at: HashMap<usize, usize> = links.iter().enumerate().map(|(i, l)| (l.row, i)).collect();
+        let rows: Vec<usize> = links.iter().map(|l| l.row).collect();
         // Never the source nor its own translations (those may stand close to a link's).
         let mut source_twins = Vec::new();
         if let Some(s) = source {
@@ -375,7 +408,7 @@ impl Translations<'_> {
                 continue;
             }
             let twin = (index.lang(l.row) != lang)
-                .then(|| self.counterpart(l.row, lang, Some(&|r| at.contains_key(&r))))
+                .then(|| self.counterpart_among(l.row, lang, &rows))
                 .flatten();
             let (link, mut found) = match twin {
                 Some(t) if group_of.contains_key(&t) => {
@@ -421,18 +454,58 @@ impl Translations<'_> {
         allow: Option<&dyn Fn(usize) -> bool>,
     ) -> Option<usize> {
         let index = self.index;
-        let space = index.space()?;
         let from = index.lang(row);
-        let there = |r: usize| index.lang(r) == to && allow.is_none_or(|f| f(r));
-        let t =
+        // The nearest row overall is the nearest admitted one when admitted: measured once.
+        let t = self.nearest(row, to)?;
+        let t = if allow.is_none_or(|f| f(t)) {
+            t
+        } else {
+            let there = |r: usize| index.lang(r) == to && allow.is_none_or(|f| f(r));
             candidates::nearest_across_languages(index, &[index.vector(row)], from, Some(&there))
                 .pop()
-                .flatten()?;
-        let back = |r: usize| index.lang(r) == from;
-        let again =
-            candidates::nearest_across_languages(index, &[index.vector(t)], to, Some(&back))
-                .pop()
-                .flatten()?;
+                .flatten()?
+        };
+        self.mutual(row, t)
+    }
+
+    /// [`Translations::counterpart`] among `rows` (a few: the links), without a scan of the
+    /// index where the nearest row overall is not among them.
+    fn counterpart_among(&self, row: usize, to: &str, rows: &[usize]) -> Option<usize> {
+        let index = self.index;
+        let t = self.nearest(row, to)?;
+        let t = if rows.contains(&t) {
+            t
+        } else {
+            candidates::nearest_among(index, &index.vector(row), index.lang(row), to, rows)?
+        };
+        self.mutual(row, t)
+    }
+
+    /// `t` if `row` is its nearest row in `row`'s language, at a centred cosine of at least
+    /// `self.min`.
+    fn mutual(&self, row: usize, t: usize) -> Option<usize> {
+        let space = self.index.space()?;
+        let again = self.nearest(t, self.index.lang(row))?;
         (again == row && space.rows().pair(row, space.rows(), t) >= self.min).then_some(t)
+    }
+
+    /// The row in language `to` nearest to `row` (found once per row and language).
+    fn nearest(&self, row: usize, to: &str) -> Option<usize> {
+        let key = (row, to.to_string());
+        if let Some(&t) = self.memo.lock().unwrap().get(&key) {
+            return t;
+        }
+        let index = self.index;
+        let there = |r: usize| index.lang(r) == to;
+        let t = candidates::nearest_across_languages(
+            index,
+            &[index.vector(row)],
+            index.lang(row),
+            Some(&there),
+        )
+        .pop()
+        .flatten();
+        self.memo.lock().unwrap().insert(key, t);
+        t
     }
 }

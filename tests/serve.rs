@@ -556,3 +556,78 @@ fn the_reading_view_clicks_through_search_document_margin_and_comparison() {
     b.click(&more);
     b.wait("document.querySelector('.margin.open .link:nth-child(4)').offsetParent !== null");
 }
+
+/// A library of one manual in two languages: a document's margin links are ranked as
+/// `/api/related` ranks them — each passage once, a link carrying its translations (its
+/// counterpart in the other language) instead of listing them as links of their own, and
+/// never the paragraph itself.
+#[test]
+fn a_documents_links_group_a_passage_with_its_translations() {
+    let dir = scratch("doc-translations");
+    let idx = dir.join("idx");
+    xref(&[
+        "index",
+        "tests/parallel/en",
+        "tests/parallel/zh",
+        "--index",
+        idx.to_str().unwrap(),
+    ]);
+    let s = Served::start(&idx);
+    let (code, docs) = s.get("/api/docs");
+    assert_eq!(code, 200, "{docs}");
+    let (mut attached, mut checked) = (0, 0);
+    // A paragraph whose first link carries a translation: (document, paragraph, translation).
+    let mut first: Option<(String, String, String)> = None;
+    for d in docs.as_array().unwrap() {
+        let id = d["id"].as_str().unwrap();
+        let (code, view) = s.get(&format!("/api/docs/{}?links=5&min_score=0", enc(id)));
+        assert_eq!(code, 200, "{view}");
+        for p in view["paragraphs"].as_array().unwrap() {
+            let pid = p["id"].as_str().unwrap();
+            let links = p["links"].as_array().unwrap();
+            assert!(links.len() <= 5, "{p:#}");
+            let mut seen = std::collections::HashSet::from([pid.to_string()]);
+            for l in links {
+                assert!(seen.insert(l["id"].as_str().unwrap().to_string()), "{p:#}");
+                for t in l["translations"].as_array().into_iter().flatten() {
+                    assert_ne!(t["lang"], l["lang"], "{p:#}");
+                    assert!(seen.insert(t["id"].as_str().unwrap().to_string()), "{p:#}");
+                    attached += 1;
+                }
+            }
+            let shown = |l: &&Value| l["score"].as_f64().unwrap() >= 0.3;
+            if let Some(t) = links
+                .first()
+                .filter(shown)
+                .and_then(|l| l["translations"].get(0))
+            {
+                first.get_or_insert_with(|| {
+                    let t = t["id"].as_str().unwrap().to_string();
+                    (id.to_string(), pid.to_string(), t)
+                });
+            }
+            // The same links, translations and scores as the paragraph's related passages.
+            if checked < 12 && !links.is_empty() {
+                let (code, related) = s.get(&format!("/api/related/{}?k=5&min_score=0", enc(pid)));
+                assert_eq!(code, 200, "{related}");
+                assert_eq!(&related["links"], &p["links"], "{pid}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 12);
+    assert!(attached >= 20, "{attached} translations attached");
+    // The reading view shows a link's translations as language tags, each opening the
+    // comparison with that translation.
+    let (doc, pid, t) = first.expect("a first link with a translation");
+    let b = browser::Browser::start(&scratch("doc-translations-browser"));
+    b.goto(&format!("{}/#/doc/{}", s.base, enc(&doc)));
+    b.find(".row .margin");
+    b.js("document.getElementById('threshold').value = 0; document.getElementById('threshold').dispatchEvent(new Event('input'))");
+    let tag = format!("document.querySelector('.row[data-id=\"{pid}\"] .margin .link .tr')");
+    b.wait(&format!("{tag} !== null"));
+    b.js(&format!("{tag}.click()"));
+    b.wait("!document.getElementById('compare').hidden");
+    let right = b.text(&b.find("#side-b"));
+    assert!(right.contains(&t), "{right}");
+}

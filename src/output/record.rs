@@ -51,8 +51,9 @@ pub struct LinkRecord<'a> {
     pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
-    /// In `related` of a multilingual library, the target's translations among the links
-    /// (see `searcher::Related`); absent where there are none.
+    /// In `related` and the reading view's margins (`/api/docs/{id}?links=N`) of a
+    /// multilingual library, the target's translations (see `searcher::Related`); absent
+    /// where there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub translations: Vec<TranslationRecord<'a>>,
 }

@@ -120,6 +120,31 @@ pub fn nearest_across_languages(
         .collect()
 }
 
+/// The nearest of `rows` in language `to` to `vector` (a paragraph vector in `lang`) on
+/// centred vectors, as [`nearest_across_languages`] scores them but exactly, over only those
+/// rows (ties: the lower row); `None` for none or a one-language corpus.
+pub fn nearest_among(
+    index: &Index,
+    vector: &[f32],
+    lang: &str,
+    to: &str,
+    rows: &[usize],
+) -> Option<usize> {
+    let space = index.space()?;
+    let q = langspace::centre(vector, space.centroid(lang).0);
+    rows.iter()
+        .filter(|&&r| index.lang(r) == to)
+        .map(|&row| Hit {
+            row,
+            score: space.rows().dot(row, &q),
+        })
+        .fold(None, |best: Option<Hit>, h| match best {
+            Some(b) if b.score > h.score || (b.score == h.score && b.row < h.row) => Some(b),
+            _ => Some(h),
+        })
+        .map(|h| h.row)
+}
+
 /// Candidates for hybrid ranking (questions and links alike): the dense candidates
 /// ([`dense`]) and the `n` best rows by `lex` that `allow` admits, sorted by row.
 pub fn hybrid(

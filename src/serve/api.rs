@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::{Server, MAX_BATCH, MAX_BODY, MAX_K, MAX_QUERY_CHARS};
 use crate::output::{self, About, DocumentRecord, Format, ParagraphRecord};
 use crate::rank::Mode;
-use crate::searcher::Source;
+use crate::searcher::{Related, Source};
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -219,25 +219,32 @@ async fn doc(
     };
     let min = p.min_score.unwrap_or(snap.threshold);
     let out = tokio::task::block_in_place(|| {
-        let linker = snap.linker(p.links.max(1), min);
+        let k = p.links.max(1);
+        let linker = snap.searcher.related_linker(k, min);
         let rows: Vec<usize> = (0..idx.len())
             .filter(|&r| idx.paragraphs.get(r).doc_id == id)
             .collect();
-        // Each paragraph's links are independent: ranked in parallel.
-        let links: Vec<Vec<crate::link::Link>> = rows
+        // Each paragraph's links are independent: ranked in parallel, as `related` ranks
+        // them (a passage and its translations one link, those translations attached).
+        let related: Vec<Option<Related>> = rows
             .par_iter()
             .map(|&r| {
-                if p.links > 0 {
-                    linker.from_row(r, false)
-                } else {
-                    Vec::new()
-                }
+                (p.links > 0).then(|| {
+                    snap.searcher
+                        .related_with(&linker, Source::Row(r), k, false)
+                })
             })
             .collect();
         let paragraphs = rows
             .iter()
-            .zip(&links)
-            .map(|(&r, links)| ParagraphRecord::new(idx, r, links))
+            .zip(&related)
+            .map(|(&r, related)| {
+                let mut record = ParagraphRecord::new(idx, r, &[]);
+                if let Some(related) = related {
+                    record.links = related.link_records(idx);
+                }
+                record
+            })
             .collect();
         let view = DocView {
             id: &d.id,

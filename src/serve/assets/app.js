@@ -72,7 +72,8 @@ function linkHtml(l, from) {
     <span class="ltitle">${esc(l.doc)}</span>${l.section ? ` › ${esc(l.section)}` : ""}
     <span class="score">${l.score.toFixed(3)}</span>${l.quote ? ` <span class="quote">quotation</span>` : ""}
     <br><span class="snip" data-full="${esc(l.text)}" data-terms="${esc(JSON.stringify(l.terms))}">${highlight(snip, l.terms)}</span>
-    ${l.text.length > SNIPPET ? `<button class="more" type="button">more</button>` : ""}</a>`;
+    ${l.text.length > SNIPPET ? `<button class="more" type="button">more</button>` : ""}${(l.translations || []).map(t =>
+      ` <span class="tr" lang="${esc(t.lang)}" title="${esc(t.text)}" data-href="#/compare/${encodeURIComponent(from)}/${encodeURIComponent(t.id)}">${esc(t.lang)}</span>`).join("")}</a>`;
 }
 
 async function showDoc(id, pid) {
@@ -176,6 +177,8 @@ function rerender() {
 }
 
 document.addEventListener("click", e => {
+  const tr = e.target.closest(".tr");
+  if (tr) { e.preventDefault(); location.hash = tr.dataset.href; return; }
   const extra = e.target.closest(".more-links");
   if (extra) { extra.closest(".margin").classList.add("open"); extra.remove(); return; }
   const more = e.target.closest(".more");
