@@ -618,6 +618,74 @@ mod tests {
         assert!(l.describes(&under) && l.hangs(&under));
     }
 
+    /// A one-page PDF whose text is `cids` (two bytes each) in a CID font that is not
+    /// embedded and has no ToUnicode map, as older Japanese and Chinese PDFs set their text
+    /// (Ryumin-Light, Identity-H), its CIDs from Adobe's collection `ordering`. Written by
+    /// lopdf: no producer here makes such a file.
+    fn system_cid_font_pdf(ordering: &str, cids: &[u16]) -> Vec<u8> {
+        use lopdf::{dictionary, Document, Object, Stream};
+        let mut doc = Document::with_version("1.5");
+        let descriptor = doc.add_object(dictionary! {
+            "Type" => "FontDescriptor", "FontName" => "Ryumin-Light", "Flags" => 4,
+            "FontBBox" => vec![0.into(), (-120).into(), 1000.into(), 880.into()],
+            "ItalicAngle" => 0, "Ascent" => 880, "Descent" => -120, "CapHeight" => 700,
+            "StemV" => 80,
+        });
+        let cid_font = doc.add_object(dictionary! {
+            "Type" => "Font", "Subtype" => "CIDFontType0", "BaseFont" => "Ryumin-Light",
+            "CIDSystemInfo" => dictionary! {
+                "Registry" => Object::string_literal("Adobe"),
+                "Ordering" => Object::string_literal(ordering),
+                "Supplement" => 6,
+            },
+            "FontDescriptor" => descriptor, "DW" => 1000,
+        });
+        let font = doc.add_object(dictionary! {
+            "Type" => "Font", "Subtype" => "Type0", "BaseFont" => "Ryumin-Light",
+            "Encoding" => "Identity-H", "DescendantFonts" => vec![cid_font.into()],
+        });
+        let text: Vec<u8> = cids.iter().flat_map(|c| c.to_be_bytes()).collect();
+        let hex: String = text.iter().map(|b| format!("{b:02x}")).collect();
+        let content = format!("BT /F1 24 Tf 72 700 Td <{hex}> Tj ET");
+        let contents = doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
+        let pages_id = doc.new_object_id();
+        let page = doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "Contents" => contents,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+        });
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+            }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn system_cjk_fonts_without_a_unicode_map_read_through_adobes_collections() {
+        // 日本語 in Adobe-Japan1's CIDs; 中文 in Adobe-GB1's (a page needs 10 characters to
+        // count as text).
+        let ja = pages(&system_cid_font_pdf(
+            "Japan1",
+            &[0x0cd4, 0x0e8a, 0x07a0].repeat(4),
+        ));
+        assert_eq!(ja.unwrap()[0].trim(), "日本語".repeat(4));
+        let zh = pages(&system_cid_font_pdf("GB1", &[0x11cf, 0x0ed3].repeat(5)));
+        assert_eq!(zh.unwrap()[0].trim(), "中文".repeat(5));
+        // CIDs of no known collection stay unread (no guessing).
+        let other = pages(&system_cid_font_pdf(
+            "Identity",
+            &[0x0cd4, 0x0e8a].repeat(6),
+        ));
+        assert!(matches!(other, Err(PdfError::NoText { .. })), "{other:?}");
+    }
+
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(matches!(

@@ -981,6 +981,86 @@ fn long_bfrange_destinations(cmap: &[u8]) -> (Vec<u8>, Vec<(u32, u32, Vec<u8>)>)
     (out, long)
 }
 
+/// xref patch: the code → text map of a ToUnicode CMap (the conversion that was inline in
+/// `get_unicode_map`, shared with the Adobe collections' maps below); `None` where the
+/// parser fails.
+fn unicode_map_of(contents: &[u8]) -> Option<HashMap<u32, String>> {
+    // xref patch: adobe-cmap-parser panics on a bfrange destination that is not two
+    // or four bytes (one byte, or a ligature's "ffi" in six); those are parsed here instead, and any other
+    // failure of the parser leaves the font without a ToUnicode map rather than
+    // aborting the document.
+    let (contents, long) = long_bfrange_destinations(&contents);
+    let parsed = std::panic::catch_unwind(|| adobe_cmap_parser::get_unicode_map(&contents));
+    let mut cmap = match parsed {
+        Ok(Ok(cmap)) => cmap,
+        _ => return None,
+    };
+    for (lo, hi, dst) in long {
+        for c in lo..=hi.min(lo.saturating_add(0xffff)) {
+            let mut d = dst.clone();
+            if let Some(last) = d.last_mut() {
+                *last = last.wrapping_add((c - lo) as u8);
+            }
+            cmap.insert(c, d);
+        }
+    }
+    let mut unicode = HashMap::new();
+    // "It must use the beginbfchar, endbfchar, beginbfrange, and endbfrange operators to
+    // define the mapping from character codes to Unicode character sequences expressed in
+    // UTF-16BE encoding."
+    for (&k, v) in cmap.iter() {
+        let mut be: Vec<u16> = Vec::new();
+        let mut i = 0;
+        // xref patch: an odd-length destination is no UTF-16BE; skipped, not asserted.
+        if v.len() % 2 != 0 {
+            continue;
+        }
+        while i < v.len() {
+            be.push(((v[i] as u16) << 8) | v[i+1] as u16);
+            i += 2;
+        }
+        match &be[..] {
+            [0xd800 ..= 0xdfff] => {
+                // this range is not specified as not being encoded
+                // we ignore them so we don't an error from from_utt16
+                continue;
+            }
+            _ => {}
+        }
+        let Ok(s) = String::from_utf16(&be) else { continue };
+
+        unicode.insert(k, s);
+    }
+    Some(unicode)
+}
+
+/// xref patch: a CID font without a ToUnicode map whose codes are its CIDs (Identity-H or
+/// -V) and whose CIDs are Adobe's Japanese, Simplified or Traditional Chinese or Korean
+/// collection (CIDSystemInfo) — fonts a viewer takes from the system, as older Japanese and
+/// Chinese PDFs set their text (Ryumin-Light, STSong-Light) — decodes with Adobe's map of
+/// that collection to Unicode (the Adobe-*-UCS2 CMaps of Adobe's cmap-resources, BSD-3-
+/// Clause, in src/cmaps/), parsed once per process.
+fn collection_unicode_map(ordering: &str) -> Option<HashMap<u32, String>> {
+    use std::sync::OnceLock;
+    static MAPS: [OnceLock<Option<HashMap<u32, String>>>; 4] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let (i, gz): (usize, &[u8]) = match ordering {
+        "Japan1" => (0, include_bytes!("cmaps/Adobe-Japan1-UCS2.gz")),
+        "GB1" => (1, include_bytes!("cmaps/Adobe-GB1-UCS2.gz")),
+        "CNS1" => (2, include_bytes!("cmaps/Adobe-CNS1-UCS2.gz")),
+        "Korea1" => (3, include_bytes!("cmaps/Adobe-Korea1-UCS2.gz")),
+        _ => return None,
+    };
+    MAPS[i]
+        .get_or_init(|| {
+            use std::io::Read;
+            let mut cmap = Vec::new();
+            flate2::read::GzDecoder::new(gz).read_to_end(&mut cmap).ok()?;
+            unicode_map_of(&cmap)
+        })
+        .clone()
+}
+
 fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMap<u32, String>> {
     let to_unicode = maybe_get_obj(doc, font, b"ToUnicode");
     dlog!("ToUnicode: {:?}", to_unicode);
@@ -989,55 +1069,7 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
         Some(&Object::Stream(ref stream)) => {
             let contents = get_contents(stream);
             dlog!("Stream: {}", String::from_utf8(contents.clone()).unwrap());
-
-            // xref patch: adobe-cmap-parser panics on a bfrange destination that is not two
-            // or four bytes (one byte, or a ligature's "ffi" in six); those are parsed here instead, and any other
-            // failure of the parser leaves the font without a ToUnicode map rather than
-            // aborting the document.
-            let (contents, long) = long_bfrange_destinations(&contents);
-            let parsed = std::panic::catch_unwind(|| adobe_cmap_parser::get_unicode_map(&contents));
-            let mut cmap = match parsed {
-                Ok(Ok(cmap)) => cmap,
-                _ => return None,
-            };
-            for (lo, hi, dst) in long {
-                for c in lo..=hi.min(lo.saturating_add(0xffff)) {
-                    let mut d = dst.clone();
-                    if let Some(last) = d.last_mut() {
-                        *last = last.wrapping_add((c - lo) as u8);
-                    }
-                    cmap.insert(c, d);
-                }
-            }
-            let mut unicode = HashMap::new();
-            // "It must use the beginbfchar, endbfchar, beginbfrange, and endbfrange operators to
-            // define the mapping from character codes to Unicode character sequences expressed in
-            // UTF-16BE encoding."
-            for (&k, v) in cmap.iter() {
-                let mut be: Vec<u16> = Vec::new();
-                let mut i = 0;
-                // xref patch: an odd-length destination is no UTF-16BE; skipped, not asserted.
-                if v.len() % 2 != 0 {
-                    continue;
-                }
-                while i < v.len() {
-                    be.push(((v[i] as u16) << 8) | v[i+1] as u16);
-                    i += 2;
-                }
-                match &be[..] {
-                    [0xd800 ..= 0xdfff] => {
-                        // this range is not specified as not being encoded
-                        // we ignore them so we don't an error from from_utt16
-                        continue;
-                    }
-                    _ => {}
-                }
-                let Ok(s) = String::from_utf16(&be) else { continue };
-
-                unicode.insert(k, s);
-            }
-            unicode_map = Some(unicode);
-
+            unicode_map = Some(unicode_map_of(&contents)?);
             dlog!("map: {:?}", unicode_map);
         }
         None => { }
@@ -1061,6 +1093,8 @@ impl<'a> PdfCIDFont<'a> {
         let encoding = maybe_get_obj(doc, font, b"Encoding").expect("Encoding required in type0 fonts");
         dlog!("base_name {} {:?}", base_name, font);
 
+        // xref patch: whether codes are CIDs (see `collection_unicode_map`).
+        let identity = matches!(encoding, Object::Name(name) if name == b"Identity-H" || name == b"Identity-V");
         let encoding = match encoding {
             &Object::Name(ref name) => {
                 let name = pdf_to_utf8(name);
@@ -1084,7 +1118,23 @@ impl<'a> PdfCIDFont<'a> {
         // We should also look inside the truetype data to see if there's a cmap table. It will help us convert as well.
         // This won't work if the cmap has been subsetted. A better approach might be to hash glyph contents and use that against
         // a global library of glyph hashes
-        let unicode_map = get_unicode_map(doc, font);
+        let mut unicode_map = get_unicode_map(doc, font);
+        if unicode_map.is_none() && identity {
+            let info = maybe_get_obj(doc, ciddict, b"CIDSystemInfo").and_then(|o| o.as_dict().ok());
+            let field = |key: &[u8]| {
+                info.and_then(|d| maybe_get_obj(doc, d, key))
+                    .and_then(|o| o.as_str().ok())
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+            };
+            // An embedded TrueType font's CIDs are often its glyph ids, whatever it says.
+            let truetype_glyph_ids = maybe_get_name_string(doc, ciddict, b"Subtype").as_deref() == Some("CIDFontType2")
+                && maybe_get_obj(doc, ciddict, b"FontDescriptor")
+                    .and_then(|d| d.as_dict().ok())
+                    .is_some_and(|d| d.has(b"FontFile2"));
+            if field(b"Registry").as_deref() == Some("Adobe") && !truetype_glyph_ids {
+                unicode_map = field(b"Ordering").and_then(|o| collection_unicode_map(&o));
+            }
+        }
 
         dlog!("descendents {:?} {:?}", descendants, ciddict);
 
