@@ -75,7 +75,7 @@ pub struct Report {
 
 fn row_containing(index: &Index, snippet: &str) -> Result<usize> {
     let rows: Vec<usize> = (0..index.len())
-        .filter(|&r| index.paragraphs.text(r).contains(snippet))
+        .filter(|&r| index.paragraphs().text(r).contains(snippet))
         .collect();
     match rows.as_slice() {
         [r] => Ok(*r),
@@ -140,7 +140,7 @@ fn score_questions(
 ) -> BTreeMap<String, QuestionScores> {
     let index = searcher.index();
     let right = |row: usize, q: &Question| {
-        let text = index.paragraphs.text(row);
+        let text = index.paragraphs().text(row);
         q.answers.iter().any(|a| text.contains(a.as_str()))
     };
     let mut by_lang: BTreeMap<String, QuestionScores> = BTreeMap::new();
@@ -181,7 +181,7 @@ fn question_vectors(index: &Index, embedder: &Embedder, gold: &Gold) -> Result<V
         let found = q
             .answers
             .iter()
-            .any(|a| (0..index.len()).any(|r| index.paragraphs.text(r).contains(a.as_str())));
+            .any(|a| (0..index.len()).any(|r| index.paragraphs().text(r).contains(a.as_str())));
         if !found {
             return Err(bad_input(format!(
                 "no paragraph of the index contains an answer to the gold question {:?}",
@@ -407,7 +407,7 @@ pub fn evaluate_pairs(index: &Index, a: &Path, b: &Path) -> Result<PairsReport> 
         })
         .collect();
     let mut text_count: HashMap<&str, usize> = HashMap::new();
-    for p in index.paragraphs.iter() {
+    for p in index.paragraphs().iter() {
         *text_count.entry(p.text).or_default() += 1;
     }
     let mut side_lang = [String::new(), String::new()];
@@ -445,7 +445,7 @@ pub fn evaluate_pairs(index: &Index, a: &Path, b: &Path) -> Result<PairsReport> 
                     .as_ref()
                     .is_some_and(|(s, rel)| *s == side && files[other].contains(rel.as_path()))
                     && index.lang(r) == side_lang[side]
-                    && text_count[index.paragraphs.text(r)] == 1
+                    && text_count[index.paragraphs().text(r)] == 1
             })
             .collect();
         // Each source's counterpart rank and whether its first link is in its own language.

@@ -185,8 +185,8 @@ impl Searcher {
         } else {
             vector.to_vec()
         };
-        let allow =
-            docs.map(|docs| move |r: usize| docs.iter().any(|d| d == idx.paragraphs.get(r).doc_id));
+        let allow = docs
+            .map(|docs| move |r: usize| docs.iter().any(|d| d == idx.paragraphs().get(r).doc_id));
         let allow = allow.as_ref().map(|f| f as &dyn Fn(usize) -> bool);
         // In a library of several languages, a passage and its translations are one answer,
         // shown in the asker's language where it has one: the k places go to k passages.

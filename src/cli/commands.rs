@@ -76,7 +76,7 @@ pub fn crossref(
             eprintln!(
                 "xref: {n} links for {with} of {} paragraphs in {} documents (threshold {threshold:.3}; {}){}",
                 idx.len(),
-                idx.documents.len(),
+                idx.documents().len(),
                 about.threshold_note,
                 run.summary,
             );
@@ -171,7 +171,7 @@ pub fn search(
                 writeln!(out, "  (no results)")?;
             }
             for (i, h) in hits.iter().enumerate() {
-                let p = idx.paragraphs.get(h.row);
+                let p = idx.paragraphs().get(h.row);
                 let terms = shared_terms(q, p.text);
                 writeln!(
                     out,
@@ -190,8 +190,8 @@ pub fn search(
                         out,
                         "    [{}] {}  {}",
                         idx.lang(t),
-                        output::snippet(idx.paragraphs.text(t), 160),
-                        idx.paragraphs.id(t)
+                        output::snippet(idx.paragraphs().text(t), 160),
+                        idx.paragraphs().id(t)
                     )?;
                 }
             }
@@ -222,7 +222,7 @@ pub fn related(
                 ))
             })?;
             let related = searcher.related(Source::Row(row), k, same_doc, f32::MIN);
-            (Some(id), idx.paragraphs.text(row).to_string(), related)
+            (Some(id), idx.paragraphs().text(row).to_string(), related)
         }
         (None, Some(text)) => {
             let embedder = load_embedder(model)?;
@@ -244,7 +244,7 @@ pub fn related(
                 out,
                 "{}  {}\n    {}\n",
                 output::place_of(idx, row),
-                idx.paragraphs.id(row),
+                idx.paragraphs().id(row),
                 source_text
             )?,
             None => writeln!(out, "{source_text}\n")?,
@@ -253,7 +253,7 @@ pub fn related(
             writeln!(out, "(no related passages)")?;
         }
         for (i, (l, translations)) in related.links.iter().zip(&related.translations).enumerate() {
-            let p = idx.paragraphs.get(l.row);
+            let p = idx.paragraphs().get(l.row);
             let quote = if l.quote { "  quotation" } else { "" };
             writeln!(
                 out,
@@ -265,7 +265,7 @@ pub fn related(
             )?;
             writeln!(out, "    {}", highlight(p.text, &l.terms, mark()))?;
             for &t in translations {
-                writeln!(out, "    = {}: {}", idx.lang(t), idx.paragraphs.text(t))?;
+                writeln!(out, "    = {}: {}", idx.lang(t), idx.paragraphs().text(t))?;
             }
             writeln!(out)?;
         }
@@ -283,12 +283,12 @@ struct Listing {
 fn listing(paths: &[PathBuf], ingest: &IngestArgs, index: &IndexArgs) -> Result<Listing> {
     if paths.is_empty() {
         let idx = Index::open(&index.dir)?;
-        let docs = idx.documents.clone();
+        let docs = idx.documents().to_vec();
         let paragraphs = (0..idx.len())
             .map(|r| {
                 (
                     idx.doc_of(r).title.clone(),
-                    idx.paragraphs.get(r).to_paragraph(),
+                    idx.paragraphs().get(r).to_paragraph(),
                 )
             })
             .collect();

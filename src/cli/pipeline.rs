@@ -104,7 +104,7 @@ pub fn index_paths(
     let paths: Vec<PathBuf> = if paths.is_empty() {
         let existing = crate::index::Index::open(&index.dir)?;
         existing
-            .manifest
+            .manifest()
             .files
             .iter()
             .map(|f| PathBuf::from(&f.path))

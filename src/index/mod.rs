@@ -187,12 +187,12 @@ pub struct UpdateReport {
 }
 
 /// An opened index. Its parts are read through accessors ([`Index::manifest`],
-/// [`Index::documents`], [`Index::paragraphs`] and the lookups below); only the index
-/// module and the crate's own pipeline stages see the fields.
+/// [`Index::documents`], [`Index::paragraphs`] and the lookups below); its fields are the
+/// index module's own.
 pub struct Index {
-    pub(crate) manifest: Manifest,
-    pub(crate) documents: Vec<DocRecord>,
-    pub(crate) paragraphs: paragraphs::Paragraphs,
+    manifest: Manifest,
+    documents: Vec<DocRecord>,
+    paragraphs: paragraphs::Paragraphs,
     /// The paragraph vectors as stored (8-bit rows, memory-mapped; shared with the HNSW
     /// graph, whose points refer to them).
     vectors: std::sync::Arc<ann::Rows>,

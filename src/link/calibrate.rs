@@ -33,7 +33,7 @@ impl Linker<'_> {
         let mut scores: Vec<f32> = sources
             .par_iter()
             .flat_map_iter(|&i| {
-                let lex = self.lexical_for(idx.paragraphs.text(i), true);
+                let lex = self.lexical_for(idx.paragraphs().text(i), true);
                 let doc = idx.doc_index(i);
                 targets
                     .iter()

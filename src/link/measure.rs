@@ -53,7 +53,7 @@ impl Linker<'_> {
                 let (mut scores, mut plain): (Vec<f32>, Vec<f32>) = sources
                     .par_iter()
                     .flat_map_iter(|&(key, i)| {
-                        let lex = self.lexical_for(idx.paragraphs.text(i), false);
+                        let lex = self.lexical_for(idx.paragraphs().text(i), false);
                         let doc = idx.doc_index(i);
                         sample::window(targets, key, per)
                             .filter(|&j| idx.doc_index(j) != doc)

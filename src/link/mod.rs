@@ -195,15 +195,15 @@ impl<'a> Linker<'a> {
         let idx = self.index;
         let doc = idx.doc_index(row);
         // Prose links to prose: tables and code do not take its links.
-        let prose = !idx.paragraphs.kind(row).is_apart();
+        let prose = !idx.paragraphs().kind(row).is_apart();
         let allow = |r: usize| {
             r != row
                 && (same_doc || idx.doc_index(r) != doc)
-                && !(prose && idx.paragraphs.kind(r).is_apart())
+                && !(prose && idx.paragraphs().kind(r).is_apart())
         };
         self.rank(
             &idx.vector(row),
-            idx.paragraphs.text(row),
+            idx.paragraphs().text(row),
             Some(row),
             &allow,
         )
@@ -226,7 +226,7 @@ impl<'a> Linker<'a> {
     /// A paragraph's links in the crossref: none from tables and code (searchable and
     /// related to other passages, but not what a cross-reference list is of).
     fn crossref_row(&self, row: usize) -> Vec<Link> {
-        if self.index.paragraphs.kind(row).is_apart() {
+        if self.index.paragraphs().kind(row).is_apart() {
             return Vec::new();
         }
         self.from_row(row, false)

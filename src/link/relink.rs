@@ -41,7 +41,7 @@ impl Linker<'_> {
                 let doc = idx.doc_index(c);
                 let kept = &kept;
                 let allow = move |r: usize| kept[r].is_some() && idx.doc_index(r) != doc;
-                let text = idx.paragraphs.text(c);
+                let text = idx.paragraphs().text(c);
                 let vector = idx.vector(c);
                 let mut rows = self.candidates(
                     &vector,
@@ -76,7 +76,7 @@ impl Linker<'_> {
                     Some(last) if list.len() >= self.k => last.score.max(self.min_score),
                     _ => self.min_score,
                 };
-                let lex = self.lexical_for(idx.paragraphs.text(s), false);
+                let lex = self.lexical_for(idx.paragraphs().text(s), false);
                 group
                     .iter()
                     .any(|&(_, c)| self.pair_score(s, c, &lex) >= bar - DRIFT)

@@ -9,7 +9,7 @@ use crate::index::Index;
 /// A row's key for `salt`: FNV-1a of its paragraph id, then splitmix64's finaliser.
 pub(super) fn key(index: &Index, row: usize, salt: u64) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    for b in index.paragraphs.id(row).bytes() {
+    for b in index.paragraphs().id(row).bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }

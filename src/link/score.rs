@@ -109,7 +109,7 @@ impl<'a> Linker<'a> {
                 !((verbatim || other)
                     && runs
                         .get_or_insert_with(|| Runs::of(text, p.quote_run))
-                        .in_text(idx.paragraphs.text(r)))
+                        .in_text(idx.paragraphs().text(r)))
             });
         }
         let lexical = lex.of_rows(&rows, |r| Shared::of(lang, idx.lang(r)));
@@ -167,7 +167,7 @@ impl<'a> Linker<'a> {
         }
         let (runs, vocabulary) = (Runs::of(text, p.quote_run), terms::Vocabulary::of(text));
         for l in &mut links {
-            let target = idx.paragraphs.text(l.row);
+            let target = idx.paragraphs().text(l.row);
             l.quote = idx.rows().dot(l.row, vector) >= p.quote_score || runs.in_text(target);
             l.terms = vocabulary.shared_with(target);
         }

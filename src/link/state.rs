@@ -122,7 +122,7 @@ impl Repeated {
             let hashes: Vec<u64> = (0..index.len())
                 .map(|r| {
                     let mut h = std::collections::hash_map::DefaultHasher::new();
-                    for word in index.paragraphs.text(r).split_whitespace() {
+                    for word in index.paragraphs().text(r).split_whitespace() {
                         word.hash(&mut h);
                     }
                     h.finish()

@@ -80,7 +80,7 @@ impl About {
     /// What a crossref `run` over `index` with `k` links a paragraph was made with.
     pub fn of_run(index: &Index, k: usize, run: &crate::link::cache::Crossref) -> Self {
         About {
-            model: index.manifest.model.id.clone(),
+            model: index.manifest().model.id.clone(),
             k,
             min_score: run.threshold,
             threshold_note: run.note.clone(),
@@ -110,7 +110,7 @@ pub fn write_crossref(
     links: &[Vec<Link>],
     about: &About,
 ) -> Result<()> {
-    sink.begin(&index.documents, about)?;
+    sink.begin(index.documents(), about)?;
     for (row, l) in links.iter().enumerate() {
         sink.paragraph(&ParagraphRecord::new(index, row, l))?;
     }
@@ -119,7 +119,7 @@ pub fn write_crossref(
 
 /// "Title › section, p. N" of an indexed paragraph.
 pub fn place_of(index: &Index, row: usize) -> String {
-    let p = index.paragraphs.get(row);
+    let p = index.paragraphs().get(row);
     place(&index.doc_of(row).title, p.section, p.page)
 }
 

@@ -60,7 +60,7 @@ pub struct LinkRecord<'a> {
 
 impl<'a> LinkRecord<'a> {
     pub fn new(index: &'a Index, link: &'a Link) -> Self {
-        let p = index.paragraphs.get(link.row);
+        let p = index.paragraphs().get(link.row);
         Self {
             id: p.id,
             doc: &index.doc_of(link.row).title,
@@ -104,7 +104,7 @@ pub struct ParagraphRecord<'a> {
 
 impl<'a> ParagraphRecord<'a> {
     pub fn new(index: &'a Index, row: usize, links: &'a [Link]) -> Self {
-        let p = index.paragraphs.get(row);
+        let p = index.paragraphs().get(row);
         let document = index.doc_of(row);
         Self {
             id: p.id,
@@ -161,7 +161,7 @@ pub struct TranslationRecord<'a> {
 impl<'a> TranslationRecord<'a> {
     /// Row `row`'s record.
     pub fn of(index: &'a Index, row: usize) -> Self {
-        let p = index.paragraphs.get(row);
+        let p = index.paragraphs().get(row);
         TranslationRecord {
             id: p.id,
             doc: &index.doc_of(row).title,
@@ -173,7 +173,7 @@ impl<'a> TranslationRecord<'a> {
 
 impl<'a> HitRecord<'a> {
     pub fn new(index: &'a Index, hit: &Hit, query: &str, vector: &[f32]) -> Self {
-        let p = index.paragraphs.get(hit.row);
+        let p = index.paragraphs().get(hit.row);
         Self {
             id: p.id,
             doc: &index.doc_of(hit.row).title,

@@ -140,7 +140,7 @@ pub fn answer(
     }
     // Tables and code answer, but do not crowd out the prose that explains: the best prose
     // candidate comes first, and tables and code that made the top k follow its prose.
-    let apart = |h: &Hit| index.paragraphs.kind(h.row).is_apart();
+    let apart = |h: &Hit| index.paragraphs().kind(h.row).is_apart();
     if let Some(p) = hits.iter().position(|h| !apart(h)) {
         hits[..=p].rotate_right(1);
     }
@@ -288,7 +288,7 @@ pub fn best_sentence<'a>(index: &'a Index, query: &[f32], row: usize) -> Option<
     }
     let scores: Vec<f32> = index.unit_scores(query, row).collect();
     let best = (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]))?;
-    let units = sentence_units(index.paragraphs.text(row));
+    let units = sentence_units(index.paragraphs().text(row));
     // The same split that produced the vectors (the format version pins it).
     (units.len() == scores.len()).then(|| units[best])
 }
@@ -379,7 +379,7 @@ mod tests {
         };
         let hits = answer(&index, &q, text, 3, &lexical, None);
         assert_eq!(
-            index.paragraphs.text(hits[0].row),
+            index.paragraphs().text(hits[0].row),
             "Paragraph 7 explains how the files are copied."
         );
         assert_eq!(hits[0].score, 1.0);

@@ -169,9 +169,9 @@ async fn health(State(s): State<Arc<Server>>) -> Response {
     let snap = s.snapshot();
     Json(Health {
         status: "ok",
-        model: &snap.index().manifest.model.id,
+        model: &snap.index().manifest().model.id,
         generation: &snap.generation,
-        documents: snap.index().documents.len(),
+        documents: snap.index().documents().len(),
         paragraphs: snap.index().len(),
         threshold: output::round(snap.threshold),
         refused: s.refused(),
@@ -183,7 +183,7 @@ async fn docs(State(s): State<Arc<Server>>) -> Response {
     let snap = s.snapshot();
     let docs: Vec<DocumentRecord> = snap
         .index()
-        .documents
+        .documents()
         .iter()
         .map(DocumentRecord::new)
         .collect();
@@ -211,7 +211,7 @@ async fn doc(
     }
     let snap = s.snapshot();
     let idx = snap.index();
-    let Some(d) = idx.documents.iter().find(|d| d.id == id) else {
+    let Some(d) = idx.documents().iter().find(|d| d.id == id) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("no document {id:?}"),
@@ -222,7 +222,7 @@ async fn doc(
         let k = p.links.max(1);
         let linker = snap.searcher.related_linker(k, min);
         let rows: Vec<usize> = (0..idx.len())
-            .filter(|&r| idx.paragraphs.get(r).doc_id == id)
+            .filter(|&r| idx.paragraphs().get(r).doc_id == id)
             .collect();
         // Each paragraph's links are independent: ranked in parallel, as `related` ranks
         // them (a passage and its translations one link, those translations attached).
@@ -433,7 +433,7 @@ async fn crossref(
         let threshold = p.min_score.unwrap_or(snap.threshold);
         let links = snap.linker(k, threshold).crossref();
         let about = About {
-            model: snap.index().manifest.model.id.clone(),
+            model: snap.index().manifest().model.id.clone(),
             k,
             min_score: threshold,
             threshold_note: match p.min_score {

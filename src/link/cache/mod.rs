@@ -77,7 +77,7 @@ impl Settings {
             k,
             quantile: quantile.unwrap_or(params.quantile),
             min_score,
-            model: index.manifest.model.checksum.clone(),
+            model: index.manifest().model.checksum.clone(),
             build: build_stamp(),
             params: params.fingerprint(),
         }
@@ -299,7 +299,7 @@ pub fn keys(index: &Index) -> Vec<String> {
             for part in [
                 index.doc_of(r).id.as_bytes(),
                 index.lang(r).as_bytes(),
-                index.paragraphs.text(r).as_bytes(),
+                index.paragraphs().text(r).as_bytes(),
             ] {
                 h.update((part.len() as u64).to_le_bytes());
                 h.update(part);
