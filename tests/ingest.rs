@@ -1287,6 +1287,47 @@ fn a_book_pdf_is_one_document_with_its_sections_with_or_without_an_outline() {
     }
 }
 
+/// The same book set in two columns (justified, first lines indented, as reports and
+/// papers are): a paragraph runs on from the foot of one column to the top of the next,
+/// and one that ends at a column's foot does not swallow the next column's first one.
+#[test]
+fn a_two_column_book_pdf_reads_each_paragraph_whole() {
+    let dir = scratch("two-column-pdf");
+    let (html, paragraphs) = book_html();
+    let html = html.replace(
+        "body{font-family:serif;font-size:11pt}",
+        "body{font-family:serif;font-size:11pt;column-count:2;column-gap:2em;text-align:justify} \
+         p{text-indent:1.5em;margin:0 0 .4em 0}",
+    );
+    let html_path = dir.join("rivers-columns.html");
+    std::fs::write(&html_path, html).unwrap();
+    let pdf = dir.join("rivers-columns.pdf");
+    common::print_pdf_with(&html_path, &pdf, &["--generate-pdf-document-outline"]);
+    let docs = ingest_file(&pdf).expect("the book ingests");
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let passages: Vec<String> = docs
+        .iter()
+        .flat_map(|d| &d.paragraphs)
+        .map(|p| norm(&p.text))
+        .collect();
+    let whole: Vec<bool> = paragraphs
+        .iter()
+        .map(|(text, _)| passages.iter().any(|p| *p == norm(text)))
+        .collect();
+    let missing: Vec<&String> = paragraphs
+        .iter()
+        .zip(&whole)
+        .filter(|(_, w)| !**w)
+        .map(|((t, _), _)| t)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} not whole: {missing:#?}\n{passages:#?}",
+        missing.len(),
+        paragraphs.len()
+    );
+}
+
 fn read_as_the_book(pdf: &Path, paragraphs: &[(String, String)]) {
     let docs = ingest_file(pdf).expect("the book ingests");
     assert_eq!(

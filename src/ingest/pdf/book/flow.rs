@@ -50,6 +50,43 @@ impl Open {
         self.right = self.right.max(l.x1);
         self.last = l.clone();
     }
+
+    /// Continued at the top of the next column, whose edges are the paragraph's from now on.
+    fn next_column(&mut self, l: &Line, right: f64) {
+        self.first_x0 = l.x0;
+        self.body_x0 = Some(l.x0);
+        self.right = right;
+        self.last = l.clone();
+    }
+}
+
+/// Whether `next` stands at the top of the column right of the paragraph's (a page of two
+/// or more columns): above its last line and right of its right edge.
+fn column_break(open: &Open, next: &Line) -> bool {
+    next.y < open.last.y - open.last.size && other_column(open, next)
+}
+
+/// Whether `next` stands beside the paragraph's column, not under it: wholly right or left
+/// of its edges (the next page's first column after a page's last).
+fn other_column(open: &Open, next: &Line) -> bool {
+    let size = open.last.size;
+    let left = open.body_x0.unwrap_or(open.first_x0).min(open.first_x0);
+    next.x0 > open.right - size || next.x1 < left + size
+}
+
+/// Whether `next`, at the top of the next column (see [`column_break`]), whose text starts at
+/// `left`, continues the paragraph: as over a page break, unless it is indented (a new
+/// paragraph's first line) or the paragraph had ended.
+fn continues_in_column(open: &Open, next: &Line, left: f64) -> bool {
+    let prev = &open.last;
+    let size = prev.size.max(next.size).max(1.0);
+    same_size(prev.size, next.size)
+        && open.kind == Kind::Prose
+        && !next.mono
+        && next.wide_gaps == 0
+        && !opens_item(&next.text)
+        && next.x0 <= left + size * INDENT
+        && !(ends_short(prev, next, open.right) && ends_terminal(prev.text.trim_end()))
 }
 
 /// Whether `prev` ends short of the right edge `right`: with room left for the first word
@@ -179,7 +216,6 @@ pub(super) fn paragraphs(
         }
         page_starts.push(line_no);
         let body = body_size(&page.lines);
-        let rights = right_edges(&page.lines);
         // Taken by the page's first body line (or dropped at a heading).
         let mut carried = open.take();
         let mut current: Option<Open> = None;
@@ -207,13 +243,36 @@ pub(super) fn paragraphs(
                 .get(&l.size.to_bits())
                 .copied()
                 .unwrap_or(l.size * 1.2);
+            // The edges of the column a line stands in: the furthest left and right that
+            // lines of its size overlapping it reach (the page's, on a page of one column).
+            let column = |l: &Line| {
+                page.lines
+                    .iter()
+                    .filter(|m| same_size(m.size, l.size) && m.x0 < l.x1 && m.x1 > l.x0)
+                    .fold((l.x0, l.x1), |(a, b), m| (a.min(m.x0), b.max(m.x1)))
+            };
+            let column_left = |l: &Line| column(l).0;
+            let column_right = |l: &Line| column(l).1;
+            // The paragraph `l` continues, and whether it does so on the same page.
             let into = match (current.take(), carried.take()) {
-                (Some(o), _) if continues(&o, l, pitch, true) => Some(o),
-                (None, Some(o)) if continues(&o, l, pitch, false) => Some(o),
+                (Some(o), _) if column_break(&o, l) => {
+                    continues_in_column(&o, l, column_left(l)).then_some((o, true))
+                }
+                (Some(o), _) if continues(&o, l, pitch, true) => Some((o, true)),
+                (None, Some(o)) if other_column(&o, l) => {
+                    continues_in_column(&o, l, column_left(l)).then_some((o, true))
+                }
+                (None, Some(o)) if continues(&o, l, pitch, false) => Some((o, false)),
                 _ => None,
             };
+
             let o = match into {
-                Some(mut o) => {
+                Some((mut o, true)) if other_column(&o, l) => {
+                    blocks[o.block].push(l.text.trim(), no);
+                    o.next_column(l, column_right(l));
+                    o
+                }
+                Some((mut o, _)) => {
                     if o.kind == Kind::Table && l.wide_gaps == 0 {
                         // A definition (see `continues`): an item, not a row.
                         o.kind = Kind::List;
@@ -230,11 +289,7 @@ pub(super) fn paragraphs(
                     };
                     b.push(l.text.trim(), no);
                     blocks.push(b);
-                    let right = rights
-                        .iter()
-                        .find(|(s, _)| *s == l.size)
-                        .map_or(l.x1, |(_, r)| r.max(l.x1));
-                    Open::start(blocks.len() - 1, l, right)
+                    Open::start(blocks.len() - 1, l, column_right(l))
                 }
             };
             // Body text carries over the page break; footnotes do not take its place.
@@ -246,25 +301,6 @@ pub(super) fn paragraphs(
         line_no += page.lines.len();
     }
     (blocks, page_starts, line_no)
-}
-
-/// The right edge of a page's text block for each size set on it: the furthest right a
-/// line of that size (within [`SAME_SIZE`]) reaches.
-fn right_edges(lines: &[Line]) -> Vec<(f64, f64)> {
-    let mut sizes: Vec<f64> = lines.iter().map(|l| l.size).collect();
-    sizes.sort_by(f64::total_cmp);
-    sizes.dedup();
-    sizes
-        .into_iter()
-        .map(|s| {
-            let right = lines
-                .iter()
-                .filter(|o| same_size(o.size, s))
-                .map(|o| o.x1)
-                .fold(0.0, f64::max);
-            (s, right)
-        })
-        .collect()
 }
 
 #[cfg(test)]
