@@ -1328,6 +1328,64 @@ fn a_two_column_book_pdf_reads_each_paragraph_whole() {
     );
 }
 
+/// A report without bookmarks whose headings are set bold at the body text's size (as
+/// word processors set their lowest headings): each paragraph whole, in its section.
+#[test]
+fn bold_headings_at_the_body_size_are_sections() {
+    let dir = scratch("bold-headings-pdf");
+    let (book, _) = book_html();
+    // The book's sentences, regrouped under headings in bold at 11 pt.
+    let sentences: Vec<String> = book
+        .split("<p>")
+        .skip(1)
+        .flat_map(|p| p.split("</p>").next().unwrap().split(". "))
+        .map(|s| s.trim_end_matches('.').to_string() + ".")
+        .collect();
+    let mut html = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>River survey</title>\
+         <style>body{font:11pt serif} h3{font-size:11pt;font-weight:bold;margin:1em 0 .3em}\
+         p{margin:0 0 .6em 0}</style></head><body>\n",
+    );
+    let mut expected = Vec::new();
+    let mut chunks = sentences.chunks(4);
+    for h in 1..=6 {
+        let heading = format!("Survey area {h} and its rivers");
+        html += &format!("<h3>{heading}</h3>\n");
+        for _ in 0..4 {
+            let text = chunks.next().unwrap().join(" ");
+            html += &format!("<p>{text}</p>\n");
+            expected.push((text, heading.clone()));
+        }
+    }
+    html += "</body></html>\n";
+    let html_path = dir.join("survey.html");
+    std::fs::write(&html_path, html).unwrap();
+    let pdf = dir.join("survey.pdf");
+    common::print_pdf(&html_path, &pdf);
+    let docs = ingest_file(&pdf).expect("the report ingests");
+    assert_eq!(
+        docs.len(),
+        1,
+        "{:?}",
+        docs.iter().map(|d| &d.title).collect::<Vec<_>>()
+    );
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (text, heading) in &expected {
+        let p = docs[0]
+            .paragraphs
+            .iter()
+            .find(|p| norm(&p.text) == norm(text))
+            .unwrap_or_else(|| panic!("not whole: {text}"));
+        assert!(
+            p.section
+                .as_deref()
+                .is_some_and(|s| s.ends_with(heading.as_str())),
+            "{:?} for {heading}",
+            p.section
+        );
+    }
+}
+
 fn read_as_the_book(pdf: &Path, paragraphs: &[(String, String)]) {
     let docs = ingest_file(pdf).expect("the book ingests");
     assert_eq!(

@@ -303,6 +303,7 @@ fn maybe_get_array<'a>(doc: &'a Document, dict: &'a Dictionary, key: &[u8]) -> O
 struct PdfSimpleFont<'a> {
     font: &'a Dictionary,
     doc: &'a Document,
+    bold: bool,
     encoding: Option<Vec<u16>>,
     unicode_map: Option<HashMap<u32, String>>,
     widths: HashMap<CharCode, f64>, // should probably just use i32 here
@@ -318,6 +319,27 @@ struct PdfType3Font<'a> {
     widths: HashMap<CharCode, f64>, // should probably just use i32 here
 }
 
+
+/// xref patch: whether a font is a bold face: by its name (a subset's "ABCDEF+" aside:
+/// "Bold", "Black", "Heavy", "Semibold", "Demi"), its descriptor's weight (600 or more) or
+/// its ForceBold flag.
+fn font_is_bold(doc: &Document, font: &Dictionary, descriptor: Option<&Dictionary>) -> bool {
+    let name = maybe_get_obj(doc, font, b"BaseFont")
+        .and_then(|n| n.as_name().ok())
+        .map(|n| String::from_utf8_lossy(n).to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = name.split_once('+').map_or(name.as_str(), |(_, n)| n);
+    let named = ["bold", "black", "heavy", "semibold", "demi"].iter().any(|w| name.contains(w));
+    let weight = descriptor
+        .and_then(|d| maybe_get_obj(doc, d, b"FontWeight"))
+        .and_then(|w| w.as_float().ok().or_else(|| w.as_i64().ok().map(|i| i as f32)))
+        .is_some_and(|w| w >= 600.0);
+    let force = descriptor
+        .and_then(|d| maybe_get_obj(doc, d, b"Flags"))
+        .and_then(|f| f.as_i64().ok())
+        .is_some_and(|f| f & (1 << 18) != 0);
+    named || weight || force
+}
 
 fn make_font<'a>(doc: &'a Document, font: &'a Dictionary) -> Rc<dyn PdfFont + 'a> {
     let subtype = get_name_string(doc, font, b"Subtype");
@@ -655,7 +677,8 @@ impl<'a> PdfSimpleFont<'a> {
         }
 
         let missing_width = get::<Option<f64>>(doc, font, b"MissingWidth").unwrap_or(0.);
-        PdfSimpleFont {doc, font, widths: width_map, encoding: encoding_table, missing_width, unicode_map}
+        let bold = font_is_bold(doc, font, maybe_get_obj(doc, font, b"FontDescriptor").and_then(|d| d.as_dict().ok()));
+        PdfSimpleFont {doc, font, bold, widths: width_map, encoding: encoding_table, missing_width, unicode_map}
     }
 
     #[allow(dead_code)]
@@ -780,6 +803,8 @@ impl<'a> Iterator for PdfFontIter<'a> {
 }
 
 trait PdfFont : Debug {
+    /// xref patch: whether the font is a bold face (see `font_is_bold`).
+    fn bold(&self) -> bool { false }
     fn get_width(&self, id: CharCode) -> f64;
     fn next_char(&self, iter: &mut Iter<u8>) -> Option<(CharCode, u8)>;
     fn decode_char(&self, char: CharCode) -> String;
@@ -804,6 +829,7 @@ impl<'a> dyn PdfFont + 'a {
 
 
 impl<'a> PdfFont for PdfSimpleFont<'a> {
+    fn bold(&self) -> bool { self.bold }
     fn get_width(&self, id: CharCode) -> f64 {
         let width = self.widths.get(&id);
         if let Some(width) = width {
@@ -908,6 +934,7 @@ impl<'a> fmt::Debug for PdfType3Font<'a> {
 
 struct PdfCIDFont<'a> {
     font: &'a Dictionary,
+    bold: bool,
     #[allow(dead_code)]
     doc: &'a Document,
     #[allow(dead_code)]
@@ -1174,11 +1201,13 @@ impl<'a> PdfCIDFont<'a> {
                 }
             }
         }
-        PdfCIDFont{doc, font, widths, to_unicode: unicode_map, encoding, default_width: Some(default_width as f64) }
+        let bold = font_is_bold(doc, font, maybe_get_obj(doc, ciddict, b"FontDescriptor").and_then(|d| d.as_dict().ok()));
+        PdfCIDFont{doc, font, bold, widths, to_unicode: unicode_map, encoding, default_width: Some(default_width as f64) }
     }
 }
 
 impl<'a> PdfFont for PdfCIDFont<'a> {
+    fn bold(&self) -> bool { self.bold }
     fn get_width(&self, id: CharCode) -> f64 {
         let width = self.widths.get(&id);
         if let Some(width) = width {
@@ -1425,6 +1454,7 @@ fn show_text(gs: &mut GraphicsState, s: &[u8],
     dlog!("{:?}", font.decode(s).as_bytes());
     dlog!("{:?}", s);
     output.begin_word()?;
+    output.set_bold(font.bold());
 
     for (c, length) in font.char_codes(s) {
         // 5.3.3 Text Space Details
@@ -2024,6 +2054,8 @@ pub trait OutputDev {
     fn begin_page(&mut self, page_num: u32, media_box: &MediaBox, art_box: Option<(f64, f64, f64, f64)>)-> Result<(), OutputError>;
     fn end_page(&mut self)-> Result<(), OutputError>;
     fn output_character(&mut self, trm: &Transform, width: f64, spacing: f64, font_size: f64, char: &str) -> Result<(), OutputError>;
+    /// xref patch: the characters that follow are set in a bold face (or not).
+    fn set_bold(&mut self, _bold: bool) {}
     fn begin_word(&mut self)-> Result<(), OutputError>;
     fn end_word(&mut self)-> Result<(), OutputError>;
     fn end_line(&mut self)-> Result<(), OutputError>;

@@ -72,6 +72,8 @@ const FURNITURE_PAGES: usize = 3;
 /// A heading line may hold this many letters and digits before the outline's title
 /// ("3.1.1", "Chapter 3", "第 3 章").
 const NUMBER_BEFORE_TITLE: usize = 14;
+/// The longest line taken for a heading set bold at the body text's size.
+const BOLD_HEADING_CHARS: usize = 80;
 /// Without an outline, large type marks headings only while it is rarer than this share of
 /// the lines: a slide deck or a poster sets much of its text large. Set between the books
 /// (the Ada Reference Manual, without an outline: 566 headings in 3 sizes, 0.8 % of its
@@ -125,12 +127,21 @@ fn typeset_headings(pdf: &Pdf, role: &Roles, title: Option<&str>) -> Vec<Entry> 
     if body <= 0.0 {
         return Vec::new();
     }
+    // Larger than the body text; or at its size in a bold face, short and unpunctuated, as
+    // reports set their lowest headings.
     let is_heading = |l: &Line, r: Role| {
+        let chars = l.text.chars().count();
+        let larger = l.size > body * (1.0 + SAME_SIZE) && chars <= 150;
+        let bold = l.bold
+            && same_size(l.size, body)
+            && chars <= BOLD_HEADING_CHARS
+            && !ends_terminal(l.text.trim_end())
+            && !l.text.trim_end().ends_with([':', '：', ','])
+            && !opens_item(&l.text);
         r == Role::Body
-            && l.size > body * (1.0 + SAME_SIZE)
+            && (larger || bold)
             && !l.mono
             && l.wide_gaps == 0
-            && l.text.chars().count() <= 150
             && l.text.chars().any(char::is_alphabetic)
     };
     // (page, first line, size, title)
