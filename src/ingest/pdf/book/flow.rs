@@ -326,82 +326,32 @@ mod tests {
 
     #[test]
     fn a_footnote_runs_on_under_its_text_not_under_its_number() {
-        let first = line(
-            698.5,
-            95.9,
-            522.0,
-            "3 some of the consoles will silently",
-            &[104.9, 130.0],
-        );
+        let first = line(698.5, 95.9, 522.0, "3 some of", &[104.9, 130.0]);
         let open = Open::start(0, &first, 522.0);
-        let under_text = line(
-            710.8,
-            104.9,
-            377.0,
-            "discard the excess and some will use it",
-            &[],
-        );
-        assert!(continues(&open, &under_text, PITCH, true));
-        let indented = line(
-            710.8,
-            118.0,
-            377.0,
-            "discard the excess and some will use it",
-            &[],
-        );
-        assert!(!continues(&open, &indented, PITCH, true));
+        let discard = |x0| line(710.8, x0, 377.0, "discard the excess", &[]);
+        assert!(continues(&open, &discard(104.9), PITCH, true));
+        assert!(!continues(&open, &discard(118.0), PITCH, true));
     }
 
     #[test]
     fn the_next_footnote_number_opens_a_new_note() {
-        let first = line(
-            686.2,
-            95.9,
-            520.0,
-            "10 But on Windows problems have been seen with",
-            &[106.0],
-        );
+        let first = line(686.2, 95.9, 520.0, "10 But on", &[106.0]);
         let open = Open::start(0, &first, 522.0);
-        let next = line(
-            698.5,
-            95.9,
-            450.0,
-            "11 for example, -fopenmp, -xopenmp or -qopenmp.",
-            &[106.0],
-        );
-        assert!(!continues(&open, &next, PITCH, true));
-        let not_next = line(
-            698.5,
-            95.9,
-            450.0,
-            "12 for example, -fopenmp, -xopenmp or -qopenmp.",
-            &[106.0],
-        );
-        assert!(continues(&open, &not_next, PITCH, true));
+        let note = |n: u32| line(698.5, 95.9, 450.0, &format!("{n} for"), &[106.0]);
+        assert!(!continues(&open, &note(11), PITCH, true));
+        assert!(continues(&open, &note(12), PITCH, true));
     }
 
     #[test]
     fn a_definition_runs_on_under_its_description() {
         // "op i   is an operator, …": the term, a gap wider than a font size, then the
         // description, whose next lines stand under it.
-        let mut first = line(
-            663.9,
-            90.0,
-            522.0,
-            "op i is an operator, either + or -, implying",
-            &[104.0, 147.6],
-        );
+        let mut first = line(663.9, 90.0, 522.0, "op i is an", &[104.0, 147.6]);
         first.wide_gaps = 1;
         first.term_end = Some(147.6);
         let open = Open::start(0, &first, 522.0);
         assert_eq!(open.kind, Kind::Table);
-        let under = line(
-            676.2,
-            147.6,
-            304.4,
-            "the model, (the first is optional).",
-            &[],
-        );
+        let under = line(676.2, 147.6, 304.4, "the model", &[]);
         assert!(continues(&open, &under, PITCH, true));
         // A row of a real table: the next row has cells of its own.
         let mut row = line(676.2, 90.0, 400.0, "op j is another", &[104.0, 147.6]);
@@ -411,32 +361,12 @@ mod tests {
 
     #[test]
     fn a_short_indented_line_is_a_paragraph_of_its_own() {
+        let note = |y, x0| line(y, x0, 522.0, "(Note the function", &[]);
         let brace = line(147.3, 130.3, 136.0, "}", &[]);
         let open = Open::start(0, &brace, 522.0);
-        let prose = line(
-            160.0,
-            104.9,
-            522.0,
-            "(Note the function split() which produces a list",
-            &[],
-        );
-        assert!(!continues(&open, &prose, PITCH, true));
+        assert!(!continues(&open, &note(160.0, 104.9), PITCH, true));
         // A paragraph's indented first line runs to the margin; its next line stands left.
-        let first = line(
-            147.3,
-            104.9,
-            522.0,
-            "(Note the function split() which produces a list",
-            &[],
-        );
-        let open = Open::start(0, &first, 522.0);
-        let second = line(
-            160.0,
-            90.0,
-            522.0,
-            "of vectors obtained by splitting a larger vector",
-            &[],
-        );
-        assert!(continues(&open, &second, PITCH, true));
+        let open = Open::start(0, &note(147.3, 104.9), 522.0);
+        assert!(continues(&open, &note(160.0, 90.0), PITCH, true));
     }
 }
