@@ -1299,11 +1299,33 @@ fn a_two_column_book_pdf_reads_each_paragraph_whole() {
         "body{font-family:serif;font-size:11pt;column-count:2;column-gap:2em;text-align:justify} \
          p{text-indent:1.5em;margin:0 0 .4em 0}",
     );
-    let html_path = dir.join("rivers-columns.html");
-    std::fs::write(&html_path, html).unwrap();
-    let pdf = dir.join("rivers-columns.pdf");
-    common::print_pdf_with(&html_path, &pdf, &["--generate-pdf-document-outline"]);
-    let docs = ingest_file(&pdf).expect("the book ingests");
+    // With bookmarks (read as a book), and as a report of paragraphs alone in one type
+    // size, without them (read as plain text: paragraphs told apart by their indented first
+    // lines, in a column and at the next column's top).
+    let plain = html
+        .lines()
+        .filter(|l| !l.starts_with("<h"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let outline = ["--generate-pdf-document-outline"];
+    let bare = ["--no-pdf-header-footer"];
+    // Read as plain text, the three paragraphs after a terminal session are still glued to
+    // its lines (no passage kinds there): 27 of 30 whole (18 before column and indent
+    // breaks were read in plain text).
+    for (name, html, flags, may_miss) in [
+        ("rivers-columns", html, &outline[..], 0),
+        ("rivers-columns-plain", plain, &bare[..], 3),
+    ] {
+        let html_path = dir.join(format!("{name}.html"));
+        std::fs::write(&html_path, html).unwrap();
+        let pdf = dir.join(format!("{name}.pdf"));
+        common::print_pdf_with(&html_path, &pdf, flags);
+        all_whole(&pdf, &paragraphs, may_miss);
+    }
+}
+
+fn all_whole(pdf: &Path, paragraphs: &[(String, String)], may_miss: usize) {
+    let docs = ingest_file(pdf).expect("the book ingests");
     let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     let passages: Vec<String> = docs
         .iter()
@@ -1321,8 +1343,9 @@ fn a_two_column_book_pdf_reads_each_paragraph_whole() {
         .map(|((t, _), _)| t)
         .collect();
     assert!(
-        missing.is_empty(),
-        "{} of {} not whole: {missing:#?}\n{passages:#?}",
+        missing.len() <= may_miss,
+        "{}: {} of {} not whole: {missing:#?}\n{passages:#?}",
+        pdf.display(),
         missing.len(),
         paragraphs.len()
     );

@@ -488,14 +488,48 @@ impl Page {
         for (i, line) in lines.iter().enumerate() {
             if i > 0 {
                 out.push('\n');
-                let gap = line.y - lines[i - 1].y;
-                if pitch > 0.0 && gap > pitch * 1.6 {
+                let prev = &lines[i - 1];
+                let gap = line.y - prev.y;
+                if pitch > 0.0 && gap > pitch * 1.6 || self.opens_paragraph(prev, line) {
                     out.push('\n');
                 }
             }
             out.push_str(&line.text);
         }
         out
+    }
+
+    /// Whether `next` opens a paragraph after `prev` where no wider gap says so: after a
+    /// listing, or in a column a first line indented after a sentence's end, or at the top
+    /// of the next column (a page of two or more columns) a line indented from its
+    /// column's left edge, or one after a sentence ended short of the column's right edge.
+    fn opens_paragraph(&self, prev: &Line, next: &Line) -> bool {
+        let size = prev.size.max(next.size).max(1.0);
+        let ends = crate::ingest::text::ends_terminal(prev.text.trim_end());
+        // A listing's end, or one after a sentence's end.
+        if prev.mono != next.mono && (prev.mono || ends) {
+            return true;
+        }
+        // In one column: a first line indented from the line above, after a sentence's end.
+        if next.y > prev.y && next.y - prev.y < size * 2.0 {
+            return ends
+                && next.x0 > prev.x0 + size * 0.8
+                && next.x0 < prev.x0 + size * 4.0
+                && (next.size - prev.size).abs() < size * 0.1;
+        }
+        if next.y >= prev.y - size || next.x0 < prev.x1 {
+            return false;
+        }
+        // A column's edges: the furthest left and right that lines overlapping it reach.
+        let column = |l: &Line| {
+            self.lines
+                .iter()
+                .filter(|m| m.x0 < l.x1 && m.x1 > l.x0)
+                .fold((l.x0, l.x1), |(a, b), m| (a.min(m.x0), b.max(m.x1)))
+        };
+        let indented = next.x0 > column(next).0 + size * 0.8;
+        let ended = prev.x1 < column(prev).1 - size * 2.0 && ends;
+        indented || ended
     }
 }
 
