@@ -458,17 +458,25 @@ impl Line {
     /// Whether `next` stands under the description of this line's definition (see
     /// [`Line::term_end`]).
     pub fn describes(&self, next: &Line) -> bool {
-        self.term_end
-            .is_some_and(|x| (x - next.x0).abs() <= self.size.max(1.0) * 0.2)
+        self.term_end.is_some_and(|x| self.aligned(x, next))
     }
 
     /// Whether `next`, standing right of this line's left edge, aligns with one of its
     /// first words: a hanging indent under a bullet, a footnote's number or a term.
     pub fn hangs(&self, next: &Line) -> bool {
-        let tolerance = self.size.max(1.0) * 0.2;
         self.starts
             .iter()
-            .any(|&x| x > self.x0 + tolerance && (x - next.x0).abs() <= tolerance)
+            .any(|&x| x > self.x0 + self.tolerance() && self.aligned(x, next))
+    }
+
+    /// Whether `next` starts at `x` of this line, within [`Line::tolerance`].
+    fn aligned(&self, x: f64, next: &Line) -> bool {
+        (x - next.x0).abs() <= self.tolerance()
+    }
+
+    /// How far apart two left edges may stand and still align: a fifth of the font size.
+    fn tolerance(&self) -> f64 {
+        self.size.max(1.0) * 0.2
     }
 }
 
@@ -513,23 +521,25 @@ impl Page {
         // In one column: a first line indented from the line above, after a sentence's end.
         if next.y > prev.y && next.y - prev.y < size * 2.0 {
             return ends
-                && next.x0 > prev.x0 + size * 0.8
-                && next.x0 < prev.x0 + size * 4.0
-                && (next.size - prev.size).abs() < size * 0.1;
+                && next.x0 > prev.x0 + size * book::INDENT
+                && next.x0 < prev.x0 + size * book::FIRST_LINE_INDENT
+                && book::same_size(prev.size, next.size);
         }
         if next.y >= prev.y - size || next.x0 < prev.x1 {
             return false;
         }
-        // A column's edges: the furthest left and right that lines overlapping it reach.
-        let column = |l: &Line| {
-            self.lines
-                .iter()
-                .filter(|m| m.x0 < l.x1 && m.x1 > l.x0)
-                .fold((l.x0, l.x1), |(a, b), m| (a.min(m.x0), b.max(m.x1)))
-        };
-        let indented = next.x0 > column(next).0 + size * 0.8;
-        let ended = prev.x1 < column(prev).1 - size * 2.0 && ends;
+        let indented = next.x0 > self.column(next).0 + size * book::INDENT;
+        let ended = prev.x1 < self.column(prev).1 - size * 2.0 && ends;
         indented || ended
+    }
+
+    /// The left and right edges of the column `line` stands in: the furthest that lines of
+    /// its size overlapping it reach (the text block's, on a page of one column).
+    pub fn column(&self, line: &Line) -> (f64, f64) {
+        self.lines
+            .iter()
+            .filter(|m| book::same_size(m.size, line.size) && m.x0 < line.x1 && m.x1 > line.x0)
+            .fold((line.x0, line.x1), |(a, b), m| (a.min(m.x0), b.max(m.x1)))
     }
 }
 

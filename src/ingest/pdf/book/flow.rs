@@ -179,7 +179,7 @@ fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
             // An indented first line that stops far short of the margin is a paragraph of
             // one line (a code fragment, "}"): a paragraph's first line runs on to it.
             if next.x0 < open.first_x0 - size * INDENT
-                && prev.x1 < next.x0 + (open.right - next.x0) * 0.6
+                && prev.x1 < next.x0 + (open.right - next.x0) * SHORT_FIRST_LINE
             {
                 return false;
             }
@@ -243,36 +243,26 @@ pub(super) fn paragraphs(
                 .get(&l.size.to_bits())
                 .copied()
                 .unwrap_or(l.size * 1.2);
-            // The edges of the column a line stands in: the furthest left and right that
-            // lines of its size overlapping it reach (the page's, on a page of one column).
-            let column = |l: &Line| {
-                page.lines
-                    .iter()
-                    .filter(|m| same_size(m.size, l.size) && m.x0 < l.x1 && m.x1 > l.x0)
-                    .fold((l.x0, l.x1), |(a, b), m| (a.min(m.x0), b.max(m.x1)))
-            };
-            let column_left = |l: &Line| column(l).0;
-            let column_right = |l: &Line| column(l).1;
-            // The paragraph `l` continues, and whether it does so on the same page.
+            // The paragraph `l` continues, and whether it does so at the top of another
+            // column (of this page, or the next page's first after this page's last).
             let into = match (current.take(), carried.take()) {
                 (Some(o), _) if column_break(&o, l) => {
-                    continues_in_column(&o, l, column_left(l)).then_some((o, true))
+                    continues_in_column(&o, l, page.column(l).0).then_some((o, true))
                 }
-                (Some(o), _) if continues(&o, l, pitch, true) => Some((o, true)),
+                (Some(o), _) if continues(&o, l, pitch, true) => Some((o, false)),
                 (None, Some(o)) if other_column(&o, l) => {
-                    continues_in_column(&o, l, column_left(l)).then_some((o, true))
+                    continues_in_column(&o, l, page.column(l).0).then_some((o, true))
                 }
                 (None, Some(o)) if continues(&o, l, pitch, false) => Some((o, false)),
                 _ => None,
             };
-
             let o = match into {
-                Some((mut o, true)) if other_column(&o, l) => {
+                Some((mut o, true)) => {
                     blocks[o.block].push(l.text.trim(), no);
-                    o.next_column(l, column_right(l));
+                    o.next_column(l, page.column(l).1);
                     o
                 }
-                Some((mut o, _)) => {
+                Some((mut o, false)) => {
                     if o.kind == Kind::Table && l.wide_gaps == 0 {
                         // A definition (see `continues`): an item, not a row.
                         o.kind = Kind::List;
@@ -289,7 +279,7 @@ pub(super) fn paragraphs(
                     };
                     b.push(l.text.trim(), no);
                     blocks.push(b);
-                    Open::start(blocks.len() - 1, l, column_right(l))
+                    Open::start(blocks.len() - 1, l, page.column(l).1)
                 }
             };
             // Body text carries over the page break; footnotes do not take its place.

@@ -64,9 +64,9 @@ const PARAGRAPH_GAP: f64 = 1.25;
 /// Table rows stay one table while their baselines are at most this many pitches apart.
 const ROW_GAP: f64 = 1.8;
 /// A line further right or left than this many font sizes is indented or outdented.
-const INDENT: f64 = 0.8;
+pub(super) const INDENT: f64 = 0.8;
 /// A paragraph's second line may stand this many font sizes left of an indented first.
-const FIRST_LINE_INDENT: f64 = 4.0;
+pub(super) const FIRST_LINE_INDENT: f64 = 4.0;
 /// A text at a page's edges on this many pages is a running header or footer.
 const FURNITURE_PAGES: usize = 3;
 /// A heading line may hold this many letters and digits before the outline's title
@@ -74,6 +74,9 @@ const FURNITURE_PAGES: usize = 3;
 const NUMBER_BEFORE_TITLE: usize = 14;
 /// The longest line taken for a heading set bold at the body text's size.
 const BOLD_HEADING_CHARS: usize = 80;
+/// An indented first line that stops short of this share of its column's width is a
+/// paragraph of its own (a code fragment, "}"), not a paragraph's first line.
+const SHORT_FIRST_LINE: f64 = 0.6;
 /// Without an outline, large type marks headings only while it is rarer than this share of
 /// the lines: a slide deck or a poster sets much of its text large. Set between the books
 /// (the Ada Reference Manual, without an outline: 566 headings in 3 sizes, 0.8 % of its
@@ -465,7 +468,7 @@ fn is_paragraph_number(text: &str) -> bool {
 }
 
 /// Whether two font sizes are the same within [`SAME_SIZE`].
-fn same_size(a: f64, b: f64) -> bool {
+pub(super) fn same_size(a: f64, b: f64) -> bool {
     (a - b).abs() <= a.max(b) * SAME_SIZE
 }
 
