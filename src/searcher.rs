@@ -296,8 +296,7 @@ impl Searcher {
 
 /// Which paragraphs of an index are translations of each other: in different languages,
 /// each the other's nearest paragraph in its language, at a centred cosine of at least
-/// `min` ([`Params::translation_min`]; translations measure 0.7–0.95 there:
-/// `rank::question`'s `carry`).
+/// `min` ([`Params::translation_min`]; translations measure 0.7–0.95 there).
 struct Translations<'a> {
     index: &'a Index,
     min: f32,

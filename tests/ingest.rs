@@ -643,6 +643,32 @@ fn markdown_input() {
     );
 }
 
+/// A short paragraph alone in its section (a manual page's NAME line, 12 characters in
+/// Chinese) is a passage of that section, not the start of the next section's first
+/// paragraph; a lead-in ("各位代表：") still opens the paragraph after a heading.
+#[test]
+fn a_short_paragraph_stays_in_its_section() {
+    let docs = ingest_file(Path::new("tests/parallel/zh/mkdir.1.md")).unwrap();
+    let got: Vec<(Option<&str>, &str)> = docs[0]
+        .paragraphs
+        .iter()
+        .take(2)
+        .map(|p| (p.section.as_deref(), p.text.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Some("名称"), "mkdir - 创建目录"),
+            (Some("概述"), "mkdir [选项]... 目录列表..."),
+        ]
+    );
+    let md = "# 报告\n\n各位代表：\n\n## 一、工作回顾\n\n过去一年，我们完成了很多重要工作。\n";
+    let docs = ingest_bytes(md.as_bytes(), "r.md", &IngestOptions::default()).unwrap();
+    let p = &docs[0].paragraphs;
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].text, "各位代表：过去一年，我们完成了很多重要工作。");
+}
+
 /// A declared title (front matter, `<title>`) wins over level-1 headings; a single h1
 /// repeating it is dropped, a different one stays as a section heading.
 #[test]

@@ -17,7 +17,9 @@
 //!   "各位代表：") and anything ending in a colon are prepended to the *next*
 //!   paragraph; short unpunctuated lines are unnumbered headings; other short
 //!   sentences ("谢谢大家！", "《条例》全文如下。") are appended to the previous
-//!   paragraph of the same section, or to the next one if there is none.
+//!   paragraph of the same section, or to the next one if there is none — unless a
+//!   heading comes first: then they are a passage of their own, in their own section (a
+//!   manual page's NAME line "mkdir - 创建目录" is not the start of its SYNOPSIS).
 //! * **Tables and code** (from markup or a PDF's layout) are passages of their own,
 //!   never merged with prose; under `min_chars` they are left out.
 //! * Everything else is a **paragraph**. If it starts with an inline label
@@ -38,6 +40,12 @@ use super::{IngestOptions, Paragraph};
 use crate::text::split::split_chunks;
 
 /// Salutations addressed to the audience.
+/// A fragment that addresses or introduces what follows: a salutation or anything ending
+/// in a colon.
+fn leads_in(s: &str) -> bool {
+    is_vocative(s) || s.ends_with(['：', ':'])
+}
+
 fn is_vocative(s: &str) -> bool {
     let terms = [
         "同志们",
@@ -186,6 +194,15 @@ pub fn assemble(
             continue;
         }
         let t = block.text.as_str();
+        let heading = block.heading.is_some() || standalone_heading(t).is_some();
+        // A fragment waiting for the next paragraph stays in its own section when a heading
+        // comes first, unless it leads in to what follows ("各位代表：").
+        if heading && pending.as_ref().is_some_and(|p| !leads_in(&p.text)) {
+            paras.push(Para {
+                block: pending.take().unwrap(),
+                section: stack.current(),
+            });
+        }
         if let Some(level) = block.heading {
             let title = block.title_text.as_deref().unwrap_or(t);
             stack.push(HeadingKind::Markdown(level), &normalize_title_spaces(title));
@@ -240,7 +257,7 @@ pub fn assemble(
         }
         in_list = false;
         if n < min {
-            if is_vocative(t) || t.ends_with(['：', ':']) {
+            if leads_in(t) {
                 match &mut pending {
                     Some(p) => p.append(block),
                     None => pending = Some(block),

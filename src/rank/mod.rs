@@ -81,8 +81,6 @@ pub struct Components {
     /// The corpus's background cosines blended into that map
     /// ([`Params::background_weight`]).
     pub background: bool,
-    /// Lexical evidence carried over to the translations of the best own-language rows.
-    pub carry: bool,
     /// BM25 over the identifiers and numbers a question shares with rows in another
     /// language.
     pub lexical_across: bool,
@@ -101,7 +99,6 @@ impl Components {
         across: true,
         language_map: true,
         background: true,
-        carry: true,
         lexical_across: true,
         prose_first: true,
         shift: true,
@@ -109,12 +106,11 @@ impl Components {
     };
 
     /// The names `without` takes, in the order an ablation reports them.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 8] = [
         "sentences",
         "across",
         "language-map",
         "background",
-        "carry",
         "lexical-across",
         "prose-first",
         "shift",
@@ -128,7 +124,6 @@ impl Components {
             "across" => &mut self.across,
             "language-map" => &mut self.language_map,
             "background" => &mut self.background,
-            "carry" => &mut self.carry,
             "lexical-across" => &mut self.lexical_across,
             "prose-first" => &mut self.prose_first,
             "shift" => &mut self.shift,

@@ -72,11 +72,6 @@ pub struct Params {
     /// language −0.043 / −0.014, in all four +0.009. Neutral: the same (a blend of two maps
     /// of the model's own scores).
     pub background_weight: f32,
-    /// How many of a question's best own-language lexical rows carry their evidence to
-    /// their nearest row in another language (weighted by the centred cosine,
-    /// `rank::question`'s `carry`): **10**. On the French–English manual pages (bilingual
-    /// NAME questions) 5, 10 and 20 measured the same. Neutral: the same (a count).
-    pub carried: usize,
     /// The least centred cosine at which two paragraphs in different languages, each the
     /// other's nearest in its language, are taken for translations and shown as one answer
     /// ([`crate::searcher`]): **0.5**. Chosen and measured on the same set, the Debian
@@ -219,7 +214,6 @@ impl Params {
         },
         shift: 0.5,
         background_weight: 0.25,
-        carried: 10,
         translation_min: 0.5,
         same_language_min: 0.85,
         cross_language_min: 0.755,
@@ -375,7 +369,7 @@ mod tests {
                 background_weight: 0.375,
                 ..e5
             },
-            Params { carried: 11, ..e5 },
+            Params { shift: 0.55, ..e5 },
             Params {
                 question: Weights {
                     lexical: 0.1000001,

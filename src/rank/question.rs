@@ -49,9 +49,10 @@ impl Affine {
 /// where `bm25_ideal` is what a
 /// paragraph matching every query term once would score (so a lone common term — a year,
 /// a number — adds little). In a multilingual corpus, answers in another language are
-/// scored on centred vectors and mapped onto the scale of the question's language, and
-/// take the lexical evidence of their translations in the question's language (see
-/// `carry`).
+/// scored on centred vectors and mapped onto the scale of the question's language; their
+/// lexical score is what they share with the question across scripts (identifiers and
+/// numbers), and a passage's translations join it as one answer later
+/// ([`crate::searcher`]).
 pub fn answer(
     index: &Index,
     vector: &[f32],
@@ -102,15 +103,6 @@ pub fn answer(
             if on.across {
                 rows.extend(candidates::across_languages(index, vector, lang, n, allow));
             }
-            // The lexical evidence of the best own-language rows, carried over to their
-            // nearest rows in other languages.
-            let carried = match &lex {
-                Some(same) if on.carry && index.is_multilingual() => {
-                    carry(index, same, lang, params.carried, allow)
-                }
-                _ => HashMap::new(),
-            };
-            rows.extend(carried.keys());
             rows.sort_unstable();
             rows.dedup();
             rows.into_iter()
@@ -119,12 +111,10 @@ pub fn answer(
                     let score = match &lex {
                         None => dense,
                         // In another language: the identifiers and numbers it shares with
-                        // the question, or what its translation in the question's language
-                        // carries over, whichever is more.
+                        // the question.
                         Some(_) if index.is_multilingual() && index.lang(row) != lang => {
-                            let carried = carried.get(&row).copied().unwrap_or(0.0);
                             let shared = across.as_ref().map_or(0.0, |a| a.get(row));
-                            weights.fuse(dense, shared.max(carried))
+                            weights.fuse(dense, shared)
                         }
                         Some(same) => weights.fuse(dense, same.get(row)),
                     };
@@ -147,55 +137,6 @@ pub fn answer(
     hits.truncate(k);
     hits.sort_by_key(apart);
     hits
-}
-
-/// Lexical evidence carried over to other languages, for a question in language `lang` of
-/// a multilingual corpus: each of the question's `carried` best lexical rows `h` in its
-/// own language passes `lex(h) · cos(h, p)` to its nearest row `p` in another language
-/// (cosine on centred vectors: for a translation, 0.7–0.95).
-///
-/// BM25 can only score text in the question's language (across scripts, or between French
-/// and English, few words are shared), so without this a hybrid answer leans to its own
-/// language: on the manual pages, a page's NAME line asked for in the other language
-/// (name_questions.py --bilingual) had its translation within the first five hits for
-/// 23 % (French), 19 % (German), 32 % (Chinese) of the questions, behind paragraphs in the
-/// question's language that share a word — against 80 / 41 / 70 % by dense scores alone.
-/// Carried over, the translation ranks beside its original: 86 / 68 / 77 %
-/// (docs/quality.md). Nothing here is tuned on those sets: [`Params::carried`] 5, 10 and 20
-/// measure the same on the French pages; the weight is the plain cosine (there, `cos²`
-/// measured 80 %, `√cos` and no weight 89 %: a weight of 1 would give any nearest row,
-/// related or not, the whole lexical score).
-fn carry(
-    index: &Index,
-    same: &crate::index::lexical::Scorer<'_>,
-    lang: &str,
-    carried: usize,
-    allow: Option<&dyn Fn(usize) -> bool>,
-) -> HashMap<usize, f32> {
-    let mut out: HashMap<usize, f32> = HashMap::new();
-    let Some(space) = index.space() else {
-        return out;
-    };
-    let mine = |r: usize| index.lang(r) == lang && allow.is_none_or(|f| f(r));
-    let sources: Vec<(usize, f32)> = same
-        .top(carried, Some(&mine))
-        .into_iter()
-        .map(|(h, _)| (h, same.get(h)))
-        .filter(|&(_, l)| l > 0.0)
-        .collect();
-    if sources.is_empty() {
-        return out;
-    }
-    let vectors: Vec<Vec<f32>> = sources.iter().map(|&(h, _)| index.vector(h)).collect();
-    let nearest = candidates::nearest_across_languages(index, &vectors, lang, allow);
-    for (&(h, l), p) in sources.iter().zip(nearest) {
-        if let Some(p) = p {
-            let c = space.rows().pair(h, space.rows(), p).max(0.0);
-            let e = out.entry(p).or_insert(0.0);
-            *e = e.max(l * c);
-        }
-    }
-    out
 }
 
 /// Per target language, the map of a question's scores onto its own language's scale:
