@@ -222,6 +222,7 @@ fn read_now(bytes: &[u8]) -> Result<Pdf, PdfError> {
 }
 
 /// One glyph: baseline position (y down from the top), font size, advance, text.
+#[derive(Clone)]
 struct Glyph {
     x: f64,
     y: f64,
@@ -255,7 +256,8 @@ impl OutputDev for Pages {
         Ok(())
     }
     fn end_page(&mut self) -> Result<(), OutputError> {
-        let glyphs = std::mem::take(&mut self.glyphs);
+        let mut glyphs = std::mem::take(&mut self.glyphs);
+        compose_accents(&mut glyphs);
         self.done.push(Page {
             height: self.height,
             width: self.width,
@@ -546,6 +548,73 @@ impl Page {
 /// Kangxi radicals (U+2F00–U+2FD5), CJK radicals supplement (U+2E80–U+2EF3) and CJK
 /// compatibility ideographs (U+F900–U+FAFF) to the unified ideographs they stand for; the
 /// two- and three-em dashes (U+2E3A/B) to the "——" that Chinese text types.
+/// The combining mark of a spacing accent as TeX sets one: a glyph of its own drawn
+/// over (or under) the letter it accents.
+fn combining(accent: &str) -> Option<char> {
+    Some(match accent {
+        "´" => '\u{301}',
+        "`" => '\u{300}',
+        // A font's own encoding may name TeX's circumflex and tilde as the ASCII ones.
+        "ˆ" | "^" => '\u{302}',
+        "˜" | "~" => '\u{303}',
+        "¯" => '\u{304}',
+        "˘" => '\u{306}',
+        "˙" => '\u{307}',
+        "¨" => '\u{308}',
+        "˚" => '\u{30A}',
+        "˝" => '\u{30B}',
+        "ˇ" => '\u{30C}',
+        "¸" => '\u{327}',
+        "˛" => '\u{328}',
+        _ => return None,
+    })
+}
+
+/// Accents set as glyphs of their own over or under a letter (TeX's `\'e`, `\c{c}`:
+/// "Fran¸cois", "’´e’") joined to that letter ("François", "’é’"): an accent glyph
+/// centred over the letter drawn just before or after it on the same line. The dotless i and
+/// j TeX accents stand for i and j.
+fn compose_accents(glyphs: &mut Vec<Glyph>) {
+    use unicode_normalization::UnicodeNormalization;
+    // Over the letter: the accent's middle within the letter's advance (a "~" or "`" that
+    // merely touches the next letter, "~pstandard", "``Unstable``", is not over it).
+    let over = |accent: &Glyph, letter: &Glyph| {
+        let middle = (accent.x + accent.end) / 2.0;
+        letter.x < middle
+            && middle < letter.end
+            && (accent.y - letter.y).abs() < accent.size.max(letter.size)
+    };
+    let letter = |g: &Glyph| {
+        let mut c = g.text.chars();
+        matches!((c.next(), c.next()), (Some(c), None) if c.is_alphabetic())
+    };
+    let mut i = 0;
+    while i < glyphs.len() {
+        let Some(mark) = combining(&glyphs[i].text) else {
+            i += 1;
+            continue;
+        };
+        let base = [i + 1, i.wrapping_sub(1)].into_iter().find(|&j| {
+            glyphs
+                .get(j)
+                .is_some_and(|g| letter(g) && over(&glyphs[i], g))
+        });
+        let Some(j) = base else {
+            i += 1;
+            continue;
+        };
+        let base = match glyphs[j].text.as_str() {
+            "ı" => "i",
+            "ȷ" => "j",
+            other => other,
+        };
+        let composed: String = base.chars().chain([mark]).nfc().collect();
+        glyphs[j].text = composed;
+        glyphs.remove(i);
+        // The letter before the accent is now at `i - 1`, the one after it at `i`.
+    }
+}
+
 fn fold(s: &str) -> String {
     use unicode_normalization::char::decompose_compatible;
     let needs = |c: char| matches!(c as u32, 0x2E3A | 0x2E3B | 0x2E80..=0x2EF3 | 0x2F00..=0x2FD5 | 0xF900..=0xFAFF);
@@ -631,6 +700,59 @@ mod tests {
         assert_eq!(fold("⽣产⼒"), "生产力");
         assert_eq!(fold("abc，。"), "abc，。");
         assert_eq!(fold("报告\u{2E3A}2024年"), "报告——2024年");
+    }
+
+    /// TeX's accents: a glyph of its own over the letter, before it or after it; the
+    /// dotless i under an acute; an accent alone, or beside a letter it does not touch,
+    /// stays as it is.
+    #[test]
+    fn accents_set_over_letters_join_them() {
+        let text = |glyphs: &[Glyph]| glyphs.iter().map(|g| g.text.as_str()).collect::<String>();
+        // "Fran¸cois": the cedilla drawn at the c's place, before it.
+        let mut g = set("Francois", 0.0, 100.0, 10.0);
+        let c = g[4].clone();
+        g.insert(
+            4,
+            Glyph {
+                text: "¸".into(),
+                ..c.clone()
+            },
+        );
+        compose_accents(&mut g);
+        assert_eq!(text(&g), "François");
+        // An acute after its letter, over it; the dotless i.
+        let mut g = set("caf", 0.0, 100.0, 10.0);
+        let f = g[2].clone();
+        g.push(Glyph {
+            text: "e".into(),
+            x: f.end,
+            end: f.end + 5.0,
+            ..f.clone()
+        });
+        g.push(Glyph {
+            text: "´".into(),
+            x: f.end + 1.0,
+            end: f.end + 4.0,
+            ..f.clone()
+        });
+        g.push(Glyph {
+            text: "´".into(),
+            x: f.end + 6.0,
+            end: f.end + 9.0,
+            ..f.clone()
+        });
+        g.push(Glyph {
+            text: "ı".into(),
+            x: f.end + 5.0,
+            end: f.end + 10.0,
+            ..f
+        });
+        compose_accents(&mut g);
+        assert_eq!(text(&g), "caféí");
+        // "it´s" and "~/x^2" set apart, a lone "¨": unchanged.
+        let mut g = set("it´s ~/x^2 ¨", 0.0, 100.0, 10.0);
+        compose_accents(&mut g);
+        assert_eq!(text(&g), "it´s ~/x^2 ¨");
     }
 
     /// One glyph a character, each `size / 2` wide, from `x` on the baseline `y`.

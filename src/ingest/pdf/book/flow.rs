@@ -89,6 +89,13 @@ fn continues_in_column(open: &Open, next: &Line, left: f64) -> bool {
         && !(ends_short(prev, next, open.right) && ends_terminal(prev.text.trim_end()))
 }
 
+/// Whether a line ends inside a web address broken at one of its dots
+/// ("… see https://www.xquartz." / "org/releases/"): no sentence's end.
+fn breaks_address(line: &str) -> bool {
+    let last = line.split_whitespace().last().unwrap_or("");
+    last.ends_with('.') && (last.contains("://") || last.starts_with("www."))
+}
+
 /// Whether `prev` ends short of the right edge `right`: with room left for the first word
 /// of `next` (so a ragged right margin is no paragraph end, and a justified line never is).
 fn ends_short(prev: &Line, next: &Line, right: f64) -> bool {
@@ -146,7 +153,7 @@ fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
         return false;
     }
     let short = ends_short(prev, next, open.right);
-    let ends = ends_terminal(prev.text.trim_end());
+    let ends = ends_terminal(prev.text.trim_end()) && !breaks_address(&prev.text);
     // A listing is code from its first line; prose may wrap onto a line that is all
     // fixed-pitch (a long path), but only after a line that ran to the margin.
     let code = open.kind == Kind::Code;
@@ -297,6 +304,16 @@ pub(super) fn paragraphs(
 mod tests {
     use super::*;
     use crate::ingest::pdf::WORD_STARTS;
+
+    #[test]
+    fn an_address_broken_at_a_dot_ends_no_sentence() {
+        assert!(breaks_address("see https://www.xquartz."));
+        assert!(breaks_address("(as used on macOS: see www.gnu."));
+        assert!(!breaks_address(
+            "as the manual says at https://example.org/ a lot."
+        ));
+        assert!(!breaks_address("It ends here."));
+    }
 
     /// A line of body text at `y`, from `x0` to `x1`, its later words starting at `starts`.
     fn line(y: f64, x0: f64, x1: f64, text: &str, starts: &[f64]) -> Line {

@@ -422,10 +422,14 @@ fn mark_navigation(pdf: &Pdf, entries: &[&Entry], role: &mut Roles) {
 /// A bullet or an enumerator opening a line: a list item starts there.
 fn opens_item(s: &str) -> bool {
     let s = s.trim_start();
-    if s.starts_with([
-        '•', '◦', '▪', '‣', '·', '●', '○', '■', '□', '–', '—', '*', '-',
-    ]) {
+    if s.starts_with(['•', '◦', '▪', '‣', '·', '●', '○', '■', '□']) {
         return true;
+    }
+    // A dash or star is a bullet when a space follows it: "--enable-R-shlib …" or
+    // "-j n option" wrapped onto a line of its own is no list item.
+    let mut c = s.chars();
+    if matches!(c.next(), Some('–' | '—' | '*' | '-')) {
+        return c.next().is_some_and(char::is_whitespace);
     }
     let digits = s.chars().take_while(|c| c.is_ascii_digit()).count();
     (1..=2).contains(&digits)
@@ -556,10 +560,27 @@ mod tests {
 
     #[test]
     fn list_items() {
-        for s in ["• item", "1. first", "12) twelfth", "– dash"] {
+        for s in [
+            "• item",
+            "•item",
+            "1. first",
+            "12) twelfth",
+            "– dash",
+            "- minus",
+            "* star",
+        ] {
             assert!(opens_item(s), "{s}");
         }
-        for s in ["1.2 Section", "2024. A year", "Plain text"] {
+        // An option or a pattern wrapped onto a line of its own.
+        for s in [
+            "1.2 Section",
+            "2024. A year",
+            "Plain text",
+            "--enable-R-shlib to build",
+            "-j n option",
+            "*.txt files",
+            "-",
+        ] {
             assert!(!opens_item(s), "{s}");
         }
     }
