@@ -1326,8 +1326,10 @@ fn a_two_column_book_pdf_reads_each_paragraph_whole() {
          p{text-indent:1.5em;margin:0 0 .4em 0}",
     );
     // With bookmarks (read as a book), and as a report of paragraphs alone in one type
-    // size, without them (read as plain text: paragraphs told apart by their indented first
-    // lines, in a column and at the next column's top).
+    // size, without them. Chromium tags its PDFs (a structure tree of headings and
+    // paragraphs): every paragraph whole either way. Untagged, the layout alone tells them:
+    // as a book, by the columns; without bookmarks, as plain text (paragraphs told apart by
+    // their indented first lines, in a column and at the next column's top).
     let plain = html
         .lines()
         .filter(|l| !l.starts_with("<h"))
@@ -1335,10 +1337,10 @@ fn a_two_column_book_pdf_reads_each_paragraph_whole() {
         .join("\n");
     let outline = ["--generate-pdf-document-outline"];
     let bare = ["--no-pdf-header-footer"];
-    // Read as plain text, the three paragraphs after a terminal session are still glued to
-    // its lines (no passage kinds there): 27 of 30 whole (18 before column and indent
-    // breaks were read in plain text).
-    for (name, html, flags, may_miss) in [
+    // Untagged and read as plain text, the three paragraphs after a terminal session are
+    // still glued to its lines (no passage kinds there): 27 of 30 whole (18 before column
+    // and indent breaks were read in plain text).
+    for (name, html, flags, may_miss_untagged) in [
         ("rivers-columns", html, &outline[..], 0),
         ("rivers-columns-plain", plain, &bare[..], 3),
     ] {
@@ -1346,8 +1348,24 @@ fn a_two_column_book_pdf_reads_each_paragraph_whole() {
         std::fs::write(&html_path, html).unwrap();
         let pdf = dir.join(format!("{name}.pdf"));
         common::print_pdf_with(&html_path, &pdf, flags);
-        all_whole(&pdf, &paragraphs, may_miss);
+        all_whole(&pdf, &paragraphs, 0);
+        all_whole(&untagged(&pdf), &paragraphs, may_miss_untagged);
     }
+}
+
+/// A copy of `pdf` without its structure tree (`/StructTreeRoot`): the same layout as an
+/// untagged PDF, read from the page geometry alone.
+fn untagged(pdf: &Path) -> PathBuf {
+    let mut doc = lopdf::Document::load(pdf).unwrap();
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let catalog = doc.get_object_mut(root).unwrap().as_dict_mut().unwrap();
+    assert!(
+        catalog.remove(b"StructTreeRoot").is_some(),
+        "Chromium tags its PDFs"
+    );
+    let out = pdf.with_extension("untagged.pdf");
+    doc.save(&out).unwrap();
+    out
 }
 
 fn all_whole(pdf: &Path, paragraphs: &[(String, String)], may_miss: usize) {
@@ -1390,36 +1408,95 @@ fn bold_headings_at_the_body_size_are_sections() {
         .flat_map(|p| p.split("</p>").next().unwrap().split(". "))
         .map(|s| s.trim_end_matches('.').to_string() + ".")
         .collect();
-    let mut html = String::from(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>River survey</title>\
-         <style>body{font:11pt serif} h3{font-size:11pt;font-weight:bold;margin:1em 0 .3em}\
-         p{margin:0 0 .6em 0}</style></head><body>\n",
+    let groups: Vec<(String, Vec<String>)> = sentences
+        .chunks(16)
+        .take(6)
+        .enumerate()
+        .map(|(h, group)| {
+            let paragraphs = group.chunks(4).map(|s| s.join(" ")).collect();
+            (format!("Survey area {} and its rivers", h + 1), paragraphs)
+        })
+        .collect();
+    let style = "h3{font-size:11pt;font-weight:bold;margin:1em 0 .3em}";
+    let (pdf, expected) = print_report(&dir, "survey", style, "h3", &groups);
+    // The headings are the structure tree's `H3`s; untagged, they are told by their type.
+    sections_as_expected(&pdf, &expected);
+    sections_as_expected(&untagged(&pdf), &expected);
+}
+
+/// Headings a tagged PDF marks though its type does not: set like the body text, neither
+/// larger nor bold, they are sections only by the structure tree. The same PDF untagged
+/// has no headings to read (one section-less run of paragraphs).
+#[test]
+fn a_tagged_pdfs_headings_are_sections_whatever_their_type() {
+    let dir = scratch("tagged-headings-pdf");
+    let (book, _) = book_html();
+    let paragraphs: Vec<String> = book
+        .split("<p>")
+        .skip(1)
+        .map(|p| p.split("</p>").next().unwrap().to_string())
+        .filter(|p| !p.contains('<'))
+        .take(12)
+        .collect();
+    let groups: Vec<(String, Vec<String>)> = paragraphs
+        .chunks(3)
+        .enumerate()
+        .map(|(i, chunk)| (format!("Part {} of the notes", i + 1), chunk.to_vec()))
+        .collect();
+    let style = "h2{font:11pt serif;margin:0 0 .6em 0}";
+    let (pdf, expected) = print_report(&dir, "notes", style, "h2", &groups);
+    sections_as_expected(&pdf, &expected);
+    let docs = ingest_file(&untagged(&pdf)).expect("the notes ingest");
+    assert!(
+        docs.iter().flat_map(|d| &d.paragraphs).all(|p| p
+            .section
+            .as_deref()
+            .is_none_or(|s| !s.contains("Part 2 of"))),
+        "untagged, the headings look like body text"
+    );
+}
+
+/// A report printed by Chromium: each group's heading (element `tag`, styled by `style`)
+/// and its paragraphs. Returns the PDF and each paragraph with its heading.
+fn print_report(
+    dir: &Path,
+    name: &str,
+    style: &str,
+    tag: &str,
+    groups: &[(String, Vec<String>)],
+) -> (PathBuf, Vec<(String, String)>) {
+    let mut html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{name}</title>\
+         <style>body{{font:11pt serif}} {style} p{{margin:0 0 .6em 0}}</style></head><body>\n"
     );
     let mut expected = Vec::new();
-    let mut chunks = sentences.chunks(4);
-    for h in 1..=6 {
-        let heading = format!("Survey area {h} and its rivers");
-        html += &format!("<h3>{heading}</h3>\n");
-        for _ in 0..4 {
-            let text = chunks.next().unwrap().join(" ");
-            html += &format!("<p>{text}</p>\n");
-            expected.push((text, heading.clone()));
+    for (heading, paragraphs) in groups {
+        html += &format!("<{tag}>{heading}</{tag}>\n");
+        for p in paragraphs {
+            html += &format!("<p>{p}</p>\n");
+            expected.push((p.clone(), heading.clone()));
         }
     }
     html += "</body></html>\n";
-    let html_path = dir.join("survey.html");
+    let html_path = dir.join(format!("{name}.html"));
     std::fs::write(&html_path, html).unwrap();
-    let pdf = dir.join("survey.pdf");
+    let pdf = dir.join(format!("{name}.pdf"));
     common::print_pdf(&html_path, &pdf);
-    let docs = ingest_file(&pdf).expect("the report ingests");
+    (pdf, expected)
+}
+
+/// One document whose paragraphs are each whole and in the section `expected` names.
+fn sections_as_expected(pdf: &Path, expected: &[(String, String)]) {
+    let docs = ingest_file(pdf).expect("the report ingests");
     assert_eq!(
         docs.len(),
         1,
-        "{:?}",
+        "{}: {:?}",
+        pdf.display(),
         docs.iter().map(|d| &d.title).collect::<Vec<_>>()
     );
     let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    for (text, heading) in &expected {
+    for (text, heading) in expected {
         let p = docs[0]
             .paragraphs
             .iter()

@@ -50,6 +50,9 @@ def norm(s):
 
 def text_key(s):
     """norm() of a paragraph's text, less what two renderings of one text print apart."""
+    # A table's caption label, which dblatex prints in its own words for some languages
+    # ("Table 11.6 – Liste …" in the PDF, "Tableau 11.6. Liste …" in the HTML).
+    s = re.sub(r"^\s*(?:Table|Tableau|Tabelle|Tabla|表)\s*(\d+(?:\.\d+)*)\s*[.:：–—-]?\s*", r"table§\1§", s)
     # Texinfo's printed cross-references: "Section 5.4 [The array() function], page 22" and
     # "Section “Invoking R” in …" where HTML links the title alone.
     s = re.sub(r"\b(?:Section|Chapter|Appendix)\s+[\dA-Z][\d.]*\s+\[([^\]]*)\],?\s*page\s+\d+", r"\1", s)

@@ -39,6 +39,7 @@ use rayon::prelude::*;
 
 pub mod book;
 pub mod outline;
+pub mod tags;
 
 /// Wall-clock bound for one PDF.
 pub const TIME_LIMIT: Duration = Duration::from_secs(120);
@@ -203,6 +204,17 @@ fn read_now(bytes: &[u8]) -> Result<Pdf, PdfError> {
     // The outline and title are extras: a broken outline is read as far as it goes.
     let outline =
         std::panic::catch_unwind(AssertUnwindSafe(|| outline::read(&doc))).unwrap_or_default();
+    // So is the structure tree: each line learns the block it belongs to.
+    let tags =
+        std::panic::catch_unwind(AssertUnwindSafe(|| tags::Tags::read(&doc))).unwrap_or_default();
+    let mut pages = pages;
+    if !tags.is_empty() {
+        for (p, page) in pages.iter_mut().enumerate() {
+            for line in &mut page.lines {
+                line.tag = line.mcid.and_then(|m| tags.get(p, m));
+            }
+        }
+    }
     let title = doc
         .trailer
         .get(b"Info")
@@ -230,6 +242,7 @@ struct Glyph {
     end: f64,
     text: String,
     bold: bool,
+    mcid: Option<i64>,
 }
 
 /// Collects the glyphs of every page pdf-extract decodes, as lines at the end of each page.
@@ -241,6 +254,8 @@ struct Pages {
     done: Vec<Page>,
     /// Whether the characters now set are in a bold face.
     bold: bool,
+    /// The marked-content id of the characters now set (tagged PDFs).
+    mcid: Option<i64>,
 }
 
 impl OutputDev for Pages {
@@ -282,11 +297,15 @@ impl OutputDev for Pages {
             end: x + width * size,
             text: fold(text),
             bold: self.bold,
+            mcid: self.mcid,
         });
         Ok(())
     }
     fn set_bold(&mut self, bold: bool) {
         self.bold = bold;
+    }
+    fn set_marked_content(&mut self, mcid: Option<i64>) {
+        self.mcid = mcid;
     }
     fn begin_word(&mut self) -> Result<(), OutputError> {
         Ok(())
@@ -331,6 +350,11 @@ pub struct Line {
     pub term_end: Option<f64>,
     /// Set in a bold face, nine in ten of its characters at least.
     pub bold: bool,
+    /// The marked-content id of its first glyph that has one (tagged PDFs).
+    pub mcid: Option<i64>,
+    /// The block of the structure tree its first marked glyph belongs to (tagged PDFs;
+    /// [`tags`]).
+    pub tag: Option<tags::Tag>,
 }
 
 /// How many word starts a [`Line`] keeps.
@@ -419,6 +443,7 @@ fn line_of(glyphs: &[&Glyph]) -> Line {
         .filter(|g| g.text != " ")
         .fold((0, 0), |(n, b), g| (n + 1, b + g.bold as usize));
     line.bold = inked > 0 && bold * 10 >= inked * 9;
+    line.mcid = glyphs.iter().find_map(|g| g.mcid);
     // Fixed pitch: every Latin letter and digit advances the same. Lines mostly in other
     // scripts are not code (CJK fonts' Latin glyphs are often all half-width).
     let advances: Vec<f64> = glyphs
@@ -768,6 +793,7 @@ mod tests {
                     end: x + size / 2.0,
                     text: c.to_string(),
                     bold: false,
+                    mcid: None,
                 }
             })
             .collect()

@@ -2027,9 +2027,11 @@ impl<'a> Processor<'a> {
                 }
                 "BMC" | "BDC" => {
                     mc_stack.push(operation);
+                    output.set_marked_content(innermost_mcid(doc, resources, &mc_stack));
                 }
                 "EMC" => {
                     mc_stack.pop();
+                    output.set_marked_content(innermost_mcid(doc, resources, &mc_stack));
                 }
                 "Do" => {
                     // `Do` process an entire subdocument, so we do a recursive call to `process_stream`
@@ -2050,12 +2052,35 @@ impl<'a> Processor<'a> {
 }
 
 
+/// xref patch: the MCID of the innermost marked-content sequence on `stack` that has one
+/// (`BDC` with a property list, inline or named in the resources' `/Properties`).
+fn innermost_mcid(doc: &Document, resources: &Dictionary, stack: &[&lopdf::content::Operation]) -> Option<i64> {
+    stack.iter().rev().find_map(|op| {
+        if op.operator != "BDC" {
+            return None;
+        }
+        let props = match op.operands.get(1)? {
+            Object::Dictionary(d) => d,
+            Object::Name(name) => {
+                let properties = maybe_get_obj(doc, resources, b"Properties")?.as_dict().ok()?;
+                maybe_get_obj(doc, properties, name.as_slice())?.as_dict().ok()?
+            }
+            _ => return None,
+        };
+        maybe_get_obj(doc, props, b"MCID")?.as_i64().ok()
+    })
+}
+
 pub trait OutputDev {
     fn begin_page(&mut self, page_num: u32, media_box: &MediaBox, art_box: Option<(f64, f64, f64, f64)>)-> Result<(), OutputError>;
     fn end_page(&mut self)-> Result<(), OutputError>;
     fn output_character(&mut self, trm: &Transform, width: f64, spacing: f64, font_size: f64, char: &str) -> Result<(), OutputError>;
     /// xref patch: the characters that follow are set in a bold face (or not).
     fn set_bold(&mut self, _bold: bool) {}
+    /// xref patch: the characters that follow belong to the marked-content sequence with
+    /// this MCID (the innermost one that has one), which a tagged PDF's structure tree
+    /// refers to; `None` outside any.
+    fn set_marked_content(&mut self, _mcid: Option<i64>) {}
     fn begin_word(&mut self)-> Result<(), OutputError>;
     fn end_word(&mut self)-> Result<(), OutputError>;
     fn end_line(&mut self)-> Result<(), OutputError>;

@@ -109,6 +109,13 @@ fn ends_short(prev: &Line, next: &Line, right: f64) -> bool {
 }
 
 fn line_kind(l: &Line) -> Kind {
+    // A tagged PDF says what a block is; prose in a fixed-pitch face is still a listing.
+    match l.tag.map(|t| t.kind) {
+        Some(TagKind::Table) => return Kind::Table,
+        Some(TagKind::ListItem) => return Kind::List,
+        Some(TagKind::Code) => return Kind::Code,
+        _ => {}
+    }
     if l.mono {
         Kind::Code
     } else if l.wide_gaps > 0 {
@@ -123,6 +130,11 @@ fn line_kind(l: &Line) -> Kind {
 /// Whether `next` continues the paragraph whose last line is `open.last`.
 fn continues(open: &Open, next: &Line, pitch: f64, same_page: bool) -> bool {
     let prev = &open.last;
+    // A tagged PDF's lines continue one another while they are in one block of its
+    // structure tree, wherever they stand.
+    if let (Some(a), Some(b)) = (prev.tag, next.tag) {
+        return a.block == b.block;
+    }
     let size = prev.size.max(next.size).max(1.0);
     if !same_size(prev.size, next.size) {
         return false;

@@ -32,6 +32,7 @@
 mod flow;
 
 use super::outline::Entry;
+use super::tags::TagKind;
 use super::{Line, Pdf};
 use crate::ingest::reflow::Block;
 use crate::ingest::text::ends_terminal;
@@ -94,8 +95,19 @@ pub fn read(pdf: &Pdf) -> Option<Book> {
         .filter(|e| e.page.is_some_and(|p| p < pdf.pages.len()))
         .collect();
     let typeset;
+    let tagged;
     let entries = if outline.len() >= MIN_ENTRIES {
         outline
+    } else if pdf
+        .pages
+        .iter()
+        .flat_map(|p| &p.lines)
+        .any(|l| l.tag.is_some())
+    {
+        // A tagged PDF: its headings are the structure tree's, however few (none: one
+        // document of paragraphs, as tagged).
+        tagged = tagged_headings(pdf, &role);
+        tagged.iter().collect()
     } else {
         typeset = typeset_headings(pdf, &role, title.as_deref());
         if typeset.len() < MIN_ENTRIES {
@@ -207,6 +219,50 @@ fn typeset_headings(pdf: &Pdf, role: &Roles, title: Option<&str>) -> Vec<Entry> 
                 .unwrap_or(sizes.len());
             Entry {
                 depth,
+                title,
+                page: Some(p),
+                top: Some(page.height - (page.lines[i].y - page.lines[i].size)),
+            }
+        })
+        .collect()
+}
+
+/// The headings of a tagged PDF without an outline, as entries an outline would have: the
+/// lines of each `H1`–`H6` element of its structure tree (levels from the highest one
+/// used).
+fn tagged_headings(pdf: &Pdf, role: &Roles) -> Vec<Entry> {
+    let mut found: Vec<(usize, usize, usize, String)> = Vec::new(); // (page, line, level, title)
+    for (p, page) in pdf.pages.iter().enumerate() {
+        let mut open: Option<usize> = None; // the block of the heading being read
+        for (i, l) in page.lines.iter().enumerate() {
+            let heading = match l.tag {
+                Some(t) if role[p][i] == Role::Body => match t.kind {
+                    TagKind::Heading(level) => Some((t.block, level)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match heading {
+                Some((block, _)) if open == Some(block) => {
+                    let title = &mut found.last_mut().expect("an open heading").3;
+                    crate::ingest::text::push_joined(title, l.text.trim());
+                }
+                Some((block, level)) => {
+                    found.push((p, i, level, l.text.trim().to_string()));
+                    open = Some(block);
+                }
+                None => open = None,
+            }
+        }
+    }
+    let top = found.iter().map(|f| f.2).min().unwrap_or(1);
+    found
+        .into_iter()
+        .filter(|f| f.3.chars().any(char::is_alphanumeric))
+        .map(|(p, i, level, title)| {
+            let page = &pdf.pages[p];
+            Entry {
+                depth: level + 1 - top,
                 title,
                 page: Some(p),
                 top: Some(page.height - (page.lines[i].y - page.lines[i].size)),
