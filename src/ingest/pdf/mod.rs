@@ -570,9 +570,6 @@ impl Page {
     }
 }
 
-/// Kangxi radicals (U+2F00–U+2FD5), CJK radicals supplement (U+2E80–U+2EF3) and CJK
-/// compatibility ideographs (U+F900–U+FAFF) to the unified ideographs they stand for; the
-/// two- and three-em dashes (U+2E3A/B) to the "——" that Chinese text types.
 /// The combining mark of a spacing accent as TeX sets one: a glyph of its own drawn
 /// over (or under) the letter it accents.
 fn combining(accent: &str) -> Option<char> {
@@ -640,6 +637,9 @@ fn compose_accents(glyphs: &mut Vec<Glyph>) {
     }
 }
 
+/// Kangxi radicals (U+2F00–U+2FD5), CJK radicals supplement (U+2E80–U+2EF3) and CJK
+/// compatibility ideographs (U+F900–U+FAFF) to the unified ideographs they stand for; the
+/// two- and three-em dashes (U+2E3A/B) to the "——" that Chinese text types.
 fn fold(s: &str) -> String {
     use unicode_normalization::char::decompose_compatible;
     let needs = |c: char| matches!(c as u32, 0x2E3A | 0x2E3B | 0x2E80..=0x2EF3 | 0x2F00..=0x2FD5 | 0xF900..=0xFAFF);
