@@ -153,9 +153,11 @@ fn typeset_headings(pdf: &Pdf, role: &Roles, title: Option<&str>) -> Vec<Entry> 
             && !ends_terminal(l.text.trim_end())
             && !l.text.trim_end().ends_with([':', '：', ','])
             && !opens_item(&l.text);
+        // Not a listing's line, unless set larger than the text (a producer that sets
+        // its headings in a fixed-pitch face, as LibreOffice can).
         r == Role::Body
             && (larger || bold)
-            && !l.mono
+            && (!l.mono || larger)
             && l.wide_gaps == 0
             && l.text.chars().any(char::is_alphabetic)
     };
