@@ -1400,12 +1400,11 @@ fn all_whole(pdf: &Path, paragraphs: &[(String, String)], may_miss: usize) {
 #[test]
 fn bold_headings_at_the_body_size_are_sections() {
     let dir = scratch("bold-headings-pdf");
-    let (book, _) = book_html();
+    let (_, paragraphs) = book_html();
     // The book's sentences, regrouped under headings in bold at 11 pt.
-    let sentences: Vec<String> = book
-        .split("<p>")
-        .skip(1)
-        .flat_map(|p| p.split("</p>").next().unwrap().split(". "))
+    let sentences: Vec<String> = paragraphs
+        .iter()
+        .flat_map(|(p, _)| p.split(". "))
         .map(|s| s.trim_end_matches('.').to_string() + ".")
         .collect();
     let groups: Vec<(String, Vec<String>)> = sentences
@@ -1430,14 +1429,8 @@ fn bold_headings_at_the_body_size_are_sections() {
 #[test]
 fn a_tagged_pdfs_headings_are_sections_whatever_their_type() {
     let dir = scratch("tagged-headings-pdf");
-    let (book, _) = book_html();
-    let paragraphs: Vec<String> = book
-        .split("<p>")
-        .skip(1)
-        .map(|p| p.split("</p>").next().unwrap().to_string())
-        .filter(|p| !p.contains('<'))
-        .take(12)
-        .collect();
+    let (_, paragraphs) = book_html();
+    let paragraphs: Vec<String> = paragraphs.into_iter().map(|(p, _)| p).take(12).collect();
     let groups: Vec<(String, Vec<String>)> = paragraphs
         .chunks(3)
         .enumerate()

@@ -39,13 +39,13 @@ use super::text::{
 use super::{IngestOptions, Paragraph};
 use crate::text::split::split_chunks;
 
-/// Salutations addressed to the audience.
 /// A fragment that addresses or introduces what follows: a salutation or anything ending
 /// in a colon.
 fn leads_in(s: &str) -> bool {
     is_vocative(s) || s.ends_with(['：', ':'])
 }
 
+/// Salutations addressed to the audience.
 fn is_vocative(s: &str) -> bool {
     let terms = [
         "同志们",
@@ -194,10 +194,16 @@ pub fn assemble(
             continue;
         }
         let t = block.text.as_str();
-        let heading = block.heading.is_some() || standalone_heading(t).is_some();
+        let standalone = block
+            .heading
+            .is_none()
+            .then(|| standalone_heading(t))
+            .flatten();
         // A fragment waiting for the next paragraph stays in its own section when a heading
         // comes first, unless it leads in to what follows ("各位代表：").
-        if heading && pending.as_ref().is_some_and(|p| !leads_in(&p.text)) {
+        if (block.heading.is_some() || standalone.is_some())
+            && pending.as_ref().is_some_and(|p| !leads_in(&p.text))
+        {
             paras.push(Para {
                 block: pending.take().unwrap(),
                 section: stack.current(),
@@ -209,7 +215,7 @@ pub fn assemble(
             heading_since_last = true;
             continue;
         }
-        if let Some(kind) = standalone_heading(t) {
+        if let Some(kind) = standalone {
             stack.push(kind, block.title_text.as_deref().unwrap_or(t));
             heading_since_last = true;
             continue;

@@ -748,30 +748,18 @@ mod tests {
         // An acute after its letter, over it; the dotless i.
         let mut g = set("caf", 0.0, 100.0, 10.0);
         let f = g[2].clone();
-        g.push(Glyph {
-            text: "e".into(),
-            x: f.end,
-            end: f.end + 5.0,
+        let at = |text: &str, from: f64, to: f64| Glyph {
+            text: text.into(),
+            x: f.end + from,
+            end: f.end + to,
             ..f.clone()
-        });
-        g.push(Glyph {
-            text: "´".into(),
-            x: f.end + 1.0,
-            end: f.end + 4.0,
-            ..f.clone()
-        });
-        g.push(Glyph {
-            text: "´".into(),
-            x: f.end + 6.0,
-            end: f.end + 9.0,
-            ..f.clone()
-        });
-        g.push(Glyph {
-            text: "ı".into(),
-            x: f.end + 5.0,
-            end: f.end + 10.0,
-            ..f
-        });
+        };
+        g.extend([
+            at("e", 0.0, 5.0),
+            at("´", 1.0, 4.0),
+            at("´", 6.0, 9.0),
+            at("ı", 5.0, 10.0),
+        ]);
         compose_accents(&mut g);
         assert_eq!(text(&g), "caféí");
         // "it´s" and "~/x^2" set apart, a lone "¨": unchanged.

@@ -99,37 +99,40 @@ impl Tags {
                 }
                 o => o,
             };
-            match object {
-                Object::Integer(mcid) => {
-                    if let (Some(page), Some(tag)) = (page, block) {
-                        tags.by_mcid.insert((page, *mcid), tag);
-                    }
+            // A marked-content id: an integer kid, or a reference to one, maybe on another
+            // page (`/MCR`).
+            let mcid = match object {
+                Object::Integer(mcid) => Some((page, *mcid)),
+                Object::Dictionary(d) if d.get(b"S").is_err() => match d.get(b"MCID") {
+                    Ok(Object::Integer(mcid)) => Some((page_of(d).or(page), *mcid)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some((Some(page), mcid)) = mcid {
+                if let Some(tag) = block {
+                    tags.by_mcid.insert((page, mcid), tag);
                 }
+                continue;
+            }
+            match object {
                 Object::Array(items) => {
                     stack.extend(items.iter().rev().map(|o| (o, page, block)));
                 }
-                Object::Dictionary(d) => {
-                    let page = page_of(d).or(page);
-                    if d.get(b"S").is_ok() {
-                        // A structure element: a new block when none is open above it.
-                        let block = block.or_else(|| {
-                            let kind = kind(&standard(doc, roles, d)?)?;
-                            blocks += 1;
-                            Some(Tag {
-                                block: blocks - 1,
-                                kind,
-                            })
-                        });
-                        if let Ok(k) = d.get(b"K") {
-                            stack.push((k, page, block));
-                        }
-                    } else if let Ok(Object::Integer(mcid)) = d.get(b"MCID") {
-                        // A marked-content reference, maybe on another page (`/MCR`).
-                        if let (Some(page), Some(tag)) = (page, block) {
-                            tags.by_mcid.insert((page, *mcid), tag);
-                        }
+                // A structure element: a new block when none is open above it. (An object
+                // reference, `/OBJR`, an annotation or a form field, holds no text.)
+                Object::Dictionary(d) if d.get(b"S").is_ok() => {
+                    let block = block.or_else(|| {
+                        let kind = kind(&standard(doc, roles, d)?)?;
+                        blocks += 1;
+                        Some(Tag {
+                            block: blocks - 1,
+                            kind,
+                        })
+                    });
+                    if let Ok(k) = d.get(b"K") {
+                        stack.push((k, page_of(d).or(page), block));
                     }
-                    // An object reference (`/OBJR`: an annotation, a form field) holds no text.
                 }
                 _ => {}
             }

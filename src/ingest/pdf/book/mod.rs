@@ -214,19 +214,24 @@ fn typeset_headings(pdf: &Pdf, role: &Roles, title: Option<&str>) -> Vec<Entry> 
     found
         .into_iter()
         .map(|(p, i, size, title)| {
-            let page = &pdf.pages[p];
             let depth = 1 + sizes
                 .iter()
                 .position(|s| (s - size).abs() <= s * SAME_SIZE / 2.0)
                 .unwrap_or(sizes.len());
-            Entry {
-                depth,
-                title,
-                page: Some(p),
-                top: Some(page.height - (page.lines[i].y - page.lines[i].size)),
-            }
+            heading_entry(pdf, p, i, depth, title)
         })
         .collect()
+}
+
+/// An outline entry for a heading found on page `p` whose first line is line `i`.
+fn heading_entry(pdf: &Pdf, p: usize, i: usize, depth: usize, title: String) -> Entry {
+    let (page, line) = (&pdf.pages[p], &pdf.pages[p].lines[i]);
+    Entry {
+        depth,
+        title,
+        page: Some(p),
+        top: Some(page.height - (line.y - line.size)),
+    }
 }
 
 /// The headings of a tagged PDF without an outline, as entries an outline would have: the
@@ -261,15 +266,7 @@ fn tagged_headings(pdf: &Pdf, role: &Roles) -> Vec<Entry> {
     found
         .into_iter()
         .filter(|f| f.3.chars().any(char::is_alphanumeric))
-        .map(|(p, i, level, title)| {
-            let page = &pdf.pages[p];
-            Entry {
-                depth: level + 1 - top,
-                title,
-                page: Some(p),
-                top: Some(page.height - (page.lines[i].y - page.lines[i].size)),
-            }
-        })
+        .map(|(p, i, level, title)| heading_entry(pdf, p, i, level + 1 - top, title))
         .collect()
 }
 
