@@ -402,9 +402,26 @@ fn remove_running_furniture(lines: &mut Vec<Line>) {
             && !ends_terminal(&l.text)
             && !super::heading::looks_like_heading(&l.text)
     };
+    // How often each candidate stands in the text, counted once a page: a running
+    // header stands on a page once, while a listing's repeated lines ("length: 6650",
+    // "length: 6400") cluster on one page. Text without pages counts every line.
     let mut counts: HashMap<String, usize> = HashMap::new();
-    for l in lines.iter().filter(|l| candidate(l)) {
-        *counts.entry(furniture_key(&l.text)).or_default() += 1;
+    let mut last_page: HashMap<String, usize> = HashMap::new();
+    let paged = lines.iter().any(|l| l.sep == Sep::Page);
+    let mut page = 0usize;
+    for l in lines.iter() {
+        if l.sep == Sep::Page {
+            page += 1;
+        }
+        if !candidate(l) {
+            continue;
+        }
+        let key = furniture_key(&l.text);
+        if paged && last_page.get(&key) == Some(&page) {
+            continue;
+        }
+        last_page.insert(key.clone(), page);
+        *counts.entry(key).or_default() += 1;
     }
     // Page-edge repeats.
     let mut edge_counts: HashMap<String, usize> = HashMap::new();
