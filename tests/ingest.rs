@@ -1611,3 +1611,69 @@ fn html_passages_know_their_kind() {
         ]
     );
 }
+
+/// The content-stream parser xref patches in lopdf for speed (`vendor/lopdf/PATCHED.md`)
+/// reads the grammar it read before: operands of every type, hexadecimal strings with
+/// white space and an odd last digit, names with `#` escapes, reals without a digit on one
+/// side, literal strings with escapes, arrays, comments, operations without operands.
+#[test]
+fn the_content_stream_parser_reads_every_operand_type() {
+    use lopdf::content::Content;
+    use lopdf::{Object, StringFormat};
+    let stream = b"BT /F1#20x 12 Tf <48 65 6c6C\n6f7> Tj % a comment\n\
+        [(a\\)b) -120 (c)] TJ 1 0 0 1 +.5 -3. Tm /A#42 true null << /K [1 2] >> DP ET q Q";
+    let ops = Content::decode(stream)
+        .expect("the stream parses")
+        .operations;
+    let by_operator: Vec<(&str, &Vec<Object>)> = ops
+        .iter()
+        .map(|o| (o.operator.as_str(), &o.operands))
+        .collect();
+    let operators: Vec<&str> = by_operator.iter().map(|(o, _)| *o).collect();
+    assert_eq!(
+        operators,
+        ["BT", "Tf", "Tj", "TJ", "Tm", "DP", "ET", "q", "Q"]
+    );
+    assert!(ops[0].operands.is_empty());
+    assert_eq!(
+        ops[1].operands,
+        [Object::Name(b"F1 x".to_vec()), Object::Integer(12)]
+    );
+    assert_eq!(
+        ops[2].operands,
+        [Object::String(
+            vec![0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x70],
+            StringFormat::Hexadecimal
+        )]
+    );
+    assert_eq!(
+        ops[3].operands,
+        [Object::Array(vec![
+            Object::String(b"a)b".to_vec(), StringFormat::Literal),
+            Object::Integer(-120),
+            Object::String(b"c".to_vec(), StringFormat::Literal),
+        ])]
+    );
+    assert_eq!(
+        ops[4].operands,
+        [1, 0, 0, 1]
+            .map(Object::Integer)
+            .into_iter()
+            .chain([Object::Real(0.5), Object::Real(-3.0)])
+            .collect::<Vec<_>>()
+    );
+    let mut dict = lopdf::Dictionary::new();
+    dict.set(
+        "K",
+        Object::Array(vec![Object::Integer(1), Object::Integer(2)]),
+    );
+    assert_eq!(
+        ops[5].operands,
+        [
+            Object::Name(b"AB".to_vec()),
+            Object::Boolean(true),
+            Object::Null,
+            Object::Dictionary(dict)
+        ]
+    );
+}

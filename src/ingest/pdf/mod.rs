@@ -34,6 +34,7 @@
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use compact_str::CompactString;
 use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
 use rayon::prelude::*;
 
@@ -240,7 +241,7 @@ struct Glyph {
     y: f64,
     size: f64,
     end: f64,
-    text: String,
+    text: CompactString,
     bold: bool,
     mcid: Option<i64>,
 }
@@ -278,6 +279,9 @@ impl OutputDev for Pages {
             width: self.width,
             lines: lines(&glyphs),
         });
+        // The next page reuses the allocation.
+        glyphs.clear();
+        self.glyphs = glyphs;
         Ok(())
     }
     fn output_character(
@@ -399,11 +403,15 @@ fn line_of(glyphs: &[&Glyph]) -> Line {
     gaps.sort_by(f64::total_cmp);
     let usual = gaps.get(gaps.len() / 2).copied().unwrap_or(0.0).max(0.0);
     let first = glyphs[0];
+    // Room for the glyphs and the spaces between words (about one a word).
+    let inked: usize = glyphs.iter().map(|g| g.text.len()).sum();
+    let mut text = String::with_capacity(inked + glyphs.len() / 4 + 1);
+    text.push_str(&first.text);
     let mut line = Line {
         y: first.y,
         x0: first.x,
         x1: first.end,
-        text: first.text.clone(),
+        text,
         ..Line::default()
     };
     let (mut words, mut widest) = (0, 0.0);
@@ -630,7 +638,7 @@ fn compose_accents(glyphs: &mut Vec<Glyph>) {
             "ȷ" => "j",
             other => other,
         };
-        let composed: String = base.chars().chain([mark]).nfc().collect();
+        let composed: CompactString = base.chars().chain([mark]).nfc().collect();
         glyphs[j].text = composed;
         glyphs.remove(i);
         // The letter before the accent is now at `i - 1`, the one after it at `i`.
@@ -640,13 +648,13 @@ fn compose_accents(glyphs: &mut Vec<Glyph>) {
 /// Kangxi radicals (U+2F00–U+2FD5), CJK radicals supplement (U+2E80–U+2EF3) and CJK
 /// compatibility ideographs (U+F900–U+FAFF) to the unified ideographs they stand for; the
 /// two- and three-em dashes (U+2E3A/B) to the "——" that Chinese text types.
-fn fold(s: &str) -> String {
+fn fold(s: &str) -> CompactString {
     use unicode_normalization::char::decompose_compatible;
     let needs = |c: char| matches!(c as u32, 0x2E3A | 0x2E3B | 0x2E80..=0x2EF3 | 0x2F00..=0x2FD5 | 0xF900..=0xFAFF);
     if !s.chars().any(needs) {
-        return s.to_string();
+        return s.into();
     }
-    let mut out = String::with_capacity(s.len());
+    let mut out = CompactString::with_capacity(s.len());
     for c in s.chars() {
         // Two- and three-em dashes: fonts draw "——" as one glyph.
         match c {
@@ -779,7 +787,7 @@ mod tests {
                     y,
                     size,
                     end: x + size / 2.0,
-                    text: c.to_string(),
+                    text: c.to_string().into(),
                     bold: false,
                     mcid: None,
                 }
