@@ -404,9 +404,7 @@ fn line_of(glyphs: &[&Glyph]) -> Line {
     let usual = gaps.get(gaps.len() / 2).copied().unwrap_or(0.0).max(0.0);
     let first = glyphs[0];
     // Room for the glyphs and the spaces between words (about one a word).
-    let inked: usize = glyphs.iter().map(|g| g.text.len()).sum();
-    let mut text = String::with_capacity(inked + glyphs.len() / 4 + 1);
-    text.push_str(&first.text);
+    let text = first.text.to_string();
     let mut line = Line {
         y: first.y,
         x0: first.x,
