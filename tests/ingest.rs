@@ -1677,3 +1677,38 @@ fn the_content_stream_parser_reads_every_operand_type() {
         ]
     );
 }
+
+/// An index is navigation, not text, in HTML as in PDF: Texinfo's printed index (its
+/// entries' table and the bar of initials that jumps into it) gives no passages, while
+/// a table row of single marks after a label ("Metacharacters: | ; & ( )") is kept.
+#[test]
+fn an_index_gives_no_passages() {
+    let html = "<html><head><title>Manual</title></head><body>\
+        <h2>Operators</h2>\
+        <p>The shell reads a line and splits it into words at the metacharacters.</p>\
+        <table><tr><td>Metacharacters: | ; &amp; ( )</td></tr></table>\
+        <h2>Concept index</h2>\
+        <table summary=\"\"><tr><th>Jump to: &nbsp; </th><td>\
+        <a class=\"summary-letter\" href=\"#a\"><b>A</b></a> \
+        <a class=\"summary-letter\" href=\"#b\"><b>B</b></a> \
+        <a class=\"summary-letter\" href=\"#c\"><b>C</b></a> \
+        <a class=\"summary-letter\" href=\"#d\"><b>D</b></a> \
+        <a class=\"summary-letter\" href=\"#e\"><b>E</b></a></td></tr></table>\
+        <table class=\"index-cp\"><tr><th>Index Entry</th><th>Section</th></tr>\
+        <tr><td><a href=\"#x\">assignment</a>:</td><td><a href=\"#y\">Operators</a></td></tr>\
+        <tr><td><a href=\"#x\">words, splitting into</a>:</td><td><a href=\"#y\">Operators</a></td></tr>\
+        </table></body></html>";
+    let docs = ingest_bytes(html.as_bytes(), "manual.html", &IngestOptions::default()).unwrap();
+    let texts: Vec<&str> = docs
+        .iter()
+        .flat_map(|d| &d.paragraphs)
+        .map(|p| p.text.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "The shell reads a line and splits it into words at the metacharacters.",
+            "Metacharacters: | ; & ( )"
+        ]
+    );
+}

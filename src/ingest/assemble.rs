@@ -39,6 +39,42 @@ use super::text::{
 use super::{IngestOptions, Paragraph};
 use crate::text::split::split_chunks;
 
+/// Navigation in any format, dropped: an index's bar of initials ("! % & * + – . / : < > ?
+/// ^ | ~ A B D E F G …", each letter a link to its part of the index; two columns' bars
+/// can share a line), perhaps
+/// after a label ("Jump to: # $ . [ A B D …"): four or more marks of one character each,
+/// no letter or digit but capitals in alphabetical order (starting over at most once in
+/// eight), and at least half of them capitals unless a label says what eight or more are.
+pub(crate) fn is_initials_bar(t: &str) -> bool {
+    let (labelled, t) = match t.split_once(':') {
+        Some((label, rest)) if (1..=3).contains(&label.split_whitespace().count()) => {
+            (label.chars().all(|c| c.is_alphabetic() || c == ' '), rest)
+        }
+        _ => (false, t),
+    };
+    let marks: Vec<char> = t
+        .split_whitespace()
+        .map(|m| {
+            let mut c = m.chars();
+            match (c.next(), c.next()) {
+                (Some(c), None) => c,
+                _ => 'a', // more than one character: no mark
+            }
+        })
+        .collect();
+    if marks.len() < 4
+        || marks
+            .iter()
+            .any(|c| c.is_alphanumeric() && !c.is_ascii_uppercase())
+    {
+        return false;
+    }
+    let capitals: Vec<char> = marks.into_iter().filter(char::is_ascii_uppercase).collect();
+    let restarts = capitals.windows(2).filter(|w| w[0] >= w[1]).count();
+    let marks = t.split_whitespace().count();
+    (labelled && marks >= 8 || capitals.len() * 2 >= marks) && restarts <= capitals.len() / 8
+}
+
 /// A fragment that addresses or introduces what follows: a salutation or anything ending
 /// in a colon.
 fn leads_in(s: &str) -> bool {
@@ -167,6 +203,9 @@ pub fn assemble(
     let mut caption: Option<Block> = None; // a table's or listing's title, for it
     let mut blocks = merge_open_brackets(blocks).into_iter().peekable();
     while let Some(mut block) = blocks.next() {
+        if block.heading.is_none() && is_initials_bar(&block.text) {
+            continue;
+        }
         // Tables and code are passages of their own: nothing is merged into them or them
         // into prose, but their caption ("Table 5.7. Firewall tools") is theirs. Shorter
         // than `min_chars` ("$ ls", a one-cell row) they say too little to be found and
@@ -333,4 +372,37 @@ pub fn assemble(
         }
     }
     Assembled { paragraphs, meta }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_bars() {
+        for t in [
+            "! % & * + – . / : < > ? ^ | ~ A B D E F G H I J K L M N O P Q R S T U V W X",
+            "A B C D E F G I K L M N O P Q R S T U V W",
+            "B C F I L M O P R S U V B C D J L P R T",
+            "C I R U",
+            "Jump to:   #   $   .   [ A   B   D   E   F   G   I   M",
+            "Jump to:   !   %   &   *   +   -   .   /   :   <   =   >   ?   ^   |   ~",
+        ] {
+            assert!(is_initials_bar(t), "{t}");
+        }
+        for t in [
+            "A B C",
+            "A C B D",
+            "x y z w v u t s r",
+            "Z Y X W V U T S R",
+            "A B C D E F G HI",
+            "1 2 3 4 5 6 7 8 9",
+            "! % & * + - . /",
+            "Note: a b c d e",
+            "See also: A, B, C, D",
+            "Metacharacters: | ; & ( )",
+        ] {
+            assert!(!is_initials_bar(t), "{t}");
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! `<noscript>`, `<template>`, `<svg>`, `<math>`, `<iframe>`, `<nav>` and `<footer>`, and
 //! any element whose `role` is `navigation`, `search` or `contentinfo` or whose class is
 //! a documentation generator's navigation or footer (Sphinx's `related`, `sphinxsidebar`,
-//! `footer`; DocBook's `navheader`, `navfooter`): repeated on every page of a manual, those
+//! `footer`; DocBook's `navheader`, `navfooter`; tables of contents and indexes): repeated on every page of a manual, those
 //! made hundreds of identical paragraphs (the Python and PostgreSQL manuals: 132,966
 //! paragraphs, 18,939 of them page furniture; 497 copies of the Python license footer). Block elements (`p div br li h1–h6 tr td blockquote pre section article …`)
 //! end the current block; `h1`–`h6` become explicit headings; whitespace is collapsed as a
@@ -44,7 +44,23 @@ const SKIP_CLASSES: &[&str] = &[
     "list-of-figures",
     "list-of-examples",
     "toctree-wrapper",
+    // Indexes (navigation too): Texinfo's printed indexes, Sphinx's general index, the
+    // divisions of DocBook's.
+    "index-cp",
+    "index-fn",
+    "index-vr",
+    "index-ky",
+    "index-pg",
+    "index-tp",
+    "genindextable",
+    "genindex-jumpbox",
+    "indexdiv",
 ];
+/// Texinfo 7 names its index tables after the index ("cp-entries-printindex",
+/// "vr-letters-header-printindex").
+fn texinfo_index_class(c: &str) -> bool {
+    c.ends_with("-printindex")
+}
 /// Elements that never have content (no end tag to wait for).
 const VOID: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
@@ -165,7 +181,7 @@ fn furniture(tag: &Tag, name: &str) -> bool {
         || attr(tag, "role").is_some_and(|r| SKIP_ROLES.contains(&r.trim()))
         || attr(tag, "class").is_some_and(|c| {
             c.split_ascii_whitespace()
-                .any(|c| SKIP_CLASSES.contains(&c))
+                .any(|c| SKIP_CLASSES.contains(&c) || texinfo_index_class(c))
         })
 }
 

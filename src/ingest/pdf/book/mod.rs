@@ -444,41 +444,6 @@ fn find_heading(
     None
 }
 
-/// An index's bar of initials ("! % & * + – . / : < > ? ^ | ~ A B D E F G …", each
-/// letter a link to its part of the index; two columns' bars can share a line), perhaps
-/// after a label ("Jump to: # $ . [ A B D …"): four or more marks of one character each,
-/// no letter or digit but capitals in alphabetical order (starting over at most once in
-/// eight), and at least half of them capitals unless a label says what they are.
-fn is_initials_bar(t: &str) -> bool {
-    let (labelled, t) = match t.split_once(':') {
-        Some((label, rest)) if (1..=3).contains(&label.split_whitespace().count()) => {
-            (label.chars().all(|c| c.is_alphabetic() || c == ' '), rest)
-        }
-        _ => (false, t),
-    };
-    let marks: Vec<char> = t
-        .split_whitespace()
-        .map(|m| {
-            let mut c = m.chars();
-            match (c.next(), c.next()) {
-                (Some(c), None) => c,
-                _ => 'a', // more than one character: no mark
-            }
-        })
-        .collect();
-    if marks.len() < 4
-        || marks
-            .iter()
-            .any(|c| c.is_alphanumeric() && !c.is_ascii_uppercase())
-    {
-        return false;
-    }
-    let capitals: Vec<char> = marks.into_iter().filter(char::is_ascii_uppercase).collect();
-    let restarts = capitals.windows(2).filter(|w| w[0] >= w[1]).count();
-    let marks = t.split_whitespace().count();
-    (labelled || capitals.len() * 2 >= marks) && restarts <= capitals.len() / 8
-}
-
 /// The book's printed table of contents: outline titles followed by a page number, and
 /// lines with dot leaders; an index's bar of initials.
 fn mark_navigation(pdf: &Pdf, entries: &[&Entry], role: &mut Roles) {
@@ -489,7 +454,7 @@ fn mark_navigation(pdf: &Pdf, entries: &[&Entry], role: &mut Roles) {
                 continue;
             }
             let t = l.text.trim_end();
-            if is_initials_bar(t) {
+            if crate::ingest::assemble::is_initials_bar(t) {
                 role[p][i] = Role::Navigation;
                 continue;
             }
@@ -649,33 +614,6 @@ mod tests {
             "2024-01",
         ] {
             assert!(!is_paragraph_number(n), "{n}");
-        }
-    }
-
-    #[test]
-    fn initials_bars() {
-        for t in [
-            "! % & * + – . / : < > ? ^ | ~ A B D E F G H I J K L M N O P Q R S T U V W X",
-            "A B C D E F G I K L M N O P Q R S T U V W",
-            "B C F I L M O P R S U V B C D J L P R T",
-            "C I R U",
-            "Jump to:   #   $   .   [ A   B   D   E   F   G   I   M",
-            "Jump to:   !   %   &   *   +   -   .   /   :   <   =   >   ?   ^   |   ~",
-        ] {
-            assert!(is_initials_bar(t), "{t}");
-        }
-        for t in [
-            "A B C",
-            "A C B D",
-            "x y z w v u t s r",
-            "Z Y X W V U T S R",
-            "A B C D E F G HI",
-            "1 2 3 4 5 6 7 8 9",
-            "! % & * + - . /",
-            "Note: a b c d e",
-            "See also: A, B, C, D",
-        ] {
-            assert!(!is_initials_bar(t), "{t}");
         }
     }
 
