@@ -1352,6 +1352,26 @@ fn a_two_column_book_pdf_reads_each_paragraph_whole() {
     }
 }
 
+/// A producer that sets its headings in a fixed-pitch face (LibreOffice does): chapters
+/// larger than the text, sections bold at its size, both in the face of the book's
+/// terminal sessions. Untagged and without bookmarks, the headings are still headings —
+/// the larger ones say which face headings are set in — and the sessions' lines, in that
+/// face but not bold, are not.
+#[test]
+fn headings_in_a_fixed_pitch_face_are_headings_without_tags() {
+    let dir = scratch("mono-headings-pdf");
+    let (html, paragraphs) = book_html();
+    let html = html.replace(
+        "h2{font-size:15pt}",
+        "h1{font-family:monospace} h2{font:bold 11pt monospace}",
+    );
+    let html_path = dir.join("rivers-mono.html");
+    std::fs::write(&html_path, html).unwrap();
+    let pdf = dir.join("rivers-mono.pdf");
+    common::print_pdf_with(&html_path, &pdf, &[]);
+    read_as_the_book(&untagged(&pdf), &paragraphs);
+}
+
 /// A copy of `pdf` without its structure tree (`/StructTreeRoot`): the same layout as an
 /// untagged PDF, read from the page geometry alone.
 fn untagged(pdf: &Path) -> PathBuf {

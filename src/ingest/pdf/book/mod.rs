@@ -144,20 +144,29 @@ fn typeset_headings(pdf: &Pdf, role: &Roles, title: Option<&str>) -> Vec<Entry> 
     }
     // Larger than the body text; or at its size in a bold face, short and unpunctuated, as
     // reports set their lowest headings.
+    let larger = |l: &Line| l.size > body * (1.0 + SAME_SIZE) && l.text.chars().count() <= 150;
+    // A producer that sets its headings in a fixed-pitch face (as LibreOffice can): most
+    // lines set larger than the text are.
+    let (large, large_mono) = pdf
+        .pages
+        .iter()
+        .flat_map(|p| &p.lines)
+        .filter(|l| larger(l) && l.wide_gaps == 0)
+        .fold((0, 0), |(n, m), l| (n + 1, m + usize::from(l.mono)));
+    let mono_headings = large >= MIN_ENTRIES && large_mono * 2 > large;
     let is_heading = |l: &Line, r: Role| {
-        let chars = l.text.chars().count();
-        let larger = l.size > body * (1.0 + SAME_SIZE) && chars <= 150;
+        let larger = larger(l);
         let bold = l.bold
             && same_size(l.size, body)
-            && chars <= BOLD_HEADING_CHARS
+            && l.text.chars().count() <= BOLD_HEADING_CHARS
             && !ends_terminal(l.text.trim_end())
             && !l.text.trim_end().ends_with([':', '：', ','])
             && !opens_item(&l.text);
-        // Not a listing's line, unless set larger than the text (a producer that sets
-        // its headings in a fixed-pitch face, as LibreOffice can).
+        // Not a listing's line, unless set larger than the text or in the face the
+        // document's headings are set in.
         r == Role::Body
             && (larger || bold)
-            && (!l.mono || larger)
+            && (!l.mono || larger || mono_headings)
             && l.wide_gaps == 0
             && l.text.chars().any(char::is_alphabetic)
     };
