@@ -169,7 +169,7 @@ pub struct Document {
     pub meta: Vec<String>,
 }
 
-/// A file that was skipped, with the reason.
+/// A file that was skipped, or read only in part, with the reason.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IngestWarning {
     pub path: String,
@@ -284,15 +284,16 @@ pub fn ingest_bytes(
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("doc");
-    ingest_with_slug(bytes, source, &slug(stem), opts)
+    ingest_with_slug(bytes, source, &slug(stem), opts).map(|(docs, _)| docs)
 }
 
+/// The file's documents, and what could not be read of it (scanned pages of a PDF).
 fn ingest_with_slug(
     bytes: &[u8],
     source: &str,
     slug: &str,
     opts: &IngestOptions,
-) -> Result<Vec<Document>, IngestError> {
+) -> Result<(Vec<Document>, Vec<String>), IngestError> {
     let stem = Path::new(source)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -308,6 +309,7 @@ fn ingest_with_slug(
     // A PDF read as a book (its outline or its headings' type gives the sections) rather
     // than as plain text.
     let mut book_pdf = false;
+    let mut notes = Vec::new();
     let parts: Vec<Part> = match format {
         Format::Pdf => {
             if bytes.is_empty() {
@@ -316,6 +318,15 @@ fn ingest_with_slug(
                 });
             }
             let pdf = pdf::read(bytes).map_err(|e| unreadable(e.to_string()))?;
+            if !pdf.scanned.is_empty() {
+                notes.push(format!(
+                    "{} of {} pages are images without a text layer (scanned?), their text \
+                     not read: page {}; run OCR on the file for it",
+                    pdf.scanned.len(),
+                    pdf.pages.len(),
+                    page_ranges(&pdf.scanned)
+                ));
+            }
             if let Some(book) = pdf::book::read(&pdf) {
                 page_starts = book.page_starts;
                 book_pdf = true;
@@ -404,7 +415,7 @@ fn ingest_with_slug(
             meta,
         });
     }
-    Ok(docs)
+    Ok((docs, notes))
 }
 
 /// Ingest files and directories. Directories are walked recursively in sorted
@@ -510,11 +521,38 @@ pub fn ingest_paths_keeping(
             }
         };
         match ingest_with_slug(&bytes, &source, &slugs[key.as_str()], opts) {
-            Ok(docs) => corpus.documents.extend(docs),
+            Ok((docs, notes)) => {
+                corpus.documents.extend(docs);
+                corpus
+                    .warnings
+                    .extend(notes.into_iter().map(|message| IngestWarning {
+                        path: source.clone(),
+                        message,
+                    }));
+            }
             Err(e) => warn(&mut corpus, e),
         }
     }
     Ok(corpus)
+}
+
+/// Page numbers as ranges: "3, 7–12, 40".
+fn page_ranges(pages: &[usize]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < pages.len() {
+        let mut j = i;
+        while j + 1 < pages.len() && pages[j + 1] == pages[j] + 1 {
+            j += 1;
+        }
+        out.push(if j > i {
+            format!("{}–{}", pages[i], pages[j])
+        } else {
+            pages[i].to_string()
+        });
+        i = j + 1;
+    }
+    out.join(", ")
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -86,6 +86,9 @@ pub struct Pdf {
     pub outline: Vec<outline::Entry>,
     /// `/Info /Title`, when set.
     pub title: Option<String>,
+    /// The pages (1-based) that draw an image over half the page or more and have no text
+    /// layer: scanned pages among text pages, whose text xref cannot read.
+    pub scanned: Vec<usize>,
 }
 
 /// The text of every page, in page order.
@@ -202,6 +205,25 @@ fn read_now(bytes: &[u8]) -> Result<Pdf, PdfError> {
             pages: numbers.len(),
         });
     }
+    // Scanned pages among pages with text: a page-sized image and no text layer (a blank
+    // page has neither and is no loss).
+    let page_ids: Vec<pdf_extract::ObjectId> = doc.get_pages().into_values().collect();
+    let scanned: Vec<usize> = pages
+        .iter()
+        .zip(&page_ids)
+        .enumerate()
+        .filter(|(_, (page, id))| {
+            let visible: usize = (page.lines.iter())
+                .map(|l| l.text.chars().filter(|c| !c.is_whitespace()).count())
+                .sum();
+            visible < 10
+                && std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    is_scan(&doc, **id, page.width * page.height)
+                }))
+                .unwrap_or(false)
+        })
+        .map(|(i, _)| i + 1)
+        .collect();
     // The outline and title are extras: a broken outline is read as far as it goes.
     let outline =
         std::panic::catch_unwind(AssertUnwindSafe(|| outline::read(&doc))).unwrap_or_default();
@@ -231,7 +253,110 @@ fn read_now(bytes: &[u8]) -> Result<Pdf, PdfError> {
         pages,
         outline,
         title,
+        scanned,
     })
+}
+
+/// Whether a page is a scan: it draws an image (an XObject its content invokes, directly
+/// or through a form three deep at most, or an inline image) over half its area or more.
+/// Only what the page draws counts (producers share one resource dictionary between
+/// pages), and a logo on a title page is no scan.
+fn is_scan(doc: &pdf_extract::Document, page: pdf_extract::ObjectId, area: f64) -> bool {
+    use pdf_extract::{Dictionary, Object};
+    type Matrix = [f64; 6];
+    fn dict<'a>(doc: &'a pdf_extract::Document, o: &'a Object) -> Option<&'a Dictionary> {
+        doc.dereference(o).ok()?.1.as_dict().ok()
+    }
+    fn times(m: &Matrix, n: &Matrix) -> Matrix {
+        [
+            m[0] * n[0] + m[1] * n[2],
+            m[0] * n[1] + m[1] * n[3],
+            m[2] * n[0] + m[3] * n[2],
+            m[2] * n[1] + m[3] * n[3],
+            m[4] * n[0] + m[5] * n[2] + n[4],
+            m[4] * n[1] + m[5] * n[3] + n[5],
+        ]
+    }
+    /// The largest area an image covers (the unit square through the transform).
+    fn largest(
+        doc: &pdf_extract::Document,
+        content: &[u8],
+        resources: &[&Dictionary],
+        ctm: Matrix,
+        depth: usize,
+    ) -> f64 {
+        let Ok(content) = pdf_extract::content::Content::decode(content) else {
+            return 0.0;
+        };
+        let (mut ctm, mut saved, mut best) = (ctm, Vec::new(), 0.0f64);
+        let covered = |m: &Matrix| (m[0] * m[3] - m[1] * m[2]).abs();
+        for op in &content.operations {
+            match op.operator.as_str() {
+                "q" => saved.push(ctm),
+                "Q" => ctm = saved.pop().unwrap_or(ctm),
+                "cm" => {
+                    let n: Vec<f64> = (op.operands.iter())
+                        .filter_map(|o| o.as_float().ok().map(f64::from))
+                        .collect();
+                    if let Ok(n) = <Matrix>::try_from(n) {
+                        ctm = times(&n, &ctm);
+                    }
+                }
+                "BI" => best = best.max(covered(&ctm)),
+                "Do" => {
+                    let Some(x) =
+                        op.operands
+                            .first()
+                            .and_then(|n| n.as_name().ok())
+                            .and_then(|name| {
+                                resources.iter().find_map(|r| {
+                                    r.get(b"XObject")
+                                        .ok()
+                                        .and_then(|x| dict(doc, x))?
+                                        .get(name)
+                                        .ok()
+                                })
+                            })
+                    else {
+                        continue;
+                    };
+                    let Ok((_, Object::Stream(s))) = doc.dereference(x) else {
+                        continue;
+                    };
+                    match s.dict.get(b"Subtype").and_then(|t| t.as_name()) {
+                        Ok(b"Image") => best = best.max(covered(&ctm)),
+                        Ok(b"Form") if depth < 3 => {
+                            let own = s.dict.get(b"Resources").ok().and_then(|r| dict(doc, r));
+                            let inner: Vec<&Dictionary> =
+                                own.into_iter().chain(resources.iter().copied()).collect();
+                            if let Ok(c) = s.get_plain_content() {
+                                best = best.max(largest(doc, &c, &inner, ctm, depth + 1));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        best
+    }
+    let Ok((own, inherited)) = doc.get_page_resources(page) else {
+        return false;
+    };
+    let resources: Vec<&Dictionary> = own
+        .into_iter()
+        .chain(
+            inherited
+                .iter()
+                .filter_map(|id| doc.get_dictionary(*id).ok()),
+        )
+        .collect();
+    let identity = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+    area > 0.0
+        && doc
+            .get_page_content(page)
+            .is_ok_and(|c| largest(doc, &c, &resources, identity, 0) * 2.0 >= area)
 }
 
 /// One glyph: baseline position (y down from the top), font size, advance, text.
@@ -885,6 +1010,70 @@ mod tests {
             &[0x0cd4, 0x0e8a].repeat(6),
         ));
         assert!(matches!(other, Err(PdfError::NoText { .. })), "{other:?}");
+    }
+
+    /// Six pages written by lopdf: text, a page-sized image alone (a scan), nothing (a
+    /// blank page), text, a scan drawn through a form, a small logo alone (a title page).
+    /// The scans are found; the blank page and the logo's page are none.
+    #[test]
+    fn scanned_pages_among_text_pages_are_named() {
+        use lopdf::{dictionary, Document, Object, Stream};
+        let mut doc = Document::with_version("1.5");
+        let font = doc.add_object(dictionary! {
+            "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+        });
+        let image = doc.add_object(Stream::new(
+            dictionary! {
+                "Type" => "XObject", "Subtype" => "Image", "Width" => 8, "Height" => 8,
+                "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+            },
+            vec![128u8; 64],
+        ));
+        let form = doc.add_object(Stream::new(
+            dictionary! {
+                "Type" => "XObject", "Subtype" => "Form",
+                "BBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+                "Resources" => dictionary! { "XObject" => dictionary! { "Im1" => image } },
+            },
+            b"q 500 0 0 700 40 60 cm /Im1 Do Q".to_vec(),
+        ));
+        let text =
+            "BT /F1 12 Tf 72 700 Td (A page of text that xref reads well, every word of it.) Tj ET";
+        let pages_id = doc.new_object_id();
+        let mut kids = Vec::new();
+        for content in [
+            text,
+            "q 500 0 0 700 40 60 cm /Im1 Do Q",
+            "",
+            text,
+            "/Fm1 Do",
+            "q 60 0 0 60 260 600 cm /Im1 Do Q",
+        ] {
+            let contents = doc.add_object(Stream::new(dictionary! {}, content.into()));
+            kids.push(Object::from(doc.add_object(dictionary! {
+                "Type" => "Page", "Parent" => pages_id, "Contents" => contents,
+                "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+                "Resources" => dictionary! {
+                    "Font" => dictionary! { "F1" => font },
+                    "XObject" => dictionary! { "Im1" => image, "Fm1" => form },
+                },
+            })));
+        }
+        // Every page's resources name the image and the form, as producers' shared
+        // resources do: only the pages that draw them count.
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Count" => kids.len() as i64, "Kids" => kids,
+            }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut bytes = Vec::new();
+        doc.save_to(&mut bytes).unwrap();
+        let pdf = read(&bytes).expect("the text pages read");
+        assert_eq!(pdf.scanned, [2, 5]);
+        assert!(pdf.pages[0].text().contains("A page of text"));
     }
 
     #[test]
