@@ -453,6 +453,13 @@ fn find_heading(
     None
 }
 
+/// Page numbers and nothing else: "5, 11, 12–14,".
+fn is_page_list(s: &str) -> bool {
+    let s = s.trim();
+    s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_digit() || ", –-".contains(c))
+}
+
 /// The book's printed table of contents: outline titles followed by a page number, and
 /// lines with dot leaders; an index's bar of initials.
 fn mark_navigation(pdf: &Pdf, entries: &[&Entry], role: &mut Roles) {
@@ -463,7 +470,12 @@ fn mark_navigation(pdf: &Pdf, entries: &[&Entry], role: &mut Roles) {
                 continue;
             }
             let t = l.text.trim_end();
-            if crate::ingest::assemble::is_initials_bar(t) {
+            // An index entry whose short leader the plain rule below misses:
+            // "assignment. . 5, 11, 12, 20".
+            let entry = t.rsplit_once(". .").is_some_and(|(head, pages)| {
+                !head.trim().is_empty() && is_page_list(pages.trim_start_matches([' ', '.']))
+            });
+            if entry || crate::ingest::assemble::is_initials_bar(t) {
                 role[p][i] = Role::Navigation;
                 continue;
             }
@@ -485,12 +497,14 @@ fn mark_navigation(pdf: &Pdf, entries: &[&Entry], role: &mut Roles) {
             }
         }
         // On a page of contents or index, a letter alone is the heading of an index's
-        // group of entries.
+        // group of entries, and a line of page numbers the rest of an entry's.
         let navigation = role[p].iter().filter(|&&r| r == Role::Navigation).count();
         if navigation >= 3 {
             for (i, l) in page.lines.iter().enumerate() {
-                let mut c = l.text.trim().chars();
-                if role[p][i] == Role::Body && c.next().is_some() && c.next().is_none() {
+                let t = l.text.trim();
+                let mut c = t.chars();
+                let letter = c.next().is_some() && c.next().is_none();
+                if role[p][i] == Role::Body && (letter || is_page_list(t)) {
                     role[p][i] = Role::Navigation;
                 }
             }
@@ -623,6 +637,16 @@ mod tests {
             "2024-01",
         ] {
             assert!(!is_paragraph_number(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn page_lists() {
+        for s in ["5, 11, 12", "41, 43, 44, 52,", "12–14", " 7 "] {
+            assert!(is_page_list(s), "{s}");
+        }
+        for s in ["", ", 5", "5 apples", "3.1", "-"] {
+            assert!(!is_page_list(s), "{s}");
         }
     }
 
