@@ -1343,10 +1343,7 @@ fn a_two_column_book_pdf_reads_each_paragraph_whole() {
         ("rivers-columns", html, &outline[..]),
         ("rivers-columns-plain", plain, &bare[..]),
     ] {
-        let html_path = dir.join(format!("{name}.html"));
-        std::fs::write(&html_path, html).unwrap();
-        let pdf = dir.join(format!("{name}.pdf"));
-        common::print_pdf_with(&html_path, &pdf, flags);
+        let pdf = print_html(&dir, name, &html, flags);
         all_whole(&pdf, &paragraphs);
         all_whole(&untagged(&pdf), &paragraphs);
     }
@@ -1365,11 +1362,17 @@ fn headings_in_a_fixed_pitch_face_are_headings_without_tags() {
         "h2{font-size:15pt}",
         "h1{font-family:monospace} h2{font:bold 11pt monospace}",
     );
-    let html_path = dir.join("rivers-mono.html");
-    std::fs::write(&html_path, html).unwrap();
-    let pdf = dir.join("rivers-mono.pdf");
-    common::print_pdf_with(&html_path, &pdf, &[]);
+    let pdf = print_html(&dir, "rivers-mono", &html, &[]);
     read_as_the_book(&untagged(&pdf), &paragraphs);
+}
+
+/// `html` written to `dir/name.html` and printed by Chromium to `dir/name.pdf`.
+fn print_html(dir: &Path, name: &str, html: &str, flags: &[&str]) -> PathBuf {
+    let html_path = dir.join(format!("{name}.html"));
+    std::fs::write(&html_path, html).unwrap();
+    let pdf = dir.join(format!("{name}.pdf"));
+    common::print_pdf_with(&html_path, &pdf, flags);
+    pdf
 }
 
 /// A copy of `pdf` without its structure tree (`/StructTreeRoot`): the same layout as an
