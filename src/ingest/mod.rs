@@ -571,3 +571,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn page_ranges() {
+        assert_eq!(super::page_ranges(&[3, 7, 8, 9, 12, 40]), "3, 7–9, 12, 40");
+        assert_eq!(super::page_ranges(&[1]), "1");
+        assert_eq!(super::page_ranges(&[]), "");
+    }
+}
