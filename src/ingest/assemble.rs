@@ -41,10 +41,10 @@ use crate::text::split::split_chunks;
 
 /// Navigation in any format, dropped: an index's bar of initials ("! % & * + – . / : < > ?
 /// ^ | ~ A B D E F G …", each letter a link to its part of the index; two columns' bars
-/// can share a line), perhaps
-/// after a label ("Jump to: # $ . [ A B D …"): four or more marks of one character each,
-/// no letter or digit but capitals in alphabetical order (starting over at most once in
-/// eight), and at least half of them capitals unless a label says what eight or more are.
+/// can share a line), perhaps after a label ("Jump to: # $ . [ A B D …"): four or more
+/// marks of one character each, no letter or digit but capitals in alphabetical order
+/// (starting over at most once in eight), and at least half of them capitals unless a
+/// label says what eight or more are.
 pub(crate) fn is_initials_bar(t: &str) -> bool {
     let (labelled, t) = match t.split_once(':') {
         Some((label, rest)) if (1..=3).contains(&label.split_whitespace().count()) => {
@@ -69,10 +69,10 @@ pub(crate) fn is_initials_bar(t: &str) -> bool {
     {
         return false;
     }
+    let n = marks.len();
     let capitals: Vec<char> = marks.into_iter().filter(char::is_ascii_uppercase).collect();
     let restarts = capitals.windows(2).filter(|w| w[0] >= w[1]).count();
-    let marks = t.split_whitespace().count();
-    (labelled && marks >= 8 || capitals.len() * 2 >= marks) && restarts <= capitals.len() / 8
+    (labelled && n >= 8 || capitals.len() * 2 >= n) && restarts <= capitals.len() / 8
 }
 
 /// A fragment that addresses or introduces what follows: a salutation or anything ending

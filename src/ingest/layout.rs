@@ -405,24 +405,25 @@ fn remove_running_furniture(lines: &mut Vec<Line>) {
     // How often each candidate stands in the text, counted once a page: a running
     // header stands on a page once, while a listing's repeated lines ("length: 6650",
     // "length: 6400") cluster on one page. Text without pages counts every line.
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    let mut last_page: HashMap<String, usize> = HashMap::new();
     let paged = lines.iter().any(|l| l.sep == Sep::Page);
+    // key → (count, the page it was last counted on)
+    let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
     let mut page = 0usize;
     for l in lines.iter() {
         if l.sep == Sep::Page {
             page += 1;
         }
-        if !candidate(l) {
-            continue;
+        if candidate(l) {
+            let (count, last) = seen
+                .entry(furniture_key(&l.text))
+                .or_insert((0, usize::MAX));
+            if !(paged && *last == page) {
+                *count += 1;
+                *last = page;
+            }
         }
-        let key = furniture_key(&l.text);
-        if paged && last_page.get(&key) == Some(&page) {
-            continue;
-        }
-        last_page.insert(key.clone(), page);
-        *counts.entry(key).or_default() += 1;
     }
+    let counts: HashMap<String, usize> = seen.into_iter().map(|(k, (c, _))| (k, c)).collect();
     // Page-edge repeats.
     let mut edge_counts: HashMap<String, usize> = HashMap::new();
     let mut pages = 1usize;

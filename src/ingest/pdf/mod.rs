@@ -191,11 +191,14 @@ fn read_now(bytes: &[u8]) -> Result<Pdf, PdfError> {
     };
     let decoded = read.iter().filter(|t| t.is_some()).count();
     let pages: Vec<Page> = read.into_iter().map(Option::unwrap_or_default).collect();
-    let chars: usize = pages
-        .iter()
-        .flat_map(|p| &p.lines)
-        .map(|l| l.text.chars().filter(|c| !c.is_whitespace()).count())
-        .sum();
+    let visible: Vec<usize> = (pages.iter())
+        .map(|p| {
+            (p.lines.iter())
+                .map(|l| l.text.chars().filter(|c| !c.is_whitespace()).count())
+                .sum()
+        })
+        .collect();
+    let chars: usize = visible.iter().sum();
     if decoded == 0 {
         return Err(PdfError::Unreadable("no page could be decoded".into()));
     }
@@ -208,21 +211,15 @@ fn read_now(bytes: &[u8]) -> Result<Pdf, PdfError> {
     // Scanned pages among pages with text: a page-sized image and no text layer (a blank
     // page has neither and is no loss).
     let page_ids: Vec<pdf_extract::ObjectId> = doc.get_pages().into_values().collect();
-    let scanned: Vec<usize> = pages
-        .iter()
-        .zip(&page_ids)
-        .enumerate()
-        .filter(|(_, (page, id))| {
-            let visible: usize = (page.lines.iter())
-                .map(|l| l.text.chars().filter(|c| !c.is_whitespace()).count())
-                .sum();
-            visible < 10
+    let scanned: Vec<usize> = (0..pages.len())
+        .filter(|&i| {
+            visible[i] < 10
                 && std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    is_scan(&doc, **id, page.width * page.height)
+                    is_scan(&doc, page_ids[i], pages[i].width * pages[i].height)
                 }))
                 .unwrap_or(false)
         })
-        .map(|(i, _)| i + 1)
+        .map(|i| i + 1)
         .collect();
     // The outline and title are extras: a broken outline is read as far as it goes.
     let outline =
@@ -263,33 +260,18 @@ fn read_now(bytes: &[u8]) -> Result<Pdf, PdfError> {
 /// pages), and a logo on a title page is no scan.
 fn is_scan(doc: &pdf_extract::Document, page: pdf_extract::ObjectId, area: f64) -> bool {
     use pdf_extract::{Dictionary, Object};
-    type Matrix = [f64; 6];
-    fn dict<'a>(doc: &'a pdf_extract::Document, o: &'a Object) -> Option<&'a Dictionary> {
-        doc.dereference(o).ok()?.1.as_dict().ok()
-    }
-    fn times(m: &Matrix, n: &Matrix) -> Matrix {
-        [
-            m[0] * n[0] + m[1] * n[2],
-            m[0] * n[1] + m[1] * n[3],
-            m[2] * n[0] + m[3] * n[2],
-            m[2] * n[1] + m[3] * n[3],
-            m[4] * n[0] + m[5] * n[2] + n[4],
-            m[4] * n[1] + m[5] * n[3] + n[5],
-        ]
-    }
     /// The largest area an image covers (the unit square through the transform).
     fn largest(
         doc: &pdf_extract::Document,
         content: &[u8],
         resources: &[&Dictionary],
-        ctm: Matrix,
+        ctm: Transform,
         depth: usize,
     ) -> f64 {
         let Ok(content) = pdf_extract::content::Content::decode(content) else {
             return 0.0;
         };
         let (mut ctm, mut saved, mut best) = (ctm, Vec::new(), 0.0f64);
-        let covered = |m: &Matrix| (m[0] * m[3] - m[1] * m[2]).abs();
         for op in &content.operations {
             match op.operator.as_str() {
                 "q" => saved.push(ctm),
@@ -298,11 +280,11 @@ fn is_scan(doc: &pdf_extract::Document, page: pdf_extract::ObjectId, area: f64) 
                     let n: Vec<f64> = (op.operands.iter())
                         .filter_map(|o| o.as_float().ok().map(f64::from))
                         .collect();
-                    if let Ok(n) = <Matrix>::try_from(n) {
-                        ctm = times(&n, &ctm);
+                    if let [a, b, c, d, e, f] = n[..] {
+                        ctm = ctm.pre_transform(&Transform::row_major(a, b, c, d, e, f));
                     }
                 }
-                "BI" => best = best.max(covered(&ctm)),
+                "BI" => best = best.max(ctm.determinant().abs()),
                 "Do" => {
                     let Some(x) =
                         op.operands
@@ -310,11 +292,7 @@ fn is_scan(doc: &pdf_extract::Document, page: pdf_extract::ObjectId, area: f64) 
                             .and_then(|n| n.as_name().ok())
                             .and_then(|name| {
                                 resources.iter().find_map(|r| {
-                                    r.get(b"XObject")
-                                        .ok()
-                                        .and_then(|x| dict(doc, x))?
-                                        .get(name)
-                                        .ok()
+                                    tags::dict(doc, r.get(b"XObject").ok()?)?.get(name).ok()
                                 })
                             })
                     else {
@@ -324,9 +302,13 @@ fn is_scan(doc: &pdf_extract::Document, page: pdf_extract::ObjectId, area: f64) 
                         continue;
                     };
                     match s.dict.get(b"Subtype").and_then(|t| t.as_name()) {
-                        Ok(b"Image") => best = best.max(covered(&ctm)),
+                        Ok(b"Image") => best = best.max(ctm.determinant().abs()),
                         Ok(b"Form") if depth < 3 => {
-                            let own = s.dict.get(b"Resources").ok().and_then(|r| dict(doc, r));
+                            let own = s
+                                .dict
+                                .get(b"Resources")
+                                .ok()
+                                .and_then(|r| tags::dict(doc, r));
                             let inner: Vec<&Dictionary> =
                                 own.into_iter().chain(resources.iter().copied()).collect();
                             if let Ok(c) = s.get_plain_content() {
@@ -352,11 +334,10 @@ fn is_scan(doc: &pdf_extract::Document, page: pdf_extract::ObjectId, area: f64) 
                 .filter_map(|id| doc.get_dictionary(*id).ok()),
         )
         .collect();
-    let identity = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
     area > 0.0
         && doc
             .get_page_content(page)
-            .is_ok_and(|c| largest(doc, &c, &resources, identity, 0) * 2.0 >= area)
+            .is_ok_and(|c| largest(doc, &c, &resources, Transform::identity(), 0) * 2.0 >= area)
 }
 
 /// One glyph: baseline position (y down from the top), font size, advance, text.
@@ -528,7 +509,6 @@ fn line_of(glyphs: &[&Glyph]) -> Line {
     gaps.sort_by(f64::total_cmp);
     let usual = gaps.get(gaps.len() / 2).copied().unwrap_or(0.0).max(0.0);
     let first = glyphs[0];
-    // Room for the glyphs and the spaces between words (about one a word).
     let text = first.text.to_string();
     let mut line = Line {
         y: first.y,

@@ -141,7 +141,8 @@ impl Tags {
     }
 }
 
-fn dict<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Dictionary> {
+/// The dictionary `o` is or refers to.
+pub(super) fn dict<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Dictionary> {
     doc.dereference(o).ok()?.1.as_dict().ok()
 }
 
