@@ -30,6 +30,7 @@
 //!   legal texts: "31", "7.1/3") is left out and starts a new paragraph.
 
 mod flow;
+mod navigation;
 
 use super::outline::Entry;
 use super::tags::TagKind;
@@ -38,6 +39,7 @@ use crate::ingest::reflow::Block;
 use crate::ingest::text::ends_terminal;
 use crate::ingest::Kind;
 use flow::paragraphs;
+use navigation::mark_navigation;
 use std::collections::HashMap;
 
 /// One document's blocks from a PDF with an outline, and where each page starts in the
@@ -453,65 +455,6 @@ fn find_heading(
     None
 }
 
-/// Page numbers and nothing else: "5, 11, 12–14,".
-fn is_page_list(s: &str) -> bool {
-    let s = s.trim();
-    s.starts_with(|c: char| c.is_ascii_digit())
-        && s.chars().all(|c| c.is_ascii_digit() || ", –-".contains(c))
-}
-
-/// The book's printed table of contents: outline titles followed by a page number, and
-/// lines with dot leaders; an index's bar of initials.
-fn mark_navigation(pdf: &Pdf, entries: &[&Entry], role: &mut Roles) {
-    let titles: std::collections::HashSet<String> = entries.iter().map(|e| key(&e.title)).collect();
-    for (p, page) in pdf.pages.iter().enumerate() {
-        for (i, l) in page.lines.iter().enumerate() {
-            if role[p][i] != Role::Body {
-                continue;
-            }
-            let t = l.text.trim_end();
-            // An index entry whose short leader the plain rule below misses:
-            // "assignment. . 5, 11, 12, 20".
-            let entry = t.rsplit_once(". .").is_some_and(|(head, pages)| {
-                !head.trim().is_empty() && is_page_list(pages.trim_start_matches([' ', '.']))
-            });
-            if entry || crate::ingest::assemble::is_initials_bar(t) {
-                role[p][i] = Role::Navigation;
-                continue;
-            }
-            let leaders = t.contains(". . . .")
-                || t.contains("....")
-                || t.contains("···")
-                || t.contains("…….");
-            let Some(rest) = t.strip_suffix(|c: char| c.is_ascii_digit() || "ivxlcdm".contains(c))
-            else {
-                continue;
-            };
-            let rest = rest.trim_end_matches(|c: char| c.is_ascii_digit() || "ivxlcdm".contains(c));
-            let k = key(rest);
-            let titled = titles
-                .iter()
-                .any(|t| !t.is_empty() && k.ends_with(t.as_str()) && k.len() <= t.len() + 16);
-            if leaders || titled && rest.ends_with(|c: char| c.is_whitespace() || c == '.') {
-                role[p][i] = Role::Navigation;
-            }
-        }
-        // On a page of contents or index, a letter alone is the heading of an index's
-        // group of entries, and a line of page numbers the rest of an entry's.
-        let navigation = role[p].iter().filter(|&&r| r == Role::Navigation).count();
-        if navigation >= 3 {
-            for (i, l) in page.lines.iter().enumerate() {
-                let t = l.text.trim();
-                let mut c = t.chars();
-                let letter = c.next().is_some() && c.next().is_none();
-                if role[p][i] == Role::Body && (letter || is_page_list(t)) {
-                    role[p][i] = Role::Navigation;
-                }
-            }
-        }
-    }
-}
-
 /// A bullet or an enumerator opening a line: a list item starts there.
 fn opens_item(s: &str) -> bool {
     let s = s.trim_start();
@@ -617,74 +560,4 @@ fn title(pdf: &Pdf) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paragraph_numbers() {
-        for n in ["31", "7.1", "32/2", "7.1/3", " 12 "] {
-            assert!(is_paragraph_number(n), "{n}");
-        }
-        for n in [
-            "1.",
-            "3.1 Scope",
-            "a/2",
-            "/2",
-            "2/",
-            "12/2/3",
-            "",
-            "1..2",
-            "2024-01",
-        ] {
-            assert!(!is_paragraph_number(n), "{n}");
-        }
-    }
-
-    #[test]
-    fn page_lists() {
-        for s in ["5, 11, 12", "41, 43, 44, 52,", "12–14", " 7 "] {
-            assert!(is_page_list(s), "{s}");
-        }
-        for s in ["", ", 5", "5 apples", "3.1", "-"] {
-            assert!(!is_page_list(s), "{s}");
-        }
-    }
-
-    #[test]
-    fn keys() {
-        assert_eq!(key("3.1.1 Stage 1: the UEFI"), "311stage1theuefi");
-        assert_eq!(furniture_key("Debian Reference xii"), "debianreference");
-        assert_eq!(
-            furniture_key("Chapter 3. The system initialization 45"),
-            "chapterthesysteminitialization"
-        );
-        assert_eq!(furniture_key("12"), "");
-    }
-
-    #[test]
-    fn list_items() {
-        for s in [
-            "• item",
-            "•item",
-            "1. first",
-            "12) twelfth",
-            "– dash",
-            "- minus",
-            "* star",
-        ] {
-            assert!(opens_item(s), "{s}");
-        }
-        // An option or a pattern wrapped onto a line of its own.
-        for s in [
-            "1.2 Section",
-            "2024. A year",
-            "Plain text",
-            "--enable-R-shlib to build",
-            "-j n option",
-            "*.txt files",
-            "-",
-        ] {
-            assert!(!opens_item(s), "{s}");
-        }
-    }
-}
+mod tests;
