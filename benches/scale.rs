@@ -36,7 +36,6 @@ use xref::ingest::{ingest_paths, Corpus, Document, IngestOptions};
 use xref::link::{cache, Linker};
 use xref::model::{resolve, DEFAULT_MODEL};
 use xref::rank::{self, Ranking};
-use xref::text::sentence_units;
 
 const QUESTIONS: &[&str] = &[
     "How do I open a file for appending text?",
@@ -379,27 +378,8 @@ fn fill_cache(
     let bar = embedder.items_bar(todo.len(), "paragraphs");
     let (t, mut tokens) = (Instant::now(), 0usize);
     for chunk in todo.chunks(journal::CHUNK) {
-        let mut texts: Vec<&str> = Vec::new();
-        let mut spans = Vec::new();
-        for p in chunk {
-            let start = texts.len();
-            texts.push(p);
-            texts.extend(sentence_units(p));
-            spans.push(start..texts.len());
-        }
-        let out = embedder.embed_part(&texts, Prefix::Passage)?;
-        tokens += out.iter().map(|e| e.tokens).sum::<usize>();
-        let rows: Vec<(Vec<f32>, Vec<f32>)> = spans
-            .iter()
-            .map(|s| {
-                let own = out[s.start].vector.clone();
-                let sentences = out[s.start + 1..s.end]
-                    .iter()
-                    .flat_map(|e| e.vector.iter().copied())
-                    .collect();
-                (own, sentences)
-            })
-            .collect();
+        let (rows, n) = xref::index::embed_paragraphs(embedder, chunk)?;
+        tokens += n;
         journal.append(
             chunk
                 .iter()

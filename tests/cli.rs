@@ -912,10 +912,10 @@ fn a_killed_indexer_leaves_the_previous_index_usable() {
             .unwrap()
     };
     assert!(
-        count(" resumed from an interrupted run") >= 64 * saved,
+        count(" taken from the journal") >= 64 * saved,
         "{saved} checkpoints of 64 paragraphs: {err}"
     );
-    assert_eq!(count(" embedded") + count(" resumed"), 275, "{err}");
+    assert_eq!(count(" embedded") + count(" taken from"), 275, "{err}");
     assert!(!journal.exists(), "a commit removes the journal");
     // The resumed index holds the vectors an index built in one go holds.
     let (one_go, resumed) = (

@@ -10,13 +10,16 @@ use std::sync::{Arc, Mutex};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::PyByteArray;
+use pyo3::types::{PyByteArray, PyBytes};
 
 use clap::ValueEnum;
 use xref::cli::{IndexArgs, IngestArgs, ModeArg, ModelArgs, PrefixArg};
 use xref::embed::{Embedder, Prefix};
 use xref::error::{bad_input, is_bad_input};
+use xref::index::journal::Journal;
+use xref::index::ModelStamp;
 use xref::link::cache;
+use xref::link::Link;
 use xref::output::{self, About, DocumentRecord, Format, ListedParagraph};
 use xref::rank::Mode;
 use xref::searcher::{Searcher, Source};
@@ -229,6 +232,74 @@ impl Index {
         .map_err(error)
     }
 
+    /// A distributed crossref's calibration, made once (JSON for [`Index::link_rows`] and
+    /// [`Index::write_crossref`]): the threshold and what linking sampled.
+    #[pyo3(signature = (k = 5, min_score = None, quantile = None))]
+    fn calibrate(
+        &self,
+        py: Python<'_>,
+        k: usize,
+        min_score: Option<f32>,
+        quantile: Option<f64>,
+    ) -> PyResult<String> {
+        py.allow_threads(|| {
+            let c = cache::Calibrated::of(self.searcher.index(), k, quantile, min_score);
+            Ok(serde_json::to_string(&c)?)
+        })
+        .map_err(error)
+    }
+
+    /// One part of a distributed crossref: the links of rows `start..end` under
+    /// `calibrated` (JSON, one list of links a row).
+    fn link_rows<'py>(
+        &self,
+        py: Python<'py>,
+        calibrated: &str,
+        start: usize,
+        end: usize,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = py
+            .allow_threads(|| -> anyhow::Result<Vec<u8>> {
+                let c: cache::Calibrated = serde_json::from_str(calibrated)?;
+                let links = c.link_rows(self.searcher.index(), start..end)?;
+                Ok(serde_json::to_vec(&links)?)
+            })
+            .map_err(error)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// A distributed crossref put together: `parts` ([`Index::link_rows`]'s, in row order,
+    /// covering every row once) written as `crossref.{html,md,jsonl,csv}` in `out`, and kept
+    /// beside the index for the next crossref to re-link from. Returns the paths written.
+    fn write_crossref(
+        &self,
+        py: Python<'_>,
+        calibrated: &str,
+        parts: Vec<Vec<u8>>,
+        out: PathBuf,
+    ) -> PyResult<Vec<PathBuf>> {
+        py.allow_threads(|| -> anyhow::Result<Vec<PathBuf>> {
+            let idx = self.searcher.index();
+            let c: cache::Calibrated = serde_json::from_str(calibrated)?;
+            let settings = c.settings.clone();
+            let k = settings.k;
+            let mut links: Vec<Vec<Link>> = Vec::with_capacity(idx.len());
+            for part in &parts {
+                links.extend(serde_json::from_slice::<Vec<Vec<Link>>>(part)?);
+            }
+            let run = c.assemble(idx, links)?;
+            if let Err(e) = run
+                .keep(settings, cache::keys(idx))
+                .save(&self.dir.join(cache::FILE))
+            {
+                eprintln!("xref: warning: the links are not kept for the next crossref: {e:#}");
+            }
+            let about = About::of_run(idx, k, &run);
+            output::write_crossref_files(&out, idx, &run.links, &about)
+        })
+        .map_err(error)
+    }
+
     /// `xref docs --json`.
     fn documents(&self) -> PyResult<String> {
         let idx = self.searcher.index();
@@ -288,10 +359,86 @@ fn embed<'py>(
     Ok((PyByteArray::new(py, bytemuck::cast_slice(&flat)), rows, dim))
 }
 
+/// The paragraph texts of `paths` that `Index.build(paths, dir)` would embed (neither
+/// stored in the index nor journalled), each once: a distributed build's work.
+#[pyfunction]
+#[pyo3(signature = (paths, dir, model = None, models_dir = None, max_chars = None))]
+fn pending(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    dir: PathBuf,
+    model: Option<String>,
+    models_dir: Option<PathBuf>,
+    max_chars: Option<usize>,
+) -> PyResult<Vec<String>> {
+    py.allow_threads(|| {
+        let e = embedder(&model_args(model, models_dir)?)?;
+        let ingest = IngestArgs {
+            max_chars: max_chars.unwrap_or(xref::ingest::IngestOptions::default().max_chars),
+            split_marker: None,
+            chapters: false,
+        };
+        xref::cli::pending_texts(&paths, &ingest, &IndexArgs { dir }, &e)
+    })
+    .map_err(error)
+}
+
+/// Embed paragraphs as an index stores them (each paragraph and its sentences): one chunk
+/// of bytes for `add_embedded`, made on any machine with the model, and the tokens run.
+#[pyfunction]
+#[pyo3(signature = (texts, model = None, models_dir = None))]
+fn embed_chunk<'py>(
+    py: Python<'py>,
+    texts: Vec<String>,
+    model: Option<String>,
+    models_dir: Option<PathBuf>,
+) -> PyResult<(Bound<'py, PyBytes>, usize)> {
+    let (bytes, tokens) = py
+        .allow_threads(|| -> anyhow::Result<(Vec<u8>, usize)> {
+            let e = embedder(&model_args(model, models_dir)?)?;
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let (vectors, tokens) = xref::index::embed_paragraphs(&e, &refs)?;
+            let journal = Journal::for_model(
+                std::path::Path::new("."),
+                &ModelStamp::of(e.info(), e.dim()),
+            );
+            let chunk = journal.encode(
+                refs.iter()
+                    .zip(&vectors)
+                    .map(|(t, (v, s))| (*t, v.as_slice(), s.as_slice())),
+            );
+            Ok((chunk, tokens))
+        })
+        .map_err(error)?;
+    Ok((PyBytes::new(py, &bytes), tokens))
+}
+
+/// Put chunks from `embed_chunk` into the journal of the index in `dir`, where the next
+/// `Index.build` takes their vectors instead of embedding. Returns the paragraphs added.
+#[pyfunction]
+#[pyo3(signature = (dir, chunks, model = None, models_dir = None))]
+fn add_embedded(
+    py: Python<'_>,
+    dir: PathBuf,
+    chunks: Vec<Vec<u8>>,
+    model: Option<String>,
+    models_dir: Option<PathBuf>,
+) -> PyResult<usize> {
+    py.allow_threads(|| -> anyhow::Result<usize> {
+        let e = embedder(&model_args(model, models_dir)?)?;
+        let chunks: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
+        xref::index::Index::add_embedded(&dir, &ModelStamp::of(e.info(), e.dim()), &chunks)
+    })
+    .map_err(error)
+}
+
 #[pymodule]
 fn _xref(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Index>()?;
     m.add_function(wrap_pyfunction!(embed, m)?)?;
+    m.add_function(wrap_pyfunction!(pending, m)?)?;
+    m.add_function(wrap_pyfunction!(embed_chunk, m)?)?;
+    m.add_function(wrap_pyfunction!(add_embedded, m)?)?;
     m.add("XrefError", m.py().get_type::<XrefError>())?;
     m.add("BadInputError", m.py().get_type::<BadInputError>())?;
     m.add("DEFAULT_MODEL", xref::model::DEFAULT_MODEL)?;

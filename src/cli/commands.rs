@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::highlight::{highlight, Mark};
 use super::{index_paths, ingest_corpus, load_embedder, IndexArgs, IngestArgs, ModelArgs};
@@ -58,19 +58,7 @@ pub fn crossref(
     let about = About::of_run(&idx, k, &run);
     match out {
         Some(dir) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            let mut written = Vec::new();
-            for f in [Format::Html, Format::Md, Format::Jsonl, Format::Csv] {
-                let path = dir.join(format!("crossref.{}", f.extension()));
-                let tmp = dir.join(format!(".crossref.{}.tmp", f.extension()));
-                let file = std::fs::File::create(&tmp)
-                    .with_context(|| format!("creating {}", tmp.display()))?;
-                let mut sink = f.sink(Box::new(std::io::BufWriter::new(file)));
-                output::write_crossref(sink.as_mut(), &idx, links, &about)?;
-                drop(sink);
-                std::fs::rename(&tmp, &path)?;
-                written.push(path);
-            }
+            let written = output::write_crossref_files(dir, &idx, links, &about)?;
             let n: usize = links.iter().map(|l| l.len()).sum();
             let with = links.iter().filter(|l| !l.is_empty()).count();
             eprintln!(

@@ -11,7 +11,7 @@ mod highlight;
 mod pipeline;
 
 pub use args::{FormatArg, ModeArg, PrefixArg};
-pub use pipeline::{index_paths, ingest_corpus, load_embedder};
+pub use pipeline::{index_paths, ingest_corpus, load_embedder, pending_texts};
 
 use pipeline::cmd_embed;
 

@@ -93,6 +93,20 @@ fn read_lines(r: impl BufRead) -> Result<Vec<String>> {
     Ok(lines)
 }
 
+/// The paragraph texts of `paths` that [`index_paths`] would embed into the index (read
+/// as it reads them), each once: the work a distributed build hands to its workers.
+pub fn pending_texts(
+    paths: &[PathBuf],
+    ingest_args: &IngestArgs,
+    index: &IndexArgs,
+    embedder: &Embedder,
+) -> Result<Vec<String>> {
+    let known = crate::index::Index::file_slugs(&index.dir);
+    let corpus = ingest_corpus_keeping(paths, ingest_args, &known)?;
+    let stamp = crate::index::ModelStamp::of(embedder.info(), embedder.dim());
+    crate::index::Index::pending(&index.dir, &corpus, &stamp)
+}
+
 /// Ingest `paths` (reporting skipped files) and update the index with them.
 pub fn index_paths(
     paths: &[PathBuf],
@@ -125,7 +139,7 @@ pub fn index_paths(
         report.embedded,
         report.reused,
         if report.resumed > 0 {
-            format!(", {} resumed from an interrupted run", report.resumed)
+            format!(", {} taken from the journal of an interrupted run or a distributed build", report.resumed)
         } else {
             String::new()
         },

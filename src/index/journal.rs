@@ -121,8 +121,16 @@ impl Journal {
         &mut self,
         records: impl IntoIterator<Item = (&'a str, &'a [f32], &'a [f32])>,
     ) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)
-            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let chunk = self.encode(records);
+        self.write(&chunk)
+    }
+
+    /// One chunk of embedded paragraphs as the journal stores it: what a worker elsewhere
+    /// returns for [`Journal::add`].
+    pub fn encode<'a>(
+        &self,
+        records: impl IntoIterator<Item = (&'a str, &'a [f32], &'a [f32])>,
+    ) -> Vec<u8> {
         let mut body = Vec::new();
         body.extend_from_slice(MAGIC);
         body.extend_from_slice(&(self.key.len() as u32).to_le_bytes());
@@ -141,14 +149,55 @@ impl Journal {
         }
         body[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
         let sum = Sha256::digest(&body);
+        body.extend_from_slice(&sum);
+        body
+    }
+
+    /// Add a chunk [`Journal::encode`]d elsewhere (a worker of a distributed build): its
+    /// checksum and model are checked first. Returns how many paragraphs it holds.
+    pub fn add(&mut self, chunk: &[u8]) -> Result<usize> {
+        let records = self.parse(chunk).ok_or_else(|| {
+            crate::error::bad_input(
+                "an embedded chunk is damaged or was embedded with another model",
+            )
+        })?;
+        if self.next == 0 {
+            self.next = self.numbered_after();
+        }
+        self.write(chunk)?;
+        Ok(records.len())
+    }
+
+    /// The number after the highest chunk already in the folder.
+    fn numbered_after(&self) -> usize {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_prefix("chunk-")?
+                    .strip_suffix(".bin")?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .map(|n| n + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Write a whole chunk to the next name: to a temporary name, synced, then renamed.
+    fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
         let name = format!("chunk-{:06}.bin", self.next);
         self.next += 1;
         let tmp = self.dir.join(format!("{name}.tmp"));
         {
             let mut f = std::fs::File::create(&tmp)
                 .with_context(|| format!("creating {}", tmp.display()))?;
-            f.write_all(&body)?;
-            f.write_all(&sum)?;
+            f.write_all(chunk)?;
             f.sync_all()?;
         }
         std::fs::rename(&tmp, self.dir.join(name)).context("checkpointing embedded vectors")?;
@@ -230,5 +279,34 @@ mod tests {
 
         again.clear();
         assert!(!root.path().join(DIR).exists());
+    }
+
+    #[test]
+    fn chunks_embedded_elsewhere_are_added_after_the_others_and_checked() {
+        let root = tempfile::tempdir().unwrap();
+        let dim = 8;
+        let (a, b) = (unit(dim, 4), unit(dim, 5));
+        let mut local = Journal::new(root.path(), "m|sum|8".into(), dim);
+        local.append([("local", &a[..], &[][..])]).unwrap();
+        // A worker's chunk, encoded without a folder of its own.
+        let worker = Journal::new(Path::new("unused"), "m|sum|8".into(), dim);
+        let chunk = worker.encode([("remote", &b[..], &a[..])]);
+        let mut driver = Journal::new(root.path(), "m|sum|8".into(), dim);
+        assert_eq!(driver.add(&chunk).unwrap(), 1);
+        assert!(
+            root.path().join(DIR).join("chunk-000001.bin").exists(),
+            "numbered after the chunk already there"
+        );
+        let got = Journal::new(root.path(), "m|sum|8".into(), dim).load();
+        assert_eq!(got.len(), 2);
+        let (v, s) = &got[&text_key("remote")];
+        assert!(crate::embed::dot(v, &b) > 0.999 && crate::embed::dot(s, &a) > 0.999);
+        // Another model's chunk and a damaged one are refused, and nothing is written.
+        let other = Journal::new(Path::new("unused"), "other|x|8".into(), dim);
+        assert!(driver.add(&other.encode([("x", &a[..], &[][..])])).is_err());
+        let mut damaged = chunk.clone();
+        damaged[30] ^= 1;
+        assert!(driver.add(&damaged).is_err());
+        assert_eq!(std::fs::read_dir(root.path().join(DIR)).unwrap().count(), 2);
     }
 }

@@ -17,6 +17,7 @@ pub mod paragraphs;
 pub mod store;
 mod topk;
 mod update;
+pub use update::embed_paragraphs;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufWriter, Write};

@@ -6,6 +6,46 @@ use super::store::{stored_version, write_generation};
 use super::*;
 
 impl Index {
+    /// The texts of `corpus`'s paragraphs that an update of the index under `root` would
+    /// embed, each once: neither stored in its current generation (for the model `stamp`
+    /// names) nor journalled by an earlier run — the work a distributed build hands out
+    /// before its update ([`journal::Journal::add`], [`embed_paragraphs`]).
+    pub fn pending(root: &Path, corpus: &Corpus, stamp: &ModelStamp) -> Result<Vec<String>> {
+        let old = Self::open_if_exists(root)
+            .ok()
+            .flatten()
+            .filter(|o| o.manifest.model == *stamp);
+        let stored: std::collections::HashSet<&str> = old
+            .iter()
+            .flat_map(|o| o.paragraphs.iter().map(|p| p.text))
+            .collect();
+        let journalled = Journal::for_model(root, stamp).load();
+        let mut seen = std::collections::HashSet::new();
+        Ok(corpus
+            .documents
+            .iter()
+            .flat_map(|d| &d.paragraphs)
+            .map(|p| p.text.as_str())
+            .filter(|t| !stored.contains(t) && !journalled.contains_key(&journal::text_key(t)))
+            .filter(|t| seen.insert(*t))
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Add chunks of vectors embedded elsewhere ([`journal::Journal::encode`] of
+    /// [`embed_paragraphs`], for the model `stamp` names) to the journal of the index under
+    /// `root` (created if need be, under its write lock), where the next
+    /// [`Index::update`] takes them instead of embedding. Returns the paragraphs added.
+    pub fn add_embedded(root: &Path, stamp: &ModelStamp, chunks: &[&[u8]]) -> Result<usize> {
+        let _lock = WriteLock::acquire(root)?;
+        let mut journal = Journal::for_model(root, stamp);
+        let mut added = 0;
+        for chunk in chunks {
+            added += journal.add(chunk)?;
+        }
+        Ok(added)
+    }
+
     /// Bring the index under `root` in line with `corpus` (ingested from `given` paths).
     pub fn update(
         root: &Path,
@@ -217,21 +257,13 @@ impl Index {
             } else {
                 separate.extend(chunk);
             }
-            let mut texts: Vec<&str> = Vec::new();
-            let mut spans = Vec::with_capacity(separate.len());
-            for &i in &separate {
-                let start = texts.len();
-                texts.push(paragraphs[i].text.as_str());
-                texts.extend(sentence_units(&paragraphs[i].text));
-                spans.push(start..texts.len());
-            }
-            let embedded = embedder.embed_part(&texts, Prefix::Passage)?;
-            for (&i, span) in separate.iter().zip(spans) {
-                vectors[i * dim..(i + 1) * dim].copy_from_slice(&embedded[span.start].vector);
-                sentences[i] = embedded[span.start + 1..span.end]
-                    .iter()
-                    .flat_map(|e| e.vector.iter().copied())
-                    .collect();
+            let texts: Vec<&str> = separate
+                .iter()
+                .map(|&i| paragraphs[i].text.as_str())
+                .collect();
+            for (&i, (v, s)) in separate.iter().zip(embed_paragraphs(embedder, &texts)?.0) {
+                vectors[i * dim..(i + 1) * dim].copy_from_slice(&v);
+                sentences[i] = s;
             }
             journal.append(chunk.iter().map(|&i| {
                 (
@@ -259,6 +291,37 @@ impl Index {
         report.written = true;
         Ok(report)
     }
+}
+
+/// Each paragraph's vector and its sentences' vectors (flattened; none for a paragraph of
+/// one sentence), as an update stores them — what one unit of a distributed build embeds —
+/// and the tokens the encoder ran.
+pub fn embed_paragraphs(
+    embedder: &Embedder,
+    paragraphs: &[&str],
+) -> Result<(Vec<journal::Vectors>, usize)> {
+    let mut texts: Vec<&str> = Vec::new();
+    let mut spans = Vec::with_capacity(paragraphs.len());
+    for p in paragraphs {
+        let start = texts.len();
+        texts.push(p);
+        texts.extend(sentence_units(p));
+        spans.push(start..texts.len());
+    }
+    let embedded = embedder.embed_part(&texts, Prefix::Passage)?;
+    let tokens = embedded.iter().map(|e| e.tokens).sum();
+    let vectors = spans
+        .into_iter()
+        .map(|span| {
+            let own = embedded[span.start].vector.clone();
+            let sentences = embedded[span.start + 1..span.end]
+                .iter()
+                .flat_map(|e| e.vector.iter().copied())
+                .collect();
+            (own, sentences)
+        })
+        .collect();
+    Ok((vectors, tokens))
 }
 
 /// `documents` (each followed by its paragraphs in `paragraphs`) ordered by their files'

@@ -35,7 +35,7 @@ use serde::Serialize;
 use crate::index::Index;
 
 /// One link from a paragraph to another.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Link {
     pub row: usize,
     pub score: f32,
@@ -216,9 +216,13 @@ impl<'a> Linker<'a> {
 
     /// Links for every paragraph, in index order.
     pub fn crossref(&self) -> Vec<Vec<Link>> {
+        self.crossref_rows(0..self.index.len())
+    }
+
+    /// Links for the paragraphs of `rows`, in order (one part of a crossref).
+    pub fn crossref_rows(&self, rows: std::ops::Range<usize>) -> Vec<Vec<Link>> {
         use rayon::prelude::*;
-        (0..self.index.len())
-            .into_par_iter()
+        rows.into_par_iter()
             .map(|row| self.crossref_row(row))
             .collect()
     }

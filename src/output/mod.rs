@@ -15,7 +15,7 @@ mod tests;
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::index::{DocRecord, Index};
 use crate::link::Link;
@@ -115,6 +115,30 @@ pub fn write_crossref(
         sink.paragraph(&ParagraphRecord::new(index, row, l))?;
     }
     sink.finish()
+}
+
+/// The list in every format (`crossref.{html,md,jsonl,csv}`) in folder `dir`, each written
+/// to a temporary name and renamed: a reader never sees half a file. Returns the paths.
+pub fn write_crossref_files(
+    dir: &std::path::Path,
+    index: &Index,
+    links: &[Vec<Link>],
+    about: &About,
+) -> Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = Vec::new();
+    for f in [Format::Html, Format::Md, Format::Jsonl, Format::Csv] {
+        let path = dir.join(format!("crossref.{}", f.extension()));
+        let tmp = dir.join(format!(".crossref.{}.tmp", f.extension()));
+        let file =
+            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let mut sink = f.sink(Box::new(std::io::BufWriter::new(file)));
+        write_crossref(sink.as_mut(), index, links, about)?;
+        drop(sink);
+        std::fs::rename(&tmp, &path)?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// "Title › section, p. N" of an indexed paragraph.

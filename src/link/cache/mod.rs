@@ -31,6 +31,10 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod parts;
+
+pub use parts::Calibrated;
+
 use super::{Link, Linker, Sampled};
 use crate::index::Index;
 use crate::rank::Params;
@@ -269,23 +273,11 @@ impl Crossref<'_> {
     }
 }
 
-/// Which xref this is: its version and its executable's size and modification time (scoring
-/// changes between builds of one version while it is developed), so links kept by another
-/// build are never reused.
+/// Which xref this is: its version and a hash of its sources (`build.rs`; scoring changes
+/// between builds of one version while it is developed), so links kept by other code are
+/// never reused, and those of the CLI and the Python package of one checkout are.
 pub fn build_stamp() -> String {
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .map(|m| {
-            let modified = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            format!("{}-{modified}", m.len())
-        })
-        .unwrap_or_default();
-    format!("{} {exe}", env!("CARGO_PKG_VERSION"))
+    format!("{} {}", env!("CARGO_PKG_VERSION"), env!("XREF_SOURCE_HASH"))
 }
 
 /// Each row's key (see the module's documentation): 16 hex digits, with `#n` appended to

@@ -200,3 +200,43 @@ fn kept_links_are_stale_when_the_parameters_change() {
         Plan::Fresh(Some(why)) if why.contains("parameters")
     ));
 }
+
+/// A crossref linked in parts under one calibration, put together, is the crossref of one
+/// process: the same links, threshold and note, row for row.
+#[test]
+fn a_crossref_in_parts_is_the_whole_crossref() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = synthetic_index(&dir.path().join("a"), &rows(None, None));
+    let whole = crossref(
+        &index,
+        &Settings::of(&index, 3, None, None),
+        0.9,
+        Plan::Fresh(None),
+    );
+    let calibrated = Calibrated::of(&index, 3, Some(0.9), None);
+    // Through JSON, as the parts travel between processes.
+    let calibrated: Calibrated =
+        serde_json::from_str(&serde_json::to_string(&calibrated).unwrap()).unwrap();
+    let mut links = Vec::new();
+    for rows in [0..7, 7..31, 31..31, 31..60] {
+        let part = calibrated.link_rows(&index, rows).unwrap();
+        let part: Vec<Vec<Link>> =
+            serde_json::from_slice(&serde_json::to_vec(&part).unwrap()).unwrap();
+        links.extend(part);
+    }
+    assert!(links.iter().any(|l| !l.is_empty()));
+    let parts = calibrated.clone().assemble(&index, links).unwrap();
+    assert_eq!(parts.links, whole.links);
+    assert_eq!(
+        (parts.threshold, &parts.note),
+        (whole.threshold, &whole.note)
+    );
+    // Parts of another index, or that miss rows, are refused.
+    assert!(calibrated.link_rows(&index, 50..61).is_err());
+    assert!(calibrated
+        .clone()
+        .assemble(&index, vec![Vec::new(); 59])
+        .is_err());
+    let other = synthetic_index(&dir.path().join("b"), &rows(Some(3), None));
+    assert!(calibrated.link_rows(&other, 0..10).is_err());
+}
