@@ -127,8 +127,10 @@ pub fn index_paths(
         paths.to_vec()
     };
     // The files' slugs as the index has them (ids stay put whatever paths are given).
+    let mut phases = crate::index::Phases::start();
     let known = crate::index::Index::file_slugs(&index.dir);
     let corpus = ingest_corpus_keeping(&paths, ingest_args, &known)?;
+    phases.done("ingest");
     let t = std::time::Instant::now();
     let report = crate::index::Index::update(&index.dir, &corpus, &paths, embedder, rebuild)?;
     eprintln!(

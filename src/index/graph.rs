@@ -1,5 +1,6 @@
 //! The HNSW graph as the index stores and searches it: neighbour lists of row numbers,
-//! level by level, in flat arrays (`graph.u32`); and which rows are its points (`Twins`).
+//! level by level, in flat arrays (a graph segment's file, `segment-N.graph`); and which
+//! rows are its points (`Twins`).
 //!
 //! hnsw_rs builds the graph ([`super::ann::Ann::build_with`]); its structure is then copied
 //! out into [`Graph`] and searched here. Measured on the Python and PostgreSQL manuals
@@ -87,9 +88,16 @@ impl Graph {
                 levels[l].push((row, list.iter().map(|n| n.d_id as u32).collect()));
             }
         }
+        Self::from_levels(rows, entry.1, levels)
+    }
+
+    /// A graph over `rows` rows from its levels' neighbour lists — `(row, neighbours)` in
+    /// any order, level 0 first — and its entry point; level 0 made connected from the
+    /// entry point and free of dead ends.
+    fn from_levels(rows: usize, entry: u32, levels: Vec<Vec<(u32, Vec<u32>)>>) -> Self {
         let mut graph = Graph {
             rows,
-            entry: entry.1,
+            entry,
             offsets: vec![0; rows + 1],
             links: Vec::new(),
             upper: Vec::new(),
@@ -97,8 +105,8 @@ impl Graph {
         let mut levels = levels.into_iter();
         if let Some(mut base) = levels.next() {
             base.sort_unstable_by_key(|p| p.0);
-            connect(&mut base, entry.1);
-            no_dead_ends(&mut base, entry.1);
+            connect(&mut base, entry);
+            no_dead_ends(&mut base, entry);
             let mut next = base.iter().peekable();
             for r in 0..rows {
                 if let Some((_, list)) = next.next_if(|p| p.0 as usize == r) {
@@ -125,6 +133,80 @@ impl Graph {
             graph.upper.pop();
         }
         graph
+    }
+
+    /// This graph over the rows of a later generation: `map[r]` is old row `r`'s row there
+    /// (`None`: gone), of `rows` rows. A gone point's neighbours take its place in the lists
+    /// of the points that linked to it (each list keeps its length at most), so that paths
+    /// through it survive; the entry point, if gone, is another point of the highest level
+    /// left. `None` when no point is left. (Deleting points this way suits a small share of
+    /// them; the index rebuilds a segment that loses more, see [`super::ann::segments`].)
+    pub fn remap(&self, map: &[Option<u32>], rows: usize) -> Option<Self> {
+        let kept = |r: u32| map.get(r as usize).copied().flatten();
+        /// `own`'s list `list` renumbered, gone rows' neighbours (`of`) in their place.
+        fn patched<'a>(
+            own: u32,
+            list: &[u32],
+            of: impl Fn(u32) -> &'a [u32],
+            kept: impl Fn(u32) -> Option<u32>,
+        ) -> Vec<u32> {
+            let mut out: Vec<u32> = Vec::with_capacity(list.len());
+            for &n in list {
+                if let Some(m) = kept(n) {
+                    if !out.contains(&m) {
+                        out.push(m);
+                    }
+                }
+            }
+            for &gone in list.iter().filter(|&&n| kept(n).is_none()) {
+                for &n in of(gone) {
+                    if out.len() >= list.len() {
+                        return out;
+                    }
+                    match kept(n) {
+                        Some(m) if n != own && !out.contains(&m) => out.push(m),
+                        _ => {}
+                    }
+                }
+            }
+            out
+        }
+        let mut levels: Vec<Vec<(u32, Vec<u32>)>> = Vec::new();
+        let base: Vec<(u32, Vec<u32>)> = self
+            .linked_rows()
+            .filter_map(|r| {
+                let r = r as u32;
+                let m = kept(r)?;
+                Some((m, patched(r, self.base(r), |n| self.base(n), kept)))
+            })
+            .collect();
+        if base.is_empty() {
+            return None;
+        }
+        levels.push(base);
+        for level in &self.upper {
+            let points: Vec<(u32, Vec<u32>)> = level
+                .points
+                .iter()
+                .filter_map(|&p| {
+                    let m = kept(p)?;
+                    Some((
+                        m,
+                        patched(p, level.neighbours(p), |n| level.neighbours(n), kept),
+                    ))
+                })
+                .collect();
+            if points.is_empty() {
+                break;
+            }
+            levels.push(points);
+        }
+        let entry = match kept(self.entry) {
+            Some(e) => e,
+            // The first point of the highest level left (every level's points are level 0's).
+            None => levels.last()?.iter().map(|p| p.0).min()?,
+        };
+        Some(Self::from_levels(rows, entry, levels))
     }
 
     /// Rows the graph spans.

@@ -31,11 +31,37 @@ use crate::error::bad_input;
 use crate::ingest::{Corpus, Document, Paragraph};
 use crate::model::ModelInfo;
 use crate::text::{sentence_spans, sentence_units};
-use ann::Ann;
+use ann::segments::Segments;
 pub use ann::Hit;
 use langspace::LangSpace;
 use lexical::Lexical;
 use store::{sha256_bytes, sha256_file, NewGeneration, WriteLock};
+
+/// Where an update's time goes, phase by phase, on standard error with `XREF_PROFILE=1`.
+pub(crate) struct Phases {
+    on: bool,
+    at: std::time::Instant,
+}
+
+impl Phases {
+    pub(crate) fn start() -> Self {
+        Self {
+            on: std::env::var_os("XREF_PROFILE").is_some_and(|v| v != "0"),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// The phase that just ended.
+    pub(crate) fn done(&mut self, what: &str) {
+        if self.on {
+            eprintln!(
+                "xref: index: {what} {:.3}s",
+                self.at.elapsed().as_secs_f64()
+            );
+        }
+        self.at = std::time::Instant::now();
+    }
+}
 
 /// An `f32` ordered by `total_cmp`, for heaps of scores or distances.
 #[derive(Clone, Copy, PartialEq)]
@@ -63,11 +89,13 @@ pub const FORMAT: &str = "xref-index";
 /// postings of an older generation are rebuilt from its paragraphs when it is opened) and
 /// the paragraphs in one ([`paragraphs::Paragraphs`]), version 7 tells Latin-script
 /// languages apart in `languages.json` (older generations say `en` for all of them; the
-/// files are otherwise those of version 6).
+/// files are otherwise those of version 6), version 8 the paragraphs' graphs as segments
+/// ([`ann::segments`]: an update renumbers the graphs of the files it keeps instead of
+/// building one graph again).
 /// Versions from [`OLDEST_READABLE`] are read (a version 4 graph is ignored: searches scan
 /// exactly) and an update rewrites them with their vectors reused; an update over an older
 /// index re-embeds everything (its journal of an interrupted run is still reused).
-pub const VERSION: u32 = 7;
+pub const VERSION: u32 = 8;
 /// The oldest format version whose vectors this xref reads.
 pub const OLDEST_READABLE: u32 = 4;
 
@@ -134,6 +162,11 @@ pub struct Manifest {
     /// (fewer paragraphs than [`ann::MIN_GRAPH_POINTS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ef_search: Option<usize>,
+    /// The graph segments (version 8; see [`ann::segments`]): each one's rows, graph and
+    /// breadth. Empty: every row is scanned exactly, or (version 7 and older) one graph over
+    /// all rows, `graph.u32`, whose breadth is `ef_search`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<ann::segments::SegmentEntry>,
     /// Per language with a graph over its centred vectors (`graph-LANG.u32`, see
     /// [`langspace::LangSpace`]), that graph's calibrated breadth; absent in a one-language
     /// corpus or one whose languages are all smaller than [`langspace::GRAPH_POINTS`].
@@ -203,7 +236,8 @@ pub struct Index {
     sentences: ann::Rows,
     sentence_ranges: Vec<std::ops::Range<usize>>,
     sentence_owner: Vec<usize>,
-    ann: Ann,
+    /// The paragraphs' graphs, by segment ([`ann::segments`]).
+    segments: Segments,
     lexical: Lexical,
     /// Each paragraph's language ([`crate::text::lang::detect`], stored in `languages.json`).
     langs: Vec<String>,
@@ -388,8 +422,8 @@ impl Index {
         k: usize,
         allow: Option<&dyn Fn(usize) -> bool>,
     ) -> Vec<Hit> {
-        if self.ann.graph_pays(k) {
-            self.ann.search(query, k, allow)
+        if self.segments.graph_pays(k) {
+            self.segments.search(query, k, allow)
         } else {
             self.search_exact(query, k, allow)
         }
@@ -402,8 +436,8 @@ impl Index {
     pub fn copy_documents(&self, row: usize, min: f32, enough: usize) -> usize {
         let doc = self.doc_index(row);
         let query = self.vector(row);
-        let mut docs: Vec<usize> = if self.ann.graph_pays(4 * enough) {
-            self.ann
+        let mut docs: Vec<usize> = if self.segments.graph_pays(4 * enough) {
+            self.segments
                 .search(
                     &query,
                     4 * enough,
@@ -429,14 +463,14 @@ impl Index {
         docs.len().min(enough)
     }
 
-    /// Nearest rows through the HNSW graph, whatever it costs (for recall measurements).
+    /// Nearest rows through the HNSW graphs, whatever they cost (for recall measurements).
     pub fn search_graph(
         &self,
         query: &[f32],
         k: usize,
         allow: Option<&dyn Fn(usize) -> bool>,
     ) -> Vec<Hit> {
-        self.ann.search(query, k, allow)
+        self.segments.search_graphs(query, k, allow)
     }
 
     /// The document of paragraph `row`, as an index into [`Index::documents`].
@@ -446,13 +480,18 @@ impl Index {
 
     /// Whether this generation stores an HNSW graph (see [`ann::MIN_GRAPH_POINTS`]).
     pub fn has_graph(&self) -> bool {
-        self.ann.has_graph()
+        !self.segments.is_empty()
     }
 
-    /// The HNSW graph's calibrated search breadth and whether searches for 10 neighbours
-    /// use it.
+    /// How many graph segments this generation has, and how many rows are in none.
+    pub fn segment_counts(&self) -> (usize, usize) {
+        (self.segments.len(), self.segments.tail().len())
+    }
+
+    /// The HNSW graphs' largest calibrated search breadth and whether searches for 10
+    /// neighbours use them.
     pub fn graph_use(&self) -> (usize, bool) {
-        (self.ann.ef(), self.ann.graph_pays(10))
+        (self.segments.ef(), self.segments.graph_pays(10))
     }
 
     /// Exact nearest rows (brute force): the reference for recall.

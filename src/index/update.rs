@@ -54,6 +54,7 @@ impl Index {
         embedder: &Embedder,
         rebuild: bool,
     ) -> Result<UpdateReport> {
+        let mut phases = Phases::start();
         let lock = WriteLock::acquire(root)?;
         // An index of another format version is rewritten; below [`OLDEST_READABLE`] its
         // vectors cannot be reused.
@@ -66,6 +67,7 @@ impl Index {
         } else {
             Self::open_if_exists(root)?
         };
+        phases.done("open the previous generation");
         let stamp = ModelStamp::of(embedder.info(), embedder.dim());
         if let Some(old) = &old {
             old.check_model(embedder)?;
@@ -131,6 +133,7 @@ impl Index {
             }
         }
 
+        phases.done("files hashed");
         // Assemble documents, paragraphs and vectors; embed only text not seen before.
         let old_vectors: HashMap<&str, usize> = old
             .iter()
@@ -199,6 +202,7 @@ impl Index {
                 _ => todo.push(i),
             }
         }
+        phases.done("stored vectors reused");
         report.embedded = todo.len();
         report.documents = documents.len();
         report.paragraphs = paragraphs.len();
@@ -275,7 +279,25 @@ impl Index {
             bar.inc(chunk.len() as u64);
         }
         bar.finish_and_clear();
-        drop(old);
+        phases.done("embedded");
+        // The old generation's graph segments, and where each of its rows is now: a row
+        // stays where the same paragraph (id and text, so its vector) is here.
+        let previous = old.map(|o| {
+            let here: HashMap<&str, usize> = paragraphs
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.id.as_str(), i))
+                .collect();
+            let map: Vec<Option<u32>> = (0..o.len())
+                .map(|j| {
+                    let p = o.paragraphs.get(j);
+                    here.get(p.id)
+                        .filter(|&&i| paragraphs[i].text == p.text)
+                        .map(|&i| i as u32)
+                })
+                .collect();
+            (o.segments, map)
+        });
 
         write_generation(
             root,
@@ -286,6 +308,7 @@ impl Index {
             &paragraphs,
             &vectors,
             &sentences,
+            previous.as_ref().map(|(s, m)| (s, m.as_slice())),
         )?;
         journal.clear();
         report.written = true;

@@ -26,6 +26,8 @@ pub use super::graph::Graph;
 use super::graph::Twins;
 pub use super::topk::{exact_search, exact_search_rows, found_of, top_hits, top_of_scores, Hit};
 
+pub mod segments;
+
 /// HNSW parameters.
 pub const MAX_CONNECTIONS: usize = 24;
 pub const EF_CONSTRUCTION: usize = 200;
@@ -161,6 +163,45 @@ impl Ann {
         } else {
             Box::new(self.members.iter().copied())
         }
+    }
+
+    /// The rows this graph is over (its points and their twins), ascending.
+    pub fn member_rows(&self) -> impl Iterator<Item = usize> + '_ {
+        self.points()
+    }
+
+    /// This graph over the rows of a later generation ([`Graph::remap`]): its row `r` is
+    /// row `map[r]` there, `members` (ascending) are its rows that are left, renumbered,
+    /// and `rows` the new generation's. A group of identical rows whose point is gone
+    /// leaves with it (the caller scans such rows exactly). `None` when no point is left.
+    pub fn remapped(
+        &self,
+        map: &[Option<u32>],
+        rows: Arc<Rows>,
+        members: Vec<usize>,
+    ) -> Option<Self> {
+        let graph = self.graph.as_ref()?.remap(map, rows.len())?;
+        let twins = Twins::of(&rows, members.iter().copied());
+        let linked: std::collections::HashSet<usize> = graph.linked_rows().collect();
+        // Leaders that are points; the others' groups leave.
+        let keep: std::collections::HashSet<usize> = members
+            .iter()
+            .copied()
+            .filter(|&r| twins.is_leader(r) && linked.contains(&r))
+            .flat_map(|r| twins.members(r))
+            .collect();
+        let members: Vec<usize> = members.into_iter().filter(|r| keep.contains(r)).collect();
+        if members.is_empty() {
+            return None;
+        }
+        let twins = Twins::of(&rows, members.iter().copied());
+        Some(Self {
+            graph: Some(graph),
+            members,
+            ef: self.ef,
+            twins,
+            rows,
+        })
     }
 
     /// The `i`-th of [`Ann::points`].

@@ -161,8 +161,12 @@ impl Index {
         } else if !manifest.language_graphs.is_empty() {
             return Err(corrupt("graphs of languages the corpus is not in".into()));
         }
-        let ann = Ann::load(dir, vectors.clone(), manifest.ef_search)
-            .map_err(|e| corrupt(format!("{e:#}")))?;
+        let segments = if manifest.segments.is_empty() {
+            Segments::load_single(dir, vectors.clone(), manifest.ef_search)
+        } else {
+            Segments::load(dir, vectors.clone(), &manifest.segments)
+        }
+        .map_err(|e| corrupt(format!("{e:#}")))?;
         let by_id = (0..paragraphs.len())
             .map(|i| (paragraphs.id(i).to_string(), i))
             .collect();
@@ -193,7 +197,7 @@ impl Index {
             sentences,
             sentence_ranges,
             sentence_owner,
-            ann,
+            segments,
             lexical,
             langs,
             space,

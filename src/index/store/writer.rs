@@ -5,7 +5,9 @@
 use super::super::*;
 
 /// Write `documents` and `paragraphs` (from `files`, embedded by model `model`: `vectors`
-/// row by row, `sentences` per paragraph) as a new generation, and commit it.
+/// row by row, `sentences` per paragraph) as a new generation, and commit it. `previous`:
+/// the graph segments of the generation it replaces and where each of its rows is here
+/// (`None`: gone), whose graphs are kept ([`Segments::update`]).
 #[allow(clippy::too_many_arguments)]
 pub(in crate::index) fn write_generation(
     root: &Path,
@@ -16,6 +18,7 @@ pub(in crate::index) fn write_generation(
     paragraphs: &[Paragraph],
     vectors: &[f32],
     sentences: &[Vec<f32>],
+    previous: Option<(&Segments, &[Option<u32>])>,
 ) -> Result<()> {
     let mut manifest = Manifest {
         format: FORMAT.into(),
@@ -26,8 +29,10 @@ pub(in crate::index) fn write_generation(
         paragraphs: paragraphs.len(),
         checksums: BTreeMap::new(),
         ef_search: None,
+        segments: Vec::new(),
         language_graphs: BTreeMap::new(),
     };
+    let mut phases = Phases::start();
     let generation = NewGeneration::create(root, lock)?;
     let dir = generation.dir.clone();
     write_jsonl(&dir.join("documents.jsonl"), documents)?;
@@ -38,18 +43,22 @@ pub(in crate::index) fn write_generation(
         Ok(())
     };
     put(PARAGRAPHS, &paragraphs::Paragraphs::encode(paragraphs)?)?;
+    phases.done("paragraphs written");
     let dim = manifest.model.dim;
     // The graph is built over the rows as readers will see them (stored).
     let rows = codec::Rows::encode(vectors.chunks_exact(dim), dim);
     put(VECTORS, rows.stored())?;
+    phases.done("vectors written");
     let texts: Vec<&str> = paragraphs.iter().map(|p| p.text.as_str()).collect();
     put(LEXICAL, Lexical::build(&texts).stored())?;
+    phases.done("postings");
     let by_document: Vec<(&str, &str)> = paragraphs
         .iter()
         .map(|p| (p.doc_id.as_str(), p.text.as_str()))
         .collect();
     let langs = crate::text::lang::detect_in_documents(&by_document);
     put("languages.json", &serde_json::to_vec(&langs)?)?;
+    phases.done("languages");
     let counts: Vec<u8> = sentences
         .iter()
         .flat_map(|s| ((s.len() / dim) as u32).to_le_bytes())
@@ -59,16 +68,15 @@ pub(in crate::index) fn write_generation(
         SENTENCES,
         &codec::encode_split(sentences.iter().flat_map(|s| s.chunks_exact(dim)), dim),
     )?;
+    phases.done("sentences written");
     let rows = std::sync::Arc::new(rows);
-    let ann = if paragraphs.len() >= ann::MIN_GRAPH_POINTS {
-        Ann::build(rows.clone())
-    } else {
-        Ann::none()
-    };
+    let segments = Segments::update(rows.clone(), previous);
     let mut names = vec!["documents.jsonl".to_string()];
-    names.extend(ann.dump(&dir)?);
-    manifest.ef_search = ann.has_graph().then(|| ann.ef());
-    drop(ann);
+    let (entries, files) = segments.dump(&dir)?;
+    names.extend(files);
+    manifest.segments = entries;
+    drop(segments);
+    phases.done("graph segments");
     // Each large language's graph over its centred vectors, built from the rows as readers
     // will centre them (sentences play no part in the paragraph centroids).
     let no_sentences = codec::Rows::encode(std::iter::empty::<&[f32]>(), dim);
@@ -89,6 +97,7 @@ pub(in crate::index) fn write_generation(
         names.extend(files);
         manifest.language_graphs = breadths;
     }
+    phases.done("language graphs");
     for name in names {
         manifest
             .checksums
@@ -99,6 +108,7 @@ pub(in crate::index) fn write_generation(
         serde_json::to_vec_pretty(&manifest)?,
     )?;
     generation.commit(lock)?;
+    phases.done("checksums and commit");
     Ok(())
 }
 
@@ -182,6 +192,7 @@ pub(crate) fn synthetic_index(root: &Path, rows: &[(String, String, Vec<f32>)]) 
         &paragraphs,
         &vectors,
         &sentences,
+        None,
     )
     .unwrap();
     drop(lock);
