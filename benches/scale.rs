@@ -114,7 +114,7 @@ fn main() -> anyhow::Result<()> {
         }
         Corpus {
             documents,
-            warnings: Vec::new(),
+            ..Corpus::default()
         }
     };
 

@@ -1533,6 +1533,72 @@ fn eval_bilingual(idx: &str, gold: &str, min_hit5: f64) {
 /// originals): a paragraph's links reach its own translation across languages, and the
 /// JSON names each paragraph's language. Plain cosine found the counterpart first for
 /// 5 % (zh→en) and 18 % (en→zh) of paragraphs on the whole corpus.
+/// An update reads only the files that changed (the others the index holds as they are,
+/// read by the same xref with the same options), keeps what it knows of unchanged text,
+/// and ends where a fresh index of the same files starts: the same crossref, languages and
+/// all; other ingest options read every file again.
+#[test]
+fn an_update_reads_only_what_changed_and_equals_a_fresh_index() {
+    let dir = scratch("update-equals-fresh");
+    let corpus = dir.join("corpus");
+    copy_dir(Path::new("tests/parallel"), &corpus);
+    let corpus = corpus.to_str().unwrap();
+    let idx = dir.join("updated");
+    let idx = idx.to_str().unwrap();
+    ok(&xref(&["index", corpus, "--index", idx]));
+    let again = xref(&["index", corpus, "--index", idx]);
+    ok(&again);
+    assert!(
+        stderr(&again).contains("18 unchanged"),
+        "{}",
+        stderr(&again)
+    );
+    // One file changed, one removed.
+    let changed = Path::new(corpus).join("en/wc.1.md");
+    let mut text = std::fs::read_to_string(&changed).unwrap();
+    text.push_str(
+        "\nA paragraph added to this page: the update reads this file and no other one.\n",
+    );
+    std::fs::write(&changed, text).unwrap();
+    std::fs::remove_file(Path::new(corpus).join("zh/seq.1.md")).unwrap();
+    let update = xref(&["index", corpus, "--index", idx]);
+    ok(&update);
+    let err = stderr(&update);
+    assert!(
+        err.contains("1 embedded") && err.contains("1 changed, 16 unchanged, 1 removed"),
+        "{err}"
+    );
+    let fresh = dir.join("fresh");
+    let fresh = fresh.to_str().unwrap();
+    ok(&xref(&["index", corpus, "--index", fresh]));
+    assert_eq!(crossref_rows(idx, 3), crossref_rows(fresh, 3));
+    // Other options: every file read again, as a fresh index with them reads it.
+    ok(&xref(&[
+        "index",
+        corpus,
+        "--index",
+        idx,
+        "--max-chars",
+        "300",
+    ]));
+    let fresh300 = dir.join("fresh300");
+    let fresh300 = fresh300.to_str().unwrap();
+    ok(&xref(&[
+        "index",
+        corpus,
+        "--index",
+        fresh300,
+        "--max-chars",
+        "300",
+    ]));
+    let (a, b) = (crossref_rows(idx, 3), crossref_rows(fresh300, 3));
+    assert_eq!(a, b);
+    assert!(
+        a.len() > crossref_rows(fresh, 3).len(),
+        "shorter paragraphs, more of them"
+    );
+}
+
 #[test]
 fn translations_link_across_languages() {
     let dir = scratch("parallel");

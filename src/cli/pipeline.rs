@@ -129,7 +129,28 @@ pub fn index_paths(
     // The files' slugs as the index has them (ids stay put whatever paths are given).
     let mut phases = crate::index::Phases::start();
     let known = crate::index::Index::file_slugs(&index.dir);
-    let corpus = ingest_corpus_keeping(&paths, ingest_args, &known)?;
+    // Files the index holds as they are, read by this xref with these options, are not
+    // read again (unless rebuilding).
+    let held: std::collections::HashMap<String, String> =
+        crate::index::Index::open_if_exists(&index.dir)
+            .ok()
+            .flatten()
+            .filter(|idx| {
+                !rebuild && idx.manifest().read_by == ingest::fingerprint(&ingest_args.options())
+            })
+            .map(|idx| {
+                idx.manifest()
+                    .files
+                    .iter()
+                    .map(|f| (f.canonical.clone(), f.sha256.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+    let unchanged = |path: &str, bytes: &[u8]| {
+        held.get(path)
+            .is_some_and(|sum| *sum == crate::index::store::sha256_bytes(bytes))
+    };
+    let corpus = ingest_corpus_unless(&paths, ingest_args, &known, &unchanged)?;
     phases.done("ingest");
     let t = std::time::Instant::now();
     let report = crate::index::Index::update(&index.dir, &corpus, &paths, embedder, rebuild)?;
@@ -174,12 +195,23 @@ fn ingest_corpus_keeping(
     args: &IngestArgs,
     known: &std::collections::HashMap<String, String>,
 ) -> Result<ingest::Corpus> {
-    let corpus = ingest::ingest_paths_keeping(paths, &args.options(), known)
+    ingest_corpus_unless(paths, args, known, &|_, _| false)
+}
+
+/// [`ingest_corpus_keeping`], leaving out files `unchanged` says the index holds as they are
+/// ([`ingest::ingest_paths_unless`]).
+fn ingest_corpus_unless(
+    paths: &[PathBuf],
+    args: &IngestArgs,
+    known: &std::collections::HashMap<String, String>,
+    unchanged: &(dyn Fn(&str, &[u8]) -> bool + Sync),
+) -> Result<ingest::Corpus> {
+    let corpus = ingest::ingest_paths_unless(paths, &args.options(), known, unchanged)
         .map_err(|e| bad_input(e.to_string()))?;
     for w in &corpus.warnings {
         eprintln!("xref: warning: {}: {}", w.path, w.message);
     }
-    if corpus.documents.is_empty() {
+    if corpus.documents.is_empty() && corpus.unchanged.is_empty() {
         return Err(bad_input(
             "no documents found in the given paths (nothing to index)",
         ));

@@ -30,6 +30,7 @@ use crate::embed::{Embedder, Prefix};
 use crate::error::bad_input;
 use crate::ingest::{Corpus, Document, Paragraph};
 use crate::model::ModelInfo;
+use crate::text::lang::Detected;
 use crate::text::{sentence_spans, sentence_units};
 use ann::segments::Segments;
 pub use ann::Hit;
@@ -111,6 +112,9 @@ pub const VECTORS: &str = "vectors.i8";
 /// `sentences.u32` holds how many each paragraph has.
 pub const SENTENCES: &str = "sentences.i8";
 
+/// Each paragraph's [`Detected`] language, JSON (an update reuses them for unchanged text).
+pub const DETECTED: &str = "detected.json";
+
 /// Where the index lives unless `--index` or `XREF_INDEX` say otherwise.
 pub const DEFAULT_DIR: &str = ".xref";
 
@@ -162,6 +166,11 @@ pub struct Manifest {
     /// (fewer paragraphs than [`ann::MIN_GRAPH_POINTS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ef_search: Option<usize>,
+    /// What read the documents ([`crate::ingest::fingerprint`]: the ingest options and
+    /// xref's sources); an update reads again only the files that changed when it is the
+    /// same.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub read_by: String,
     /// The graph segments (version 8; see [`ann::segments`]): each one's rows, graph and
     /// breadth. Empty: every row is scanned exactly, or (version 7 and older) one graph over
     /// all rows, `graph.u32`, whose breadth is `ef_search`.
@@ -241,6 +250,9 @@ pub struct Index {
     lexical: Lexical,
     /// Each paragraph's language ([`crate::text::lang::detect`], stored in `languages.json`).
     langs: Vec<String>,
+    /// What detection found for each paragraph's text before its document settled it
+    /// ([`DETECTED`]; empty for a generation older than version 8).
+    detected: Vec<Detected>,
     /// Centred vectors for comparing paragraphs across languages (multilingual corpora only).
     space: Option<LangSpace>,
     cjk_ratio: f32,

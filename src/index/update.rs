@@ -117,9 +117,35 @@ impl Index {
             ));
         }
         let mut kept_old_files: Vec<FileEntry> = Vec::new();
+        // Files the corpus did not read because this index holds them as they are (read
+        // by the same xref with the same options): kept with their documents.
+        let unchanged: std::collections::HashSet<&str> = old
+            .as_ref()
+            .filter(|o| !o.manifest.read_by.is_empty() && o.manifest.read_by == corpus.read_by)
+            .map(|_| corpus.unchanged.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let held = |c: &str| {
+            old.iter()
+                .flat_map(|o| &o.manifest.files)
+                .any(|f| f.canonical == c)
+        };
+        if corpus
+            .unchanged
+            .iter()
+            .any(|c| !unchanged.contains(c.as_str()) || !held(c))
+        {
+            anyhow::bail!(
+                "the index changed while the files were read (another xref wrote it?): run again"
+            );
+        }
         if let Some(old) = &old {
             for f in &old.manifest.files {
                 if sources.iter().any(|(s, _)| s.canonical == f.canonical) {
+                    continue;
+                }
+                if unchanged.contains(f.canonical.as_str()) {
+                    report.files_unchanged += 1;
+                    kept_old_files.push(f.clone());
                     continue;
                 }
                 let under_given = given_abs
@@ -296,7 +322,16 @@ impl Index {
                         .map(|&i| i as u32)
                 })
                 .collect();
-            (o.segments, map)
+            // What detection found for the same text there.
+            let mut detected: Vec<Option<Detected>> = vec![None; paragraphs.len()];
+            if o.detected.len() == o.len() {
+                for (j, i) in map.iter().enumerate() {
+                    if let Some(i) = i {
+                        detected[*i as usize] = Some(o.detected[j]);
+                    }
+                }
+            }
+            (o.segments, map, detected)
         });
 
         write_generation(
@@ -308,7 +343,9 @@ impl Index {
             &paragraphs,
             &vectors,
             &sentences,
-            previous.as_ref().map(|(s, m)| (s, m.as_slice())),
+            previous.as_ref().map(|(s, m, _)| (s, m.as_slice())),
+            previous.as_ref().map_or(&[][..], |(_, _, d)| d.as_slice()),
+            &corpus.read_by,
         )?;
         journal.clear();
         report.written = true;

@@ -181,6 +181,19 @@ pub struct IngestWarning {
 pub struct Corpus {
     pub documents: Vec<Document>,
     pub warnings: Vec<IngestWarning>,
+    /// Files not read because an index already holds them as they are (absolute paths; see
+    /// [`ingest_paths_unless`]): their documents are the index's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchanged: Vec<String>,
+    /// What read the documents ([`fingerprint`]); empty when unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub read_by: String,
+}
+
+/// What reading with `opts` depends on: the options and this xref's sources (a hash, see
+/// `build.rs`). An index keeps it, and files it holds are read again only when it differs.
+pub fn fingerprint(opts: &IngestOptions) -> String {
+    format!("{opts:?} {}", env!("XREF_SOURCE_HASH"))
 }
 
 /// Errors. Every variant names the file (empty when decoding bare bytes).
@@ -435,6 +448,19 @@ pub fn ingest_paths_keeping(
     opts: &IngestOptions,
     known: &HashMap<String, String>,
 ) -> Result<Corpus, IngestError> {
+    ingest_paths_unless(paths, opts, known, &|_, _| false)
+}
+
+/// [`ingest_paths_keeping`], except for files for which `unchanged(absolute path, bytes)`
+/// holds (an index's files whose bytes it holds already, read by the same [`fingerprint`]):
+/// those are listed in [`Corpus::unchanged`], not read. Files are read in parallel; the
+/// corpus keeps their order.
+pub fn ingest_paths_unless(
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    known: &HashMap<String, String>,
+    unchanged: &(dyn Fn(&str, &[u8]) -> bool + Sync),
+) -> Result<Corpus, IngestError> {
     let mut files: Vec<PathBuf> = Vec::new();
     for p in paths {
         if !p.exists() {
@@ -489,48 +515,67 @@ pub fn ingest_paths_keeping(
         }
         slugs.insert(key, s);
     }
-    let mut corpus = Corpus::default();
-    for (f, key) in &files {
-        let source = f.display().to_string();
-        let warn = |corpus: &mut Corpus, e: IngestError| {
-            corpus.warnings.push(IngestWarning {
-                path: source.clone(),
-                message: e.to_string(),
-            })
-        };
-        if format_of(&source).is_none() {
-            warn(
-                &mut corpus,
-                IngestError::Unsupported {
+    /// What one file gave: its documents and notes, a warning, or nothing (unchanged).
+    enum Read {
+        Documents(Vec<Document>, Vec<IngestWarning>),
+        Warning(IngestWarning),
+        Unchanged,
+    }
+    use rayon::prelude::*;
+    let read: Vec<Read> = files
+        .par_iter()
+        .map(|(f, key)| {
+            let source = f.display().to_string();
+            let warn = |e: IngestError| {
+                Read::Warning(IngestWarning {
                     path: source.clone(),
-                },
-            );
-            continue;
-        }
-        let bytes = match std::fs::read(f) {
-            Ok(b) => b,
-            Err(e) => {
-                warn(
-                    &mut corpus,
-                    IngestError::Io {
+                    message: e.to_string(),
+                })
+            };
+            if format_of(&source).is_none() {
+                return warn(IngestError::Unsupported {
+                    path: source.clone(),
+                });
+            }
+            let bytes = match std::fs::read(f) {
+                Ok(b) => b,
+                Err(e) => {
+                    return warn(IngestError::Io {
                         path: source.clone(),
                         source: e,
-                    },
-                );
-                continue;
+                    })
+                }
+            };
+            if unchanged(key, &bytes) {
+                return Read::Unchanged;
             }
-        };
-        match ingest_with_slug(&bytes, &source, &slugs[key.as_str()], opts) {
-            Ok((docs, notes)) => {
+            match ingest_with_slug(&bytes, &source, &slugs[key.as_str()], opts) {
+                Ok((docs, notes)) => Read::Documents(
+                    docs,
+                    notes
+                        .into_iter()
+                        .map(|message| IngestWarning {
+                            path: source.clone(),
+                            message,
+                        })
+                        .collect(),
+                ),
+                Err(e) => warn(e),
+            }
+        })
+        .collect();
+    let mut corpus = Corpus {
+        read_by: fingerprint(opts),
+        ..Corpus::default()
+    };
+    for ((_, key), r) in files.iter().zip(read) {
+        match r {
+            Read::Documents(docs, notes) => {
                 corpus.documents.extend(docs);
-                corpus
-                    .warnings
-                    .extend(notes.into_iter().map(|message| IngestWarning {
-                        path: source.clone(),
-                        message,
-                    }));
+                corpus.warnings.extend(notes);
             }
-            Err(e) => warn(&mut corpus, e),
+            Read::Warning(w) => corpus.warnings.push(w),
+            Read::Unchanged => corpus.unchanged.push(key.clone()),
         }
     }
     Ok(corpus)

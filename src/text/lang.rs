@@ -84,6 +84,26 @@ impl Detected {
             Detected::Latin => "en",
         }
     }
+
+    /// As an index stores it: the code, or "" for undecided Latin-script text.
+    pub fn stored(self) -> &'static str {
+        match self {
+            Detected::Known(code) => code,
+            Detected::Latin => "",
+        }
+    }
+
+    /// Read back from [`Detected::stored`]; `None` for a code this xref does not tell.
+    pub fn from_stored(s: &str) -> Option<Self> {
+        if s.is_empty() {
+            return Some(Detected::Latin);
+        }
+        ["ja", "ko", "zh", "ru", "ar", "und"]
+            .into_iter()
+            .chain(LATIN.iter().map(|l| l.1))
+            .find(|&c| c == s)
+            .map(Detected::Known)
+    }
 }
 
 /// The language of `text`: `"zh"`, `"ja"`, `"ko"`, a Latin-script language of [`LATIN`]
@@ -174,8 +194,31 @@ pub fn detect_detail(text: &str) -> Detected {
 /// most often in their document, English where none does. `texts` are (document, text)
 /// pairs, each document's texts together.
 pub fn detect_in_documents<D: PartialEq + Sync>(texts: &[(D, &str)]) -> Vec<&'static str> {
+    settle_in_documents(texts, &detect_details(texts, &[]))
+}
+
+/// Each text's [`detect_detail`], in parallel: `known[i]` where given (an update reuses
+/// what the previous generation found for the same text), else found now.
+pub fn detect_details<D: Sync>(texts: &[(D, &str)], known: &[Option<Detected>]) -> Vec<Detected> {
     use rayon::prelude::*;
-    let found: Vec<Detected> = texts.par_iter().map(|(_, t)| detect_detail(t)).collect();
+    texts
+        .par_iter()
+        .enumerate()
+        .map(|(i, (_, t))| {
+            known
+                .get(i)
+                .copied()
+                .flatten()
+                .unwrap_or_else(|| detect_detail(t))
+        })
+        .collect()
+}
+
+/// [`detect_in_documents`] from each text's [`detect_detail`] (`found`).
+pub fn settle_in_documents<D: PartialEq>(
+    texts: &[(D, &str)],
+    found: &[Detected],
+) -> Vec<&'static str> {
     // The most frequent of `codes`; on a tie, the first.
     fn most<'a>(codes: impl Iterator<Item = &'a str>) -> Option<&'a str> {
         let mut counts: Vec<(&str, usize)> = Vec::new();

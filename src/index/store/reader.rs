@@ -152,6 +152,20 @@ impl Index {
                 "languages.json disagrees on the number of paragraphs".into(),
             ));
         }
+        // What detection found for each text before it was settled by its document (version
+        // 8): an update reuses it for unchanged text.
+        let detected: Vec<Detected> = if manifest.checksums.contains_key(DETECTED) {
+            let stored: Vec<String> = serde_json::from_slice(&file(DETECTED)?)
+                .map_err(|e| corrupt(format!("{DETECTED}: {e}")))?;
+            let detected: Option<Vec<Detected>> =
+                stored.iter().map(|s| Detected::from_stored(s)).collect();
+            match detected {
+                Some(d) if d.len() == paragraphs.len() => d,
+                _ => return Err(corrupt(format!("{DETECTED} is damaged"))),
+            }
+        } else {
+            Vec::new()
+        };
         let vectors = std::sync::Arc::new(vectors);
         let mut space = LangSpace::build(&langs, &vectors, &sentences, &sentence_owner);
         if let Some(space) = &mut space {
@@ -200,6 +214,7 @@ impl Index {
             segments,
             lexical,
             langs,
+            detected,
             space,
             cjk_ratio,
             by_id,

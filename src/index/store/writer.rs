@@ -7,7 +7,9 @@ use super::super::*;
 /// Write `documents` and `paragraphs` (from `files`, embedded by model `model`: `vectors`
 /// row by row, `sentences` per paragraph) as a new generation, and commit it. `previous`:
 /// the graph segments of the generation it replaces and where each of its rows is here
-/// (`None`: gone), whose graphs are kept ([`Segments::update`]).
+/// (`None`: gone), whose graphs are kept ([`Segments::update`]); `detected`: each row's
+/// language as detection found it where the previous generation knew it (the same text);
+/// `read_by`: what read the documents ([`crate::ingest::fingerprint`]).
 #[allow(clippy::too_many_arguments)]
 pub(in crate::index) fn write_generation(
     root: &Path,
@@ -19,6 +21,8 @@ pub(in crate::index) fn write_generation(
     vectors: &[f32],
     sentences: &[Vec<f32>],
     previous: Option<(&Segments, &[Option<u32>])>,
+    detected: &[Option<Detected>],
+    read_by: &str,
 ) -> Result<()> {
     let mut manifest = Manifest {
         format: FORMAT.into(),
@@ -29,6 +33,7 @@ pub(in crate::index) fn write_generation(
         paragraphs: paragraphs.len(),
         checksums: BTreeMap::new(),
         ef_search: None,
+        read_by: read_by.to_string(),
         segments: Vec::new(),
         language_graphs: BTreeMap::new(),
     };
@@ -56,8 +61,11 @@ pub(in crate::index) fn write_generation(
         .iter()
         .map(|p| (p.doc_id.as_str(), p.text.as_str()))
         .collect();
-    let langs = crate::text::lang::detect_in_documents(&by_document);
+    let found = crate::text::lang::detect_details(&by_document, detected);
+    let langs = crate::text::lang::settle_in_documents(&by_document, &found);
     put("languages.json", &serde_json::to_vec(&langs)?)?;
+    let stored: Vec<&str> = found.iter().map(|d| d.stored()).collect();
+    put(DETECTED, &serde_json::to_vec(&stored)?)?;
     phases.done("languages");
     let counts: Vec<u8> = sentences
         .iter()
@@ -193,6 +201,8 @@ pub(crate) fn synthetic_index(root: &Path, rows: &[(String, String, Vec<f32>)]) 
         &vectors,
         &sentences,
         None,
+        &[],
+        "",
     )
     .unwrap();
     drop(lock);
