@@ -169,19 +169,56 @@ fn main() -> anyhow::Result<()> {
         100.0 * top5 as f64 / linked.len() as f64
     );
 
-    // 2. One file changed, then changed back, as `xref index CORPUS --index DIR` runs it
-    //    (files the index holds unchanged are not read).
-    std::env::set_var("XREF_PROFILE", "1");
+    // Merged into one graph (`xref index --merge`) on a copy of the four-segment index.
+    let merged = work.join("merged.xref");
+    let copy = std::process::Command::new("cp")
+        .args([
+            "-r",
+            &four.display().to_string(),
+            &merged.display().to_string(),
+        ])
+        .status()?;
+    anyhow::ensure!(copy.success(), "copying the index");
+    let t = Instant::now();
+    let args = xref::cli::IndexArgs {
+        dir: merged.clone(),
+    };
+    let options = xref::index::UpdateOptions {
+        merge: true,
+        ..Default::default()
+    };
     let ingest_args = xref::cli::IngestArgs {
         max_chars: IngestOptions::default().max_chars,
         split_marker: None,
         chapters: false,
     };
+    xref::cli::index_paths(&files, options, &ingest_args, &args, &embedder)?;
+    let s = t.elapsed().as_secs_f64();
+    let (c, sc) = links(&merged)?;
+    let first = linked
+        .iter()
+        .filter(|&&r| a[r].first() == c[r].first())
+        .count();
+    println!(
+        "`xref index --merge` of the four segments: {s:.1} s, {:?} segments and tail; then crossref {sc:.1} s, the same first link as one graph {:.2} %",
+        Index::open(&merged)?.segment_counts(),
+        100.0 * first as f64 / linked.len() as f64
+    );
+
+    // 2. One file changed, then changed back, as `xref index CORPUS --index DIR` runs it
+    //    (files the index holds unchanged are not read).
+    std::env::set_var("XREF_PROFILE", "1");
     let index_args = xref::cli::IndexArgs { dir: four.clone() };
     let timed = |what: &str| -> anyhow::Result<()> {
         let t = Instant::now();
         let given = std::slice::from_ref(&corpus);
-        xref::cli::index_paths(given, false, &ingest_args, &index_args, &embedder)?;
+        xref::cli::index_paths(
+            given,
+            Default::default(),
+            &ingest_args,
+            &index_args,
+            &embedder,
+        )?;
         let idx = Index::open(&four)?;
         println!(
             "{what}: {:.2} s (segments and tail {:?})",

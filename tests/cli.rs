@@ -1572,6 +1572,13 @@ fn an_update_reads_only_what_changed_and_equals_a_fresh_index() {
     let fresh = fresh.to_str().unwrap();
     ok(&xref(&["index", corpus, "--index", fresh]));
     assert_eq!(crossref_rows(idx, 3), crossref_rows(fresh, 3));
+    // Too few rows for a graph: nothing for `--merge` to merge.
+    let merge = xref(&["index", corpus, "--index", idx, "--merge"]);
+    assert!(
+        stderr(&merge).contains("already up to date"),
+        "{}",
+        stderr(&merge)
+    );
     // Other options: every file read again, as a fresh index with them reads it.
     ok(&xref(&[
         "index",

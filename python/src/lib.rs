@@ -154,7 +154,11 @@ impl Index {
                 chapters: false,
             };
             let index = IndexArgs { dir: dir.clone() };
-            xref::cli::index_paths(&paths, rebuild, &ingest, &index, &e)?;
+            let options = xref::index::UpdateOptions {
+                rebuild,
+                ..Default::default()
+            };
+            xref::cli::index_paths(&paths, options, &ingest, &index, &e)?;
             Self::open_with(dir, &args)
         })
         .map_err(error)

@@ -50,7 +50,7 @@ pub fn crossref(
 ) -> Result<()> {
     if !paths.is_empty() {
         let embedder = load_embedder(model)?;
-        index_paths(paths, false, ingest, index, &embedder)?;
+        index_paths(paths, Default::default(), ingest, index, &embedder)?;
     }
     let idx = Index::open(&index.dir)?;
     let run = cache::crossref_kept(&index.dir, &idx, k, quantile, min_score, fresh);
@@ -386,7 +386,13 @@ pub fn eval(
         .map_err(|e| bad_input(format!("{} is not a gold set: {e}", gold_path.display())))?;
     let embedder = load_embedder(model)?;
     if let Some(corpus) = &gold.corpus {
-        index_paths(&[PathBuf::from(corpus)], false, ingest, index, &embedder)?;
+        index_paths(
+            &[PathBuf::from(corpus)],
+            Default::default(),
+            ingest,
+            index,
+            &embedder,
+        )?;
     }
     let mut searcher = Searcher::open(&index.dir, &embedder)?;
     if let Some(weight) = options.weight {
@@ -419,7 +425,7 @@ pub fn eval_pairs(
     let embedder = load_embedder(model)?;
     index_paths(
         &[a.to_path_buf(), b.to_path_buf()],
-        false,
+        Default::default(),
         ingest,
         index,
         &embedder,

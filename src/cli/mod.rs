@@ -150,6 +150,10 @@ pub enum Command {
         /// Start from scratch instead of updating (e.g. after changing the model).
         #[arg(long)]
         rebuild: bool,
+        /// Merge the index's graph segments into one graph: searches and crossref visit one
+        /// graph again after large updates, for the price of building it.
+        #[arg(long)]
+        merge: bool,
         #[command(flatten)]
         ingest: IngestArgs,
         #[command(flatten)]
@@ -394,12 +398,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Index {
             paths,
             rebuild,
+            merge,
             ingest,
             index,
             model,
         } => {
             let embedder = load_embedder(&model)?;
-            index_paths(&paths, rebuild, &ingest, &index, &embedder)?;
+            let options = crate::index::UpdateOptions { rebuild, merge };
+            index_paths(&paths, options, &ingest, &index, &embedder)?;
             Ok(())
         }
         Command::Crossref {

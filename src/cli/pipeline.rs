@@ -110,7 +110,7 @@ pub fn pending_texts(
 /// Ingest `paths` (reporting skipped files) and update the index with them.
 pub fn index_paths(
     paths: &[PathBuf],
-    rebuild: bool,
+    options: crate::index::UpdateOptions,
     ingest_args: &IngestArgs,
     index: &IndexArgs,
     embedder: &Embedder,
@@ -136,7 +136,8 @@ pub fn index_paths(
             .ok()
             .flatten()
             .filter(|idx| {
-                !rebuild && idx.manifest().read_by == ingest::fingerprint(&ingest_args.options())
+                !options.rebuild
+                    && idx.manifest().read_by == ingest::fingerprint(&ingest_args.options())
             })
             .map(|idx| {
                 idx.manifest()
@@ -153,7 +154,7 @@ pub fn index_paths(
     let corpus = ingest_corpus_unless(&paths, ingest_args, &known, &unchanged)?;
     phases.done("ingest");
     let t = std::time::Instant::now();
-    let report = crate::index::Index::update(&index.dir, &corpus, &paths, embedder, rebuild)?;
+    let report = crate::index::Index::update_with(&index.dir, &corpus, &paths, embedder, options)?;
     eprintln!(
         "xref: index {}: {} documents, {} paragraphs ({} embedded, {} reused{}; files: {} new, {} changed, {} unchanged, {} removed) in {:.1}s{}",
         index.dir.display(),

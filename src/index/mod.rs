@@ -32,7 +32,7 @@ use crate::ingest::{Corpus, Document, Paragraph};
 use crate::model::ModelInfo;
 use crate::text::lang::Detected;
 use crate::text::{sentence_spans, sentence_units};
-use ann::segments::Segments;
+use ann::segments::{Policy, Segments};
 pub use ann::Hit;
 use langspace::LangSpace;
 use lexical::Lexical;
@@ -206,6 +206,16 @@ impl DocRecord {
             paragraphs: d.paragraphs.len(),
         }
     }
+}
+
+/// How an update treats what the index holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct UpdateOptions {
+    /// Start from scratch: nothing reused (after changing the model, say).
+    pub rebuild: bool,
+    /// Merge every graph segment into one graph ([`ann::segments`]): searches and the
+    /// crossref visit one graph again, for the price of building it.
+    pub merge: bool,
 }
 
 /// What an update did.

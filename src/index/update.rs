@@ -46,7 +46,8 @@ impl Index {
         Ok(added)
     }
 
-    /// Bring the index under `root` in line with `corpus` (ingested from `given` paths).
+    /// Bring the index under `root` in line with `corpus` (ingested from `given` paths);
+    /// `rebuild`: from scratch.
     pub fn update(
         root: &Path,
         corpus: &Corpus,
@@ -54,6 +55,22 @@ impl Index {
         embedder: &Embedder,
         rebuild: bool,
     ) -> Result<UpdateReport> {
+        let options = UpdateOptions {
+            rebuild,
+            ..UpdateOptions::default()
+        };
+        Self::update_with(root, corpus, given, embedder, options)
+    }
+
+    /// [`Index::update`] with `options`.
+    pub fn update_with(
+        root: &Path,
+        corpus: &Corpus,
+        given: &[PathBuf],
+        embedder: &Embedder,
+        options: UpdateOptions,
+    ) -> Result<UpdateReport> {
+        let rebuild = options.rebuild;
         let mut phases = Phases::start();
         let lock = WriteLock::acquire(root)?;
         // An index of another format version is rewritten; below [`OLDEST_READABLE`] its
@@ -242,6 +259,9 @@ impl Index {
                     .iter()
                     .enumerate()
                     .all(|(r, p)| o.paragraphs.get(r).same_as(p))
+                // Merging has work to do where there is more than one segment, or a segment
+                // and a tail.
+                && !(options.merge && o.segments.len() + usize::from(!o.segments.tail().is_empty()) > 1)
         });
         if nothing_changed {
             return Ok(report);
@@ -346,6 +366,10 @@ impl Index {
             previous.as_ref().map(|(s, m, _)| (s, m.as_slice())),
             previous.as_ref().map_or(&[][..], |(_, _, d)| d.as_slice()),
             &corpus.read_by,
+            &Policy {
+                merge_all: options.merge,
+                ..Policy::default()
+            },
         )?;
         journal.clear();
         report.written = true;

@@ -33,8 +33,8 @@ pub use super::MIN_GRAPH_POINTS;
 use super::{exact_search_rows, Ann, Hit, Rows, EF_CONSTRUCTION, MAX_CONNECTIONS};
 
 /// Most segments a generation keeps (see the module's documentation): every search visits
-/// each one, and a crossref of the 100k scale corpus over 4 took 1.9× as long as over one
-/// graph (`cargo bench --bench segments`).
+/// each one, and a crossref of the 100k scale corpus over 4 took twice as long as over one
+/// graph (`cargo bench --bench segments`); `xref index --merge` makes them one again.
 pub const MAX_SEGMENTS: usize = 4;
 /// The share of its points a segment may lose before it is dissolved into the tail.
 pub const MAX_GONE: f64 = 0.2;
@@ -49,6 +49,9 @@ pub struct Policy {
     pub max_segments: usize,
     /// The share of its points a segment may lose.
     pub max_gone: f64,
+    /// Every row in one segment (a graph over all of them, where they are enough for one),
+    /// whatever the previous generation's segments (`xref index --merge`).
+    pub merge_all: bool,
 }
 
 impl Default for Policy {
@@ -57,6 +60,7 @@ impl Default for Policy {
             min_points: MIN_GRAPH_POINTS,
             max_segments: MAX_SEGMENTS,
             max_gone: MAX_GONE,
+            merge_all: false,
         }
     }
 }
@@ -116,6 +120,7 @@ impl Segments {
         let n = rows.len();
         let mut parts: Vec<Segment> = Vec::new();
         let mut in_part = vec![false; n];
+        let previous = previous.filter(|_| !policy.merge_all);
         if let Some((old, map)) = previous {
             for part in &old.parts {
                 let members: Vec<usize> = part

@@ -9,7 +9,8 @@ use super::super::*;
 /// the graph segments of the generation it replaces and where each of its rows is here
 /// (`None`: gone), whose graphs are kept ([`Segments::update`]); `detected`: each row's
 /// language as detection found it where the previous generation knew it (the same text);
-/// `read_by`: what read the documents ([`crate::ingest::fingerprint`]).
+/// `read_by`: what read the documents ([`crate::ingest::fingerprint`]); `policy`: the
+/// segments' merge policy.
 #[allow(clippy::too_many_arguments)]
 pub(in crate::index) fn write_generation(
     root: &Path,
@@ -23,6 +24,7 @@ pub(in crate::index) fn write_generation(
     previous: Option<(&Segments, &[Option<u32>])>,
     detected: &[Option<Detected>],
     read_by: &str,
+    policy: &Policy,
 ) -> Result<()> {
     let mut manifest = Manifest {
         format: FORMAT.into(),
@@ -78,7 +80,7 @@ pub(in crate::index) fn write_generation(
     )?;
     phases.done("sentences written");
     let rows = std::sync::Arc::new(rows);
-    let segments = Segments::update(rows.clone(), previous);
+    let segments = Segments::update_with(rows.clone(), previous, policy);
     let mut names = vec!["documents.jsonl".to_string()];
     let (entries, files) = segments.dump(&dir)?;
     names.extend(files);
@@ -203,6 +205,7 @@ pub(crate) fn synthetic_index(root: &Path, rows: &[(String, String, Vec<f32>)]) 
         None,
         &[],
         "",
+        &Policy::default(),
     )
     .unwrap();
     drop(lock);

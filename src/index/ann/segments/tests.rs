@@ -24,6 +24,7 @@ const SMALL: Policy = Policy {
     min_points: 300,
     max_segments: 3,
     max_gone: 0.2,
+    merge_all: false,
 };
 
 /// Of `queries`' exact top 10 (restricted by `allow`), the share the segments find.
@@ -135,4 +136,14 @@ fn the_merge_policy_dissolves_and_merges_segments() {
     assert!(sizes.contains(&800), "the two smallest merged: {sizes:?}");
     let queries = vectors(40, 5);
     assert!(recall(&segments, &rows_of(&all), &queries, &|_| true) >= 0.97);
+    // Merging all: one graph over every row.
+    let rows = rows_of(&all);
+    let same: Vec<Option<u32>> = (0..1600u32).map(Some).collect();
+    let all_in_one = Policy {
+        merge_all: true,
+        ..SMALL
+    };
+    let merged = Segments::update_with(rows.clone(), Some((&segments, &same)), &all_in_one);
+    assert_eq!((merged.len(), merged.tail().len()), (1, 0));
+    assert!(recall(&merged, &rows, &queries, &|_| true) >= 0.97);
 }
