@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use xref::index::journal::{Journal, CHUNK};
+use xref::index::journal::{self, CHUNK};
 use xref::index::{Index, ModelStamp};
 use xref::ingest::{ingest_paths_keeping, IngestOptions};
 use xref::link::cache::{self, Plan, Settings};
@@ -50,7 +50,6 @@ fn main() -> anyhow::Result<()> {
     // The whole index's vectors as journal chunks: each update below takes them.
     let whole = Index::open(&full)?;
     let stamp = ModelStamp::of(embedder.info(), embedder.dim());
-    let journal = Journal::for_model(&work, &stamp);
     let dim = whole.dim();
     let chunks: Vec<Vec<u8>> = (0..whole.len())
         .collect::<Vec<_>>()
@@ -66,7 +65,8 @@ fn main() -> anyhow::Result<()> {
                     (whole.vector(r), s)
                 })
                 .collect();
-            journal.encode(
+            journal::chunk(
+                &stamp,
                 rows.iter()
                     .zip(&vectors)
                     .map(|(&r, (v, s))| (whole.paragraphs().text(r), v.as_slice(), s.as_slice())),

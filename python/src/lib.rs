@@ -16,7 +16,7 @@ use clap::ValueEnum;
 use xref::cli::{IndexArgs, IngestArgs, ModeArg, ModelArgs, PrefixArg};
 use xref::embed::{Embedder, Prefix};
 use xref::error::{bad_input, is_bad_input};
-use xref::index::journal::Journal;
+use xref::index::journal;
 use xref::index::ModelStamp;
 use xref::link::cache;
 use xref::link::Link;
@@ -292,12 +292,7 @@ impl Index {
                 links.extend(serde_json::from_slice::<Vec<Vec<Link>>>(part)?);
             }
             let run = c.assemble(idx, links)?;
-            if let Err(e) = run
-                .keep(settings, cache::keys(idx))
-                .save(&self.dir.join(cache::FILE))
-            {
-                eprintln!("xref: warning: the links are not kept for the next crossref: {e:#}");
-            }
+            run.keep_in(&self.dir, settings, cache::keys(idx));
             let about = About::of_run(idx, k, &run);
             output::write_crossref_files(&out, idx, &run.links, &about)
         })
@@ -402,11 +397,8 @@ fn embed_chunk<'py>(
             let e = embedder(&model_args(model, models_dir)?)?;
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let (vectors, tokens) = xref::index::embed_paragraphs(&e, &refs)?;
-            let journal = Journal::for_model(
-                std::path::Path::new("."),
+            let chunk = journal::chunk(
                 &ModelStamp::of(e.info(), e.dim()),
-            );
-            let chunk = journal.encode(
                 refs.iter()
                     .zip(&vectors)
                     .map(|(t, (v, s))| (*t, v.as_slice(), s.as_slice())),

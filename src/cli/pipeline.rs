@@ -131,22 +131,12 @@ pub fn index_paths(
     let known = crate::index::Index::file_slugs(&index.dir);
     // Files the index holds as they are, read by this xref with these options, are not
     // read again (unless rebuilding).
-    let held: std::collections::HashMap<String, String> =
-        crate::index::Index::open_if_exists(&index.dir)
-            .ok()
-            .flatten()
-            .filter(|idx| {
-                !options.rebuild
-                    && idx.manifest().read_by == ingest::fingerprint(&ingest_args.options())
-            })
-            .map(|idx| {
-                idx.manifest()
-                    .files
-                    .iter()
-                    .map(|f| (f.canonical.clone(), f.sha256.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
+    let held = if options.rebuild {
+        Default::default()
+    } else {
+        let read_by = ingest::fingerprint(&ingest_args.options());
+        crate::index::Index::held_files(&index.dir, &read_by)
+    };
     let unchanged = |path: &str, bytes: &[u8]| {
         held.get(path)
             .is_some_and(|sum| *sum == crate::index::store::sha256_bytes(bytes))

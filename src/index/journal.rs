@@ -48,11 +48,53 @@ pub fn text_key(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
+/// The journal's key of the model `stamp` describes: a chunk of another model is not used.
+fn key_of(stamp: &super::ModelStamp) -> String {
+    format!("{}|{}|{}", stamp.id, stamp.checksum, stamp.dim)
+}
+
+/// One chunk of paragraphs embedded by the model `stamp` describes — `(text, vector,
+/// sentence vectors)` — as a journal stores it, made anywhere (a worker of a distributed
+/// build) for [`Journal::add`].
+pub fn chunk<'a>(
+    stamp: &super::ModelStamp,
+    records: impl IntoIterator<Item = (&'a str, &'a [f32], &'a [f32])>,
+) -> Vec<u8> {
+    encode(&key_of(stamp), stamp.dim, records)
+}
+
+/// A chunk's bytes: the records under `key`, closed by the sha256 of what comes before.
+fn encode<'a>(
+    key: &str,
+    dim: usize,
+    records: impl IntoIterator<Item = (&'a str, &'a [f32], &'a [f32])>,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(MAGIC);
+    body.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    body.extend_from_slice(key.as_bytes());
+    let count_at = body.len();
+    body.extend_from_slice(&0u32.to_le_bytes());
+    let mut count = 0u32;
+    for (text, vector, sentences) in records {
+        body.extend_from_slice(&text_key(text));
+        body.extend_from_slice(&((sentences.len() / dim) as u32).to_le_bytes());
+        codec::encode_row(vector, &mut body);
+        for row in sentences.chunks_exact(dim) {
+            codec::encode_row(row, &mut body);
+        }
+        count += 1;
+    }
+    body[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
+    let sum = Sha256::digest(&body);
+    body.extend_from_slice(&sum);
+    body
+}
+
 impl Journal {
     /// The journal under index root `root` for vectors of the model `stamp` describes.
     pub fn for_model(root: &Path, stamp: &super::ModelStamp) -> Self {
-        let key = format!("{}|{}|{}", stamp.id, stamp.checksum, stamp.dim);
-        Self::new(root, key, stamp.dim)
+        Self::new(root, key_of(stamp), stamp.dim)
     }
 
     /// The journal under index root `root` for the model identified by `key`, vectors of
@@ -121,40 +163,12 @@ impl Journal {
         &mut self,
         records: impl IntoIterator<Item = (&'a str, &'a [f32], &'a [f32])>,
     ) -> Result<()> {
-        let chunk = self.encode(records);
+        let chunk = encode(&self.key, self.dim, records);
         self.write(&chunk)
     }
 
-    /// One chunk of embedded paragraphs as the journal stores it: what a worker elsewhere
-    /// returns for [`Journal::add`].
-    pub fn encode<'a>(
-        &self,
-        records: impl IntoIterator<Item = (&'a str, &'a [f32], &'a [f32])>,
-    ) -> Vec<u8> {
-        let mut body = Vec::new();
-        body.extend_from_slice(MAGIC);
-        body.extend_from_slice(&(self.key.len() as u32).to_le_bytes());
-        body.extend_from_slice(self.key.as_bytes());
-        let count_at = body.len();
-        body.extend_from_slice(&0u32.to_le_bytes());
-        let mut count = 0u32;
-        for (text, vector, sentences) in records {
-            body.extend_from_slice(&text_key(text));
-            body.extend_from_slice(&((sentences.len() / self.dim) as u32).to_le_bytes());
-            codec::encode_row(vector, &mut body);
-            for row in sentences.chunks_exact(self.dim) {
-                codec::encode_row(row, &mut body);
-            }
-            count += 1;
-        }
-        body[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
-        let sum = Sha256::digest(&body);
-        body.extend_from_slice(&sum);
-        body
-    }
-
-    /// Add a chunk [`Journal::encode`]d elsewhere (a worker of a distributed build): its
-    /// checksum and model are checked first. Returns how many paragraphs it holds.
+    /// Add a [`chunk`] made elsewhere (a worker of a distributed build): its checksum and
+    /// model are checked first. Returns how many paragraphs it holds.
     pub fn add(&mut self, chunk: &[u8]) -> Result<usize> {
         let records = self.parse(chunk).ok_or_else(|| {
             crate::error::bad_input(
@@ -288,9 +302,8 @@ mod tests {
         let (a, b) = (unit(dim, 4), unit(dim, 5));
         let mut local = Journal::new(root.path(), "m|sum|8".into(), dim);
         local.append([("local", &a[..], &[][..])]).unwrap();
-        // A worker's chunk, encoded without a folder of its own.
-        let worker = Journal::new(Path::new("unused"), "m|sum|8".into(), dim);
-        let chunk = worker.encode([("remote", &b[..], &a[..])]);
+        // A worker's chunk, made without a folder of its own.
+        let chunk = encode("m|sum|8", dim, [("remote", &b[..], &a[..])]);
         let mut driver = Journal::new(root.path(), "m|sum|8".into(), dim);
         assert_eq!(driver.add(&chunk).unwrap(), 1);
         assert!(
@@ -302,8 +315,9 @@ mod tests {
         let (v, s) = &got[&text_key("remote")];
         assert!(crate::embed::dot(v, &b) > 0.999 && crate::embed::dot(s, &a) > 0.999);
         // Another model's chunk and a damaged one are refused, and nothing is written.
-        let other = Journal::new(Path::new("unused"), "other|x|8".into(), dim);
-        assert!(driver.add(&other.encode([("x", &a[..], &[][..])])).is_err());
+        assert!(driver
+            .add(&encode("other|x|8", dim, [("x", &a[..], &[][..])]))
+            .is_err());
         let mut damaged = chunk.clone();
         damaged[30] ^= 1;
         assert!(driver.add(&damaged).is_err());

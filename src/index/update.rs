@@ -135,22 +135,16 @@ impl Index {
         }
         let mut kept_old_files: Vec<FileEntry> = Vec::new();
         // Files the corpus did not read because this index holds them as they are (read
-        // by the same xref with the same options): kept with their documents.
-        let unchanged: std::collections::HashSet<&str> = old
-            .as_ref()
-            .filter(|o| !o.manifest.read_by.is_empty() && o.manifest.read_by == corpus.read_by)
-            .map(|_| corpus.unchanged.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        let held = |c: &str| {
-            old.iter()
-                .flat_map(|o| &o.manifest.files)
-                .any(|f| f.canonical == c)
-        };
-        if corpus
-            .unchanged
+        // by the same xref with the same options): kept with their documents. Each must be
+        // one the index holds, read as the corpus was.
+        let unchanged: std::collections::HashSet<&str> =
+            corpus.unchanged.iter().map(String::as_str).collect();
+        let held: std::collections::HashSet<&str> = old
             .iter()
-            .any(|c| !unchanged.contains(c.as_str()) || !held(c))
-        {
+            .filter(|o| !o.manifest.read_by.is_empty() && o.manifest.read_by == corpus.read_by)
+            .flat_map(|o| o.manifest.files.iter().map(|f| f.canonical.as_str()))
+            .collect();
+        if !unchanged.is_subset(&held) {
             anyhow::bail!(
                 "the index changed while the files were read (another xref wrote it?): run again"
             );

@@ -436,4 +436,24 @@ mod tests {
         assert_eq!(settled.len(), pairs.len());
         assert!(settled.iter().all(|c| codes.contains(c)));
     }
+
+    /// What detection can find is stored and read back as itself (an update reuses it).
+    #[test]
+    fn every_detection_round_trips_as_stored() {
+        for text in [
+            "これは日本語の文章です。",
+            "이것은 한국어 문장입니다",
+            "这是一个中文句子，讲的是数据。",
+            "Это предложение на русском языке.",
+            "هذه جملة باللغة العربية",
+            "12345 -- 678",
+            "The quick brown fox jumps over the lazy dog near the river bank today.",
+            "Der schnelle braune Fuchs springt heute über den faulen Hund am Fluss.",
+            "short",
+        ] {
+            let d = detect_detail(text);
+            assert_eq!(Detected::from_stored(d.stored()), Some(d), "{text}");
+        }
+        assert_eq!(Detected::from_stored("xx"), None);
+    }
 }

@@ -104,15 +104,10 @@ impl Segments {
 
     /// The segments of a new generation over `rows`: those of the previous generation
     /// (`previous`, renumbered through `map`: its row `r` is row `map[r]` here, `None` when
-    /// gone), every other row in the tail, then the merge policy (see the module's
+    /// gone), every other row in the tail, then the merge `policy` (see the module's
     /// documentation). Without a previous generation, one segment over all rows where they
     /// are enough for a graph.
-    pub fn update(rows: Arc<Rows>, previous: Option<(&Segments, &[Option<u32>])>) -> Self {
-        Self::update_with(rows, previous, &Policy::default())
-    }
-
-    /// [`Segments::update`] under `policy`.
-    pub fn update_with(
+    pub fn update(
         rows: Arc<Rows>,
         previous: Option<(&Segments, &[Option<u32>])>,
         policy: &Policy,

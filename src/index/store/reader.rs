@@ -12,12 +12,9 @@ impl Index {
     /// update is given or in what order. Reads only the manifest and the document list.
     pub fn file_slugs(root: &Path) -> HashMap<String, String> {
         let read = || -> Result<HashMap<String, String>> {
-            let Some((dir, manifest_sum)) = store::current_generation(root)? else {
+            let Some((dir, head)) = live_manifest(root)? else {
                 return Ok(HashMap::new());
             };
-            let bytes = std::fs::read(dir.join("manifest.json"))?;
-            anyhow::ensure!(sha256_bytes(&bytes) == manifest_sum, "manifest checksum");
-            let head: serde_json::Value = serde_json::from_slice(&bytes)?;
             let files: Vec<FileEntry> = serde_json::from_value(head["files"].clone())?;
             let canonical: HashMap<&str, &str> = files
                 .iter()
@@ -32,6 +29,26 @@ impl Index {
                     Some((file.to_string(), slug.to_string()))
                 })
                 .collect())
+        };
+        read().unwrap_or_default()
+    }
+
+    /// The sha256 of each file in the live generation under `root`, by the file's absolute
+    /// path, where what read them is `read_by` ([`Manifest::read_by`]) and the format
+    /// version is this xref's; empty otherwise or when there is no readable index. Reads only the manifest: an update does not read
+    /// again the files whose bytes it holds ([`crate::ingest::ingest_paths_unless`]).
+    pub fn held_files(root: &Path, read_by: &str) -> HashMap<String, String> {
+        let read = || -> Result<HashMap<String, String>> {
+            let Some((_, head)) = live_manifest(root)? else {
+                return Ok(HashMap::new());
+            };
+            // An index of another format version is rewritten, its files read again.
+            let current = head["version"].as_u64() == Some(VERSION as u64);
+            if !current || head["read_by"].as_str() != Some(read_by) {
+                return Ok(HashMap::new());
+            }
+            let files: Vec<FileEntry> = serde_json::from_value(head["files"].clone())?;
+            Ok(files.into_iter().map(|f| (f.canonical, f.sha256)).collect())
         };
         read().unwrap_or_default()
     }
@@ -265,6 +282,17 @@ pub(in crate::index) fn stored_version(dir: &Path) -> Option<u64> {
     let head: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).ok()?).ok()?;
     (head.get("format")?.as_str()? == FORMAT).then(|| head.get("version")?.as_u64())?
+}
+
+/// The live generation's folder under `root` and its manifest, checked against `CURRENT`'s
+/// checksum and parsed as JSON only (`None` without an index).
+fn live_manifest(root: &Path) -> Result<Option<(PathBuf, serde_json::Value)>> {
+    let Some((dir, manifest_sum)) = store::current_generation(root)? else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(dir.join("manifest.json"))?;
+    anyhow::ensure!(sha256_bytes(&bytes) == manifest_sum, "manifest checksum");
+    Ok(Some((dir, serde_json::from_slice(&bytes)?)))
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ pub(in crate::index) fn write_generation(
     )?;
     phases.done("sentences written");
     let rows = std::sync::Arc::new(rows);
-    let segments = Segments::update_with(rows.clone(), previous, policy);
+    let segments = Segments::update(rows.clone(), previous, policy);
     let mut names = vec!["documents.jsonl".to_string()];
     let (entries, files) = segments.dump(&dir)?;
     names.extend(files);

@@ -185,9 +185,7 @@ pub fn crossref_kept<'a>(
         }
     };
     let run = crossref(index, &settings, quantile, plan);
-    if let Err(e) = run.keep(settings, keys).save(&path) {
-        eprintln!("xref: warning: the links are not kept for the next crossref: {e:#}");
-    }
+    run.keep_in(dir, settings, keys);
     run
 }
 
@@ -221,11 +219,7 @@ pub fn crossref<'a>(
         }
         Plan::Fresh(why) => {
             let mut linker = Linker::new(index, settings.k, f32::MIN);
-            let calibration = linker.calibrate(quantile);
-            let (threshold, note) = match settings.min_score {
-                Some(s) => (s, "set with --min-score".to_string()),
-                None => (calibration.threshold, calibration.note()),
-            };
+            let (threshold, note) = threshold(&linker, quantile, settings.min_score);
             linker.min_score = threshold;
             let links = linker.crossref();
             let repeated = linker.repeated_found();
@@ -252,7 +246,26 @@ pub fn crossref<'a>(
     }
 }
 
+/// A fresh crossref's threshold — `min_score` where it is set, else what `linker` calibrates
+/// at `quantile` — and how it was found, as the outputs tell it.
+fn threshold(linker: &Linker, quantile: f64, min_score: Option<f32>) -> (f32, String) {
+    let calibration = linker.calibrate(quantile);
+    match min_score {
+        Some(s) => (s, "set with --min-score".to_string()),
+        None => (calibration.threshold, calibration.note()),
+    }
+}
+
 impl Crossref<'_> {
+    /// Keep these links in index directory `dir` ([`FILE`]) for the next `crossref`, as
+    /// [`Crossref::keep`] says; a file that cannot be written is reported on standard
+    /// error and otherwise ignored.
+    pub fn keep_in(&self, dir: &Path, settings: Settings, keys: Vec<String>) {
+        if let Err(e) = self.keep(settings, keys).save(&dir.join(FILE)) {
+            eprintln!("xref: warning: the links are not kept for the next crossref: {e:#}");
+        }
+    }
+
     /// These links to keep for the next `crossref` of an index whose rows have `keys`, with
     /// `settings` (their parameters: those the links were found with).
     pub fn keep(&self, settings: Settings, keys: Vec<String>) -> Kept {

@@ -30,11 +30,7 @@ impl Calibrated {
     pub fn of(index: &Index, k: usize, quantile: Option<f64>, min_score: Option<f32>) -> Self {
         let settings = Settings::of(index, k, quantile, min_score);
         let linker = Linker::new(index, k, f32::MIN);
-        let calibration = linker.calibrate(settings.quantile);
-        let (threshold, note) = match settings.min_score {
-            Some(s) => (s, "set with --min-score".to_string()),
-            None => (calibration.threshold, calibration.note()),
-        };
+        let (threshold, note) = super::threshold(&linker, settings.quantile, settings.min_score);
         Self {
             settings,
             threshold,

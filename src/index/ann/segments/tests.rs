@@ -53,7 +53,7 @@ fn an_update_renumbers_kept_graphs_and_searches_merge_segments() {
     let all = vectors(1200, 7);
     // Generation 1: rows 0..800, one segment.
     let first = rows_of(&all[..800]);
-    let one = Segments::update_with(first.clone(), None, &SMALL);
+    let one = Segments::update(first.clone(), None, &SMALL);
     assert_eq!((one.len(), one.tail().len()), (1, 0));
     // Generation 2: rows 100..200 removed (a file), 200 new rows at the end: the old
     // segment renumbered (row r ≥ 200 is now r − 100), the new rows in the tail.
@@ -67,7 +67,7 @@ fn an_update_renumbers_kept_graphs_and_searches_merge_segments() {
             _ => Some(r - 100),
         })
         .collect();
-    let two = Segments::update_with(second.clone(), Some((&one, &map)), &SMALL);
+    let two = Segments::update(second.clone(), Some((&one, &map)), &SMALL);
     assert_eq!(two.len(), 1, "the old graph is kept, not rebuilt");
     assert_eq!(two.tail(), (700..900).collect::<Vec<_>>());
     let queries = vectors(60, 99);
@@ -91,7 +91,7 @@ fn an_update_renumbers_kept_graphs_and_searches_merge_segments() {
             .collect::<Vec<_>>(),
     );
     let same: Vec<Option<u32>> = (0..900u32).map(Some).collect();
-    let three = Segments::update_with(third.clone(), Some((&two, &same)), &SMALL);
+    let three = Segments::update(third.clone(), Some((&two, &same)), &SMALL);
     assert_eq!((three.len(), three.tail().len()), (2, 0));
     assert!(recall(&three, &third, &queries, &|_| true) >= 0.97);
 
@@ -117,18 +117,18 @@ fn an_update_renumbers_kept_graphs_and_searches_merge_segments() {
 fn the_merge_policy_dissolves_and_merges_segments() {
     let all = vectors(1600, 11);
     let rows = rows_of(&all[..400]);
-    let one = Segments::update_with(rows.clone(), None, &SMALL);
+    let one = Segments::update(rows.clone(), None, &SMALL);
     // Half the rows gone: the segment goes, its rows left wait in the tail.
     let half = rows_of(&all[..200]);
     let map: Vec<Option<u32>> = (0..400u32).map(|r| (r < 200).then_some(r)).collect();
-    let dissolved = Segments::update_with(half.clone(), Some((&one, &map)), &SMALL);
+    let dissolved = Segments::update(half.clone(), Some((&one, &map)), &SMALL);
     assert_eq!((dissolved.len(), dissolved.tail().len()), (0, 200));
     // Four generations of 400 new rows each: four segments, merged down to three.
-    let mut segments = Segments::update_with(rows_of(&all[..400]), None, &SMALL);
+    let mut segments = Segments::update(rows_of(&all[..400]), None, &SMALL);
     for n in [800, 1200, 1600] {
         let rows = rows_of(&all[..n]);
         let same: Vec<Option<u32>> = (0..(n - 400) as u32).map(Some).collect();
-        segments = Segments::update_with(rows, Some((&segments, &same)), &SMALL);
+        segments = Segments::update(rows, Some((&segments, &same)), &SMALL);
     }
     assert_eq!(segments.len(), 3);
     let sizes: Vec<usize> = segments.parts.iter().map(|p| p.ann.len()).collect();
@@ -143,7 +143,7 @@ fn the_merge_policy_dissolves_and_merges_segments() {
         merge_all: true,
         ..SMALL
     };
-    let merged = Segments::update_with(rows.clone(), Some((&segments, &same)), &all_in_one);
+    let merged = Segments::update(rows.clone(), Some((&segments, &same)), &all_in_one);
     assert_eq!((merged.len(), merged.tail().len()), (1, 0));
     assert!(recall(&merged, &rows, &queries, &|_| true) >= 0.97);
 }
